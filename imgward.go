@@ -1,0 +1,309 @@
+package imgward
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// ProjectID names a project (an OpenStack tenant): 32 lowercase hex digits,
+// as Keystone writes them.
+type ProjectID string
+
+// UserID names a user: 32 lowercase hex digits.
+type UserID string
+
+// ImageID names an image: a UUID in its canonical 36-character form.
+type ImageID string
+
+// InstanceID names an instance: "i-" followed by 16 lowercase hex digits.
+type InstanceID string
+
+// Role is what a user may do beyond its own project.
+type Role string
+
+// The roles.
+const (
+	RoleAdmin  Role = "admin"  // manages projects, users, publishers; sees everything
+	RoleMember Role = "member" // acts within its own project
+)
+
+// Project is a tenant: it owns images and runs instances.
+type Project struct {
+	ID        ProjectID
+	Name      string
+	CreatedAt time.Time
+}
+
+// User acts for one project. Its API token is kept only as a SHA-256 hash.
+type User struct {
+	ID        UserID
+	Name      string
+	ProjectID ProjectID
+	Role      Role
+	TokenHash []byte // SHA-256 of the token; never shown, compared in constant time
+	CreatedAt time.Time
+}
+
+// Principal is an authenticated caller.
+type Principal struct {
+	UserID    UserID
+	ProjectID ProjectID
+	Role      Role
+}
+
+// IsAdmin reports whether the caller has the admin role.
+func (p Principal) IsAdmin() bool { return p.Role == RoleAdmin }
+
+// Publisher describes the project behind shared, public or community
+// images, so that a consumer sees who published an image and not only an
+// opaque account id. Only an admin sets Verified.
+type Publisher struct {
+	ProjectID   ProjectID
+	DisplayName string
+	Description string
+	Contact     string
+	Verified    bool
+	UpdatedAt   time.Time
+}
+
+// Visibility says who may see and use an image (Glance v2).
+type Visibility string
+
+// The visibilities.
+const (
+	Public    Visibility = "public"    // everyone; listed by default
+	Private   Visibility = "private"   // the owner only
+	Shared    Visibility = "shared"    // the owner and the image's accepted members
+	Community Visibility = "community" // everyone, but listed only on request
+)
+
+// Valid reports whether v is one of the four visibilities.
+func (v Visibility) Valid() bool {
+	switch v {
+	case Public, Private, Shared, Community:
+		return true
+	}
+	return false
+}
+
+// ImageStatus is the life-cycle state of an image (Glance v2).
+type ImageStatus string
+
+// The image statuses imgward uses.
+const (
+	StatusQueued  ImageStatus = "queued"  // created, no data yet
+	StatusSaving  ImageStatus = "saving"  // data is being uploaded
+	StatusActive  ImageStatus = "active"  // data uploaded and verified
+	StatusKilled  ImageStatus = "killed"  // an upload failed beyond repair
+	StatusDeleted ImageStatus = "deleted" // never returned; deleted images are gone
+)
+
+// Image is a catalog entry. Size, checksum and hashes are set when its data
+// has been uploaded.
+type Image struct {
+	ID              ImageID
+	Name            string
+	Owner           ProjectID
+	Status          ImageStatus
+	Visibility      Visibility
+	Protected       bool // may not be deleted while set
+	DiskFormat      string
+	ContainerFormat string
+	MinDisk         int // GiB
+	MinRAM          int // MiB
+	Size            int64
+	Checksum        string // MD5 hex of the data, as Glance reports it
+	OSHashAlgo      string // "sha512" once data is uploaded
+	OSHashValue     string
+	Tags            []string
+	Properties      map[string]string // custom properties, strings as in Glance
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// MemberStatus is the state of a member's acceptance of a shared image.
+type MemberStatus string
+
+// The member statuses. Only an accepted member may use the image.
+const (
+	MemberPending  MemberStatus = "pending"
+	MemberAccepted MemberStatus = "accepted"
+	MemberRejected MemberStatus = "rejected"
+)
+
+// Valid reports whether s is one of the three member statuses.
+func (s MemberStatus) Valid() bool {
+	switch s {
+	case MemberPending, MemberAccepted, MemberRejected:
+		return true
+	}
+	return false
+}
+
+// Member is a project that an image's owner shared the image with.
+type Member struct {
+	ImageID   ImageID
+	MemberID  ProjectID
+	Status    MemberStatus
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// InstanceState is the life-cycle state of an instance.
+type InstanceState string
+
+// The instance states.
+const (
+	InstanceRunning    InstanceState = "running"
+	InstanceTerminated InstanceState = "terminated"
+)
+
+// Instance is a recorded launch of an image.
+type Instance struct {
+	ID           InstanceID
+	ImageID      ImageID
+	ProjectID    ProjectID // the project that launched it
+	UserID       UserID    // the user that launched it
+	Host         string    // the hypervisor host, if known
+	State        InstanceState
+	CreatedAt    time.Time
+	TerminatedAt time.Time // zero while running
+}
+
+// AuditEntry is one record of the append-only, hash-chained audit log.
+// Hash is SHA-256 over the previous entry's hash and this entry's fields
+// (see package audit), so that an edited or deleted entry breaks the chain.
+type AuditEntry struct {
+	Seq    int64 // 1, 2, 3... assigned by the store
+	Time   time.Time
+	Actor  string // user id, or "system"
+	Action string // such as "image.create", "member.update", "instance.launch"
+	Object string // such as "image/<id>", "image/<id>/member/<project>"
+	Result string // "ok" or "denied"
+	Reason string // why it was denied, or a detail of the change
+	Prev   []byte // Hash of entry Seq-1; 32 zero bytes for the first
+	Hash   []byte
+}
+
+// The results of an audited action.
+const (
+	ResultOK     = "ok"
+	ResultDenied = "denied"
+)
+
+// ImageFilter selects images for a listing, with Glance v2 semantics.
+type ImageFilter struct {
+	// Viewer is the project that lists; images it may not see are never
+	// returned. Admin sees all images.
+	Viewer ProjectID
+	Admin  bool
+	// Visibility, when set, keeps only that visibility. When empty, the
+	// listing holds public, the viewer's own, and shared images of which
+	// the viewer is a member with MemberStatus (Glance's default; community
+	// images appear only when asked for).
+	Visibility Visibility
+	// MemberStatus filters shared images by the viewer's membership:
+	// pending, accepted, rejected, or "all". Empty means accepted.
+	MemberStatus string
+	Owner        ProjectID
+	Name         string
+	Status       ImageStatus
+	// Marker is the id of the last image of the previous page; the listing
+	// continues after it. Images are ordered by CreatedAt descending, then ID
+	// descending.
+	Marker ImageID
+	Limit  int // at most this many; 0 means no limit
+}
+
+// InstanceFilter selects instances for a listing.
+type InstanceFilter struct {
+	ImageID   ImageID   // only instances of this image
+	Publisher ProjectID // only instances of images owned by this project
+	ProjectID ProjectID // only instances launched by this project
+	State     InstanceState
+}
+
+// Store keeps imgward's records. Every read and write happens in a
+// transaction, so that a state change and its audit entry commit together or
+// not at all. Implementations: store/sqlite, store/postgres.
+type Store interface {
+	// View runs fn in a read-only transaction.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Update runs fn in a read-write transaction and commits it if fn
+	// returns nil; otherwise it rolls back and returns fn's error. Update
+	// may call fn more than once when a serialization conflict forces a
+	// retry, so fn must not have effects outside the transaction.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Tx is a transaction of a Store. Methods that look up one record return an
+// error of kind NotExist when it is absent; methods that create return kind
+// Exist when the key is taken. Lists return records in a stable order.
+type Tx interface {
+	CreateProject(ctx context.Context, p *Project) error
+	Project(ctx context.Context, id ProjectID) (*Project, error)
+	ListProjects(ctx context.Context) ([]Project, error)
+
+	CreateUser(ctx context.Context, u *User) error
+	User(ctx context.Context, id UserID) (*User, error)
+	// UserByTokenHash finds the user whose token hashes to h.
+	UserByTokenHash(ctx context.Context, h []byte) (*User, error)
+	// CountAdmins counts users with the admin role.
+	CountAdmins(ctx context.Context) (int, error)
+
+	// PutPublisher creates or replaces a publisher profile.
+	PutPublisher(ctx context.Context, p *Publisher) error
+	Publisher(ctx context.Context, id ProjectID) (*Publisher, error)
+
+	CreateImage(ctx context.Context, img *Image) error
+	Image(ctx context.Context, id ImageID) (*Image, error)
+	// UpdateImage replaces the stored image with img (matched by ID).
+	UpdateImage(ctx context.Context, img *Image) error
+	// DeleteImage removes the image and its members.
+	DeleteImage(ctx context.Context, id ImageID) error
+	ListImages(ctx context.Context, f ImageFilter) ([]Image, error)
+	// ImagesInStatus lists images with the given status, oldest first.
+	ImagesInStatus(ctx context.Context, s ImageStatus) ([]Image, error)
+
+	CreateMember(ctx context.Context, m *Member) error
+	Member(ctx context.Context, img ImageID, member ProjectID) (*Member, error)
+	// ListMembers lists the members of an image by creation time.
+	ListMembers(ctx context.Context, img ImageID) ([]Member, error)
+	UpdateMember(ctx context.Context, m *Member) error
+	DeleteMember(ctx context.Context, img ImageID, member ProjectID) error
+
+	CreateInstance(ctx context.Context, in *Instance) error
+	Instance(ctx context.Context, id InstanceID) (*Instance, error)
+	UpdateInstance(ctx context.Context, in *Instance) error
+	// ListInstances lists instances by creation time, newest first.
+	ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, error)
+
+	// AppendAudit appends e to the audit log: the store assigns Seq and
+	// Prev under a lock that serializes appends across all nodes, then
+	// seals e with audit.Seal. The entry commits with the transaction.
+	AppendAudit(ctx context.Context, e *AuditEntry) error
+	// ListAudit lists up to limit entries with Seq > after, in Seq order.
+	ListAudit(ctx context.Context, after int64, limit int) ([]AuditEntry, error)
+}
+
+// BlobInfo describes stored image data.
+type BlobInfo struct {
+	Size   int64
+	MD5    string // hex
+	SHA512 string // hex
+}
+
+// BlobStore keeps image bytes. A Put is all or nothing: the data becomes
+// visible under its key only once it is complete and synced to disk.
+type BlobStore interface {
+	// Put stores r under key, reading at most max bytes; more is an error of
+	// kind TooLarge and stores nothing. An error from r stores nothing.
+	Put(ctx context.Context, key string, r io.Reader, max int64) (BlobInfo, error)
+	// Open opens the data under key; NotExist when absent.
+	Open(ctx context.Context, key string) (io.ReadSeekCloser, int64, error)
+	// Delete removes the data under key; deleting what is absent is no error.
+	Delete(ctx context.Context, key string) error
+}
