@@ -1,0 +1,201 @@
+// Package sqlstore is the SQL shared by imgward's database/sql backends,
+// store/sqlite and store/postgres. It implements imgward.Tx once over a
+// *sql.Tx; a Dialect carries the few things that differ: how a driver error is
+// classified and how writers are serialized across processes.
+//
+// Queries use $1, $2... placeholders, which PostgreSQL requires and SQLite
+// also accepts. Times are kept as BIGINT microseconds since the Unix epoch,
+// UTC: portable, sortable, and the precision the audit hash covers.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	stderrors "errors"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"imgward"
+	"imgward/errors"
+)
+
+// Dialect is what a backend tells the shared code about its database.
+type Dialect struct {
+	// Name prefixes the op of every error, as in "sqlite.CreateImage".
+	Name string
+	// Kind classifies a driver error that the shared code does not know:
+	// constraint violations, lost connections, busy databases.
+	Kind func(error) errors.Kind
+	// WriteLock, if set, runs first in every write transaction, migrations
+	// included, and holds until the transaction ends. It serializes writers
+	// across processes, so that AppendAudit may read the head of the log and
+	// append after it without another node slipping in between. SQLite
+	// needs none: BEGIN IMMEDIATE on its one write connection does the same.
+	WriteLock func(ctx context.Context, tx *sql.Tx) error
+	// WriteOptions begin every write transaction, migrations included;
+	// nil for the driver's default.
+	WriteOptions *sql.TxOptions
+}
+
+// Run runs fn in a transaction of db begun with opts (nil for
+// d.WriteOptions), and commits it if fn returns nil. fn's own error is
+// returned as it is; errors of the database are translated into kinds.
+func Run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, d *Dialect, fn func(imgward.Tx) error) error {
+	if opts == nil {
+		opts = d.WriteOptions
+	}
+	stx, err := db.BeginTx(ctx, opts)
+	if err != nil {
+		return d.wrap("Begin", err)
+	}
+	// Rollback after Commit is a no-op; this also rolls back on panic.
+	defer stx.Rollback()
+	if (opts == nil || !opts.ReadOnly) && d.WriteLock != nil {
+		if err := d.WriteLock(ctx, stx); err != nil {
+			return d.wrap("WriteLock", err)
+		}
+	}
+	if err := fn(&tx{tx: stx, d: d}); err != nil {
+		return err
+	}
+	if err := stx.Commit(); err != nil {
+		return d.wrap("Commit", err)
+	}
+	return nil
+}
+
+// wrap translates err into an *errors.Error of the right kind. It never
+// formats arguments into the message, so that no secret (a token hash) can
+// leak through an error.
+func (d *Dialect) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	op = d.Name + "." + op
+	var e *errors.Error
+	if errors.As(err, &e) {
+		return errors.E(op, err) // already classified, by us or by fn
+	}
+	return errors.E(op, d.kind(err), err)
+}
+
+func (d *Dialect) kind(err error) errors.Kind {
+	var ne net.Error
+	switch {
+	case stderrors.Is(err, sql.ErrNoRows):
+		return errors.NotExist
+	case stderrors.Is(err, context.Canceled), stderrors.Is(err, context.DeadlineExceeded),
+		stderrors.Is(err, driver.ErrBadConn), stderrors.Is(err, sql.ErrConnDone),
+		errors.As(err, &ne):
+		return errors.Unavailable
+	}
+	if k := d.Kind(err); k != errors.Other {
+		return k
+	}
+	return errors.Internal
+}
+
+// tx is an imgward.Tx over a *sql.Tx.
+type tx struct {
+	tx *sql.Tx
+	d  *Dialect
+}
+
+var _ imgward.Tx = (*tx)(nil)
+
+// execOne runs a statement that must change exactly the row named by its
+// arguments: when none changed, the row is absent and the error is NotExist.
+func (t *tx) execOne(ctx context.Context, op, query string, args ...any) error {
+	res, err := t.tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return t.d.wrap(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return t.d.wrap(op, err)
+	}
+	if n == 0 {
+		return t.d.wrap(op, sql.ErrNoRows)
+	}
+	return nil
+}
+
+func (t *tx) exec(ctx context.Context, op, query string, args ...any) error {
+	_, err := t.tx.ExecContext(ctx, query, args...)
+	return t.d.wrap(op, err)
+}
+
+// list runs query and calls scan for each row.
+func (t *tx) list(ctx context.Context, op, query string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := t.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return t.d.wrap(op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return t.d.wrap(op, err)
+		}
+	}
+	return t.d.wrap(op, rows.Err())
+}
+
+// query builds a statement with numbered placeholders, so that optional
+// filters bind exactly the arguments they use (PostgreSQL rejects a
+// parameter whose type it cannot infer because no clause mentions it).
+type query struct {
+	where []string
+	args  []any
+}
+
+// arg binds v and returns its placeholder.
+func (q *query) arg(v any) string {
+	q.args = append(q.args, v)
+	return "$" + strconv.Itoa(len(q.args))
+}
+
+func (q *query) and(cond string) { q.where = append(q.where, cond) }
+
+func (q *query) whereClause() string {
+	if len(q.where) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(q.where, " AND ")
+}
+
+// micros is how a time is stored; the zero time is stored as 0.
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+// nullMicros stores the zero time as NULL, for times that are often unset.
+func nullMicros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+// usec scans a stored time: microseconds, 0 or NULL for the zero time.
+type usec struct{ t *time.Time }
+
+func (u usec) Scan(v any) error {
+	switch v := v.(type) {
+	case nil:
+		*u.t = time.Time{}
+	case int64:
+		*u.t = time.Time{}
+		if v != 0 {
+			*u.t = time.UnixMicro(v).UTC()
+		}
+	default:
+		return errors.Errorf("time column holds %T, want integer", v)
+	}
+	return nil
+}

@@ -1,0 +1,159 @@
+// Package postgres is imgward's shared Store: a PostgreSQL database that
+// several imgward nodes use at once. It uses pgx through database/sql, so
+// that it shares its SQL with store/sqlite (store/internal/sqlstore).
+//
+// Writes are serialized across nodes: every write transaction, migrations
+// included, first takes one transaction-scoped advisory lock. That is what
+// SQLite's single writer gives store/sqlite, and what the audit log needs: an
+// append reads the head of the log and writes after it, and no other node
+// may append in between. Under the lock, READ COMMITTED sees every earlier
+// write, so the catalog's read-check-write steps run as if alone. (A
+// stricter isolation would not help: its snapshot is taken when the lock is
+// requested, before it is granted, and would miss the previous holder's
+// commit.) Reads run in REPEATABLE READ, READ ONLY transactions: one
+// consistent snapshot per View, never blocked by writers.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"io/fs"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"imgward"
+	"imgward/errors"
+	"imgward/store/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is an imgward.Store on a PostgreSQL database.
+type Store struct {
+	db *sql.DB
+}
+
+var _ imgward.Store = (*Store)(nil)
+
+// writeLockKey names imgward's advisory lock ("imgward" in ASCII), one per
+// database. Another application's locks in the same database would have to
+// pick this very number to interfere.
+const writeLockKey int64 = 0x696d6777617264
+
+// maxConns bounds the connections of one node, so that nodes and their
+// waiting writers cannot exhaust the server's max_connections.
+const maxConns = 16
+
+// maxAttempts bounds the runs of an Update after serialization failures or
+// deadlocks. With writers serialized neither should happen; the retries are
+// a safety net for locks we do not foresee (another application's, an
+// operator's), so a few suffice.
+const maxAttempts = 5
+
+// readOpts begin a View.
+var readOpts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+
+var dialect = sqlstore.Dialect{
+	Name: "postgres",
+	Kind: kind,
+	// READ COMMITTED (see the package comment), set explicitly so that a
+	// server whose default_transaction_isolation is stricter cannot change
+	// it and break the write lock.
+	WriteOptions: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
+	WriteLock: func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, writeLockKey)
+		return err
+	},
+}
+
+// Open connects to the database named by dsn (a URL or key=value string, as
+// libpq takes) and migrates its schema. Nodes may call Open at once.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	const op = "postgres.Open"
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		// The cause is dropped: it quotes the DSN, and pgx can only try
+		// to redact the password from it.
+		return nil, errors.E(op, errors.Invalid, errors.Msg("invalid PostgreSQL DSN"))
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	sub, _ := fs.Sub(migrations, "migrations")
+	if err := sqlstore.Migrate(ctx, db, sub, &dialect); err != nil {
+		db.Close()
+		return nil, errors.E(op, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// View runs fn in a read-only transaction on one snapshot.
+func (s *Store) View(ctx context.Context, fn func(imgward.Tx) error) error {
+	return sqlstore.Run(ctx, s.db, readOpts, &dialect, fn)
+}
+
+// Update runs fn in a write transaction under the write lock, and runs it
+// again, up to maxAttempts in all, when PostgreSQL reports a serialization
+// failure or a deadlock.
+func (s *Store) Update(ctx context.Context, fn func(imgward.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := sqlstore.Run(ctx, s.db, nil, &dialect, fn)
+		if err == nil || attempt == maxAttempts || !retryable(err) {
+			return err
+		}
+		// Jitter, so that the transactions that collided do not collide
+		// again in step.
+		d := time.Duration(attempt)*10*time.Millisecond + rand.N(10*time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(d):
+		}
+	}
+}
+
+// Close closes the node's connections.
+func (s *Store) Close() error { return s.db.Close() }
+
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// kind classifies an error of PostgreSQL by its SQLSTATE, or of the
+// connection.
+func kind(err error) errors.Kind {
+	var pe *pgconn.PgError
+	var ce *pgconn.ConnectError
+	switch {
+	case errors.As(err, &pe):
+	case errors.As(err, &ce), pgconn.Timeout(err), pgconn.SafeToRetry(err):
+		return errors.Unavailable
+	default:
+		return errors.Other
+	}
+	switch pe.Code {
+	case "23505": // unique_violation
+		return errors.Exist
+	case "23503": // foreign_key_violation: the referenced row is absent
+		return errors.NotExist
+	case "40001", "40P01": // serialization_failure, deadlock_detected, after retries
+		return errors.Conflict
+	case "25006": // read_only_sql_transaction: a write in View is a bug of the caller
+		return errors.Internal
+	}
+	switch pe.Code[:2] {
+	case "22", "23": // data exception, integrity constraint violation
+		return errors.Invalid
+	case "08", "53", "57": // connection exception, insufficient resources, operator intervention
+		return errors.Unavailable
+	}
+	return errors.Internal
+}

@@ -1,0 +1,163 @@
+package storetest
+
+import (
+	"encoding/hex"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"imgward"
+	"imgward/errors"
+)
+
+func testProjects(t *testing.T, s imgward.Store) {
+	// Created out of order, with a tie in CreatedAt, to check the order
+	// of the listing: by CreatedAt, then ID.
+	ps := []imgward.Project{
+		{ID: projectID(3), Name: "three", CreatedAt: at(1)},
+		{ID: projectID(2), Name: "two", CreatedAt: at(1)},
+		{ID: projectID(1), Name: "one", CreatedAt: at(0)},
+	}
+	update(t, s, func(tx imgward.Tx) error {
+		for i := range ps {
+			if err := tx.CreateProject(ctx(t), &ps[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	err := s.Update(ctx(t), func(tx imgward.Tx) error {
+		return tx.CreateProject(ctx(t), &imgward.Project{ID: projectID(1), Name: "again"})
+	})
+	wantKind(t, "CreateProject of a taken id", err, errors.Exist)
+
+	view(t, s, func(tx imgward.Tx) error {
+		got, err := tx.Project(ctx(t), projectID(2))
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff(&ps[1], got); diff != "" {
+			t.Errorf("Project (-want +got):\n%s", diff)
+		}
+		_, err = tx.Project(ctx(t), projectID(9))
+		wantKind(t, "Project of an absent id", err, errors.NotExist)
+
+		list, err := tx.ListProjects(ctx(t))
+		if err != nil {
+			return err
+		}
+		want := []imgward.Project{ps[2], ps[1], ps[0]}
+		if diff := cmp.Diff(want, list); diff != "" {
+			t.Errorf("ListProjects (-want +got):\n%s", diff)
+		}
+		return nil
+	})
+}
+
+func testUsers(t *testing.T, s imgward.Store) {
+	users := []imgward.User{
+		{ID: userID(1), Name: "alice", ProjectID: projectID(1), Role: imgward.RoleAdmin,
+			TokenHash: tokenHash("alice"), CreatedAt: at(0)},
+		{ID: userID(2), Name: "bob", ProjectID: projectID(1), Role: imgward.RoleMember,
+			TokenHash: tokenHash("bob"), CreatedAt: at(1)},
+		{ID: userID(3), Name: "carol", ProjectID: projectID(2), Role: imgward.RoleAdmin,
+			TokenHash: tokenHash("carol"), CreatedAt: at(2)},
+		// Users without a token do not collide in the token index.
+		{ID: userID(4), Name: "svc1", ProjectID: projectID(2), Role: imgward.RoleMember, CreatedAt: at(3)},
+		{ID: userID(5), Name: "svc2", ProjectID: projectID(2), Role: imgward.RoleMember, CreatedAt: at(4)},
+	}
+	update(t, s, func(tx imgward.Tx) error {
+		for i := range users {
+			if err := tx.CreateUser(ctx(t), &users[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	dups := map[string]imgward.User{
+		"taken id":         {ID: userID(1), Name: "x", ProjectID: projectID(1), Role: imgward.RoleMember},
+		"taken token hash": {ID: userID(9), Name: "x", ProjectID: projectID(1), Role: imgward.RoleMember, TokenHash: tokenHash("bob")},
+	}
+	for what, u := range dups {
+		err := s.Update(ctx(t), func(tx imgward.Tx) error { return tx.CreateUser(ctx(t), &u) })
+		wantKind(t, "CreateUser of a "+what, err, errors.Exist)
+		secretInError(t, err, u.TokenHash)
+	}
+
+	view(t, s, func(tx imgward.Tx) error {
+		for _, want := range users {
+			got, err := tx.User(ctx(t), want.ID)
+			if err != nil {
+				return err
+			}
+			if diff := cmp.Diff(&want, got, cmp.Comparer(equalBytes)); diff != "" {
+				t.Errorf("User %s (-want +got):\n%s", want.Name, diff)
+			}
+			if want.TokenHash == nil {
+				continue
+			}
+			got, err = tx.UserByTokenHash(ctx(t), want.TokenHash)
+			if err != nil {
+				return err
+			}
+			if got.ID != want.ID {
+				t.Errorf("UserByTokenHash(hash of %s) = %s, want %s", want.Name, got.ID, want.ID)
+			}
+		}
+		_, err := tx.User(ctx(t), userID(9))
+		wantKind(t, "User of an absent id", err, errors.NotExist)
+		for _, h := range [][]byte{tokenHash("mallory"), nil, {}} {
+			_, err = tx.UserByTokenHash(ctx(t), h)
+			wantKind(t, "UserByTokenHash of an unknown hash", err, errors.NotExist)
+			secretInError(t, err, h)
+		}
+		n, err := tx.CountAdmins(ctx(t))
+		if err != nil {
+			return err
+		}
+		if n != 2 {
+			t.Errorf("CountAdmins = %d, want 2", n)
+		}
+		return nil
+	})
+}
+
+// equalBytes treats nil and empty as equal: a store may return either for
+// a user without a token.
+func equalBytes(a, b []byte) bool { return string(a) == string(b) }
+
+// secretInError fails the test if err's message shows the token hash h.
+func secretInError(t *testing.T, err error, h []byte) {
+	t.Helper()
+	if err == nil || len(h) == 0 {
+		return
+	}
+	msg := err.Error()
+	if strings.Contains(msg, hex.EncodeToString(h)) || strings.Contains(msg, string(h)) ||
+		strings.Contains(strings.ToLower(msg), strings.ToLower(hex.EncodeToString(h[:8]))) {
+		t.Errorf("error message shows the token hash: %s", msg)
+	}
+}
+
+func testPublishers(t *testing.T, s imgward.Store) {
+	p := imgward.Publisher{ProjectID: projectID(1), DisplayName: "ACME", Description: "images",
+		Contact: "ops@acme.example", Verified: true, UpdatedAt: at(0)}
+	update(t, s, func(tx imgward.Tx) error { return tx.PutPublisher(ctx(t), &p) })
+	// A second Put replaces every field, Verified included.
+	p2 := imgward.Publisher{ProjectID: projectID(1), DisplayName: "ACME Corp", Description: "",
+		Contact: "sec@acme.example", Verified: false, UpdatedAt: at(5)}
+	update(t, s, func(tx imgward.Tx) error { return tx.PutPublisher(ctx(t), &p2) })
+	view(t, s, func(tx imgward.Tx) error {
+		got, err := tx.Publisher(ctx(t), projectID(1))
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff(&p2, got); diff != "" {
+			t.Errorf("Publisher after second Put (-want +got):\n%s", diff)
+		}
+		_, err = tx.Publisher(ctx(t), projectID(2))
+		wantKind(t, "Publisher of an absent project", err, errors.NotExist)
+		return nil
+	})
+}
