@@ -1,0 +1,63 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+
+	"imgward/errors"
+)
+
+// requireType checks the request's media type.
+func requireType(r *http.Request, want string) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != want {
+		return errors.E("api.decode", errors.Invalid, errors.Msg("Content-Type must be "+want))
+	}
+	return nil
+}
+
+// decode reads a bounded JSON body of the given media type into v, with
+// numbers kept as json.Number and unknown fields rejected where v is a
+// struct, so that a typo is an error and not a silent no-op.
+func decode(w http.ResponseWriter, r *http.Request, mediaType string, v any) error {
+	const op = "api.decode"
+	if err := requireType(r, mediaType); err != nil {
+		return errUnsupported
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return errors.E(op, errors.TooLarge, errors.Msg("request body is over 1 MiB"))
+		}
+		return errors.E(op, errors.Invalid, errors.Msg("could not read the request body"))
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if _, isMap := v.(*map[string]any); !isMap {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(v); err != nil {
+		return errors.E(op, errors.Invalid, errors.Msg("malformed JSON: "+err.Error()))
+	}
+	if dec.More() {
+		return errors.E(op, errors.Invalid, errors.Msg("malformed JSON: trailing data"))
+	}
+	return nil
+}
+
+// errUnsupported is a wrong Content-Type; it maps to 415.
+var errUnsupported = errors.E("api.decode", errors.Invalid, errors.Msg("unsupported media type"))
+
+// fail writes err, with 415 for a wrong media type.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if err == errUnsupported {
+		writeError(w, http.StatusUnsupportedMediaType, http.StatusText(http.StatusUnsupportedMediaType),
+			"unsupported Content-Type "+r.Header.Get("Content-Type"))
+		return
+	}
+	s.error(w, r, err)
+}

@@ -1,0 +1,221 @@
+package api
+
+import (
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"time"
+
+	"imgward"
+	"imgward/catalog"
+	"imgward/errors"
+)
+
+func (s *Server) whoami(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
+	writeJSON(w, http.StatusOK, map[string]any{"user_id": p.UserID, "project_id": p.ProjectID, "role": p.Role})
+}
+
+func projectJSON(p *imgward.Project) map[string]any {
+	return map[string]any{"id": p.ID, "name": p.Name, "created_at": p.CreatedAt.Format(time.RFC3339Nano)}
+}
+
+func (s *Server) createProject(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
+	var body struct {
+		Name string `json:"name"`
+	}
+	if err := decode(w, r, "application/json", &body); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	pr, err := s.cat.CreateProject(r.Context(), p, body.Name)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, projectJSON(pr))
+}
+
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
+	ps, err := s.cat.ListProjects(r.Context(), p)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	list := make([]map[string]any, len(ps))
+	for i := range ps {
+		list[i] = projectJSON(&ps[i])
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"projects": list})
+}
+
+func (s *Server) getProject(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
+	pr, err := s.cat.Project(r.Context(), p, imgward.ProjectID(r.PathValue("id")))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, projectJSON(pr))
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
+	var body struct {
+		Name      string `json:"name"`
+		ProjectID string `json:"project_id"`
+		Role      string `json:"role"`
+	}
+	if err := decode(w, r, "application/json", &body); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u, token, err := s.cat.CreateUser(r.Context(), p, body.Name, imgward.ProjectID(body.ProjectID), imgward.Role(body.Role))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{
+		"id": u.ID, "name": u.Name, "project_id": u.ProjectID, "role": u.Role,
+		"created_at": u.CreatedAt.Format(time.RFC3339Nano), "token": token,
+	})
+}
+
+func publisherJSON(p *imgward.Publisher) map[string]any {
+	return map[string]any{
+		"project_id": p.ProjectID, "display_name": p.DisplayName, "description": p.Description,
+		"contact": p.Contact, "verified": p.Verified, "updated_at": p.UpdatedAt.Format(time.RFC3339Nano),
+	}
+}
+
+func (s *Server) getPublisher(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
+	pub, err := s.cat.Publisher(r.Context(), p, imgward.ProjectID(r.PathValue("id")))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, publisherJSON(pub))
+}
+
+func (s *Server) putPublisher(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
+	var body struct {
+		ProjectID   string  `json:"project_id"`
+		DisplayName *string `json:"display_name"`
+		Description *string `json:"description"`
+		Contact     *string `json:"contact"`
+		Verified    *bool   `json:"verified"`
+		UpdatedAt   string  `json:"updated_at"`
+	}
+	if err := decode(w, r, "application/json", &body); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id := imgward.ProjectID(r.PathValue("id"))
+	if body.ProjectID != "" && body.ProjectID != string(id) {
+		s.error(w, r, errors.E(errors.Invalid, errors.Msg("project_id in the body does not match the path")))
+		return
+	}
+	pub, err := s.cat.PutPublisher(r.Context(), p, id, catalog.PublisherUpdate{
+		DisplayName: body.DisplayName, Description: body.Description, Contact: body.Contact, Verified: body.Verified,
+	})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, publisherJSON(pub))
+}
+
+func instanceJSON(in *imgward.Instance) map[string]any {
+	m := map[string]any{
+		"id": in.ID, "image_id": in.ImageID, "project_id": in.ProjectID, "user_id": in.UserID,
+		"host": in.Host, "state": in.State, "created_at": in.CreatedAt.Format(time.RFC3339Nano),
+		"terminated_at": nil,
+	}
+	if !in.TerminatedAt.IsZero() {
+		m["terminated_at"] = in.TerminatedAt.Format(time.RFC3339Nano)
+	}
+	return m
+}
+
+func (s *Server) launch(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
+	var body struct {
+		ImageID string `json:"image_id"`
+		Host    string `json:"host"`
+	}
+	if err := decode(w, r, "application/json", &body); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	in, err := s.cat.Launch(r.Context(), p, imgward.ImageID(body.ImageID), body.Host)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/instances/"+string(in.ID))
+	writeJSON(w, http.StatusCreated, instanceJSON(in))
+}
+
+func (s *Server) listInstances(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
+	q := r.URL.Query()
+	ins, err := s.cat.Instances(r.Context(), p, imgward.InstanceFilter{
+		ImageID: imgward.ImageID(q.Get("image_id")), Publisher: imgward.ProjectID(q.Get("publisher")),
+		State: imgward.InstanceState(q.Get("state")),
+	})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	list := make([]map[string]any, len(ins))
+	for i := range ins {
+		list[i] = instanceJSON(&ins[i])
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"instances": list})
+}
+
+func (s *Server) getInstance(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
+	in, err := s.cat.Instance(r.Context(), p, imgward.InstanceID(r.PathValue("id")))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, instanceJSON(in))
+}
+
+func (s *Server) terminate(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
+	in, err := s.cat.Terminate(r.Context(), p, imgward.InstanceID(r.PathValue("id")))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, instanceJSON(in))
+}
+
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
+	q := r.URL.Query()
+	var after int64
+	limit := catalog.MaxAuditPage
+	var err error
+	if a := q.Get("after"); a != "" {
+		if after, err = strconv.ParseInt(a, 10, 64); err != nil || after < 0 {
+			s.error(w, r, errors.E(errors.Invalid, errors.Msg("after must be a non-negative integer")))
+			return
+		}
+	}
+	if l := q.Get("limit"); l != "" {
+		if limit, err = strconv.Atoi(l); err != nil || limit < 1 {
+			s.error(w, r, errors.E(errors.Invalid, errors.Msg("limit must be a positive integer")))
+			return
+		}
+	}
+	es, err := s.cat.Audit(r.Context(), p, after, limit)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	list := make([]map[string]any, len(es))
+	for i, e := range es {
+		list[i] = map[string]any{
+			"seq": e.Seq, "time": e.Time.UTC().Format(time.RFC3339Nano), "actor": e.Actor, "action": e.Action,
+			"object": e.Object, "result": e.Result, "reason": e.Reason,
+			"prev": hex.EncodeToString(e.Prev), "hash": hex.EncodeToString(e.Hash),
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": list})
+}

@@ -1,0 +1,82 @@
+package catalog
+
+import (
+	"context"
+
+	"imgward"
+	"imgward/errors"
+)
+
+// access is what a principal may do with an image, derived from ownership,
+// visibility and membership. It is computed inside the transaction that
+// acts on it, so a decision never rests on stale membership.
+type access struct {
+	img    *imgward.Image
+	member *imgward.Member // the caller's membership, if any
+	owner  bool
+	admin  bool
+}
+
+// see reports whether the caller may know the image exists. Members see a
+// shared image whatever their status, so that they can accept it.
+func (a access) see() bool {
+	switch {
+	case a.owner, a.admin:
+		return true
+	case a.img.Visibility == imgward.Public, a.img.Visibility == imgward.Community:
+		return true
+	case a.img.Visibility == imgward.Shared:
+		return a.member != nil
+	}
+	return false
+}
+
+// use reports whether the caller may launch or download the image, and if
+// not, why. Unlike Glance, a pending or rejected member may not use it:
+// acceptance gates use.
+func (a access) use() (bool, string) {
+	switch {
+	case a.owner:
+		return true, ""
+	case a.img.Visibility == imgward.Public, a.img.Visibility == imgward.Community:
+		return true, ""
+	case a.img.Visibility != imgward.Shared:
+		return false, "image is " + string(a.img.Visibility)
+	case a.member == nil:
+		return false, "not a member of the image"
+	case a.member.Status != imgward.MemberAccepted:
+		return false, "membership is " + string(a.member.Status) + ", not accepted"
+	}
+	return true, ""
+}
+
+// loadAccess reads an image and the caller's membership. An image the
+// caller may not see is reported as absent.
+func loadAccess(ctx context.Context, tx imgward.Tx, p imgward.Principal, id imgward.ImageID) (access, error) {
+	const op = "catalog.loadAccess"
+	img, err := tx.Image(ctx, id)
+	if err != nil {
+		return access{}, errors.E(op, err)
+	}
+	a := access{img: img, owner: img.Owner == p.ProjectID, admin: p.IsAdmin()}
+	if img.Visibility == imgward.Shared && !a.owner {
+		m, err := tx.Member(ctx, id, p.ProjectID)
+		switch {
+		case err == nil:
+			a.member = m
+		case !errors.Is(errors.NotExist, err):
+			return access{}, errors.E(op, err)
+		}
+	}
+	if !a.see() {
+		return access{}, denied("image.read", imageObject(id), "image not visible to the caller",
+			errors.E(op, errors.NotExist, errors.Msg("no such image")))
+	}
+	return a, nil
+}
+
+// notFound is the error a caller gets for an image it may not see, or that
+// does not exist: the two are indistinguishable from outside.
+func notFound(op string) error {
+	return errors.E(op, errors.NotExist, errors.Msg("no such image"))
+}

@@ -1,0 +1,151 @@
+package catalog
+
+import (
+	"context"
+	"strings"
+	"unicode/utf8"
+
+	"imgward"
+	"imgward/errors"
+)
+
+// Launch records a new running instance of an image, if launch permission
+// holds: the caller's project owns the image, the image is public or
+// community, or the caller's project is an accepted member.
+func (s *Service) Launch(ctx context.Context, p imgward.Principal, id imgward.ImageID, host string) (*imgward.Instance, error) {
+	const op = "catalog.Launch"
+	if !validUUID(string(id)) {
+		return nil, s.deny(ctx, p, "instance.launch", imageObject(id), "no such image", notFound(op))
+	}
+	if len(host) > 255 || !utf8.ValidString(host) || strings.ContainsFunc(host, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("host must be at most 255 printable characters"))
+	}
+	in := &imgward.Instance{
+		ID: imgward.InstanceID("i-" + randomHex(8)), ImageID: id, ProjectID: p.ProjectID, UserID: p.UserID,
+		Host: host, State: imgward.InstanceRunning, CreatedAt: s.stamp(),
+	}
+	err := s.store.Update(ctx, func(tx imgward.Tx) error {
+		a, err := loadAccess(ctx, tx, p, id)
+		if err != nil {
+			var d *denial
+			if errors.As(err, &d) {
+				d.action = "instance.launch"
+			}
+			return err
+		}
+		if ok, why := a.use(); !ok {
+			return denied("instance.launch", imageObject(id), why,
+				errors.E(op, errors.Permission, errors.Msg("may not launch: "+why)))
+		}
+		if a.img.Status != imgward.StatusActive {
+			return denied("instance.launch", imageObject(id), "image is "+string(a.img.Status),
+				errors.E(op, errors.Conflict, errors.Msg("image is "+string(a.img.Status)+", not active")))
+		}
+		if err := tx.CreateInstance(ctx, in); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, p, "instance.launch", "instance/"+string(in.ID), "image "+string(id))
+	})
+	if err != nil {
+		return nil, s.finish(ctx, p, errors.E(op, err))
+	}
+	return in, nil
+}
+
+// Instance returns an instance of the caller's project (any, for an admin).
+func (s *Service) Instance(ctx context.Context, p imgward.Principal, id imgward.InstanceID) (*imgward.Instance, error) {
+	const op = "catalog.Instance"
+	var in *imgward.Instance
+	err := s.store.View(ctx, func(tx imgward.Tx) error {
+		var err error
+		in, err = tx.Instance(ctx, id)
+		if err == nil && !p.IsAdmin() && in.ProjectID != p.ProjectID {
+			err = errors.E(op, errors.NotExist)
+		}
+		if errors.Is(errors.NotExist, err) {
+			return errors.E(op, errors.NotExist, errors.Msg("no such instance"))
+		}
+		return err
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return in, nil
+}
+
+// Instances lists instances: the caller's project's, or any for an admin.
+func (s *Service) Instances(ctx context.Context, p imgward.Principal, f imgward.InstanceFilter) ([]imgward.Instance, error) {
+	const op = "catalog.Instances"
+	if !p.IsAdmin() {
+		f.ProjectID = p.ProjectID
+	}
+	if f.State != "" && f.State != imgward.InstanceRunning && f.State != imgward.InstanceTerminated {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("state must be running or terminated"))
+	}
+	var ins []imgward.Instance
+	err := s.store.View(ctx, func(tx imgward.Tx) error {
+		var err error
+		ins, err = tx.ListInstances(ctx, f)
+		return err
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return ins, nil
+}
+
+// Terminate marks an instance terminated.
+func (s *Service) Terminate(ctx context.Context, p imgward.Principal, id imgward.InstanceID) (*imgward.Instance, error) {
+	const op = "catalog.Terminate"
+	object := "instance/" + string(id)
+	var in *imgward.Instance
+	err := s.store.Update(ctx, func(tx imgward.Tx) error {
+		var err error
+		in, err = tx.Instance(ctx, id)
+		if err == nil && !p.IsAdmin() && in.ProjectID != p.ProjectID {
+			return denied("instance.terminate", object, "instance of another project",
+				errors.E(op, errors.NotExist, errors.Msg("no such instance")))
+		}
+		if errors.Is(errors.NotExist, err) {
+			return errors.E(op, errors.NotExist, errors.Msg("no such instance"))
+		} else if err != nil {
+			return err
+		}
+		if in.State == imgward.InstanceTerminated {
+			return errors.E(op, errors.Conflict, errors.Msg("instance is already terminated"))
+		}
+		in.State, in.TerminatedAt = imgward.InstanceTerminated, s.stamp()
+		if err := tx.UpdateInstance(ctx, in); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, p, "instance.terminate", object, "")
+	})
+	if err != nil {
+		return nil, s.finish(ctx, p, errors.E(op, err))
+	}
+	return in, nil
+}
+
+// MaxAuditPage bounds one page of the audit log.
+const MaxAuditPage = 1000
+
+// Audit lists audit entries after a sequence number (admin only).
+func (s *Service) Audit(ctx context.Context, p imgward.Principal, after int64, limit int) ([]imgward.AuditEntry, error) {
+	const op = "catalog.Audit"
+	if err := s.requireAdmin(ctx, p, op, "audit.read", "audit"); err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > MaxAuditPage {
+		limit = MaxAuditPage
+	}
+	var es []imgward.AuditEntry
+	err := s.store.View(ctx, func(tx imgward.Tx) error {
+		var err error
+		es, err = tx.ListAudit(ctx, after, limit)
+		return err
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return es, nil
+}

@@ -1,0 +1,307 @@
+package catalog
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"strings"
+	"unicode/utf8"
+
+	"imgward"
+	"imgward/errors"
+)
+
+// tokenPrefix marks imgward tokens, so that a leaked one is recognisable by
+// secret scanners.
+const tokenPrefix = "iwt_"
+
+// maxTokenLen bounds what is hashed for a lookup.
+const maxTokenLen = 256
+
+// NewToken returns a fresh API token and the hash under which it is stored.
+func NewToken() (token string, hash []byte) {
+	token = tokenPrefix + randomHex(32)
+	return token, HashToken(token)
+}
+
+// HashToken hashes a token for storage. Tokens carry 256 random bits, so a
+// fast hash suffices: there is nothing to guess.
+func HashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// Authenticate returns the principal that token belongs to. Any failure is
+// errors.Unauthenticated, and says nothing of which check failed.
+func (s *Service) Authenticate(ctx context.Context, token string) (imgward.Principal, error) {
+	const op = "catalog.Authenticate"
+	bad := errors.E(op, errors.Unauthenticated, errors.Msg("missing or invalid token"))
+	if token == "" || len(token) > maxTokenLen {
+		return imgward.Principal{}, bad
+	}
+	h := HashToken(token)
+	var u *imgward.User
+	err := s.store.View(ctx, func(tx imgward.Tx) error {
+		var err error
+		u, err = tx.UserByTokenHash(ctx, h)
+		return err
+	})
+	if errors.Is(errors.NotExist, err) {
+		return imgward.Principal{}, bad
+	}
+	if err != nil {
+		return imgward.Principal{}, errors.E(op, err)
+	}
+	// The lookup went by hash; compare again in constant time so that no
+	// store's index behaviour decides authentication.
+	if subtle.ConstantTimeCompare(u.TokenHash, h) != 1 {
+		return imgward.Principal{}, bad
+	}
+	return imgward.Principal{UserID: u.ID, ProjectID: u.ProjectID, Role: u.Role}, nil
+}
+
+// Bootstrap creates the first admin, in a project named "admin", when the
+// store has no admin yet. It returns the admin's token, shown only this once,
+// or "" when an admin exists.
+func (s *Service) Bootstrap(ctx context.Context) (string, error) {
+	var token string
+	err := s.store.Update(ctx, func(tx imgward.Tx) error {
+		token = ""
+		n, err := tx.CountAdmins(ctx)
+		if err != nil || n > 0 {
+			return err
+		}
+		now := s.stamp()
+		p := &imgward.Project{ID: imgward.ProjectID(randomHex(16)), Name: "admin", CreatedAt: now}
+		if err := tx.CreateProject(ctx, p); err != nil {
+			return err
+		}
+		var h []byte
+		token, h = NewToken()
+		u := &imgward.User{ID: imgward.UserID(randomHex(16)), Name: "admin", ProjectID: p.ID,
+			Role: imgward.RoleAdmin, TokenHash: h, CreatedAt: now}
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, imgward.Principal{}, "user.bootstrap", "user/"+string(u.ID), "first admin")
+	})
+	if err != nil {
+		return "", errors.E("catalog.Bootstrap", err)
+	}
+	return token, nil
+}
+
+func checkName(op, what, name string) error {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 255 || !utf8.ValidString(name) {
+		return errors.E(op, errors.Invalid, errors.Msg(what+" must be 1 to 255 characters of UTF-8"))
+	}
+	for _, r := range name {
+		if r < ' ' || r == 0x7f {
+			return errors.E(op, errors.Invalid, errors.Msg(what+" must not hold control characters"))
+		}
+	}
+	return nil
+}
+
+func (s *Service) requireAdmin(ctx context.Context, p imgward.Principal, op, action, object string) error {
+	if p.IsAdmin() {
+		return nil
+	}
+	return s.deny(ctx, p, action, object, "admin role required",
+		errors.E(op, errors.Permission, errors.Msg("this needs the admin role")))
+}
+
+// CreateProject creates a project (admin only).
+func (s *Service) CreateProject(ctx context.Context, p imgward.Principal, name string) (*imgward.Project, error) {
+	const op = "catalog.CreateProject"
+	if err := s.requireAdmin(ctx, p, op, "project.create", "project"); err != nil {
+		return nil, err
+	}
+	if err := checkName(op, "project name", name); err != nil {
+		return nil, err
+	}
+	pr := &imgward.Project{ID: imgward.ProjectID(randomHex(16)), Name: strings.TrimSpace(name), CreatedAt: s.stamp()}
+	err := s.store.Update(ctx, func(tx imgward.Tx) error {
+		if err := tx.CreateProject(ctx, pr); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, p, "project.create", "project/"+string(pr.ID), "")
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return pr, nil
+}
+
+// Project returns a project. Any user may look a project up: its id is
+// what appears as an image's owner.
+func (s *Service) Project(ctx context.Context, p imgward.Principal, id imgward.ProjectID) (*imgward.Project, error) {
+	var pr *imgward.Project
+	err := s.store.View(ctx, func(tx imgward.Tx) error {
+		var err error
+		pr, err = tx.Project(ctx, id)
+		return err
+	})
+	if err != nil {
+		return nil, errors.E("catalog.Project", err)
+	}
+	return pr, nil
+}
+
+// ListProjects lists projects (admin only).
+func (s *Service) ListProjects(ctx context.Context, p imgward.Principal) ([]imgward.Project, error) {
+	const op = "catalog.ListProjects"
+	if err := s.requireAdmin(ctx, p, op, "project.list", "project"); err != nil {
+		return nil, err
+	}
+	var ps []imgward.Project
+	err := s.store.View(ctx, func(tx imgward.Tx) error {
+		var err error
+		ps, err = tx.ListProjects(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return ps, nil
+}
+
+// CreateUser creates a user in a project (admin only) and returns it with
+// its token, which is shown only this once.
+func (s *Service) CreateUser(ctx context.Context, p imgward.Principal, name string, project imgward.ProjectID, role imgward.Role) (*imgward.User, string, error) {
+	const op = "catalog.CreateUser"
+	if err := s.requireAdmin(ctx, p, op, "user.create", "user"); err != nil {
+		return nil, "", err
+	}
+	if err := checkName(op, "user name", name); err != nil {
+		return nil, "", err
+	}
+	if role == "" {
+		role = imgward.RoleMember
+	}
+	if role != imgward.RoleAdmin && role != imgward.RoleMember {
+		return nil, "", errors.E(op, errors.Invalid, errors.Msg(`role must be "admin" or "member"`))
+	}
+	token, h := NewToken()
+	u := &imgward.User{ID: imgward.UserID(randomHex(16)), Name: strings.TrimSpace(name), ProjectID: project,
+		Role: role, TokenHash: h, CreatedAt: s.stamp()}
+	err := s.store.Update(ctx, func(tx imgward.Tx) error {
+		if _, err := tx.Project(ctx, project); errors.Is(errors.NotExist, err) {
+			return errors.E(op, errors.Invalid, errors.Msg("no such project"))
+		} else if err != nil {
+			return err
+		}
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, p, "user.create", "user/"+string(u.ID), "role "+string(role))
+	})
+	if err != nil {
+		return nil, "", errors.E(op, err)
+	}
+	return u, token, nil
+}
+
+// Publisher returns the publisher profile of a project; a project without
+// one gets a profile named after the project, unverified.
+func (s *Service) Publisher(ctx context.Context, p imgward.Principal, id imgward.ProjectID) (*imgward.Publisher, error) {
+	var pub *imgward.Publisher
+	err := s.store.View(ctx, func(tx imgward.Tx) error {
+		pr, err := tx.Project(ctx, id)
+		if err != nil {
+			return err
+		}
+		pub, err = tx.Publisher(ctx, id)
+		if errors.Is(errors.NotExist, err) {
+			pub, err = &imgward.Publisher{ProjectID: id, DisplayName: pr.Name, UpdatedAt: pr.CreatedAt}, nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, errors.E("catalog.Publisher", err)
+	}
+	return pub, nil
+}
+
+// PublisherUpdate is a change to a publisher profile; nil fields stay.
+type PublisherUpdate struct {
+	DisplayName *string
+	Description *string
+	Contact     *string
+	Verified    *bool
+}
+
+// PutPublisher changes a publisher profile. The project's own users may
+// change its name, description and contact; only an admin sets Verified,
+// and a change by the project clears it, so that a verified name cannot be
+// swapped for another after the fact.
+func (s *Service) PutPublisher(ctx context.Context, p imgward.Principal, id imgward.ProjectID, u PublisherUpdate) (*imgward.Publisher, error) {
+	const op = "catalog.PutPublisher"
+	object := "publisher/" + string(id)
+	if !p.IsAdmin() && p.ProjectID != id {
+		return nil, s.deny(ctx, p, "publisher.update", object, "not a user of this project",
+			errors.E(op, errors.Permission, errors.Msg("only the project's users or an admin may change its profile")))
+	}
+	if u.Verified != nil && !p.IsAdmin() {
+		return nil, s.deny(ctx, p, "publisher.update", object, "verified flag needs admin",
+			errors.E(op, errors.Permission, errors.Msg("only an admin may set verified")))
+	}
+	fields := []struct {
+		name string
+		v    *string
+		max  int
+	}{{"display_name", u.DisplayName, 255}, {"description", u.Description, 4096}, {"contact", u.Contact, 255}}
+	for _, f := range fields {
+		if f.v != nil && (len(*f.v) > f.max || !utf8.ValidString(*f.v)) {
+			return nil, errors.E(op, errors.Invalid, errors.Msg(f.name+" is too long or not UTF-8"))
+		}
+	}
+	if u.DisplayName != nil {
+		if err := checkName(op, "display_name", *u.DisplayName); err != nil {
+			return nil, err
+		}
+	}
+	var pub *imgward.Publisher
+	err := s.store.Update(ctx, func(tx imgward.Tx) error {
+		pr, err := tx.Project(ctx, id)
+		if err != nil {
+			return err
+		}
+		pub, err = tx.Publisher(ctx, id)
+		if errors.Is(errors.NotExist, err) {
+			pub, err = &imgward.Publisher{ProjectID: id, DisplayName: pr.Name}, nil
+		}
+		if err != nil {
+			return err
+		}
+		changed := false
+		set := func(dst *string, v *string) {
+			if v != nil && *v != *dst {
+				*dst, changed = *v, true
+			}
+		}
+		set(&pub.DisplayName, u.DisplayName)
+		set(&pub.Description, u.Description)
+		set(&pub.Contact, u.Contact)
+		if changed && !p.IsAdmin() {
+			pub.Verified = false
+		}
+		if u.Verified != nil {
+			pub.Verified = *u.Verified
+		}
+		pub.UpdatedAt = s.stamp()
+		if err := tx.PutPublisher(ctx, pub); err != nil {
+			return err
+		}
+		detail := ""
+		if u.Verified != nil {
+			detail = "verified=" + map[bool]string{true: "true", false: "false"}[*u.Verified]
+		}
+		return s.audit(ctx, tx, p, "publisher.update", object, detail)
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return pub, nil
+}

@@ -1,0 +1,160 @@
+// Package server assembles imgward: it opens the store and the blob store
+// chosen by name, builds the catalog over them, recovers what a crash left
+// behind, creates the first admin, and returns the HTTP handler. The binary
+// (cmd/imgward serve), the end-to-end tests and the benchmarks all start
+// imgward through it, so that they run the same service.
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"imgward"
+	"imgward/api"
+	"imgward/blob"
+	"imgward/catalog"
+	"imgward/errors"
+	"imgward/store/postgres"
+	"imgward/store/sqlite"
+)
+
+// Config is what the service is started with.
+type Config struct {
+	DataDir string         // the embedded store, blobs and admin.token live here
+	Store   string         // a name in Stores
+	DSN     string         // for postgres
+	BlobDir string         // default DataDir/blobs; shared storage when several nodes run
+	Limits  catalog.Limits // quotas; zero fields take Glance's defaults
+	Sync    string         // sqlite: "normal" (survives a process crash) or "full" (survives power loss)
+	Logger  *slog.Logger
+}
+
+// opener opens a store backend.
+type opener func(ctx context.Context, cfg Config) (imgward.Store, error)
+
+// Stores are the store backends, by the name --store takes.
+var Stores = map[string]opener{
+	"sqlite": func(ctx context.Context, cfg Config) (imgward.Store, error) {
+		return sqlite.OpenOptions(ctx, filepath.Join(cfg.DataDir, "imgward.db"), sqlite.Options{Sync: sqlite.Sync(cfg.Sync)})
+	},
+	"postgres": func(ctx context.Context, cfg Config) (imgward.Store, error) {
+		if cfg.DSN == "" {
+			return nil, errors.E(errors.Invalid, errors.Msg("the postgres store needs --dsn"))
+		}
+		return postgres.Open(ctx, cfg.DSN)
+	},
+}
+
+// StoreNames lists the store backends.
+func StoreNames() []string {
+	var ns []string
+	for n := range Stores {
+		ns = append(ns, n)
+	}
+	slices.Sort(ns)
+	return ns
+}
+
+// Service is a running imgward.
+type Service struct {
+	Handler http.Handler
+	Catalog *catalog.Service
+	Store   imgward.Store
+	// AdminToken is the first admin's token when this start created it,
+	// else "". It is also written to DataDir/admin.token.
+	AdminToken string
+}
+
+// Open starts imgward's parts from cfg.
+func Open(ctx context.Context, cfg Config) (*Service, error) {
+	const op = "server.Open"
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("a data directory is required"))
+	}
+	open, ok := Stores[cfg.Store]
+	if !ok {
+		return nil, errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("unknown store %q: choose %s", cfg.Store, strings.Join(StoreNames(), " or "))))
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("cannot create the data directory"), err)
+	}
+	if cfg.BlobDir == "" {
+		cfg.BlobDir = filepath.Join(cfg.DataDir, "blobs")
+	}
+	blobs, err := blob.Open(cfg.BlobDir)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	st, err := open(ctx, cfg)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	cat := catalog.New(st, blobs, catalog.WithLogger(cfg.Logger), catalog.WithLimits(cfg.Limits))
+	// One node owns every upload of an embedded store; nodes sharing a
+	// database leave a day for another node's upload to finish.
+	cutoff := time.Now()
+	if cfg.Store != "sqlite" {
+		cutoff = cutoff.Add(-24 * time.Hour)
+	}
+	if n, err := cat.RecoverUploads(ctx, cutoff); err != nil {
+		st.Close()
+		return nil, errors.E(op, err)
+	} else if n > 0 {
+		cfg.Logger.Warn("interrupted uploads reset to queued", "images", n)
+	}
+	token, err := cat.Bootstrap(ctx)
+	if err != nil {
+		st.Close()
+		return nil, errors.E(op, err)
+	}
+	if token != "" {
+		if err := writeSecret(filepath.Join(cfg.DataDir, "admin.token"), token+"\n"); err != nil {
+			st.Close()
+			return nil, errors.E(op, errors.Internal, errors.Msg("cannot write admin.token"), err)
+		}
+	}
+	var ready func(context.Context) error
+	if p, ok := st.(interface{ Ping(context.Context) error }); ok {
+		ready = p.Ping
+	}
+	h := api.New(cat, api.WithLogger(cfg.Logger), api.WithReadiness(ready))
+	return &Service{Handler: h, Catalog: cat, Store: st, AdminToken: token}, nil
+}
+
+// Close releases the service's resources.
+func (s *Service) Close() error { return s.Store.Close() }
+
+// writeSecret writes a file readable by its owner only, atomically.
+func writeSecret(path, content string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".secret-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.WriteString(content); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
