@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"imgward/catalog"
+	"imgward/errors"
+	"imgward/server"
+)
+
+const serveUsage = `usage: imgward serve [flags]
+
+Runs the imgward service: the Glance v2 images and members API under /v2,
+imgward's own API under /v1, /metrics, /healthz and /readyz.
+
+On its first start against an empty store it creates an admin user, prints
+the admin's token once, and writes it to <data-dir>/admin.token (mode 0600).
+
+Every flag can also be set in the environment, as IMGWARD_<FLAG> with dashes
+as underscores (IMGWARD_DATA_DIR, IMGWARD_LISTEN, IMGWARD_STORE, IMGWARD_DSN...).
+
+flags:
+`
+
+// envDefault returns the environment's value for a flag, or def.
+func envDefault(getenv func(string) string, name, def string) string {
+	if v := getenv("IMGWARD_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); v != "" {
+		return v
+	}
+	return def
+}
+
+func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	env := func(name, def string) string { return envDefault(getenv, name, def) }
+	dataDir := fs.String("data-dir", env("data-dir", "./imgward-data"), "directory of the embedded store, image data and admin.token")
+	listen := fs.String("listen", env("listen", "127.0.0.1:7480"), "address to listen on")
+	storeName := fs.String("store", env("store", "sqlite"), "store backend: "+strings.Join(server.StoreNames(), " or "))
+	dsn := fs.String("dsn", env("dsn", ""), "PostgreSQL connection string, for --store postgres")
+	blobDir := fs.String("blob-dir", env("blob-dir", ""), "directory of image data (default <data-dir>/blobs; shared storage when several nodes run)")
+	maxSize := fs.String("max-image-size", env("max-image-size", "1099511627776"), "largest image upload, in bytes")
+	syncMode := fs.String("sync", env("sync", "normal"), "sqlite durability: normal (survives a process crash) or full (also survives power loss)")
+	logLevel := fs.String("log-level", env("log-level", "info"), "debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, serveUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "error: unexpected argument %q\nhint: imgward serve --help\n", fs.Arg(0))
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "error: bad --log-level %q\n", *logLevel)
+		return 2
+	}
+	max, err := strconv.ParseInt(*maxSize, 10, 64)
+	if err != nil || max <= 0 {
+		fmt.Fprintf(stderr, "error: --max-image-size must be a positive number of bytes\n")
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	svc, err := server.Open(ctx, server.Config{
+		DataDir: *dataDir, Store: *storeName, DSN: *dsn, BlobDir: *blobDir,
+		Limits: catalog.Limits{MaxImageSize: max}, Sync: *syncMode, Logger: log,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %s\n", errorText(err))
+		if *storeName == "postgres" {
+			fmt.Fprintln(stderr, "hint: check --dsn and that PostgreSQL is reachable")
+		}
+		return 1
+	}
+	defer svc.Close()
+	if svc.AdminToken != "" {
+		fmt.Fprintf(stdout, "created the first admin; its token, shown only this once, is:\n\n    %s\n\nit is also in %s (mode 0600)\n",
+			svc.AdminToken, filepath.Join(*dataDir, "admin.token"))
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "error: cannot listen on %s: %v\n", *listen, err)
+		return 1
+	}
+	hs := &http.Server{
+		Handler:           svc.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	log.Info("imgward serving", "addr", ln.Addr().String(), "store", *storeName, "data_dir", *dataDir)
+	fmt.Fprintf(stdout, "imgward serving on http://%s\n", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return 1
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	return 0
+}
+
+// errorText is the message of err for a person: the client message if
+// there is one, else the whole chain.
+func errorText(err error) string {
+	if m := errors.Message(err); m != "" {
+		return m
+	}
+	return err.Error()
+}

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+var userNoun = noun{
+	name:    "user",
+	summary: "the users that act for a project, each with its API token",
+	commands: []command{
+		{"create", userCreateUsage, userCreate},
+	},
+}
+
+const userCreateUsage = `usage: imgward user create NAME --project ID [--role admin|member] [--output table|json]
+
+Create a user of project ID and print its API token. Needs the admin role.
+The token is shown this once and stored only as a hash: keep it, and
+give it to the user as IMGWARD_TOKEN.
+
+Flags:
+  --project ID     the user's project (required)
+  --role ROLE      member (default) acts within its project; admin manages
+                   projects, users and publishers and sees everything
+`
+
+func userCreate(e *env, args []string) error {
+	fs := e.flags("user create")
+	project := fs.String("project", "", "")
+	role := fs.String("role", "member", "")
+	ops, err := parse(fs, args, "NAME")
+	if err != nil {
+		return err
+	}
+	if *project == "" {
+		return usageError("--project is required")
+	}
+	if *role != "member" && *role != "admin" {
+		return usageError(fmt.Sprintf("--role %q: want admin or member", *role))
+	}
+	in := map[string]string{"name": ops[0], "project_id": *project, "role": *role}
+	var raw json.RawMessage
+	if err := e.api.call(e.ctx, "POST", "/v1/users", in, &raw); err != nil {
+		return err
+	}
+	if err := e.emitObject(raw, []string{"id", "name", "project_id", "role", "created_at", "token"}); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stderr, "note: the token is shown only once; store it now (export IMGWARD_TOKEN=...)")
+	return nil
+}
