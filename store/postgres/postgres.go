@@ -96,7 +96,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 
 // View runs fn in a read-only transaction on one snapshot.
 func (s *Store) View(ctx context.Context, fn func(imgward.Tx) error) error {
-	return sqlstore.Run(ctx, s.db, readOpts, &dialect, fn)
+	return sqlstore.Run(ctx, s.db, nil, readOpts, &dialect, fn)
 }
 
 // Update runs fn in a write transaction under the write lock, and runs it
@@ -104,7 +104,7 @@ func (s *Store) View(ctx context.Context, fn func(imgward.Tx) error) error {
 // failure or a deadlock.
 func (s *Store) Update(ctx context.Context, fn func(imgward.Tx) error) error {
 	for attempt := 1; ; attempt++ {
-		err := sqlstore.Run(ctx, s.db, nil, &dialect, fn)
+		err := sqlstore.Run(ctx, s.db, nil, nil, &dialect, fn)
 		if err == nil || attempt == maxAttempts || !retryable(err) {
 			return err
 		}
@@ -121,6 +121,16 @@ func (s *Store) Update(ctx context.Context, fn func(imgward.Tx) error) error {
 
 // Close closes the node's connections.
 func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks that the database answers, for readiness checks. pgx keeps
+// its own cache of prepared statements per connection, so this store needs
+// no sqlstore.Stmts.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return errors.E("postgres.Ping", errors.Unavailable, err)
+	}
+	return nil
+}
 
 func retryable(err error) bool {
 	var pe *pgconn.PgError

@@ -55,6 +55,9 @@ type Options struct {
 type Store struct {
 	write *sql.DB // one connection: SQLite has one writer at a time
 	read  *sql.DB // query_only connections for View
+	// Prepared statements of each pool: the driver would parse every
+	// query again otherwise.
+	writeStmts, readStmts *sqlstore.Stmts
 }
 
 var _ imgward.Store = (*Store)(nil)
@@ -113,6 +116,7 @@ func OpenOptions(ctx context.Context, path string, opts Options) (*Store, error)
 	}
 	s.read.SetMaxOpenConns(max(4, runtime.NumCPU()))
 	s.read.SetMaxIdleConns(max(4, runtime.NumCPU()))
+	s.writeStmts, s.readStmts = sqlstore.NewStmts(s.write), sqlstore.NewStmts(s.read)
 	return s, nil
 }
 
@@ -140,19 +144,29 @@ func create(path string) (string, error) {
 // View runs fn in a read-only transaction on a query-only connection: a
 // write in fn fails.
 func (s *Store) View(ctx context.Context, fn func(imgward.Tx) error) error {
-	return sqlstore.Run(ctx, s.read, &sql.TxOptions{ReadOnly: true}, &dialect, fn)
+	return sqlstore.Run(ctx, s.read, s.readStmts, &sql.TxOptions{ReadOnly: true}, &dialect, fn)
 }
 
 // Update runs fn in a write transaction. Writers are serialized, so fn is
 // called once; an Update must not call Update or View of the same Store
 // from fn, which would wait for itself.
 func (s *Store) Update(ctx context.Context, fn func(imgward.Tx) error) error {
-	return sqlstore.Run(ctx, s.write, nil, &dialect, fn)
+	return sqlstore.Run(ctx, s.write, s.writeStmts, nil, &dialect, fn)
 }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.writeStmts.Close()
+	s.readStmts.Close()
 	return stderrors.Join(s.write.Close(), s.read.Close())
+}
+
+// Ping checks that the database answers, for readiness checks.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.read.PingContext(ctx); err != nil {
+		return errors.E("sqlite.Ping", errors.Unavailable, err)
+	}
+	return nil
 }
 
 // kind classifies an error of SQLite by its result code.

@@ -23,7 +23,7 @@ func scanProject(r interface{ Scan(...any) error }, p *imgward.Project) error {
 
 func (t *tx) Project(ctx context.Context, id imgward.ProjectID) (*imgward.Project, error) {
 	var p imgward.Project
-	row := t.tx.QueryRowContext(ctx, `SELECT `+projectCols+` FROM projects WHERE id = $1`, string(id))
+	row := t.queryRow(ctx, `SELECT `+projectCols+` FROM projects WHERE id = $1`, string(id))
 	if err := scanProject(row, &p); err != nil {
 		return nil, t.d.wrap("Project", err)
 	}
@@ -61,7 +61,7 @@ func (t *tx) CreateUser(ctx context.Context, u *imgward.User) error {
 
 func (t *tx) user(ctx context.Context, op, where string, arg any) (*imgward.User, error) {
 	var u imgward.User
-	err := t.tx.QueryRowContext(ctx,
+	err := t.queryRow(ctx,
 		`SELECT id, name, project_id, role, token_hash, created_at FROM users WHERE `+where, arg).
 		Scan(&u.ID, &u.Name, &u.ProjectID, &u.Role, &u.TokenHash, usec{&u.CreatedAt})
 	if err != nil {
@@ -87,7 +87,7 @@ func (t *tx) UserByTokenHash(ctx context.Context, h []byte) (*imgward.User, erro
 
 func (t *tx) CountAdmins(ctx context.Context) (int, error) {
 	var n int
-	err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE role = $1`,
+	err := t.queryRow(ctx, `SELECT count(*) FROM users WHERE role = $1`,
 		string(imgward.RoleAdmin)).Scan(&n)
 	return n, t.d.wrap("CountAdmins", err)
 }
@@ -104,7 +104,7 @@ func (t *tx) PutPublisher(ctx context.Context, p *imgward.Publisher) error {
 
 func (t *tx) Publisher(ctx context.Context, id imgward.ProjectID) (*imgward.Publisher, error) {
 	var p imgward.Publisher
-	err := t.tx.QueryRowContext(ctx,
+	err := t.queryRow(ctx,
 		`SELECT project_id, display_name, description, contact, verified, updated_at
 		FROM publishers WHERE project_id = $1`, string(id)).
 		Scan(&p.ProjectID, &p.DisplayName, &p.Description, &p.Contact, &p.Verified, usec{&p.UpdatedAt})

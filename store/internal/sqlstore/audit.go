@@ -19,7 +19,7 @@ func (t *tx) AppendAudit(ctx context.Context, e *imgward.AuditEntry) error {
 	const op = "AppendAudit"
 	var last int64
 	var head []byte
-	err := t.tx.QueryRowContext(ctx,
+	err := t.queryRow(ctx,
 		`SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&last, &head)
 	switch {
 	case errors.IsErr(err, sql.ErrNoRows):

@@ -71,7 +71,7 @@ func (t *tx) CreateImage(ctx context.Context, img *imgward.Image) error {
 }
 
 func (t *tx) Image(ctx context.Context, id imgward.ImageID) (*imgward.Image, error) {
-	row := t.tx.QueryRowContext(ctx, `SELECT `+imageCols+` FROM images WHERE id = $1`, string(id))
+	row := t.queryRow(ctx, `SELECT `+imageCols+` FROM images WHERE id = $1`, string(id))
 	img, err := scanImage(row)
 	if err != nil {
 		return nil, t.d.wrap("Image", err)

@@ -64,7 +64,7 @@ func (t *tx) markerTime(ctx context.Context, f imgward.ImageFilter) (int64, erro
 	q.and("id = " + q.arg(string(f.Marker)))
 	visible(&q, f)
 	var created int64
-	err := t.tx.QueryRowContext(ctx, `SELECT created_at FROM images i`+q.whereClause(), q.args...).Scan(&created)
+	err := t.queryRow(ctx, `SELECT created_at FROM images i`+q.whereClause(), q.args...).Scan(&created)
 	if errors.IsErr(err, sql.ErrNoRows) {
 		return 0, errors.E(errors.Invalid, errors.Msg("marker not found"))
 	}

@@ -26,7 +26,7 @@ func scanMember(r interface{ Scan(...any) error }, m *imgward.Member) error {
 
 func (t *tx) Member(ctx context.Context, img imgward.ImageID, member imgward.ProjectID) (*imgward.Member, error) {
 	var m imgward.Member
-	row := t.tx.QueryRowContext(ctx,
+	row := t.queryRow(ctx,
 		`SELECT `+memberCols+` FROM members WHERE image_id = $1 AND member_id = $2`,
 		string(img), string(member))
 	if err := scanMember(row, &m); err != nil {
@@ -81,7 +81,7 @@ func scanInstance(r interface{ Scan(...any) error }, in *imgward.Instance) error
 
 func (t *tx) Instance(ctx context.Context, id imgward.InstanceID) (*imgward.Instance, error) {
 	var in imgward.Instance
-	row := t.tx.QueryRowContext(ctx, `SELECT `+instanceCols+` FROM instances WHERE id = $1`, string(id))
+	row := t.queryRow(ctx, `SELECT `+instanceCols+` FROM instances WHERE id = $1`, string(id))
 	if err := scanInstance(row, &in); err != nil {
 		return nil, t.d.wrap("Instance", err)
 	}

@@ -43,9 +43,13 @@ type Dialect struct {
 // Run runs fn in a transaction of db begun with opts (nil for
 // d.WriteOptions), and commits it if fn returns nil. fn's own error is
 // returned as it is; errors of the database are translated into kinds.
-func Run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, d *Dialect, fn func(imgward.Tx) error) error {
+// stmts, if not nil, caches the prepared statements of db.
+func Run(ctx context.Context, db *sql.DB, stmts *Stmts, opts *sql.TxOptions, d *Dialect, fn func(imgward.Tx) error) error {
 	if opts == nil {
 		opts = d.WriteOptions
+	}
+	if stmts != nil {
+		stmts.prepare(ctx)
 	}
 	stx, err := db.BeginTx(ctx, opts)
 	if err != nil {
@@ -58,7 +62,7 @@ func Run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, d *Dialect, fn fu
 			return d.wrap("WriteLock", err)
 		}
 	}
-	if err := fn(&tx{tx: stx, d: d}); err != nil {
+	if err := fn(&tx{tx: stx, d: d, stmts: stmts}); err != nil {
 		return err
 	}
 	if err := stx.Commit(); err != nil {
@@ -100,8 +104,9 @@ func (d *Dialect) kind(err error) errors.Kind {
 
 // tx is an imgward.Tx over a *sql.Tx.
 type tx struct {
-	tx *sql.Tx
-	d  *Dialect
+	tx    *sql.Tx
+	d     *Dialect
+	stmts *Stmts
 }
 
 var _ imgward.Tx = (*tx)(nil)
@@ -109,7 +114,7 @@ var _ imgward.Tx = (*tx)(nil)
 // execOne runs a statement that must change exactly the row named by its
 // arguments: when none changed, the row is absent and the error is NotExist.
 func (t *tx) execOne(ctx context.Context, op, query string, args ...any) error {
-	res, err := t.tx.ExecContext(ctx, query, args...)
+	res, err := t.execContext(ctx, query, args...)
 	if err != nil {
 		return t.d.wrap(op, err)
 	}
@@ -124,13 +129,13 @@ func (t *tx) execOne(ctx context.Context, op, query string, args ...any) error {
 }
 
 func (t *tx) exec(ctx context.Context, op, query string, args ...any) error {
-	_, err := t.tx.ExecContext(ctx, query, args...)
+	_, err := t.execContext(ctx, query, args...)
 	return t.d.wrap(op, err)
 }
 
 // list runs query and calls scan for each row.
 func (t *tx) list(ctx context.Context, op, query string, args []any, scan func(*sql.Rows) error) error {
-	rows, err := t.tx.QueryContext(ctx, query, args...)
+	rows, err := t.queryRows(ctx, query, args...)
 	if err != nil {
 		return t.d.wrap(op, err)
 	}

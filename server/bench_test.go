@@ -1,0 +1,111 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"imgward/server"
+	"imgward/store/storetest"
+)
+
+// benchEnv is a served imgward with one active shared image, an accepted
+// member and a pending one.
+type benchEnv struct {
+	url, image        string
+	accepted, pending string // tokens
+	client            *http.Client
+}
+
+func newBenchEnv(b *testing.B, store string) *benchEnv {
+	cfg := server.Config{DataDir: b.TempDir(), Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if store == "postgres" {
+		cfg.DSN = storetest.PostgresDSN(b)
+	}
+	svc, err := server.Open(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts := httptest.NewServer(svc.Handler)
+	b.Cleanup(func() { ts.Close(); svc.Close() })
+	e := &benchEnv{url: ts.URL, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}}
+	tenant := func(name string) (project, token string) {
+		var p struct{ ID string }
+		e.call(b, "POST", "/v1/projects", svc.AdminToken, "application/json", map[string]string{"name": name}, 201, &p)
+		var u struct{ Token string }
+		e.call(b, "POST", "/v1/users", svc.AdminToken, "application/json", map[string]string{"name": name, "project_id": p.ID}, 201, &u)
+		return p.ID, u.Token
+	}
+	_, owner := tenant("owner")
+	bobP, bob := tenant("bob")
+	carolP, carol := tenant("carol")
+	var img struct{ ID string }
+	e.call(b, "POST", "/v2/images", owner, "application/json", map[string]string{"name": "bench", "disk_format": "raw", "container_format": "bare"}, 201, &img)
+	e.call(b, "PUT", "/v2/images/"+img.ID+"/file", owner, "application/octet-stream", "disk", 204, nil)
+	for _, m := range []string{bobP, carolP} {
+		e.call(b, "POST", "/v2/images/"+img.ID+"/members", owner, "application/json", map[string]string{"member": m}, 200, nil)
+	}
+	e.call(b, "PUT", "/v2/images/"+img.ID+"/members/"+bobP, bob, "application/json", map[string]string{"status": "accepted"}, 200, nil)
+	e.image, e.accepted, e.pending = img.ID, bob, carol
+	return e
+}
+
+func (e *benchEnv) call(b testing.TB, method, path, token, ctype string, body any, want int, out any) {
+	var r io.Reader
+	switch v := body.(type) {
+	case string:
+		r = strings.NewReader(v)
+	case nil:
+	default:
+		buf, _ := json.Marshal(v)
+		r = bytes.NewReader(buf)
+	}
+	req, _ := http.NewRequest(method, e.url+path, r)
+	req.Header.Set("X-Auth-Token", token)
+	req.Header.Set("Content-Type", ctype)
+	resp, err := e.client.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		b.Fatalf("%s %s: %d, want %d: %s", method, path, resp.StatusCode, want, data)
+	}
+	if out != nil {
+		json.Unmarshal(data, out)
+	}
+}
+
+// BenchmarkLaunch measures launches (permission check, instance record
+// and audit entry in one transaction) and denied launches (the check and
+// the audited denial) per second over loopback HTTP, with 8 clients per
+// core, on each store.
+func BenchmarkLaunch(b *testing.B) {
+	for _, store := range server.StoreNames() {
+		b.Run(store, func(b *testing.B) {
+			e := newBenchEnv(b, store)
+			run := func(b *testing.B, token string, want int, unit string) {
+				body := `{"image_id":"` + e.image + `","host":"hv-1"}`
+				b.SetParallelism(8)
+				b.ResetTimer()
+				start := time.Now()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						e.call(b, "POST", "/v1/instances", token, "application/json", body, want, nil)
+					}
+				})
+				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), unit)
+			}
+			b.Run("launch", func(b *testing.B) { run(b, e.accepted, 201, "launches/s") })
+			b.Run("denied", func(b *testing.B) { run(b, e.pending, 403, "checks/s") })
+		})
+	}
+}
