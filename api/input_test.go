@@ -26,7 +26,7 @@ func TestBadInput(t *testing.T) {
 	patch := "application/openstack-images-v2.1-json-patch"
 	tests := []struct {
 		name, method, path, ctype, body string
-		want                           int
+		want                            int
 	}{
 		{"malformed json", "POST", "/v2/images", "application/json", `{"name":`, 400},
 		{"json array", "POST", "/v2/images", "application/json", `[1]`, 400},

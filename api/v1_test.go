@@ -228,9 +228,9 @@ func TestAuditTrail(t *testing.T) {
 
 	var page struct {
 		Entries []struct {
-			Seq                                          int64
+			Seq                                         int64
 			Time, Actor, Action, Object, Result, Reason string
-			Prev, Hash                                   string
+			Prev, Hash                                  string
 		}
 	}
 	e.do("GET", "/v1/audit?limit=1000", e.admin, nil, 200, &page)

@@ -18,16 +18,16 @@ type Kind uint8
 
 // The kinds. Other is the zero value: an error whose kind is unknown.
 const (
-	Other       Kind = iota
-	Invalid          // the request is malformed or breaks a rule of the data
-	NotExist         // the object does not exist, or the caller may not know it does
-	Exist            // the object already exists
-	Permission       // the caller is known but not allowed
-	Conflict         // the object's state does not allow the operation now
-	Unavailable      // a dependency is down; retrying later may succeed
-	Internal         // a bug or a broken invariant
-	TooLarge         // the input, or a quota, is over its limit
-	Unauthenticated  // no valid credentials were presented
+	Other           Kind = iota
+	Invalid              // the request is malformed or breaks a rule of the data
+	NotExist             // the object does not exist, or the caller may not know it does
+	Exist                // the object already exists
+	Permission           // the caller is known but not allowed
+	Conflict             // the object's state does not allow the operation now
+	Unavailable          // a dependency is down; retrying later may succeed
+	Internal             // a bug or a broken invariant
+	TooLarge             // the input, or a quota, is over its limit
+	Unauthenticated      // no valid credentials were presented
 )
 
 var kindNames = [...]string{
