@@ -107,7 +107,8 @@ func (e *Error) Error() string {
 	}
 	if e.Msg != "" {
 		b.WriteString(e.Msg)
-	} else if e.Kind != Other {
+	} else if e.Kind != Other && KindOf(e.Err) != e.Kind {
+		// An inner error of the same kind says it already.
 		b.WriteString(e.Kind.String())
 	}
 	if e.Err != nil {
