@@ -1,0 +1,132 @@
+package identity
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"io"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"imgward/errors"
+)
+
+// Verifier verifies identity documents.
+type Verifier interface {
+	// Verify checks token's signature, by the key its "kid" names, and
+	// that the document is valid at now, give or take ClockSkew. Only
+	// EdDSA signatures are accepted. It does not check the nonce: see
+	// Redeem. Errors are of kind Invalid for a malformed token and
+	// Permission for one that is not trusted; their Msg is safe to show.
+	Verify(token string, now time.Time) (*Document, error)
+}
+
+// KeySet verifies documents with a set of public keys, such as the JWKS
+// that an Issuer publishes.
+type KeySet struct {
+	keys map[string]ed25519.PublicKey // by key id
+}
+
+var _ Verifier = (*KeySet)(nil)
+
+// NewKeySet returns a KeySet of the Ed25519 keys in jwks. A key that is not
+// an Ed25519 public key, or has no key id, is an error of kind Invalid.
+func NewKeySet(jwks jose.JSONWebKeySet) (*KeySet, error) {
+	const op = "identity.NewKeySet"
+	s := &KeySet{keys: make(map[string]ed25519.PublicKey, len(jwks.Keys))}
+	for _, k := range jwks.Keys {
+		pub, ok := k.Key.(ed25519.PublicKey)
+		if !ok || k.KeyID == "" || (k.Algorithm != "" && k.Algorithm != string(jose.EdDSA)) {
+			return nil, errors.E(op, errors.Invalid, errors.Errorf("key %q is not an Ed25519 public key", k.KeyID))
+		}
+		s.keys[k.KeyID] = pub
+	}
+	return s, nil
+}
+
+// Verify implements Verifier.
+func (s *KeySet) Verify(token string, now time.Time) (*Document, error) {
+	const op = "identity.Verify"
+	deny := func(msg string, err error) error { return errors.E(op, errors.Permission, errors.Msg(msg), err) }
+	bad := func(msg string, err error) error { return errors.E(op, errors.Invalid, errors.Msg(msg), err) }
+
+	if len(token) > MaxTokenSize {
+		return nil, bad("identity document too large", nil)
+	}
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.EdDSA})
+	var algErr *jose.ErrUnexpectedSignatureAlgorithm
+	if errors.As(err, &algErr) {
+		return nil, deny("identity document signature algorithm not allowed", err)
+	} else if err != nil {
+		return nil, bad("malformed identity document", err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, bad("malformed identity document", errors.New("not one signature"))
+	}
+	h := jws.Signatures[0].Protected
+	switch {
+	case h.Algorithm != string(jose.EdDSA): // ParseSignedCompact checked; check again
+		return nil, deny("identity document signature algorithm not allowed", nil)
+	case h.ExtraHeaders[jose.HeaderType] != TokenType:
+		return nil, deny("not an identity document", errors.Errorf("typ %v", h.ExtraHeaders[jose.HeaderType]))
+	case h.JSONWebKey != nil: // never trust a key that the token brings along
+		return nil, deny("identity document embeds a key", nil)
+	}
+	pub := s.keys[h.KeyID]
+	if pub == nil {
+		return nil, deny("unknown identity signing key", errors.Errorf("kid %q", h.KeyID))
+	}
+	payload, err := jws.Verify(pub)
+	if err != nil {
+		return nil, deny("bad identity document signature", err)
+	}
+	d, err := decodeDocument(payload)
+	if err != nil {
+		return nil, bad("malformed identity document", err)
+	}
+	switch {
+	case now.Add(ClockSkew).Before(d.IssuedAt):
+		return nil, deny("identity document not yet valid", nil)
+	case !now.Before(d.ExpiresAt.Add(ClockSkew)):
+		return nil, deny("identity document expired", nil)
+	}
+	return d, nil
+}
+
+// decodeDocument parses a document strictly: no unknown fields, nothing
+// after it, every field well formed.
+func decodeDocument(payload []byte) (*Document, error) {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.DisallowUnknownFields()
+	var d Document
+	if err := dec.Decode(&d); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the document")
+	}
+	if err := d.check(); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// Redeem verifies token with v and spends its nonce in nonces, so that a
+// document is accepted once. A document already redeemed is an error of
+// kind Permission.
+func Redeem(ctx context.Context, v Verifier, nonces NonceStore, token string, now time.Time) (*Document, error) {
+	const op = "identity.Redeem"
+	d, err := v.Verify(token, now)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	err = nonces.Use(ctx, d.Nonce, d.ExpiresAt.Add(ClockSkew))
+	if errors.Is(errors.Conflict, err) {
+		return nil, errors.E(op, errors.Permission, errors.Msg("identity document already used"), err)
+	} else if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return d, nil
+}
