@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"imgward/evaluate"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -27,6 +28,7 @@ usage: imgward <noun> <verb> [arguments] [flags]
 
 Server:
   serve                                  run the server (see imgward serve --help)
+  eval                                   evaluate the detectors on a dataset
   version                                print the version
 
 Client commands:
@@ -88,6 +90,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		return exitOK
 	case "serve":
 		return cmdServe(rest, stdout, stderr, getenv)
+	case "eval":
+		return evaluate.Main(rest, stdout, stderr)
 	}
 	n := findNoun(args[0])
 	if n == nil {

@@ -1,0 +1,50 @@
+package detect
+
+import "testing"
+
+// The benchmarks score rows shaped like CIC-MalMem-2022: 54 features, a
+// baseline of 2,000 rows.
+func benchScore(b *testing.B, name string) {
+	X := gaussian(1, 2000, 54)
+	test := gaussian(2, 1024, 54)
+	d := fitted(b, name, Config{Seed: 1}, X)
+	b.ReportAllocs()
+	b.ResetTimer()
+	sink := 0.0
+	for i := 0; b.Loop(); i++ {
+		sink += d.Score(test[i%len(test)])
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	_ = sink
+}
+
+func BenchmarkScoreZScore(b *testing.B)   { benchScore(b, "zscore") }
+func BenchmarkScoreHBOS(b *testing.B)     { benchScore(b, "hbos") }
+func BenchmarkScoreECOD(b *testing.B)     { benchScore(b, "ecod") }
+func BenchmarkScoreIForest(b *testing.B)  { benchScore(b, "iforest") }
+func BenchmarkScoreEnsemble(b *testing.B) { benchScore(b, "ensemble") }
+
+func BenchmarkFitIForest(b *testing.B) {
+	X := gaussian(1, 2000, 54)
+	for b.Loop() {
+		d := NewIForest(Config{Seed: 1})
+		if err := d.Fit(X); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchBatch(b *testing.B, name string) {
+	X := gaussian(1, 2000, 54)
+	test := gaussian(2, 256, 54)
+	d := fitted(b, name, Config{Seed: 1}, X)
+	out := make([]float64, len(test))
+	b.ReportAllocs()
+	for b.Loop() {
+		ScoreBatch(d, test, out)
+	}
+	b.ReportMetric(float64(b.N*len(test))/b.Elapsed().Seconds(), "rows/s")
+}
+
+func BenchmarkScoreBatchIForest(b *testing.B)  { benchBatch(b, "iforest") }
+func BenchmarkScoreBatchEnsemble(b *testing.B) { benchBatch(b, "ensemble") }

@@ -1,0 +1,106 @@
+package detect
+
+import "math"
+
+// HBOS is the histogram-based outlier score (Goldstein and Dengel, 2012):
+// each feature gets an equal-width histogram over its baseline range, and a
+// row scores the sum over features of -log of its bin's height, the height
+// normalised so that the fullest bin is 1 and smoothed by one count so that
+// empty bins cost log(max count + 1). A value outside the baseline range
+// costs as much as an empty bin plus log(1 + its distance in bin widths),
+// so that farther is worse; for a feature that was constant, the distance
+// is relative to the constant (or absolute, when it is below 1).
+type HBOS struct {
+	cfg   Config
+	p     profile
+	bins  int
+	lo    []float64
+	width []float64 // 0 for a constant feature
+	cost  []float64 // d×bins: -log height of each bin
+	empty []float64 // per feature: the cost of an empty bin
+}
+
+var _ Detector = (*HBOS)(nil)
+
+// NewHBOS returns an unfitted HBOS detector.
+func NewHBOS(c Config) *HBOS { return &HBOS{cfg: c} }
+
+// Fit implements Detector.
+func (h *HBOS) Fit(X [][]float64) error {
+	d, err := check("detect.HBOS.Fit", X, h.cfg.Names)
+	if err != nil {
+		return err
+	}
+	h.p = fitProfile(X, h.cfg.Names)
+	h.bins = h.cfg.Bins
+	if h.bins <= 0 {
+		h.bins = min(max(int(math.Ceil(math.Sqrt(float64(len(X))))), 5), 50)
+	}
+	h.lo, h.width = make([]float64, d), make([]float64, d)
+	h.cost, h.empty = make([]float64, d*h.bins), make([]float64, d)
+	counts := make([]float64, h.bins)
+	for j := range d {
+		clear(counts)
+		lo, hi := X[0][j], X[0][j]
+		for _, row := range X {
+			lo, hi = min(lo, row[j]), max(hi, row[j])
+		}
+		h.lo[j], h.width[j] = lo, (hi-lo)/float64(h.bins)
+		for _, row := range X {
+			counts[h.bin(j, row[j])]++
+		}
+		top := 0.0
+		for _, c := range counts {
+			top = max(top, c)
+		}
+		h.empty[j] = math.Log(top + 1)
+		for b, c := range counts {
+			h.cost[j*h.bins+b] = math.Log(top+1) - math.Log(c+1)
+		}
+	}
+	return nil
+}
+
+// bin returns the bin of value v of feature j, which must lie in range.
+func (h *HBOS) bin(j int, v float64) int {
+	if h.width[j] == 0 {
+		return 0
+	}
+	return min(int((v-h.lo[j])/h.width[j]), h.bins-1)
+}
+
+// featureCost is feature j's part of the score of value v.
+func (h *HBOS) featureCost(j int, v float64) float64 {
+	w, lo := h.width[j], h.lo[j]
+	if w == 0 {
+		if v == lo {
+			return h.cost[j*h.bins]
+		}
+		return h.empty[j] + math.Log1p(min(math.Abs(v-lo)/max(math.Abs(lo), 1), zCap))
+	}
+	hi := lo + w*float64(h.bins)
+	switch {
+	case v < lo:
+		return h.empty[j] + math.Log1p((lo-v)/w)
+	case v > hi:
+		return h.empty[j] + math.Log1p((v-hi)/w)
+	}
+	return h.cost[j*h.bins+h.bin(j, v)]
+}
+
+// Score implements Detector.
+func (h *HBOS) Score(x []float64) float64 {
+	mustLen(x, len(h.lo))
+	s := 0.0
+	for j, v := range x {
+		s += h.featureCost(j, v)
+	}
+	return s
+}
+
+// Explain implements Detector; Deviation.Score is the feature's part of
+// the score, -log of its normalised bin height.
+func (h *HBOS) Explain(x []float64) []Deviation {
+	mustLen(x, len(h.lo))
+	return h.p.explain(x, h.featureCost)
+}

@@ -1,0 +1,134 @@
+package evaluate
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// run calls Main and returns its exit code, stdout and stderr.
+func run(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := Main(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// synthetic writes a CSV of normal rows around 0 and anomalies around 4,
+// with a trace column, and returns its name.
+func synthetic(t *testing.T) string {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(1, 2))
+	var b strings.Builder
+	b.WriteString("id,x,y,kind,set,trace\n")
+	for i := range 400 {
+		label, shift, trace := "ok", 0.0, "1 2 3 1 2 3 1 2 3"
+		if i%10 == 0 {
+			label, shift, trace = "bad", 4, "3 2 1 9 9 3 2 1 9"
+		}
+		set := "train"
+		if i%2 == 1 {
+			set = "test"
+		}
+		fmt.Fprintf(&b, "r%d,%.3f,%.3f,%s,%s,%s\n", i, shift+rng.NormFloat64(), shift+rng.NormFloat64(), label, set, trace)
+	}
+	name := filepath.Join(t.TempDir(), "synthetic.csv")
+	if err := os.WriteFile(name, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+func TestJSONOutput(t *testing.T) {
+	f := synthetic(t)
+	code, out, errs := run("--train", f, "--test", f, "--label-col", "kind", "--normal", "ok",
+		"--train-where", "set=train", "--sequence-col", "trace",
+		"--fleet", "publishers=10,malicious=2,images=2,instances=5,infected=0.5,repeat=3,seed=7", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var res map[string]any
+	if err := json.Unmarshal([]byte(out), &res); err != nil || strings.Count(out, "\n") != 1 {
+		t.Fatalf("not one JSON object: %q", out)
+	}
+	for _, k := range []string{"n_train", "n_test", "rows_per_second", "instance", "publisher"} {
+		if _, ok := res[k]; !ok {
+			t.Errorf("no %q in %s", k, out)
+		}
+	}
+	var r Result
+	json.Unmarshal([]byte(out), &r)
+	if r.NTrain != 160 || r.NTest != 400 || r.RowsPerSecond <= 0 || r.Instance.AUC < 0.95 || r.Publisher == nil || r.Publisher.AUC < 0.95 {
+		t.Errorf("result %+v %+v", r, r.Publisher)
+	}
+	// Without --fleet there is no publisher part.
+	_, out, _ = run("--train", f, "--test", f, "--label-col", "kind", "--normal", "ok", "--json")
+	if strings.Contains(out, "publisher") {
+		t.Errorf("publisher without --fleet: %s", out)
+	}
+}
+
+func TestTableOutput(t *testing.T) {
+	f := synthetic(t)
+	code, out, errs := run("--train", f, "--test", f, "--label-col", "kind", "--normal", "ok", "--detector", "zscore")
+	if code != 0 || !strings.Contains(out, "instance") || !strings.Contains(out, "zscore") {
+		t.Errorf("exit %d, out %q, err %q", code, out, errs)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	code, out, _ := run("--help")
+	if code != 0 || !strings.Contains(out, "usage: imgward eval") || !strings.Contains(out, "iforest") {
+		t.Errorf("exit %d, help %q", code, out)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	f := synthetic(t)
+	base := []string{"--train", f, "--test", f, "--label-col", "kind", "--normal", "ok"}
+	with := func(extra ...string) []string { return append(append([]string(nil), base...), extra...) }
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"no args", nil, 2, "--train is required"},
+		{"unknown flag", with("--bogus"), 2, "bogus"},
+		{"extra argument", with("more"), 2, "unexpected argument"},
+		{"unknown detector", with("--detector", "lof"), 2, "unknown detector"},
+		{"bad fleet", with("--fleet", "publishers=x"), 2, "not a number"},
+		{"fleet key", with("--fleet", "planets=3"), 2, "unknown key"},
+		{"fleet malicious", with("--fleet", "publishers=3,malicious=3"), 2, "malicious"},
+		{"bad where", with("--train-where", "set"), 2, "COL=VALUE"},
+		{"missing file", []string{"--train", "/nonexistent.csv", "--test", f, "--label-col", "kind", "--normal", "ok"}, 1, "nonexistent"},
+		{"no label column", with("--label-col", "nope"), 1, `no column "nope"`},
+		{"no normal rows", with("--normal", "nope"), 1, "no training rows"},
+		{"bad trace", with("--sequence-col", "id"), 1, "not an integer"},
+	} {
+		code, _, errs := run(tc.args...)
+		if code != tc.code || !strings.HasPrefix(errs, "error: ") || !strings.Contains(errs, tc.msg) {
+			t.Errorf("%s: exit %d, stderr %q; want exit %d and %q", tc.name, code, errs, tc.code, tc.msg)
+		}
+	}
+}
+
+func TestParseFleetSpec(t *testing.T) {
+	s, err := ParseFleetSpec("publishers=20,malicious=2,images=3,instances=10,infected=0.3,repeat=5,seed=1")
+	if err != nil || *s != DefaultFleet {
+		t.Errorf("ParseFleetSpec = %+v, %v", s, err)
+	}
+	s, err = ParseFleetSpec("infected=1, seed=9")
+	if err != nil || s.Infected != 1 || s.Seed != 9 || s.Publishers != 20 {
+		t.Errorf("partial spec = %+v, %v", s, err)
+	}
+	for _, bad := range []string{"", "infected=2", "images=0", "repeat=-1", "publishers=1", "publishers=100000,images=1000"} {
+		if _, err := ParseFleetSpec(bad); err == nil {
+			t.Errorf("ParseFleetSpec(%q) accepted", bad)
+		}
+	}
+}

@@ -1,0 +1,115 @@
+package evaluate
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+
+	"imgward/errors"
+	"imgward/fleet"
+)
+
+// surpriseParam is the fleet parameter that carries an instance's surprise.
+const surpriseParam = "anomaly.surprise"
+
+// simulate deals the test rows into the fleets that spec describes and
+// returns the publisher-level metrics averaged over spec.Repeat repeats.
+// surprise and anomaly describe the test rows; param is how a publisher's
+// unified state folds its instances' surprise.
+func simulate(ctx context.Context, spec FleetSpec, surprise []float64, anomaly []bool, param fleet.Param) (Metrics, error) {
+	var normal, bad []int
+	for i, a := range anomaly {
+		if a {
+			bad = append(bad, i)
+		} else {
+			normal = append(normal, i)
+		}
+	}
+	if len(normal) == 0 || (len(bad) == 0 && spec.Infected > 0) {
+		return Metrics{}, errors.E("eval", errors.Invalid, errors.New("--fleet needs normal and anomalous test rows"))
+	}
+	var sum Metrics
+	for r := range spec.Repeat {
+		if err := ctx.Err(); err != nil {
+			return Metrics{}, err
+		}
+		m, err := simulateOnce(spec, uint64(r), surprise, normal, bad, param)
+		if err != nil {
+			return Metrics{}, err
+		}
+		sum.AUC += m.AUC
+		sum.TPR += m.TPR
+	}
+	n := float64(spec.Repeat)
+	return Metrics{AUC: sum.AUC / n, TPR: sum.TPR / n}, nil
+}
+
+// simulateOnce runs repeat r.
+func simulateOnce(spec FleetSpec, r uint64, surprise []float64, normal, bad []int, param fleet.Param) (Metrics, error) {
+	rng := rand.New(rand.NewPCG(spec.Seed, r))
+	normals, bads := newDeck(normal, rng), newDeck(bad, rng)
+	malicious := make([]bool, spec.Publishers)
+	for _, p := range rng.Perm(spec.Publishers)[:spec.Malicious] {
+		malicious[p] = true
+	}
+	f := fleet.New(fleet.Config{Params: map[string]fleet.Param{surpriseParam: param}})
+	names, values := []string{surpriseParam}, []float64{0}
+	for p := range spec.Publishers {
+		for i := range spec.Images {
+			for k := range spec.Instances {
+				var row int
+				if malicious[p] && rng.Float64() < spec.Infected {
+					row = bads.draw()
+				} else {
+					row = normals.draw()
+				}
+				values[0] = surprise[row]
+				err := f.Put(fleet.Snapshot{
+					Instance:  fmt.Sprintf("p%d/i%d/k%d", p, i, k),
+					Image:     fmt.Sprintf("p%d/i%d", p, i),
+					Publisher: fmt.Sprintf("p%d", p),
+					Names:     names, Values: values,
+				})
+				if err != nil {
+					return Metrics{}, err
+				}
+			}
+		}
+	}
+	scores := make([]float64, spec.Publishers)
+	for p := range scores {
+		v, ok := f.PublisherValue(fmt.Sprintf("p%d", p), surpriseParam)
+		if !ok {
+			return Metrics{}, errors.E("eval", errors.Internal, errors.Errorf("publisher p%d has no state", p))
+		}
+		scores[p] = v
+	}
+	return metrics(scores, malicious)
+}
+
+// deck deals row indices without replacement, reshuffling when it runs
+// out, so that every row is used before any is used twice.
+type deck struct {
+	rows []int
+	next int
+	rng  *rand.Rand
+}
+
+func newDeck(rows []int, rng *rand.Rand) *deck {
+	d := &deck{rows: append([]int(nil), rows...), rng: rng}
+	d.shuffle()
+	return d
+}
+
+func (d *deck) shuffle() {
+	d.rng.Shuffle(len(d.rows), func(i, j int) { d.rows[i], d.rows[j] = d.rows[j], d.rows[i] })
+	d.next = 0
+}
+
+func (d *deck) draw() int {
+	if d.next == len(d.rows) {
+		d.shuffle()
+	}
+	d.next++
+	return d.rows[d.next-1]
+}

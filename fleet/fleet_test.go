@@ -1,0 +1,174 @@
+package fleet
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"testing"
+
+	"imgward/errors"
+)
+
+func put(t *testing.T, f *Fleet, s Snapshot) {
+	t.Helper()
+	if err := f.Put(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func param(t *testing.T, st State, name string) Value {
+	t.Helper()
+	for _, v := range st.Numeric {
+		if v.Name == name {
+			return v
+		}
+	}
+	t.Fatalf("%s: no parameter %q in %+v", st.ID, name, st)
+	return Value{}
+}
+
+func near(a, b, rel float64) bool { return math.Abs(a-b) <= rel*max(1, math.Abs(b)) }
+
+func TestStrategies(t *testing.T) {
+	f := New(Config{Params: map[string]Param{
+		"cpu":  {Strategy: Max, Weight: 3},
+		"rss":  {Strategy: Quantile, Q: 0.5},
+		"conn": {}, // mean
+	}})
+	for i, x := range []float64{10, 20, 30, 40} {
+		put(t, f, Snapshot{
+			Instance: fmt.Sprint("i", i), Image: "img", Publisher: "pub", Weight: float64(i + 1),
+			Names: []string{"cpu", "rss"}, Values: []float64{x, x},
+			Numeric: map[string]float64{"conn": x},
+		})
+	}
+	st, ok := f.Publisher("pub")
+	if !ok || st.Instances != 4 || st.Weight != 10 {
+		t.Fatalf("state %+v, %v", st, ok)
+	}
+	// Weights 1..4 on 10..40: mean (10+40+90+160)/10 = 30.
+	if v := param(t, st, "conn"); v.Value != 30 || v.Strategy != Mean || v.Weight != 1 || v.Coverage != 1 {
+		t.Errorf("conn = %+v", v)
+	}
+	if v := param(t, st, "cpu"); !near(v.Value, 40, 0.01) || v.Weight != 3 {
+		t.Errorf("cpu = %+v, want max 40", v)
+	}
+	// Weighted median: weights 1,2,3,4 → half the weight (5) is reached at 30.
+	if v := param(t, st, "rss"); !near(v.Value, 30, 0.01) {
+		t.Errorf("rss = %+v, want 30", v)
+	}
+}
+
+func TestReplaceSubtractsTheOldReport(t *testing.T) {
+	f := New(Config{Params: map[string]Param{"cpu": {Strategy: Max}}})
+	put(t, f, Snapshot{Instance: "a", Image: "img1", Publisher: "p", Numeric: map[string]float64{"cpu": 90, "mem": 1}})
+	put(t, f, Snapshot{Instance: "b", Image: "img1", Publisher: "p", Numeric: map[string]float64{"cpu": 10, "mem": 3}})
+	put(t, f, Snapshot{Instance: "a", Image: "img2", Publisher: "p", Numeric: map[string]float64{"cpu": 20, "mem": 5}})
+	st, _ := f.Publisher("p")
+	if v := param(t, st, "cpu"); !near(v.Value, 20, 0.01) {
+		t.Errorf("cpu max = %v, want 20 once a's 90 is replaced", v.Value)
+	}
+	if v := param(t, st, "mem"); v.Value != 4 {
+		t.Errorf("mem mean = %v, want 4", v.Value)
+	}
+	if st, _ := f.Image("img1"); st.Instances != 1 {
+		t.Errorf("img1 has %d instances, want 1 after a moved", st.Instances)
+	}
+	f.Remove("a")
+	f.Remove("a") // twice is fine
+	if _, ok := f.Image("img2"); ok {
+		t.Errorf("img2 still has a state after its only instance left")
+	}
+	if v, ok := f.PublisherValue("p", "mem"); !ok || v != 3 {
+		t.Errorf("PublisherValue(mem) = %v, %v", v, ok)
+	}
+	if got := f.Publishers(); !reflect.DeepEqual(got, []string{"p"}) {
+		t.Errorf("Publishers = %v", got)
+	}
+	f.Remove("b")
+	if f.Instances() != 0 || len(f.Publishers()) != 0 || len(f.values.ids) != 0 {
+		t.Errorf("not empty after removing everything")
+	}
+}
+
+func TestSets(t *testing.T) {
+	f := New(Config{})
+	put(t, f, Snapshot{Instance: "a", Image: "i", Publisher: "p", Weight: 2,
+		Sets: map[string][]string{"ports": {"22", "443", "443"}}})
+	put(t, f, Snapshot{Instance: "b", Image: "i", Publisher: "p",
+		Sets: map[string][]string{"ports": {"443", "6667"}}})
+	put(t, f, Snapshot{Instance: "c", Image: "i", Publisher: "p", Sets: map[string][]string{"ports": nil}})
+	put(t, f, Snapshot{Instance: "d", Image: "i", Publisher: "p", Numeric: map[string]float64{"x": 1}})
+	st, _ := f.Image("i")
+	if len(st.Sets) != 1 {
+		t.Fatalf("sets %+v", st.Sets)
+	}
+	s := st.Sets[0]
+	// a (2), b (1), c (1) report ports; d does not.
+	want := Set{Name: "ports", Weight: 1, Coverage: 0.8, Dominant: "443", Prevalence: 0.75,
+		Values: []Share{{"443", 0.75}, {"22", 0.5}, {"6667", 0.25}}}
+	if !reflect.DeepEqual(s, want) {
+		t.Errorf("ports = %+v\nwant    %+v", s, want)
+	}
+	put(t, f, Snapshot{Instance: "a", Image: "i", Publisher: "p", Sets: map[string][]string{"ports": {"6667"}}})
+	st, _ = f.Image("i")
+	if s := st.Sets[0]; s.Dominant != "6667" || s.Prevalence != 2.0/3 {
+		t.Errorf("after a's new report: %+v", s)
+	}
+	if _, ok := f.values.ids["22"]; ok {
+		t.Errorf("value 22 still interned after no instance reports it")
+	}
+}
+
+func TestRejectedSnapshotChangesNothing(t *testing.T) {
+	f := New(Config{Limits: Limits{Params: 3, SetValues: 2, ValueLength: 8, Instances: 1}})
+	good := Snapshot{Instance: "a", Image: "i", Publisher: "p", Numeric: map[string]float64{"x": 1}}
+	put(t, f, good)
+	before, _ := f.Publisher("p")
+	for _, tc := range []struct {
+		name string
+		s    Snapshot
+		kind errors.Kind
+	}{
+		{"no image", Snapshot{Instance: "a", Publisher: "p"}, errors.Invalid},
+		{"NaN", Snapshot{Instance: "a", Image: "i", Publisher: "p", Numeric: map[string]float64{"x": math.NaN()}}, errors.Invalid},
+		{"Inf", Snapshot{Instance: "a", Image: "i", Publisher: "p", Names: []string{"x"}, Values: []float64{math.Inf(-1)}}, errors.Invalid},
+		{"names and values", Snapshot{Instance: "a", Image: "i", Publisher: "p", Names: []string{"x"}}, errors.Invalid},
+		{"twice", Snapshot{Instance: "a", Image: "i", Publisher: "p", Names: []string{"x"}, Values: []float64{1}, Numeric: map[string]float64{"x": 2}}, errors.Invalid},
+		{"weight", Snapshot{Instance: "a", Image: "i", Publisher: "p", Weight: -1}, errors.Invalid},
+		{"kind changes", Snapshot{Instance: "a", Image: "i", Publisher: "p", Sets: map[string][]string{"x": {"1"}}}, errors.Invalid},
+		{"too many params", Snapshot{Instance: "a", Image: "i", Publisher: "p", Numeric: map[string]float64{"y": 1, "z": 1, "w": 1}}, errors.TooLarge},
+		{"too many values", Snapshot{Instance: "a", Image: "i", Publisher: "p", Sets: map[string][]string{"s": {"1", "2", "3"}}}, errors.TooLarge},
+		{"long value", Snapshot{Instance: "a", Image: "i", Publisher: "p", Sets: map[string][]string{"s": {"123456789"}}}, errors.TooLarge},
+		{"too many instances", Snapshot{Instance: "b", Image: "i", Publisher: "p"}, errors.TooLarge},
+	} {
+		if err := f.Put(tc.s); !errors.Is(tc.kind, err) {
+			t.Errorf("%s: err = %v, want kind %v", tc.name, err, tc.kind)
+		}
+	}
+	after, _ := f.Publisher("p")
+	if !reflect.DeepEqual(before, after) || f.Instances() != 1 {
+		t.Errorf("state changed by rejected snapshots:\n%+v\n%+v", before, after)
+	}
+}
+
+func TestSketchAccuracy(t *testing.T) {
+	var s sketch
+	for i := 1; i <= 1000; i++ {
+		s.add(float64(i), 1)
+		s.add(-float64(i), 1)
+	}
+	s.add(0, 1)
+	for _, tc := range []struct{ q, want float64 }{{1, 1000}, {0.75, 500}, {0.5, 0}, {0.25, -500}, {0, -1000}} {
+		if got := s.quantile(tc.q); !near(got, tc.want, 0.011) {
+			t.Errorf("quantile(%v) = %v, want %v within 1%%", tc.q, got, tc.want)
+		}
+	}
+	for i := 1; i <= 1000; i++ {
+		s.add(float64(i), -1)
+		s.add(-float64(i), -1)
+	}
+	if got := s.quantile(1); got != 0 {
+		t.Errorf("after removals, max = %v, want 0", got)
+	}
+}

@@ -1,0 +1,143 @@
+package dataset
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"imgward/errors"
+)
+
+// SequenceConfig configures sequence features. A zero field means its
+// default.
+type SequenceConfig struct {
+	// Order is the n-gram length, at most 32; default 6, the window of
+	// STIDE (Forrest et al., 1996) and of the ADFA-LD literature.
+	Order int
+	// Folds is the number of folds of the cross-fitting that gives the
+	// training traces features as if they were new; default 5.
+	Folds int
+	// Seed seeds the assignment of traces to folds.
+	Seed uint64
+}
+
+// Sequence turns traces into two features that say how novel a trace is
+// with respect to the normal traces it was fitted on:
+//
+//   - seq.nll: the mean negative log-likelihood of each element given the
+//     Order-1 elements before it, under an n-gram model of the training
+//     traces smoothed by Witten-Bell interpolation of all shorter orders,
+//     the n-gram counterpart of the LSTM language models of the
+//     literature (Kim et al., 2016);
+//   - seq.unseenN (N = Order): the fraction of the trace's N-grams never
+//     seen in training, the STIDE score.
+//
+// A detector must learn how novel normal traces are, but a trace is never
+// novel to a model trained on it. Fit therefore returns the training
+// traces' features by cross-fitting: each fold's traces are scored by a
+// model of the other folds. Other traces are scored by the model of all
+// training traces.
+//
+// Both features only ever signal by being high: a trace more familiar than
+// the typical (median) normal trace is no more normal for it. Features are
+// therefore floored at the median of the cross-fitted training features, so
+// that detectors that look at both tails do not flag the familiar.
+type Sequence struct {
+	cfg   SequenceConfig
+	model *ngramModel
+	floor [2]float64
+}
+
+// NewSequence returns an unfitted sequence featurizer.
+func NewSequence(c SequenceConfig) *Sequence {
+	if c.Order <= 0 {
+		c.Order = 6
+	}
+	c.Order = min(c.Order, maxOrder)
+	if c.Folds <= 0 {
+		c.Folds = 5
+	}
+	return &Sequence{cfg: c}
+}
+
+// Names returns the names of the features, in order.
+func (s *Sequence) Names() []string {
+	return []string{"seq.nll", fmt.Sprintf("seq.unseen%d", s.cfg.Order)}
+}
+
+// Fit learns the normal traces and returns their cross-fitted features. It
+// needs at least Folds traces (and Folds >= 2), else it is an error of kind
+// Invalid.
+func (s *Sequence) Fit(train [][]int32) ([][]float64, error) {
+	k := s.cfg.Folds
+	if len(train) < k || k < 2 {
+		return nil, errors.E("dataset.Sequence.Fit", errors.Invalid,
+			errors.Errorf("%d training traces; need at least %d (and 2 folds)", len(train), max(k, 2)))
+	}
+	fold := make([]int, len(train))
+	for i := range fold {
+		fold[i] = i % k
+	}
+	rng := rand.New(rand.NewPCG(s.cfg.Seed, 0x5e9))
+	rng.Shuffle(len(fold), func(i, j int) { fold[i], fold[j] = fold[j], fold[i] })
+	out := make([][]float64, len(train))
+	var st seqStats
+	for f := range k {
+		m := newNgramModel(s.cfg.Order)
+		for i, t := range train {
+			if fold[i] != f {
+				m.add(t)
+			}
+		}
+		for i, t := range train {
+			if fold[i] == f {
+				out[i] = s.raw(m, t, &st, make([]float64, 0, 2))
+			}
+		}
+	}
+	for j := range s.floor {
+		col := make([]float64, len(out))
+		for i, x := range out {
+			col[i] = x[j]
+		}
+		slices.Sort(col)
+		s.floor[j] = col[len(col)/2]
+		for _, x := range out {
+			x[j] = max(x[j], s.floor[j])
+		}
+	}
+	s.model = newNgramModel(s.cfg.Order)
+	for _, t := range train {
+		s.model.add(t)
+	}
+	return out, nil
+}
+
+// Features appends the features of trace t to dst and returns it. It is
+// safe for concurrent use and panics if the featurizer is not fitted.
+func (s *Sequence) Features(t []int32, dst []float64) []float64 {
+	if s.model == nil {
+		panic("dataset: Sequence.Features before Fit")
+	}
+	var st seqStats
+	n := len(dst)
+	dst = s.raw(s.model, t, &st, dst)
+	for j, f := range s.floor {
+		dst[n+j] = max(dst[n+j], f)
+	}
+	return dst
+}
+
+// raw appends the unfloored features of t under model m.
+func (s *Sequence) raw(m *ngramModel, t []int32, st *seqStats, dst []float64) []float64 {
+	m.stats(t, st)
+	nll := 0.0
+	if len(t) > 0 {
+		nll = st.nll / float64(len(t))
+	}
+	if math.IsNaN(nll) || math.IsInf(nll, 0) {
+		nll = 0
+	}
+	return append(dst, nll, st.unseen)
+}

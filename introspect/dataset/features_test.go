@@ -1,0 +1,112 @@
+package dataset
+
+import (
+	"math"
+	"reflect"
+	"testing"
+
+	"imgward/errors"
+)
+
+// loop returns n repetitions of pattern.
+func loop(pattern []int32, n int) []int32 {
+	var s []int32
+	for range n {
+		s = append(s, pattern...)
+	}
+	return s
+}
+
+func TestSequenceFeatures(t *testing.T) {
+	var train [][]int32
+	for i := range 10 {
+		train = append(train, loop([]int32{1, 2, 3, 4}, 5+i))
+	}
+	sq := NewSequence(SequenceConfig{Order: 3, Seed: 1})
+	if got := sq.Names(); !reflect.DeepEqual(got, []string{"seq.nll", "seq.unseen3"}) {
+		t.Errorf("Names = %v", got)
+	}
+	X, err := sq.Fit(train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(X) != len(train) || len(X[0]) != 2 {
+		t.Fatalf("Fit returned %d×%d", len(X), len(X[0]))
+	}
+	known := sq.Features(loop([]int32{1, 2, 3, 4}, 8), nil)
+	if known[1] != 0 {
+		t.Errorf("a known loop has %v unseen 3-grams", known[1])
+	}
+	// 4 3 2 1 repeated: every 3-gram unseen, and every element surprising.
+	novel := sq.Features(loop([]int32{4, 3, 2, 1}, 8), nil)
+	if novel[1] != 1 || !(novel[0] > 3*known[0]) {
+		t.Errorf("novel trace %v, known %v", novel, known)
+	}
+	// Shorter than the order: the trace as one gram.
+	if f := sq.Features([]int32{9, 9}, nil); f[1] != 1 {
+		t.Errorf("short novel trace: %v", f)
+	}
+	// Appends to dst.
+	if f := sq.Features([]int32{1, 2, 3}, []float64{7}); len(f) != 3 || f[0] != 7 {
+		t.Errorf("Features did not append: %v", f)
+	}
+	// Deterministic.
+	sq2 := NewSequence(SequenceConfig{Order: 3, Seed: 1})
+	X2, _ := sq2.Fit(train)
+	if !reflect.DeepEqual(X, X2) {
+		t.Errorf("same seed, different cross-fitted features")
+	}
+}
+
+func TestSequenceFloorsAtTheMedian(t *testing.T) {
+	var train [][]int32
+	for i := range 20 {
+		train = append(train, loop([]int32{1, 2, 3, 4, int32(5 + i%4)}, 6))
+	}
+	sq := NewSequence(SequenceConfig{Order: 3})
+	X, err := sq.Fit(train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := sq.Features(train[0], nil) // seen in training: as familiar as it gets
+	for j := range f {
+		if f[j] != sq.floor[j] {
+			t.Errorf("feature %d of a training trace is %v, floor %v", j, f[j], sq.floor[j])
+		}
+		for _, x := range X {
+			if x[j] < sq.floor[j] || math.IsNaN(x[j]) {
+				t.Errorf("cross-fitted feature %d is %v, below the floor %v", j, x[j], sq.floor[j])
+			}
+		}
+	}
+}
+
+func TestSequenceFitErrors(t *testing.T) {
+	sq := NewSequence(SequenceConfig{})
+	if _, err := sq.Fit([][]int32{{1}, {2}}); !errors.Is(errors.Invalid, err) {
+		t.Errorf("too few traces: err = %v", err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Features before Fit did not panic")
+		}
+	}()
+	sq.Features([]int32{1}, nil)
+}
+
+func TestNgramModelProbabilities(t *testing.T) {
+	m := newNgramModel(2)
+	m.add([]int32{1, 2, 1, 2, 1, 3})
+	// After 1: 2 twice, 3 once; Witten-Bell with 2 types:
+	// P(2|1) = (2 + 2*Pu(2)) / (3 + 2), Pu(2) = (2+1)/(6+3+1).
+	var st seqStats
+	m.stats([]int32{1, 2}, &st)
+	pu1, pu2 := (3.0+1)/10, (2.0+1)/10
+	want := -math.Log(pu1) - math.Log((2+2*pu2)/5)
+	if math.Abs(st.nll-want) > 1e-12 {
+		t.Errorf("nll = %v, want %v", st.nll, want)
+	}
+	if st.unseen != 0 {
+		t.Errorf("unseen = %v", st.unseen)
+	}
+}
