@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
 )
 
 // TestMain doubles as the helper that the process-tree test runs: with

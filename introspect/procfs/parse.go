@@ -18,12 +18,12 @@ import (
 
 // stat is what imgward uses of /proc/PID/stat (proc(5)).
 type stat struct {
-	pid, ppid     int
-	comm          string
-	utime, stime  uint64 // clock ticks
-	threads       int64
-	rssPages      int64
-	startTime     uint64 // clock ticks after boot: tells a reused PID apart
+	pid, ppid    int
+	comm         string
+	utime, stime uint64 // clock ticks
+	threads      int64
+	rssPages     int64
+	startTime    uint64 // clock ticks after boot: tells a reused PID apart
 }
 
 // parseStat parses /proc/PID/stat. comm is in parentheses and may itself
