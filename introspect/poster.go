@@ -122,7 +122,7 @@ func (p *Poster) send(ctx context.Context, ndjson []byte, key string) (n int, re
 		if ctx.Err() != nil {
 			return 0, false, errors.E(op, errors.Unavailable, ctx.Err())
 		}
-		return 0, true, errors.E(op, errors.Unavailable, err)
+		return 0, true, err // classified by PostBatch when it gives up
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
@@ -136,7 +136,7 @@ func (p *Poster) send(ctx context.Context, ndjson []byte, key string) (n int, re
 		}
 		return *ok.Accepted, false, nil
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-		return 0, true, errors.E(op, errors.Unavailable, errors.Errorf("server answered %s", resp.Status))
+		return 0, true, errors.Errorf("server answered %s", resp.Status)
 	}
 	return 0, false, errors.E(op, statusKind(resp.StatusCode),
 		errors.Msg(errors.Errorf("server refused the batch: %s: %s", resp.Status, message(b)).Error()))

@@ -186,7 +186,7 @@ func readFile(name string, max int64) ([]byte, error) {
 func clip(items []string) []string {
 	slices.Sort(items)
 	items = slices.Compact(items)
-	out := items[:0]
+	out := make([]string, 0, min(len(items), introspect.MaxSetItems)) // never nil: an empty set encodes as []
 	for _, it := range items {
 		if len(out) == introspect.MaxSetItems {
 			break
