@@ -97,6 +97,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		return cmdServe(rest, stdout, stderr, getenv)
 	case "eval":
 		return evaluate.Main(rest, stdout, stderr)
+	case "replay", "sim":
+		// Commands without a noun: they run like a noun's verbs.
+		c := &replayCommand
+		if name == "sim" {
+			c = &simCommand
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		e := newEnv(ctx, stdin, stdout, stderr, getenv)
+		return e.report(c, c.run(e, rest))
 	}
 	n := findNoun(args[0])
 	if n == nil {
