@@ -55,6 +55,9 @@ for f in sorted(os.listdir(d)):
 PY
 echo "-- scoring alone on parsed rows, one goroutine (go test ./evaluate -bench ScoreMalMem)"
 go test -run '^$' -bench ScoreMalMem -benchtime "$BENCHTIME" ./evaluate/ | tee "$out/score.txt" | grep -E 'rows/s|^ok|FAIL' || true
+sk=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["rows_per_second"])' "$out/sklearn.json")
+awk -v sk="$sk" '/^BenchmarkScoreMalMem/ { for (i = 2; i <= NF; i++) if ($(i) == "rows/s")
+	printf "%-36s %12.0f rows/s  %6.2fx scikit-learn\n", $1, $(i-1), $(i-1) / sk }' "$out/score.txt"
 
 echo "== go test -bench (seal, fingerprint, detect, server)"
 pkgs="./seal/ ./fingerprint/ ./detect/"
