@@ -56,6 +56,11 @@ Client commands:
   audit list [--after N] [--limit N]     list audit log entries (admin)
   audit verify                           check the audit log's hash chain (admin)
 
+Introspection:
+  collect procfs --instance ID --pid P   post snapshots of a process group, from /proc
+  replay --file F                        replay a dataset as snapshots (imgward replay --help)
+  sim                                    simulate a cloud of publishers (imgward sim --help)
+
 Every client command takes -h/--help and --output table|json (default
 table); json prints the server's objects, lists as one array of all pages.
 
@@ -92,6 +97,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		return cmdServe(rest, stdout, stderr, getenv)
 	case "eval":
 		return evaluate.Main(rest, stdout, stderr)
+	case "replay", "sim":
+		// Commands without a noun: they run like a noun's verbs.
+		c := &replayCommand
+		if name == "sim" {
+			c = &simCommand
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		e := newEnv(ctx, stdin, stdout, stderr, getenv)
+		return e.report(c, c.run(e, rest))
 	}
 	n := findNoun(args[0])
 	if n == nil {
@@ -168,7 +183,7 @@ type command struct {
 	run   func(e *env, args []string) error
 }
 
-var nouns = []*noun{&projectNoun, &userNoun, &publisherNoun, &imageNoun, &instanceNoun, &auditNoun}
+var nouns = []*noun{&projectNoun, &userNoun, &publisherNoun, &imageNoun, &instanceNoun, &auditNoun, &collectNoun}
 
 func findNoun(name string) *noun {
 	for _, n := range nouns {
