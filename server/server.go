@@ -147,7 +147,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if token != "" {
 		if err := writeSecret(filepath.Join(cfg.DataDir, "admin.token"), token+"\n"); err != nil {
 			st.Close()
-		keys.Close()
+			keys.Close()
 			return nil, errors.E(op, errors.Internal, errors.Msg("cannot write admin.token"), err)
 		}
 	}
