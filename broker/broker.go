@@ -70,6 +70,8 @@ type Release struct {
 	Key        string        `json:"key"` // compact JWE of the 32-byte data key
 	KeyID      imgward.KeyID `json:"key_id"`
 	KeyVersion uint32        `json:"key_version"`
+
+	dataKey []byte // until Key is made; never serialized
 }
 
 // Release decides req. Errors: Invalid for a malformed request; Permission
@@ -91,9 +93,12 @@ func (b *Broker) Release(ctx context.Context, req Request) (*Release, error) {
 	var rel *Release
 	var deny error // the decision, when it is a denial
 	err = b.store.Update(ctx, func(tx imgward.Tx) error {
+		if rel != nil {
+			clear(rel.dataKey) // of an attempt that was retried
+		}
 		rel, deny = nil, nil
 		var reason string
-		rel, reason, deny = b.decide(ctx, tx, doc, req.ImageID, pub, now)
+		rel, reason, deny = b.decide(ctx, tx, doc, req.ImageID, now)
 		if deny != nil && errors.KindOf(deny) == errors.Unavailable {
 			return deny // the store or KMS failed: nothing to commit
 		}
@@ -107,10 +112,19 @@ func (b *Broker) Release(ctx context.Context, req Request) (*Release, error) {
 		return tx.AppendAudit(ctx, e)
 	})
 	if err != nil {
+		if rel != nil {
+			clear(rel.dataKey)
+		}
 		return nil, errors.E(op, errors.Unavailable, errors.Msg("key release unavailable"), err)
 	}
 	if deny != nil {
 		return nil, errors.E(op, deny)
+	}
+	rel.Key, err = encryptTo(pub, rel.dataKey)
+	clear(rel.dataKey)
+	rel.dataKey = nil
+	if err != nil {
+		return nil, errors.E(op, errors.Internal, err)
 	}
 	return rel, nil
 }

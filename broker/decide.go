@@ -3,7 +3,6 @@ package broker
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
 	"fmt"
 	"io"
 	"time"
@@ -18,7 +17,7 @@ import (
 // decide spends the document's nonce and checks every rule, within tx. It
 // returns the release and its audit reason, or a denial error whose
 // message the caller sees and the reason the log keeps.
-func (b *Broker) decide(ctx context.Context, tx imgward.Tx, doc *identity.Document, id imgward.ImageID, pub *ecdsa.PublicKey, now time.Time) (*Release, string, error) {
+func (b *Broker) decide(ctx context.Context, tx imgward.Tx, doc *identity.Document, id imgward.ImageID, now time.Time) (*Release, string, error) {
 	perm := func(why string) (*Release, string, error) {
 		return nil, why, errors.E(errors.Permission, errors.Msg(why))
 	}
@@ -78,7 +77,7 @@ func (b *Broker) decide(ctx context.Context, tx imgward.Tx, doc *identity.Docume
 	if k.Owner != img.Owner {
 		return perm("image changed owner since it was sealed")
 	}
-	return b.unseal(ctx, img, k, in, pub)
+	return b.unseal(ctx, img, k, in)
 }
 
 // keyless explains why an image has no key: usually it is not protected,
@@ -105,8 +104,8 @@ func (b *Broker) header(ctx context.Context, id imgward.ImageID) (*seal.Header, 
 }
 
 // unseal checks the sealed header against the catalog, unwraps the data
-// key, authenticates the header with it, and wraps the key to pub.
-func (b *Broker) unseal(ctx context.Context, img *imgward.Image, k *imgward.ImageKey, in *imgward.Instance, pub *ecdsa.PublicKey) (*Release, string, error) {
+// key and authenticates the header with it.
+func (b *Broker) unseal(ctx context.Context, img *imgward.Image, k *imgward.ImageKey, in *imgward.Instance) (*Release, string, error) {
 	perm := func(why string) (*Release, string, error) {
 		return nil, why, errors.E(errors.Permission, errors.Msg(why))
 	}
@@ -137,10 +136,8 @@ func (b *Broker) unseal(ctx context.Context, img *imgward.Image, k *imgward.Imag
 	if _, err := seal.OpenHeader(&raw, dk); err != nil {
 		return perm("sealed header does not authenticate")
 	}
-	jwe, err := encryptTo(pub, dk)
-	if err != nil {
-		return nil, "", errors.E(errors.Internal, err)
-	}
-	return &Release{Key: jwe, KeyID: k.Wrapped.KeyID, KeyVersion: k.Wrapped.Version},
+	// The key is wrapped to pub after the commit, which frees the write
+	// lock sooner: ECDH is the slowest step of a release.
+	return &Release{dataKey: bytes.Clone(dk), KeyID: k.Wrapped.KeyID, KeyVersion: k.Wrapped.Version},
 		fmt.Sprintf("released key %s v%d to instance %s", k.Wrapped.KeyID, k.Wrapped.Version, in.ID), nil
 }
