@@ -46,10 +46,16 @@ func (c *cloud) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func newCloud(t testing.TB) *cloud {
+func newCloud(t testing.TB) *cloud { return newCloudWith(t, nil) }
+
+// newCloudWith lets set change the configuration before the start.
+func newCloudWith(t testing.TB, set func(*server.Config)) *cloud {
 	c := &cloud{t: t, now: time.Now()}
 	cfg := server.Config{DataDir: t.TempDir(), Store: "sqlite", Now: c.clock,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if set != nil {
+		set(&cfg)
+	}
 	svc, err := server.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
