@@ -151,6 +151,10 @@ func TestRobbery(t *testing.T) {
 	if !strings.Contains(r.message(), "flagged") {
 		t.Errorf("sharing a flagged image: %q", r.message())
 	}
+	// An unrelated rootfs of Bob's is not flagged.
+	u := c.image(bobTok, map[string]any{"visibility": "private"}, tarOf(t, rootfs(2, 50), time.Now()))
+	c.call("PATCH", "/v2/images/"+u, bobTok, patch, 200, nil)
+
 	c.call("POST", "/v1/flags/"+z+"/clear", c.admin, nil, 200, nil)
 	c.call("PATCH", "/v2/images/"+z, bobTok, patch, 200, nil)
 
