@@ -12,13 +12,22 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"imgward/seal"
+	"imgward/server"
+	"imgward/store/storetest"
 )
 
 // TestRobbery is the story of issue 3 over real HTTP: Alice publishes a
 // protected image X and shares it with Bob, who may run it but must not be
 // able to pass it on, in any form.
-func TestRobbery(t *testing.T) {
-	c := newCloud(t)
+func TestRobbery(t *testing.T) { robbery(t, newCloud(t)) }
+
+// TestRobberyPostgres is the story with the store of several nodes.
+func TestRobberyPostgres(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	robbery(t, newCloudWith(t, func(cfg *server.Config) { cfg.Store, cfg.DSN = "postgres", dsn }))
+}
+
+func robbery(t *testing.T, c *cloud) {
 	alice, aliceTok := c.tenant("alice")
 	bob, bobTok := c.tenant("bob")
 	carol, carolTok := c.tenant("carol")
