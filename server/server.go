@@ -19,8 +19,10 @@ import (
 	"imgward"
 	"imgward/api"
 	"imgward/blob"
+	"imgward/broker"
 	"imgward/catalog"
 	"imgward/errors"
+	"imgward/identity"
 	"imgward/store/postgres"
 	"imgward/store/sqlite"
 )
@@ -34,6 +36,10 @@ type Config struct {
 	Limits  catalog.Limits // quotas; zero fields take Glance's defaults
 	Sync    string         // sqlite: "normal" (survives a process crash) or "full" (survives power loss)
 	Logger  *slog.Logger
+	// Protection chooses the KMS and tunes derived-image detection
+	// (protect.go). Identity signing keys live in DataDir/identity.
+	Protection Protection
+	Now        func() time.Time // the clock; nil for time.Now (tests set it)
 }
 
 // opener opens a store backend.
@@ -67,6 +73,8 @@ type Service struct {
 	Handler http.Handler
 	Catalog *catalog.Service
 	Store   imgward.Store
+	Keys    imgward.KeyService
+	Issuer  *identity.Issuer
 	// AdminToken is the first admin's token when this start created it,
 	// else "". It is also written to DataDir/admin.token.
 	AdminToken string
@@ -95,11 +103,28 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	st, err := open(ctx, cfg)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Protection.KeyID == "" {
+		cfg.Protection.KeyID = catalog.DefaultKeyID
+	}
+	issuer, err := identity.OpenIssuer(filepath.Join(cfg.DataDir, "identity"), 0)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	cat := catalog.New(st, blobs, catalog.WithLogger(cfg.Logger), catalog.WithLimits(cfg.Limits))
+	keys, err := openKeys(ctx, cfg)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	st, err := open(ctx, cfg)
+	if err != nil {
+		keys.Close()
+		return nil, errors.E(op, err)
+	}
+	cat := catalog.New(st, blobs, catalog.WithLogger(cfg.Logger), catalog.WithLimits(cfg.Limits),
+		catalog.WithClock(cfg.Now), catalog.WithKeys(keys, cfg.Protection.KeyID),
+		catalog.WithDerivedThreshold(cfg.Protection.DerivedThreshold))
 	// One node owns every upload of an embedded store; nodes sharing a
 	// database leave a day for another node's upload to finish.
 	cutoff := time.Now()
@@ -108,6 +133,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if n, err := cat.RecoverUploads(ctx, cutoff); err != nil {
 		st.Close()
+		keys.Close()
 		return nil, errors.E(op, err)
 	} else if n > 0 {
 		cfg.Logger.Warn("interrupted uploads reset to queued", "images", n)
@@ -115,11 +141,13 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	token, err := cat.Bootstrap(ctx)
 	if err != nil {
 		st.Close()
+		keys.Close()
 		return nil, errors.E(op, err)
 	}
 	if token != "" {
 		if err := writeSecret(filepath.Join(cfg.DataDir, "admin.token"), token+"\n"); err != nil {
 			st.Close()
+			keys.Close()
 			return nil, errors.E(op, errors.Internal, errors.Msg("cannot write admin.token"), err)
 		}
 	}
@@ -127,12 +155,17 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if p, ok := st.(interface{ Ping(context.Context) error }); ok {
 		ready = p.Ping
 	}
-	h := api.New(cat, api.WithLogger(cfg.Logger), api.WithReadiness(ready))
-	return &Service{Handler: h, Catalog: cat, Store: st, AdminToken: token}, nil
+	brk := broker.New(st, blobs, keys, issuer, broker.WithClock(cfg.Now), broker.WithLogger(cfg.Logger))
+	h := api.New(cat, api.WithLogger(cfg.Logger), api.WithReadiness(ready),
+		api.WithBroker(brk), api.WithIdentity(issuer), api.WithClock(cfg.Now))
+	return &Service{Handler: h, Catalog: cat, Store: st, Keys: keys, Issuer: issuer, AdminToken: token}, nil
 }
 
 // Close releases the service's resources.
-func (s *Service) Close() error { return s.Store.Close() }
+func (s *Service) Close() error {
+	s.Keys.Close()
+	return s.Store.Close()
+}
 
 // writeSecret writes a file readable by its owner only, atomically.
 func writeSecret(path, content string) error {

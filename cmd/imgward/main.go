@@ -49,7 +49,10 @@ Client commands:
   image members IMAGE                    list an image's members
   image accept IMAGE                     accept an image offered to your project
   image reject IMAGE                     reject it
+  image fetch IMAGE --identity F --out F fetch a protected image's plaintext
+                                         as an instance's host (key broker)
   instance launch IMAGE [--host H]       record a launch; prints the instance id
+                [--identity-out FILE]    and saves its signed identity document
   instance list [flags]                  list instances
   instance show ID                       show an instance
   instance terminate ID                  terminate an instance

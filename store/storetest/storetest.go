@@ -41,6 +41,11 @@ func Run(t *testing.T, open func(t *testing.T) imgward.Store) {
 				t.Errorf("audit log has %d entries, want 80", got)
 			}
 		}},
+		{"ImageKeys", testImageKeys},
+		{"Nonces", testNonces},
+		{"NoncesConcurrent", testNoncesConcurrent},
+		{"Fingerprints", testFingerprints},
+		{"Flags", testFlags},
 		{"UpdateRollsBack", testUpdateRollsBack},
 		{"ViewCannotWrite", testViewCannotWrite},
 		{"TimeRoundTrip", testTimeRoundTrip},
