@@ -30,6 +30,7 @@ Server:
   serve                                  run the server (see imgward serve --help)
   eval                                   evaluate the detectors on a dataset
   version                                print the version
+  keyprovider                            the ocicrypt key provider (see --help)
 
 Client commands:
   project create NAME                    create a project (admin)
@@ -92,6 +93,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		return cmdServe(rest, stdout, stderr, getenv)
 	case "eval":
 		return evaluate.Main(rest, stdout, stderr)
+	case "keyprovider":
+		return cmdKeyprovider(rest, stdin, stdout, stderr, getenv)
 	}
 	n := findNoun(args[0])
 	if n == nil {
