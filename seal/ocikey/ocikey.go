@@ -50,6 +50,13 @@ var ErrAuth = errors.New("wrong key, or tampered annotation")
 // Wrap seals opts under dataKey for image imageID and returns the
 // annotation.
 func Wrap(dataKey []byte, imageID string, opts []byte) ([]byte, error) {
+	nonce := make([]byte, nonceSize)
+	rand.Read(nonce) // never fails
+	return wrap(dataKey, imageID, opts, nonce)
+}
+
+// wrap is Wrap with a given nonce, for known-answer tests.
+func wrap(dataKey []byte, imageID string, opts, nonce []byte) ([]byte, error) {
 	const op = "ocikey.Wrap"
 	aead, err := newAEAD(op, dataKey)
 	if err != nil {
@@ -65,8 +72,6 @@ func Wrap(dataKey []byte, imageID string, opts []byte) ([]byte, error) {
 	b = append(b, Magic...)
 	b = append(b, Version, byte(len(imageID)))
 	b = append(b, imageID...)
-	nonce := make([]byte, nonceSize)
-	rand.Read(nonce) // never fails
 	b = append(b, nonce...)
 	return aead.Seal(b, nonce, opts, b), nil
 }

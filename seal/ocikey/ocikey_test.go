@@ -2,6 +2,7 @@ package ocikey
 
 import (
 	"bytes"
+	"encoding/hex"
 	"testing"
 
 	"imgward/errors"
@@ -24,6 +25,28 @@ func TestRoundTrip(t *testing.T) {
 	id, got, err := Unwrap(key, a)
 	if err != nil || id != "img-1" || !bytes.Equal(got, opts) {
 		t.Fatalf("Unwrap = %q, %q, %v", id, got, err)
+	}
+}
+
+// TestKnownAnswer pins the format of docs/FORMATS.md section 3, with a
+// vector computed by an independent implementation (Python's cryptography):
+// data key 00..1f, image id "img-1", nonce 80..8b, options {"k":1}.
+func TestKnownAnswer(t *testing.T) {
+	dk := make([]byte, 32)
+	nonce := make([]byte, 12)
+	for i := range dk {
+		dk[i] = byte(i)
+	}
+	for i := range nonce {
+		nonce[i] = byte(0x80 + i)
+	}
+	const want = "494d47574f43494b0105696d672d31808182838485868788898a8b35237f1b752dd50555111b28ed8cdbe219f6ec7234b9ea"
+	a, err := wrap(dk, "img-1", []byte(`{"k":1}`), nonce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hex.EncodeToString(a); got != want {
+		t.Fatalf("annotation\n got %s\nwant %s", got, want)
 	}
 }
 

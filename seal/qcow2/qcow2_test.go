@@ -79,7 +79,7 @@ func TestEncryptOpen(t *testing.T) {
 	}
 
 	wrong := bytes.Repeat([]byte{4}, 32)
-	if err := Compare(ctx, enc, plain, "raw", wrong); !errors.Is(errors.Invalid, err) {
+	if err := Compare(ctx, enc, plain, "raw", wrong); errors.Message(err) != "the key does not open the disk" {
 		t.Fatalf("wrong key: err = %v, want invalid", err)
 	}
 	if err := Decrypt(ctx, enc, filepath.Join(dir, "x.raw"), "raw", wrong); !errors.Is(errors.Invalid, err) {
