@@ -33,19 +33,31 @@ func blob(t *testing.T, dir, mediaType string, data []byte) map[string]any {
 // the hex digest of its layer.
 func makeOCILayout(t *testing.T, dir string) string {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	var layer bytes.Buffer
 	tw := tar.NewWriter(&layer)
 	content := []byte("hello from a protected image\n")
 	tw.WriteHeader(&tar.Header{Name: "etc/motd", Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg})
 	tw.Write(content)
 	tw.Close()
-	layerDesc := blob(t, dir, "application/vnd.oci.image.layer.v1.tar", layer.Bytes())
+	sum := sha256.Sum256(layer.Bytes())
+	return writeOCILayout(t, dir, layer.Bytes(), "application/vnd.oci.image.layer.v1.tar", nil, "sha256:"+hex.EncodeToString(sum[:]))
+}
+
+// writeOCILayout writes a one-layer OCI image tagged v1 in dir: the layer
+// with its media type and annotations, and diffID, the digest of its
+// plaintext, in the config. It returns the hex digest of the layer blob.
+func writeOCILayout(t *testing.T, dir string, layer []byte, mediaType string, annotations map[string]string, diffID string) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	layerDesc := blob(t, dir, mediaType, layer)
+	if annotations != nil {
+		layerDesc["annotations"] = annotations
+	}
 	cfg, _ := json.Marshal(map[string]any{
 		"architecture": "amd64", "os": "linux",
-		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{layerDesc["digest"].(string)}},
+		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{diffID}},
 	})
 	cfgDesc := blob(t, dir, "application/vnd.oci.image.config.v1+json", cfg)
 	man, _ := json.Marshal(map[string]any{

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -25,7 +27,8 @@ import (
 // --encryption-key and --decryption-key do, with this binary as the key
 // provider run through the command protocol. Debian bookworm's skopeo links
 // ocicrypt 1.0.3, which predates key providers, so this is where the
-// provider meets the real protocol on such a machine.
+// provider meets the real protocol on such a machine; the real skopeo then
+// copies the encrypted image, which must keep its layer and annotation.
 func TestOcicryptInterop(t *testing.T) {
 	self, err := os.Executable()
 	if err != nil {
@@ -69,6 +72,21 @@ func TestOcicryptInterop(t *testing.T) {
 	}
 	os.Unsetenv("IMGWARD_DATA_KEY_FILE")
 	encDesc := ocispec.Descriptor{MediaType: spec.MediaTypeLayerEnc, Digest: digest.FromBytes(enc), Size: int64(len(enc)), Annotations: annotations}
+
+	// The real skopeo carries the encrypted image, layer and annotations
+	// intact, even one too old to decrypt it.
+	skopeo := needProgram(t, "/usr/bin/skopeo")
+	dir := t.TempDir()
+	writeOCILayout(t, filepath.Join(dir, "enc"), enc, spec.MediaTypeLayerEnc, annotations, desc.Digest.String())
+	cmd := exec.Command(skopeo, "--insecure-policy", "copy", "--quiet",
+		"oci:"+filepath.Join(dir, "enc")+":v1", "oci:"+filepath.Join(dir, "copy")+":v1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("skopeo copy of the encrypted image: %v\n%s", err, out)
+	}
+	checkEncrypted(t, filepath.Join(dir, "copy"))
+	if _, err := os.Stat(filepath.Join(dir, "copy", "blobs", "sha256", encDesc.Digest.Encoded())); err != nil {
+		t.Fatalf("skopeo changed the encrypted layer: %v", err)
+	}
 
 	dc, err := helpers.CreateDecryptCryptoConfig([]string{"provider:imgward"}, nil)
 	if err != nil {
