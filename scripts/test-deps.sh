@@ -13,6 +13,8 @@ want() { # want PACKAGE FILE: the package provides FILE
 }
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$need postgresql"
 want softhsm2 /usr/bin/softhsm2-util
+want skopeo /usr/bin/skopeo
+want qemu-utils /usr/bin/qemu-img
 if [ "${1:-}" = bench ]; then
 	want python3-sklearn /usr/lib/python3/dist-packages/sklearn
 fi

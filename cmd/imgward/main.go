@@ -30,6 +30,8 @@ Server:
   serve                                  run the server (see imgward serve --help)
   eval                                   evaluate the detectors on a dataset
   version                                print the version
+  keyprovider                            the ocicrypt key provider (see --help)
+  scan FILE [--output json]              list the sensitive entries of a rootfs tar
 
 Client commands:
   project create NAME                    create a project (admin)
@@ -110,6 +112,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		defer stop()
 		e := newEnv(ctx, stdin, stdout, stderr, getenv)
 		return e.report(c, c.run(e, rest))
+	case "keyprovider":
+		return cmdKeyprovider(rest, stdin, stdout, stderr, getenv)
+	case "scan":
+		e := newEnv(context.Background(), stdin, stdout, stderr, getenv)
+		return e.report(&scanCommand, scanCommand.run(e, rest))
 	}
 	n := findNoun(args[0])
 	if n == nil {
@@ -221,7 +228,7 @@ func (n *noun) usage() string {
 // "usage: imgward image create ...".
 func (c *command) name() string {
 	f := strings.Fields(c.synopsis())
-	if len(f) < 4 {
+	if len(f) < 4 || f[2] == c.verb { // a top-level command, such as scan
 		return c.verb
 	}
 	return f[2] + " " + f[3]

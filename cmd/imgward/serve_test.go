@@ -18,7 +18,8 @@ import (
 )
 
 // TestMain lets the test binary act as the imgward binary, so that the
-// crash test can run the real server as a process and kill it.
+// crash test can run the real server as a process and kill it, and the
+// interop tests can have skopeo run the key provider, with no second build.
 func TestMain(m *testing.M) {
 	if os.Getenv("IMGWARD_TEST_AS_MAIN") == "1" {
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
