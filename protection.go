@@ -25,6 +25,10 @@ type ImageKey struct {
 	Mode      ProtectMode
 	Wrapped   WrappedKey
 	CreatedAt time.Time
+	// SealedAt is the offset in the stored data of the sealed header that
+	// the broker checks: 0 for ProtectFull, that of the first sealed entry's
+	// content for ProtectSensitive (a tar whose entries carry the headers).
+	SealedAt int64
 }
 
 // ImageFingerprint is the content fingerprint of an image's plaintext: its

@@ -114,6 +114,12 @@ func (b *Broker) unseal(ctx context.Context, img *imgward.Image, k *imgward.Imag
 		return perm("image has no sealed data")
 	}
 	defer rc.Close()
+	// A wholly sealed image starts with its header; one with only its
+	// sensitive entries sealed has one per entry, and the catalog recorded
+	// where the first is. Each binds image, owner and key alike.
+	if _, err := rc.Seek(k.SealedAt, io.SeekStart); err != nil {
+		return perm("image has no sealed data")
+	}
 	var raw bytes.Buffer
 	h, err := seal.ParseHeader(io.TeeReader(io.LimitReader(rc, int64(seal.MaxHeaderSize)), &raw))
 	if err != nil {

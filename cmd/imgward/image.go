@@ -55,7 +55,9 @@ Flags:
   --min-disk N          GiB of disk the image needs (default 0)
   --min-ram N           MiB of memory the image needs (default 0)
   --protected           refuse deletion until unset
-  --protect MODE        none (default) or full: keep the data only sealed,
+  --protect MODE        none (default), full or sensitive: keep the data
+                        only sealed (full), or seal only the sensitive files
+                        of a rootfs tar (sensitive; imgward scan lists them),
                         under a key the server releases to bound instances
                         only (imgward image fetch); set at creation for good
 `
@@ -77,11 +79,9 @@ func imageCreate(e *env, args []string) error {
 		return err
 	}
 	switch *protect {
-	case "none", "full":
-	case "sensitive":
-		return usageError("--protect sensitive is not supported yet; use full")
+	case "none", "full", "sensitive":
 	default:
-		return usageError(fmt.Sprintf("--protect %q: want none or full", *protect))
+		return usageError(fmt.Sprintf("--protect %q: want none, full or sensitive", *protect))
 	}
 	if err := checkVisibility(*vis); err != nil {
 		return err

@@ -16,7 +16,9 @@ import (
 
 	"imgward"
 	"imgward/broker"
+	"imgward/catalog"
 	"imgward/seal"
+	"imgward/seal/sensitive"
 )
 
 const imageFetchUsage = `usage: imgward image fetch IMAGE --identity FILE --out FILE
@@ -25,7 +27,8 @@ Fetch the plaintext of protected image IMAGE as the hypervisor host of an
 instance does: download the sealed image, ask the key broker for its key
 with the instance's identity document (imgward instance launch
 --identity-out FILE) and a fresh key pair, and unseal it, verifying every
-chunk. FILE appears only when all of it is verified (it is written beside
+chunk. For an image with only its sensitive files sealed (--protect
+sensitive), FILE is the rootfs tar with those entries unsealed. FILE appears only when all of it is verified (it is written beside
 FILE under a temporary name, then renamed), readable by its owner only.
 
 An identity document is accepted once. When the broker refuses, its reason
@@ -60,7 +63,8 @@ func imageFetch(e *env, args []string) error {
 		return e.acceptHint(id, err)
 	}
 	defer resp.Body.Close()
-	if resp.Header.Get("X-Imgward-Sealed") != "v1" {
+	format := resp.Header.Get("X-Imgward-Sealed")
+	if format != "v1" && format != catalog.SealedSensitive {
 		return withHint(fmt.Errorf("image %s is not protected", id), "download it: imgward image download "+id)
 	}
 	key, err := e.releaseKey(doc, id)
@@ -71,6 +75,9 @@ func imageFetch(e *env, args []string) error {
 	bar := e.progress(filepath.Base(*out), resp.ContentLength)
 	defer bar.finish()
 	return writeAtomic(*out, func(w io.Writer) error {
+		if format == catalog.SealedSensitive {
+			return unsealTar(w, bar.reader(resp.Body), key, id)
+		}
 		h, r, err := seal.NewReader(bar.reader(resp.Body), key)
 		if err != nil {
 			return fmt.Errorf("image %s does not open with the released key: %v", id, err)
@@ -83,6 +90,20 @@ func imageFetch(e *env, args []string) error {
 		}
 		return nil
 	})
+}
+
+// unsealTar writes the tar of a sensitive image with its sealed entries
+// opened, each authenticated by the key; their headers must name image id.
+// Every sealed entry carries the same binding, so the first one tells.
+func unsealTar(w io.Writer, r io.Reader, key []byte, id string) error {
+	h, err := sensitive.UnsealSensitive(w, r, key)
+	if err != nil {
+		return fmt.Errorf("image %s does not open with the released key: %v", id, err)
+	}
+	if h != nil && h.ImageID != imgward.ImageID(id) {
+		return fmt.Errorf("image %s: the sealed entries are bound to image %s", id, clean(string(h.ImageID)))
+	}
+	return nil
 }
 
 // readIdentity reads an identity document written by instance launch.
