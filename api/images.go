@@ -223,7 +223,8 @@ func (s *Server) downloadImage(w http.ResponseWriter, r *http.Request, p imgward
 	w.Header().Set("Content-Type", "application/octet-stream")
 	if d.Sealed != "" {
 		w.Header().Set("X-Imgward-Sealed", d.Sealed)
-	} else if d.MD5 != "" {
+	}
+	if d.MD5 != "" { // of Body: set for plaintext and LUKS disks, as stored
 		w.Header().Set("Content-MD5", d.MD5)
 	}
 	if d.Size >= 0 {

@@ -49,6 +49,15 @@ func (s *Service) ingest(ctx context.Context, img *imgward.Image, r io.Reader) (
 	if mode == imgward.ProtectSensitive && !isTar {
 		return nil, errors.E(errors.Invalid, notTar)
 	}
+	if mode == imgward.ProtectLUKS {
+		// Ciphertext already: stored as it is, with no fingerprint, which
+		// would describe nothing but the ciphertext.
+		if err := checkLUKS(head); err != nil {
+			return nil, err
+		}
+		info, err := s.blobs.Put(ctx, string(img.ID), br, s.limits.MaxImageSize)
+		return &ingested{info: info}, err
+	}
 	fpr, fpw := io.Pipe()
 	fpDone := make(chan *fingerprint.Fingerprint, 1)
 	go func() { fpDone <- fingerprintOf(ctx, fpr, isTar) }()

@@ -55,11 +55,13 @@ Flags:
   --min-disk N          GiB of disk the image needs (default 0)
   --min-ram N           MiB of memory the image needs (default 0)
   --protected           refuse deletion until unset
-  --protect MODE        none (default), full or sensitive: keep the data
-                        only sealed (full), or seal only the sensitive files
-                        of a rootfs tar (sensitive; imgward scan lists them),
-                        under a key the server releases to bound instances
-                        only (imgward image fetch); set at creation for good
+  --protect MODE        none (default), full, sensitive or luks: keep the
+                        data only sealed (full), seal only the sensitive
+                        files of a rootfs tar (sensitive; imgward scan lists
+                        them), or take a qcow2 disk you encrypt with LUKS
+                        (luks; imgward disk encrypt), under a key the server
+                        releases to bound instances only (imgward image
+                        fetch); set at creation for good
 `
 
 func imageCreate(e *env, args []string) error {
@@ -79,9 +81,9 @@ func imageCreate(e *env, args []string) error {
 		return err
 	}
 	switch *protect {
-	case "none", "full", "sensitive":
+	case "none", "full", "sensitive", "luks":
 	default:
-		return usageError(fmt.Sprintf("--protect %q: want none, full or sensitive", *protect))
+		return usageError(fmt.Sprintf("--protect %q: want none, full, sensitive or luks", *protect))
 	}
 	if err := checkVisibility(*vis); err != nil {
 		return err
