@@ -14,6 +14,10 @@ const (
 	ProtectNone      ProtectMode = "none"      // stored as uploaded
 	ProtectFull      ProtectMode = "full"      // stored only sealed (package seal)
 	ProtectSensitive ProtectMode = "sensitive" // only the sensitive files of a rootfs sealed
+	// ProtectLUKS: a qcow2 disk that the owner encrypted with LUKS under
+	// the passphrase of the image's data key (package seal/qcow2), made
+	// when the image is created; stored as uploaded, opened by QEMU.
+	ProtectLUKS ProtectMode = "luks"
 )
 
 // ImageKey is the record of a protected image: its data key, wrapped by a
@@ -25,6 +29,10 @@ type ImageKey struct {
 	Mode      ProtectMode
 	Wrapped   WrappedKey
 	CreatedAt time.Time
+	// SealedAt is the offset in the stored data of the sealed header that
+	// the broker checks: 0 for ProtectFull, that of the first sealed entry's
+	// content for ProtectSensitive (a tar whose entries carry the headers).
+	SealedAt int64
 }
 
 // ImageFingerprint is the content fingerprint of an image's plaintext: its

@@ -221,12 +221,15 @@ func (s *Server) downloadImage(w http.ResponseWriter, r *http.Request, p imgward
 	defer d.Body.Close()
 	http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	w.Header().Set("Content-Type", "application/octet-stream")
-	if d.Sealed {
-		w.Header().Set("X-Imgward-Sealed", "v1")
-	} else if d.MD5 != "" {
+	if d.Sealed != "" {
+		w.Header().Set("X-Imgward-Sealed", d.Sealed)
+	}
+	if d.MD5 != "" { // of Body: set for plaintext and LUKS disks, as stored
 		w.Header().Set("Content-MD5", d.MD5)
 	}
-	w.Header().Set("Content-Length", strconv.FormatInt(d.Size, 10))
+	if d.Size >= 0 {
+		w.Header().Set("Content-Length", strconv.FormatInt(d.Size, 10))
+	}
 	w.WriteHeader(http.StatusOK)
 	if _, err := io.Copy(w, d.Body); err != nil {
 		s.log.Info("download broke off", "image", d.Image.ID, "err", err)

@@ -45,6 +45,27 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rel)
 }
 
+// ownerKey gives the owner of a LUKS image its data key, wrapped to the
+// caller's ephemeral key: the owner encrypts the disk before uploading it.
+func (s *Server) ownerKey(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
+	if s.broker == nil {
+		s.error(w, r, errors.E(errors.NotExist, errors.Msg("this server has no key broker")))
+		return
+	}
+	var req broker.OwnerRequest
+	if err := decode(w, r, "application/json", &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rel, err := s.broker.OwnerRelease(r.Context(), p, imgward.ImageID(r.PathValue("id")), req)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, rel)
+}
+
 // identityKeys serves the public keys of identity documents without a
 // token: they are public, and verifiers such as hypervisor hosts hold none.
 func (s *Server) identityKeys(w http.ResponseWriter, r *http.Request) {

@@ -97,6 +97,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /v1/instances/{id}", s.terminate)
 	s.handle("GET /v1/audit", s.listAudit)
 	s.mux.HandleFunc("POST /v1/keys/release", s.release)
+	s.handle("POST /v1/images/{id}/key", s.ownerKey)
 	s.mux.HandleFunc("GET /v1/identity/keys", s.identityKeys)
 	s.handle("GET /v1/flags", s.listFlags)
 	s.handle("POST /v1/flags/{id}/clear", s.clearFlag)

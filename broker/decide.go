@@ -77,6 +77,13 @@ func (b *Broker) decide(ctx context.Context, tx imgward.Tx, doc *identity.Docume
 	if k.Owner != img.Owner {
 		return perm("image changed owner since it was sealed")
 	}
+	if k.Mode == imgward.ProtectLUKS {
+		// No sealed header: the LUKS disk carries no binding of its own.
+		// The key is bound to the image by the KMS (the image id is the
+		// wrap's additional data), and a copy uploaded as another image
+		// does not open with that image's key.
+		return b.unwrap(ctx, img, k, "instance "+string(in.ID))
+	}
 	return b.unseal(ctx, img, k, in)
 }
 
@@ -114,6 +121,12 @@ func (b *Broker) unseal(ctx context.Context, img *imgward.Image, k *imgward.Imag
 		return perm("image has no sealed data")
 	}
 	defer rc.Close()
+	// A wholly sealed image starts with its header; one with only its
+	// sensitive entries sealed has one per entry, and the catalog recorded
+	// where the first is. Each binds image, owner and key alike.
+	if _, err := rc.Seek(k.SealedAt, io.SeekStart); err != nil {
+		return perm("image has no sealed data")
+	}
 	var raw bytes.Buffer
 	h, err := seal.ParseHeader(io.TeeReader(io.LimitReader(rc, int64(seal.MaxHeaderSize)), &raw))
 	if err != nil {
@@ -125,19 +138,29 @@ func (b *Broker) unseal(ctx context.Context, img *imgward.Image, k *imgward.Imag
 	if h.KeyID != k.Wrapped.KeyID || h.KeyVersion != k.Wrapped.Version {
 		return perm("sealed header key does not match the catalog")
 	}
+	rel, reason, err := b.unwrap(ctx, img, k, "instance "+string(in.ID))
+	if err != nil {
+		return rel, reason, err
+	}
+	// Only now is the header trusted: it was sealed with this very key.
+	if _, err := seal.OpenHeader(&raw, rel.dataKey); err != nil {
+		clear(rel.dataKey)
+		return perm("sealed header does not authenticate")
+	}
+	return rel, reason, nil
+}
+
+// unwrap unwraps an image's data key into a Release for to. The key is
+// wrapped to the requester after the commit, which frees the write lock
+// sooner: ECDH is the slowest step of a release.
+func (b *Broker) unwrap(ctx context.Context, img *imgward.Image, k *imgward.ImageKey, to string) (*Release, string, error) {
 	dk, err := b.keys.Unwrap(ctx, k.Wrapped, []byte(img.ID))
 	if errors.Is(errors.Unavailable, err) {
 		return nil, "", errors.E(errors.Unavailable, errors.Msg("key service unavailable"), err)
 	} else if err != nil {
-		return perm("image key does not unwrap")
+		why := "image key does not unwrap"
+		return nil, why, errors.E(errors.Permission, errors.Msg(why))
 	}
-	defer clear(dk)
-	// Only now is the header trusted: it was sealed with this very key.
-	if _, err := seal.OpenHeader(&raw, dk); err != nil {
-		return perm("sealed header does not authenticate")
-	}
-	// The key is wrapped to pub after the commit, which frees the write
-	// lock sooner: ECDH is the slowest step of a release.
-	return &Release{dataKey: bytes.Clone(dk), KeyID: k.Wrapped.KeyID, KeyVersion: k.Wrapped.Version},
-		fmt.Sprintf("released key %s v%d to instance %s", k.Wrapped.KeyID, k.Wrapped.Version, in.ID), nil
+	return &Release{dataKey: dk, KeyID: k.Wrapped.KeyID, KeyVersion: k.Wrapped.Version},
+		fmt.Sprintf("released key %s v%d to %s", k.Wrapped.KeyID, k.Wrapped.Version, to), nil
 }

@@ -11,11 +11,14 @@ import (
 
 // Data is an image's data opened for download.
 type Data struct {
-	Image  *imgward.Image
-	Body   io.ReadCloser // nil for an image without data
-	Size   int64         // of Body
-	MD5    string        // hex MD5 of Body, when known
-	Sealed bool          // Body is the sealed form of a protected image
+	Image *imgward.Image
+	Body  io.ReadCloser // nil for an image without data
+	Size  int64         // of Body; -1 when not known ahead
+	MD5   string        // hex MD5 of Body, when known
+	// Sealed is the sealed format of Body: "" for plaintext, seal.Version
+	// ("v1") for a wholly sealed image, SealedSensitive for a tar whose
+	// sensitive entries only are sealed.
+	Sealed string
 }
 
 // Download opens an image's data for a caller that may use the image. A
@@ -59,8 +62,16 @@ func (s *Service) Download(ctx context.Context, p imgward.Principal, id imgward.
 		d.Body, d.Size, d.MD5 = rc, size, a.img.Checksum
 		return d, nil
 	}
+	if key.Mode == imgward.ProtectLUKS {
+		// The same bytes to everyone: the owner holds the key already.
+		d.Body, d.Size, d.MD5, d.Sealed = rc, size, a.img.Checksum, SealedLUKS
+		return d, nil
+	}
 	if !a.owner || wantSealed {
-		d.Body, d.Size, d.Sealed = rc, size, true
+		d.Body, d.Size, d.Sealed = rc, size, "v1"
+		if key.Mode == imgward.ProtectSensitive {
+			d.Sealed = SealedSensitive
+		}
 		return d, nil
 	}
 	body, err := s.export(ctx, p, a.img, key, rc)
@@ -69,14 +80,30 @@ func (s *Service) Download(ctx context.Context, p imgward.Principal, id imgward.
 		return nil, errors.E(op, err)
 	}
 	d.Body, d.Size, d.MD5 = body, a.img.Size, a.img.Checksum
+	if key.Mode == imgward.ProtectSensitive {
+		// The unsealed entries get PAX headers of their own: the content of
+		// every entry is as uploaded, the bytes of the archive may differ.
+		d.Size, d.MD5 = -1, ""
+	}
 	return d, nil
 }
 
 // export opens a protected image's plaintext for its owner, checking the
 // sealed header's binding against the key record as the broker does.
-func (s *Service) export(ctx context.Context, p imgward.Principal, img *imgward.Image, k *imgward.ImageKey, rc io.ReadCloser) (io.ReadCloser, error) {
+func (s *Service) export(ctx context.Context, p imgward.Principal, img *imgward.Image, k *imgward.ImageKey, rc io.ReadSeekCloser) (io.ReadCloser, error) {
 	if s.prot.keys == nil {
 		return nil, errors.E(errors.Unavailable, errors.Msg("this server has no key service"))
+	}
+	if k.Mode == imgward.ProtectSensitive {
+		body, err := s.exportSensitive(ctx, img, k, rc)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.auditExport(ctx, p, img); err != nil {
+			body.Close() // stops the unsealer
+			return nil, err
+		}
+		return body, nil
 	}
 	dk, err := s.prot.keys.Unwrap(ctx, k.Wrapped, []byte(img.ID))
 	if err != nil {
@@ -90,14 +117,18 @@ func (s *Service) export(ctx context.Context, p imgward.Principal, img *imgward.
 	if h.ImageID != img.ID || h.Owner != img.Owner {
 		return nil, errors.E(errors.Internal, errors.Msg("sealed image is bound to another image or owner"))
 	}
-	err = s.store.Update(ctx, func(tx imgward.Tx) error {
-		return s.audit(ctx, tx, p, "image.export", imageObject(img.ID), "plaintext to the owner")
-	})
-	if err != nil {
+	if err := s.auditExport(ctx, p, img); err != nil {
 		return nil, err
 	}
 	return struct {
 		io.Reader
 		io.Closer
 	}{r, rc}, nil
+}
+
+// auditExport records that the owner took the plaintext of a protected image.
+func (s *Service) auditExport(ctx context.Context, p imgward.Principal, img *imgward.Image) error {
+	return s.store.Update(ctx, func(tx imgward.Tx) error {
+		return s.audit(ctx, tx, p, "image.export", imageObject(img.ID), "plaintext to the owner")
+	})
 }

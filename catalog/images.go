@@ -28,7 +28,11 @@ func (s *Service) CreateImage(ctx context.Context, p imgward.Principal, attrs ma
 			return nil, errors.E(op, err)
 		}
 	}
-	err := s.store.Update(ctx, func(tx imgward.Tx) error {
+	key, err := s.luksKey(ctx, img)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	err = s.store.Update(ctx, func(tx imgward.Tx) error {
 		if _, err := tx.Project(ctx, img.Owner); errors.Is(errors.NotExist, err) {
 			return errors.E(op, errors.Invalid, errors.Msg("owner is not a project"))
 		} else if err != nil {
@@ -39,6 +43,11 @@ func (s *Service) CreateImage(ctx context.Context, p imgward.Principal, attrs ma
 				return errors.E(op, errors.Exist, errors.Msg("an image with this id exists"), err)
 			}
 			return err
+		}
+		if key != nil {
+			if err := tx.CreateImageKey(ctx, key); err != nil {
+				return err
+			}
 		}
 		return s.audit(ctx, tx, p, "image.create", imageObject(img.ID), "visibility "+string(img.Visibility))
 	})

@@ -45,6 +45,19 @@ func (s *Service) ingest(ctx context.Context, img *imgward.Image, r io.Reader) (
 		}
 	}
 	isTar := len(head) >= 262 && string(head[257:262]) == "ustar"
+	mode := protectMode(img)
+	if mode == imgward.ProtectSensitive && !isTar {
+		return nil, errors.E(errors.Invalid, notTar)
+	}
+	if mode == imgward.ProtectLUKS {
+		// Ciphertext already: stored as it is, with no fingerprint, which
+		// would describe nothing but the ciphertext.
+		if err := checkLUKS(head); err != nil {
+			return nil, err
+		}
+		info, err := s.blobs.Put(ctx, string(img.ID), br, s.limits.MaxImageSize)
+		return &ingested{info: info}, err
+	}
 	fpr, fpw := io.Pipe()
 	fpDone := make(chan *fingerprint.Fingerprint, 1)
 	go func() { fpDone <- fingerprintOf(ctx, fpr, isTar) }()
@@ -53,9 +66,12 @@ func (s *Service) ingest(ctx context.Context, img *imgward.Image, r io.Reader) (
 	src := &limitReader{r: io.TeeReader(br, io.MultiWriter(md, sh, fpw)), left: s.limits.MaxImageSize}
 	var in ingested
 	var err error
-	if protectMode(img) == imgward.ProtectFull {
+	switch mode {
+	case imgward.ProtectFull:
 		in.key, err = s.sealTo(ctx, img, src)
-	} else {
+	case imgward.ProtectSensitive:
+		in.key, err = s.sealSensitiveTo(ctx, img, src)
+	default:
 		_, err = s.blobs.Put(ctx, string(img.ID), src, s.limits.MaxImageSize)
 	}
 	fpw.CloseWithError(err) // nil: EOF

@@ -42,21 +42,16 @@ func (s *Service) setProtect(img *imgward.Image, v any, creating bool) error {
 	}
 	m, ok := v.(string)
 	if !ok {
-		return invalid(PropProtect + " must be none, full or sensitive")
+		return invalid(PropProtect + " must be none, full, sensitive or luks")
 	}
 	switch imgward.ProtectMode(m) {
 	case imgward.ProtectNone:
-	case imgward.ProtectFull:
+	case imgward.ProtectFull, imgward.ProtectSensitive, imgward.ProtectLUKS:
 		if s.prot.keys == nil {
 			return errors.E(errors.Invalid, errors.Msg("this server has no key service; images cannot be protected"))
 		}
-	case imgward.ProtectSensitive:
-		// Sealing only the sensitive files of a rootfs is another branch's
-		// work (seal of sensitive parts); until it lands, refuse rather than
-		// store in the clear what the owner asked to protect.
-		return invalid(PropProtect + " sensitive is not supported yet")
 	default:
-		return invalid(PropProtect + " must be none, full or sensitive")
+		return invalid(PropProtect + " must be none, full, sensitive or luks")
 	}
 	img.Properties[PropProtect] = m
 	return nil

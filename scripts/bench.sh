@@ -7,7 +7,9 @@
 #      printed side by side as ratios; then go test -bench ScoreMalMem, which
 #      times scoring alone on parsed rows, as score_samples does;
 #   2. go test -bench on seal, fingerprint, detect and server (the server's
-#      need the throwaway PostgreSQL of scripts/pg-test-server.sh).
+#      need the throwaway PostgreSQL of scripts/pg-test-server.sh);
+#   3. sealing against raw AES-256-GCM, the age CLI and skopeo's layer
+#      encryption: scripts/bench-seal.sh.
 #
 # usage: sh scripts/bench.sh        (from the module root; make bench)
 # Environment: BENCHTIME (default 2s), DATA (default ../shared/data).
@@ -70,6 +72,8 @@ else
 fi
 # shellcheck disable=SC2086
 go test -run '^$' -bench . -benchtime "$BENCHTIME" $pkgs | tee "$out/go.txt"
+
+sh scripts/bench-seal.sh | tee "$out/seal.txt"
 
 echo "== summary"
 grep -hE '^Benchmark' "$out/score.txt" "$out/go.txt" | awk '{

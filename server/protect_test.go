@@ -27,9 +27,9 @@ func TestProtectAttribute(t *testing.T) {
 		code  int
 		msg   string
 	}{
-		{map[string]any{"imgward_protect": "sensitive"}, 400, "sensitive is not supported yet"},
-		{map[string]any{"imgward_protect": "half"}, 400, "must be none, full or sensitive"},
-		{map[string]any{"imgward_protect": true}, 400, "must be none, full or sensitive"},
+		{map[string]any{"imgward_protect": "sensitive"}, 201, ""},
+		{map[string]any{"imgward_protect": "half"}, 400, "must be none, full, sensitive or luks"},
+		{map[string]any{"imgward_protect": true}, 400, "must be none, full, sensitive or luks"},
 		{map[string]any{"imgward_other": "x"}, 403, "reserved"},
 		{map[string]any{"imgward_protect": "none"}, 201, ""},
 	} {

@@ -22,7 +22,7 @@ func TestFetch(t *testing.T) {
 	admin.json(&ub, "user", "create", "bob", "--project", pb["id"].(string))
 	alice, bob := user{t, url, ua["token"].(string)}, user{t, url, ub["token"].(string)}
 
-	alice.fails(exitUsage, "not supported yet", "image", "create", "x", "--protect", "sensitive")
+	alice.fails(exitUsage, "want none, full, sensitive or luks", "image", "create", "x", "--protect", "half")
 	var img obj
 	alice.json(&img, "image", "create", "x", "--protect", "full", "--disk-format", "raw")
 	id := img["id"].(string)

@@ -55,9 +55,13 @@ Flags:
   --min-disk N          GiB of disk the image needs (default 0)
   --min-ram N           MiB of memory the image needs (default 0)
   --protected           refuse deletion until unset
-  --protect MODE        none (default) or full: keep the data only sealed,
-                        under a key the server releases to bound instances
-                        only (imgward image fetch); set at creation for good
+  --protect MODE        none (default), full, sensitive or luks: keep the
+                        data only sealed (full), seal only the sensitive
+                        files of a rootfs tar (sensitive; imgward scan lists
+                        them), or take a qcow2 disk you encrypt with LUKS
+                        (luks; imgward disk encrypt), under a key the server
+                        releases to bound instances only (imgward image
+                        fetch); set at creation for good
 `
 
 func imageCreate(e *env, args []string) error {
@@ -77,11 +81,9 @@ func imageCreate(e *env, args []string) error {
 		return err
 	}
 	switch *protect {
-	case "none", "full":
-	case "sensitive":
-		return usageError("--protect sensitive is not supported yet; use full")
+	case "none", "full", "sensitive", "luks":
 	default:
-		return usageError(fmt.Sprintf("--protect %q: want none or full", *protect))
+		return usageError(fmt.Sprintf("--protect %q: want none, full, sensitive or luks", *protect))
 	}
 	if err := checkVisibility(*vis); err != nil {
 		return err

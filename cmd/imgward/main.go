@@ -53,6 +53,9 @@ Client commands:
   image reject IMAGE                     reject it
   image fetch IMAGE --identity F --out F fetch a protected image's plaintext
                                          as an instance's host (key broker)
+             [--luks-secret-out F]       or a LUKS disk and its secret
+  disk encrypt IN OUT --image IMAGE      encrypt a disk with LUKS under the
+                                         key of a --protect luks image
   instance launch IMAGE [--host H]       record a launch; prints the instance id
                 [--identity-out FILE]    and saves its signed identity document
   instance list [flags]                  list instances
@@ -193,7 +196,7 @@ type command struct {
 	run   func(e *env, args []string) error
 }
 
-var nouns = []*noun{&projectNoun, &userNoun, &publisherNoun, &imageNoun, &instanceNoun, &auditNoun, &collectNoun}
+var nouns = []*noun{&projectNoun, &userNoun, &publisherNoun, &imageNoun, &instanceNoun, &diskNoun, &auditNoun, &collectNoun}
 
 func findNoun(name string) *noun {
 	for _, n := range nouns {

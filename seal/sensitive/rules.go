@@ -43,6 +43,9 @@ type Finding struct {
 	Kind   string `json:"kind"`
 	Reason string `json:"reason"`
 	Size   int64  `json:"size"`
+	// Offset is where SealSensitive wrote the entry's sealed content (its
+	// seal header first) in its output; zero from Scan.
+	Offset int64 `json:"offset,omitempty"`
 }
 
 // Scanner holds the rules' settings. The zero value is ready to use.

@@ -108,6 +108,18 @@ func (c *counter) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// countWriter counts the bytes written through it.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
 // wrap is errors.E(op, err), or nil for a nil err.
 func wrap(op string, err error) error {
 	if err == nil {
@@ -201,6 +213,8 @@ func newHeader(hdr *tar.Header, size int64, set map[string]string, del ...string
 func (s *Scanner) SealSensitive(dst io.Writer, src io.Reader, dataKey []byte, h seal.Header) ([]Finding, error) {
 	const op = "sensitive.SealSensitive"
 	var found []Finding
+	cw := &countWriter{w: dst}
+	dst = cw
 	tw := tar.NewWriter(dst)
 	err := walk(op, dst, src, func(hdr *tar.Header, raw []byte, content io.Reader) (bool, error) {
 		f, b, err := s.judge(hdr, content)
@@ -217,7 +231,6 @@ func (s *Scanner) SealSensitive(dst io.Writer, src io.Reader, dataKey []byte, h 
 			_, err := io.Copy(dst, content)
 			return false, wrap(op, err)
 		}
-		found = append(found, *f)
 		if b != nil {
 			content = bytes.NewReader(b)
 		}
@@ -227,6 +240,10 @@ func (s *Scanner) SealSensitive(dst io.Writer, src io.Reader, dataKey []byte, h 
 		if err := tw.WriteHeader(nh); err != nil {
 			return false, errors.E(op, errors.Invalid, err)
 		}
+		// tar.Writer writes the header blocks at once, so the content
+		// starts here: the key broker reads the seal header at this offset.
+		f.Offset = cw.n
+		found = append(found, *f)
 		w, err := seal.NewWriter(tw, dataKey, h)
 		if err != nil {
 			return false, err

@@ -85,6 +85,10 @@ func TestSealUnseal(t *testing.T) {
 		if want[f.Path] != f.Kind {
 			t.Errorf("found %+v, want kind %q", f, want[f.Path])
 		}
+		// Offset points at the entry's seal header in the output.
+		if h, err := seal.ParseHeader(bytes.NewReader(sealed.Bytes()[f.Offset:])); err != nil || *h != testHeader {
+			t.Errorf("%s: no seal header at offset %d: %v", f.Path, f.Offset, err)
+		}
 	}
 	plain, _ := contents(t, src)
 	got, pax := contents(t, sealed.Bytes())

@@ -30,6 +30,7 @@ func testImageKeys(t *testing.T, s imgward.Store) {
 
 	k2 := *k
 	k2.Wrapped = imgward.WrappedKey{KeyID: "images", Version: 2, Ciphertext: []byte("rewrapped")}
+	k2.Mode, k2.SealedAt = imgward.ProtectSensitive, 1<<40+512
 	update(t, s, func(tx imgward.Tx) error { return tx.UpdateImageKey(ctx(t), &k2) })
 	checkImageKey(t, s, &k2)
 

@@ -15,18 +15,19 @@ import (
 // of an absent image NotExist.
 func (t *tx) CreateImageKey(ctx context.Context, k *imgward.ImageKey) error {
 	return t.exec(ctx, "CreateImageKey",
-		`INSERT INTO image_keys (image_id, owner, mode, key_id, key_version, wrapped, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		`INSERT INTO image_keys (image_id, owner, mode, key_id, key_version, wrapped, created_at, sealed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		string(k.ImageID), string(k.Owner), string(k.Mode), string(k.Wrapped.KeyID),
-		int64(k.Wrapped.Version), k.Wrapped.Ciphertext, micros(k.CreatedAt))
+		int64(k.Wrapped.Version), k.Wrapped.Ciphertext, micros(k.CreatedAt), k.SealedAt)
 }
 
 func (t *tx) ImageKey(ctx context.Context, id imgward.ImageID) (*imgward.ImageKey, error) {
 	var k imgward.ImageKey
 	var version int64
-	row := t.queryRow(ctx, `SELECT image_id, owner, mode, key_id, key_version, wrapped, created_at
+	row := t.queryRow(ctx, `SELECT image_id, owner, mode, key_id, key_version, wrapped, created_at, sealed_at
 		FROM image_keys WHERE image_id = $1`, string(id))
-	err := row.Scan(&k.ImageID, &k.Owner, &k.Mode, &k.Wrapped.KeyID, &version, &k.Wrapped.Ciphertext, usec{&k.CreatedAt})
+	err := row.Scan(&k.ImageID, &k.Owner, &k.Mode, &k.Wrapped.KeyID, &version, &k.Wrapped.Ciphertext,
+		usec{&k.CreatedAt}, &k.SealedAt)
 	if err != nil {
 		return nil, t.d.wrap("ImageKey", err)
 	}
@@ -36,10 +37,10 @@ func (t *tx) ImageKey(ctx context.Context, id imgward.ImageID) (*imgward.ImageKe
 
 func (t *tx) UpdateImageKey(ctx context.Context, k *imgward.ImageKey) error {
 	return t.execOne(ctx, "UpdateImageKey",
-		`UPDATE image_keys SET owner = $2, mode = $3, key_id = $4, key_version = $5, wrapped = $6, created_at = $7
-		WHERE image_id = $1`,
+		`UPDATE image_keys SET owner = $2, mode = $3, key_id = $4, key_version = $5, wrapped = $6, created_at = $7,
+		sealed_at = $8 WHERE image_id = $1`,
 		string(k.ImageID), string(k.Owner), string(k.Mode), string(k.Wrapped.KeyID),
-		int64(k.Wrapped.Version), k.Wrapped.Ciphertext, micros(k.CreatedAt))
+		int64(k.Wrapped.Version), k.Wrapped.Ciphertext, micros(k.CreatedAt), k.SealedAt)
 }
 
 // UseNonce inserts the nonce, or takes over its record if that has
