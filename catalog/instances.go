@@ -41,6 +41,14 @@ func (s *Service) Launch(ctx context.Context, p imgward.Principal, id imgward.Im
 			return denied("instance.launch", imageObject(id), "image is "+string(a.img.Status),
 				errors.E(op, errors.Conflict, errors.Msg("image is "+string(a.img.Status)+", not active")))
 		}
+		// A flagged publisher's images are quarantined (package monitor):
+		// no new instance may join the suspect fleet, whoever launches.
+		if q, err := tx.ImageQuarantined(ctx, id); err != nil {
+			return err
+		} else if q {
+			return denied("instance.launch", imageObject(id), "image quarantined",
+				errors.E(op, errors.Permission, errors.Msg("image quarantined: publisher flagged")))
+		}
 		if err := tx.CreateInstance(ctx, in); err != nil {
 			return err
 		}

@@ -21,6 +21,7 @@ import (
 	"imgward/blob"
 	"imgward/catalog"
 	"imgward/errors"
+	"imgward/monitor"
 	"imgward/store/postgres"
 	"imgward/store/sqlite"
 )
@@ -34,6 +35,10 @@ type Config struct {
 	Limits  catalog.Limits // quotas; zero fields take Glance's defaults
 	Sync    string         // sqlite: "normal" (survives a process crash) or "full" (survives power loss)
 	Logger  *slog.Logger
+	// Detect configures detection: baselines, thresholds, the webhook.
+	Detect monitor.Config
+	// DetectEvery, when positive, runs detection periodically.
+	DetectEvery time.Duration
 }
 
 // opener opens a store backend.
@@ -67,9 +72,11 @@ type Service struct {
 	Handler http.Handler
 	Catalog *catalog.Service
 	Store   imgward.Store
+	Monitor *monitor.Service
 	// AdminToken is the first admin's token when this start created it,
 	// else "". It is also written to DataDir/admin.token.
 	AdminToken string
+	stop       context.CancelFunc // of the periodic detection
 }
 
 // Open starts imgward's parts from cfg.
@@ -127,12 +134,49 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if p, ok := st.(interface{ Ping(context.Context) error }); ok {
 		ready = p.Ping
 	}
-	h := api.New(cat, api.WithLogger(cfg.Logger), api.WithReadiness(ready))
-	return &Service{Handler: h, Catalog: cat, Store: st, AdminToken: token}, nil
+	mon, err := monitor.New(ctx, st, cfg.Detect, monitor.WithLogger(cfg.Logger))
+	if err != nil {
+		st.Close()
+		return nil, errors.E(op, err)
+	}
+	h := api.New(cat, api.WithLogger(cfg.Logger), api.WithReadiness(ready), api.WithMonitor(mon))
+	svc := &Service{Handler: h, Catalog: cat, Store: st, Monitor: mon, AdminToken: token}
+	if cfg.DetectEvery > 0 {
+		ctx, stop := context.WithCancel(context.Background())
+		svc.stop = stop
+		go svc.detectLoop(ctx, cfg.DetectEvery, cfg.Logger)
+	}
+	return svc, nil
+}
+
+// detectLoop runs detection every period as the system, until ctx ends.
+func (s *Service) detectLoop(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	system := imgward.Principal{Role: imgward.RoleAdmin}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			rep, err := s.Monitor.Run(ctx, system)
+			if err != nil {
+				log.Error("periodic detection failed", "err", err)
+				continue
+			}
+			log.Info("detection run", "scored", rep.Scored, "publishers", rep.Publishers, "flagged", len(rep.Flagged))
+		}
+	}
 }
 
 // Close releases the service's resources.
-func (s *Service) Close() error { return s.Store.Close() }
+func (s *Service) Close() error {
+	if s.stop != nil {
+		s.stop()
+	}
+	s.Monitor.Close()
+	return s.Store.Close()
+}
 
 // writeSecret writes a file readable by its owner only, atomically.
 func writeSecret(path, content string) error {

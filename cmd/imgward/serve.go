@@ -18,6 +18,7 @@ import (
 
 	"imgward/catalog"
 	"imgward/errors"
+	"imgward/monitor"
 	"imgward/server"
 )
 
@@ -55,6 +56,10 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	maxSize := fs.String("max-image-size", env("max-image-size", "1099511627776"), "largest image upload, in bytes")
 	syncMode := fs.String("sync", env("sync", "normal"), "sqlite durability: normal (survives a process crash) or full (also survives power loss)")
 	logLevel := fs.String("log-level", env("log-level", "info"), "debug, info, warn or error")
+	detectEvery := fs.String("detect-every", env("detect-every", "0"), "run detection this often, such as 10m (0: only on POST /v1/detect/run)")
+	webhook := fs.String("webhook-url", env("webhook-url", ""), "POST every event (a flagged publisher...) as JSON to this URL, with retries")
+	alpha := fs.String("detect-alpha", env("detect-alpha", "0.0001"), "false-flag rate per run of a benign publisher or image")
+	minInst := fs.String("detect-min-instances", env("detect-min-instances", "5"), "scored instances before a publisher or image is judged")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveUsage)
 		fs.PrintDefaults()
@@ -79,6 +84,23 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		fmt.Fprintf(stderr, "error: --max-image-size must be a positive number of bytes\n")
 		return 2
 	}
+	every, err := time.ParseDuration(*detectEvery)
+	if *detectEvery == "0" {
+		every, err = 0, nil
+	}
+	a, aerr := strconv.ParseFloat(*alpha, 64)
+	mi, merr := strconv.Atoi(*minInst)
+	switch {
+	case err != nil || every < 0:
+		fmt.Fprintf(stderr, "error: --detect-every must be a duration such as 10m, or 0\n")
+		return 2
+	case aerr != nil || !(a > 0 && a < 1):
+		fmt.Fprintf(stderr, "error: --detect-alpha must be in (0, 1)\n")
+		return 2
+	case merr != nil || mi < 1:
+		fmt.Fprintf(stderr, "error: --detect-min-instances must be a positive integer\n")
+		return 2
+	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -86,6 +108,7 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	svc, err := server.Open(ctx, server.Config{
 		DataDir: *dataDir, Store: *storeName, DSN: *dsn, BlobDir: *blobDir,
 		Limits: catalog.Limits{MaxImageSize: max}, Sync: *syncMode, Logger: log,
+		Detect: monitor.Config{Alpha: a, MinInstances: mi, Webhook: *webhook}, DetectEvery: every,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %s\n", errorText(err))
