@@ -40,8 +40,20 @@ func (s *Service) Ingest(ctx context.Context, p imgward.Principal, key string, b
 	if err != nil {
 		return res, false, errors.E(op, err)
 	}
-	received := s.stamp()
+	// The instances are checked in a read transaction, which runs beside
+	// other batches' writes, rather than under the write lock: the writer
+	// is ingest's bottleneck. An instance terminated between the check and
+	// the write may so get one last snapshot, taken while it ran.
 	var refs map[imgward.InstanceID]imgward.InstanceRef
+	err = s.store.View(ctx, func(tx imgward.Tx) error {
+		var err error
+		refs, err = s.checkInstances(ctx, tx, lines)
+		return err
+	})
+	if err != nil {
+		return res, false, errors.E(op, err)
+	}
+	received := s.stamp()
 	err = s.store.Update(ctx, func(tx imgward.Tx) error {
 		if key != "" {
 			// Again under the write lock: a retry may have raced this one.
@@ -49,10 +61,6 @@ func (s *Service) Ingest(ctx context.Context, p imgward.Principal, key string, b
 				res, replayed = r, ok
 				return err
 			}
-		}
-		var err error
-		if refs, err = s.checkInstances(ctx, tx, lines); err != nil {
-			return err
 		}
 		recs := make([]imgward.SnapshotRecord, len(lines))
 		for i, l := range lines {

@@ -39,11 +39,7 @@ func ParseBatch(r io.Reader, now time.Time) ([]Line, error) {
 			if len(lines) == MaxBatchLines {
 				return nil, errors.E(op, errors.Invalid, errors.Msg("a batch holds at most 10000 snapshots"))
 			}
-			s, perr := Parse(raw, now)
-			if perr != nil {
-				return nil, errors.E(op, errors.Invalid, errors.Msg("line "+strconv.Itoa(n)+": "+errors.Message(perr)), perr)
-			}
-			lines = append(lines, Line{N: n, Snapshot: s, Raw: raw})
+			lines = append(lines, Line{N: n, Raw: raw})
 		}
 		if err == io.EOF {
 			break
@@ -51,6 +47,9 @@ func ParseBatch(r io.Reader, now time.Time) ([]Line, error) {
 	}
 	if len(lines) == 0 {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("the batch holds no snapshot"))
+	}
+	if err := parseAll(lines, now); err != nil {
+		return nil, err
 	}
 	return lines, nil
 }

@@ -6,7 +6,6 @@
 package ingest
 
 import (
-	"bytes"
 	"encoding/json"
 	"math"
 	"slices"
@@ -94,14 +93,9 @@ func Parse(line []byte, now time.Time) (*imgward.Snapshot, error) {
 	if len(line) > MaxLine {
 		return nil, bad("line is over 64 KiB")
 	}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
 	var w wire
-	if err := dec.Decode(&w); err != nil {
+	if err := decodeWire(line, &w); err != nil {
 		return nil, bad("malformed JSON: " + err.Error())
-	}
-	if dec.More() {
-		return nil, bad("malformed JSON: trailing data")
 	}
 	if w.Version != Version {
 		return nil, bad("version must be 1")

@@ -1,11 +1,14 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -176,6 +179,46 @@ func FuzzParse(f *testing.F) {
 		}
 		if _, err := Parse(out, now); err != nil {
 			t.Fatalf("re-parse of %s: %v", out, err)
+		}
+	})
+}
+
+// FuzzDecode checks the hand-written decoder against encoding/json: what
+// one accepts the other accepts, with the same result, on valid UTF-8
+// (where encoding/json substitutes U+FFFD, the decoder refuses), and
+// except that keys must match exactly, not case-insensitively.
+func FuzzDecode(f *testing.F) {
+	f.Add(line(nil))
+	f.Add([]byte(`{"numeric":{"a":null,"b":-0.5e3},"sets":{"s":["\u00e9\ud83d\ude00","\n"],"t":null},"syscalls":{"histogram":{"1":2},"sequence":[1,2]}}`))
+	f.Add([]byte(`{"version":1.0}`))
+	f.Add([]byte(`{"sets":{"s":["\ud800x"]}} `))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !utf8.Valid(b) {
+			return
+		}
+		var mine, std wire
+		errMine := decodeWire(b, &mine)
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		errStd := dec.Decode(&std)
+		if errStd == nil && dec.More() {
+			errStd = errors.New("trailing data")
+		}
+		if errStd == nil {
+			if _, err := dec.Token(); err != io.EOF {
+				errStd = errors.New("trailing data")
+			}
+		}
+		if errStd == nil && errMine != nil && strings.HasPrefix(errMine.Error(), "unknown field") {
+			return // encoding/json matches keys case-insensitively; the decoder exactly
+		}
+		if (errMine == nil) != (errStd == nil) {
+			t.Fatalf("%q: decoder error %v, encoding/json error %v", b, errMine, errStd)
+		}
+		if errMine == nil {
+			if diff := cmp.Diff(std, mine); diff != "" {
+				t.Fatalf("%q: (-encoding/json +decoder):\n%s", b, diff)
+			}
 		}
 	})
 }

@@ -13,12 +13,18 @@ import (
 
 // Batches are cut into chunks of power-of-two sizes, so that a batch of any
 // length uses a handful of distinct statements, which the statement cache
-// keeps prepared, instead of one statement text per length.
-const maxChunk = 128
+// keeps prepared, instead of one statement text per length. Chunks stay
+// small in parameters: modernc.org/sqlite looks each parameter's name up in
+// a list, which makes binding quadratic in the parameters of a statement.
+const maxParams = 192
 
-// chunks calls fn with consecutive pieces of n items whose sizes are powers
-// of two, largest first.
-func chunks(n int, fn func(lo, hi int) error) error {
+// chunks calls fn with consecutive pieces of n items of cols parameters
+// each, whose sizes are powers of two, largest first.
+func chunks(n, cols int, fn func(lo, hi int) error) error {
+	maxChunk := 1
+	for maxChunk*2*cols <= maxParams {
+		maxChunk *= 2
+	}
 	for lo := 0; lo < n; {
 		size := maxChunk
 		for size > n-lo {
@@ -54,7 +60,7 @@ func placeholders(rows, cols int) string {
 func (t *tx) InstanceRefs(ctx context.Context, ids []imgward.InstanceID) ([]imgward.InstanceRef, error) {
 	const op = "InstanceRefs"
 	refs := make([]imgward.InstanceRef, 0, len(ids))
-	err := chunks(len(ids), func(lo, hi int) error {
+	err := chunks(len(ids), 1, func(lo, hi int) error {
 		args := make([]any, hi-lo)
 		for i, id := range ids[lo:hi] {
 			args[i] = string(id)
@@ -93,7 +99,7 @@ func (t *tx) PutSnapshots(ctx context.Context, recs []imgward.SnapshotRecord) er
 		merged[i].Count = n
 	}
 	const cols = 6
-	return chunks(len(merged), func(lo, hi int) error {
+	return chunks(len(merged), cols, func(lo, hi int) error {
 		args := make([]any, 0, (hi-lo)*cols)
 		for _, r := range merged[lo:hi] {
 			args = append(args, string(r.InstanceID), micros(r.TakenAt), micros(r.ReceivedAt),
