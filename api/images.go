@@ -207,22 +207,28 @@ func (s *Server) uploadImage(w http.ResponseWriter, r *http.Request, p imgward.P
 }
 
 func (s *Server) downloadImage(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
-	img, rc, size, err := s.cat.Download(r.Context(), p, imgward.ImageID(r.PathValue("id")))
+	// ?format=sealed asks for the sealed bytes of a protected image, which
+	// only its owner could otherwise receive in the clear (image fetch).
+	d, err := s.cat.Download(r.Context(), p, imgward.ImageID(r.PathValue("id")), r.URL.Query().Get("format") == "sealed")
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	if rc == nil {
+	if d.Body == nil {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	defer rc.Close()
+	defer d.Body.Close()
 	http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-MD5", img.Checksum)
-	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	if d.Sealed {
+		w.Header().Set("X-Imgward-Sealed", "v1")
+	} else if d.MD5 != "" {
+		w.Header().Set("Content-MD5", d.MD5)
+	}
+	w.Header().Set("Content-Length", strconv.FormatInt(d.Size, 10))
 	w.WriteHeader(http.StatusOK)
-	if _, err := io.Copy(w, rc); err != nil {
-		s.log.Info("download broke off", "image", img.ID, "err", err)
+	if _, err := io.Copy(w, d.Body); err != nil {
+		s.log.Info("download broke off", "image", d.Image.ID, "err", err)
 	}
 }

@@ -15,8 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"imgward"
+	"imgward/broker"
 	"imgward/catalog"
 	"imgward/errors"
+	"imgward/identity"
 	"imgward/monitor"
 )
 
@@ -31,6 +33,9 @@ type Server struct {
 	mux     *http.ServeMux
 	ready   func(context.Context) error
 	metrics *metrics
+	broker  *broker.Broker   // protect.go
+	issuer  *identity.Issuer // protect.go
+	now     func() time.Time
 }
 
 // Option configures a Server.
@@ -53,7 +58,7 @@ func WithRegistry(reg *prometheus.Registry) Option {
 
 // New returns the HTTP handler of imgward over a catalog.
 func New(cat *catalog.Service, opts ...Option) *Server {
-	s := &Server{cat: cat, log: slog.Default(), mux: http.NewServeMux()}
+	s := &Server{cat: cat, log: slog.Default(), mux: http.NewServeMux(), now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
@@ -100,6 +105,10 @@ func (s *Server) routes() {
 	if s.mon != nil {
 		s.detectRoutes()
 	}
+	s.mux.HandleFunc("POST /v1/keys/release", s.release)
+	s.mux.HandleFunc("GET /v1/identity/keys", s.identityKeys)
+	s.handle("GET /v1/flags", s.listFlags)
+	s.handle("POST /v1/flags/{id}/clear", s.clearFlag)
 }
 
 // handle registers an authenticated route.

@@ -9,6 +9,7 @@ import (
 	"imgward"
 	"imgward/catalog"
 	"imgward/errors"
+	"imgward/identity"
 )
 
 func (s *Server) whoami(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
@@ -143,13 +144,29 @@ func (s *Server) launch(w http.ResponseWriter, r *http.Request, p imgward.Princi
 		s.fail(w, r, err)
 		return
 	}
+	if s.issuer != nil && !identity.ValidHost(body.Host) {
+		// Checked before the launch, so that no instance is left without
+		// the identity document that its host needs.
+		s.error(w, r, errors.E(errors.Invalid, errors.Msg("host must be a DNS name or an address")))
+		return
+	}
 	in, err := s.cat.Launch(r.Context(), p, imgward.ImageID(body.ImageID), body.Host)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
+	m := instanceJSON(in)
+	if s.issuer != nil {
+		tok, err := s.issueIdentity(in)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		m["identity"] = tok
+		w.Header().Set("Cache-Control", "no-store")
+	}
 	w.Header().Set("Location", "/v1/instances/"+string(in.ID))
-	writeJSON(w, http.StatusCreated, instanceJSON(in))
+	writeJSON(w, http.StatusCreated, m)
 }
 
 func (s *Server) listInstances(w http.ResponseWriter, r *http.Request, p imgward.Principal) {

@@ -80,3 +80,16 @@ func loadAccess(ctx context.Context, tx imgward.Tx, p imgward.Principal, id imgw
 func notFound(op string) error {
 	return errors.E(op, errors.NotExist, errors.Msg("no such image"))
 }
+
+// MayUse applies the rules of see and use to project, for the key broker,
+// which decides for an instance's project rather than for a caller. m is
+// project's membership of img, or nil. see false means that project must be
+// told the image does not exist.
+func MayUse(img *imgward.Image, m *imgward.Member, project imgward.ProjectID) (see, use bool, why string) {
+	a := access{img: img, member: m, owner: img.Owner == project}
+	if !a.see() {
+		return false, false, "image not visible to the project"
+	}
+	ok, why := a.use()
+	return true, ok, why
+}

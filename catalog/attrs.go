@@ -116,6 +116,8 @@ func (s *Service) setAttr(p imgward.Principal, img *imgward.Image, key string, v
 		}
 	case "tags":
 		return s.setTags(img, v)
+	case PropProtect:
+		return s.setProtect(img, v, creating)
 	default:
 		return s.setProperty(img, key, v)
 	}

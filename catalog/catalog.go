@@ -35,6 +35,7 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 	limits Limits
+	prot   protection // protect.go
 }
 
 // Limits are the quotas of a catalog; zero fields take the defaults.
@@ -62,6 +63,9 @@ func New(store imgward.Store, blobs imgward.BlobStore, opts ...Option) *Service 
 	s := &Service{store: store, blobs: blobs, now: time.Now, log: slog.Default()}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.prot.threshold <= 0 {
+		s.prot.threshold = DefaultDerivedThreshold
 	}
 	if s.limits.Members <= 0 {
 		s.limits.Members = DefaultMemberQuota

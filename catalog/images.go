@@ -146,6 +146,7 @@ func (s *Service) Upload(ctx context.Context, p imgward.Principal, id imgward.Im
 	if !validUUID(string(id)) {
 		return nil, notFound(op)
 	}
+	var up *imgward.Image
 	err := s.store.Update(ctx, func(tx imgward.Tx) error {
 		a, err := loadAccess(ctx, tx, p, id)
 		if err != nil {
@@ -162,12 +163,19 @@ func (s *Service) Upload(ctx context.Context, p imgward.Principal, id imgward.Im
 			return errors.E(op, errors.Invalid, errors.Msg("disk_format and container_format must be set before uploading data"))
 		}
 		a.img.Status, a.img.UpdatedAt = imgward.StatusSaving, s.stamp()
+		up = a.img
 		return tx.UpdateImage(ctx, a.img)
 	})
 	if err != nil {
 		return nil, s.finish(ctx, p, errors.E(op, err))
 	}
-	info, perr := s.blobs.Put(ctx, string(id), r, s.limits.MaxImageSize)
+	in, perr := s.ingest(ctx, up, r)
+	var flag *imgward.Flag
+	if perr == nil {
+		if flag, perr = s.detect(ctx, up, in); perr != nil {
+			s.blobs.Delete(context.WithoutCancel(ctx), string(id))
+		}
+	}
 	var img *imgward.Image
 	// The request's context may be what broke the upload; settle the
 	// record regardless.
@@ -189,12 +197,16 @@ func (s *Service) Upload(ctx context.Context, p imgward.Principal, id imgward.Im
 			}
 			return s.audit(ctx, tx, p, "image.upload", imageObject(id), "failed: "+errors.Message(perr))
 		}
+		info := in.info
 		img.Status, img.Size, img.Checksum = imgward.StatusActive, info.Size, info.MD5
 		img.OSHashAlgo, img.OSHashValue = "sha512", info.SHA512
 		if err := tx.UpdateImage(ctx, img); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, p, "image.upload", imageObject(id), "sha512 "+info.SHA512)
+		if err := s.audit(ctx, tx, p, "image.upload", imageObject(id), "sha512 "+info.SHA512); err != nil {
+			return err
+		}
+		return s.recordProtection(ctx, tx, p, img, in, flag)
 	})
 	if perr != nil {
 		return nil, errors.E(op, perr)
@@ -205,39 +217,6 @@ func (s *Service) Upload(ctx context.Context, p imgward.Principal, id imgward.Im
 		return nil, errors.E(op, err)
 	}
 	return img, nil
-}
-
-// Download opens an image's data for a caller that may use the image. It
-// returns a nil reader for an image without data.
-func (s *Service) Download(ctx context.Context, p imgward.Principal, id imgward.ImageID) (*imgward.Image, io.ReadSeekCloser, int64, error) {
-	const op = "catalog.Download"
-	if !validUUID(string(id)) {
-		return nil, nil, 0, notFound(op)
-	}
-	var img *imgward.Image
-	err := s.store.View(ctx, func(tx imgward.Tx) error {
-		a, err := loadAccess(ctx, tx, p, id)
-		if err != nil {
-			return err
-		}
-		img = a.img
-		if ok, why := a.use(); !ok && !a.admin {
-			return denied("image.download", imageObject(id), why,
-				errors.E(op, errors.Permission, errors.Msg("may not download: "+why)))
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, nil, 0, s.finish(ctx, p, errors.E(op, err))
-	}
-	if img.Status != imgward.StatusActive {
-		return img, nil, 0, nil
-	}
-	rc, size, err := s.blobs.Open(ctx, string(id))
-	if err != nil {
-		return nil, nil, 0, errors.E(op, errors.Internal, err)
-	}
-	return img, rc, size, nil
 }
 
 // RecoverUploads returns to queued the images that have been saving since

@@ -29,6 +29,9 @@ func (s *Service) AddMember(ctx context.Context, p imgward.Principal, id imgward
 			return denied("member.create", object, "image is "+string(a.img.Visibility),
 				errors.E(op, errors.Permission, errors.Msg("only images with visibility shared have members")))
 		}
+		if err := checkShareable(ctx, tx, "member.create", object, id); err != nil {
+			return err
+		}
 		if member == a.img.Owner {
 			return errors.E(op, errors.Invalid, errors.Msg("the owner cannot be a member of its own image"))
 		}

@@ -47,6 +47,11 @@ func (s *Service) UpdateImage(ctx context.Context, p imgward.Principal, id imgwa
 				return errors.E(op, err)
 			}
 		}
+		if img.Visibility != before.Visibility && img.Visibility != imgward.Private {
+			if err := checkShareable(ctx, tx, "image.update", imageObject(id), id); err != nil {
+				return err
+			}
+		}
 		img.UpdatedAt = s.stamp()
 		if err := tx.UpdateImage(ctx, img); err != nil {
 			return err

@@ -136,3 +136,7 @@ func isBase64URL(s string) bool {
 	}
 	return true
 }
+
+// ValidHost reports whether s may be a document's Host: empty, or up to 253
+// characters of a DNS name or an address.
+func ValidHost(s string) bool { return isHost(s) }

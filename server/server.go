@@ -19,8 +19,10 @@ import (
 	"imgward"
 	"imgward/api"
 	"imgward/blob"
+	"imgward/broker"
 	"imgward/catalog"
 	"imgward/errors"
+	"imgward/identity"
 	"imgward/monitor"
 	"imgward/store/postgres"
 	"imgward/store/sqlite"
@@ -39,6 +41,10 @@ type Config struct {
 	Detect monitor.Config
 	// DetectEvery, when positive, runs detection periodically.
 	DetectEvery time.Duration
+	// Protection chooses the KMS and tunes derived-image detection
+	// (protect.go). Identity signing keys live in DataDir/identity.
+	Protection Protection
+	Now        func() time.Time // the clock; nil for time.Now (tests set it)
 }
 
 // opener opens a store backend.
@@ -73,6 +79,8 @@ type Service struct {
 	Catalog *catalog.Service
 	Store   imgward.Store
 	Monitor *monitor.Service
+	Keys    imgward.KeyService
+	Issuer  *identity.Issuer
 	// AdminToken is the first admin's token when this start created it,
 	// else "". It is also written to DataDir/admin.token.
 	AdminToken string
@@ -102,11 +110,28 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	st, err := open(ctx, cfg)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Protection.KeyID == "" {
+		cfg.Protection.KeyID = catalog.DefaultKeyID
+	}
+	issuer, err := identity.OpenIssuer(filepath.Join(cfg.DataDir, "identity"), 0)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	cat := catalog.New(st, blobs, catalog.WithLogger(cfg.Logger), catalog.WithLimits(cfg.Limits))
+	keys, err := openKeys(ctx, cfg)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	st, err := open(ctx, cfg)
+	if err != nil {
+		keys.Close()
+		return nil, errors.E(op, err)
+	}
+	cat := catalog.New(st, blobs, catalog.WithLogger(cfg.Logger), catalog.WithLimits(cfg.Limits),
+		catalog.WithClock(cfg.Now), catalog.WithKeys(keys, cfg.Protection.KeyID),
+		catalog.WithDerivedThreshold(cfg.Protection.DerivedThreshold))
 	// One node owns every upload of an embedded store; nodes sharing a
 	// database leave a day for another node's upload to finish.
 	cutoff := time.Now()
@@ -115,6 +140,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if n, err := cat.RecoverUploads(ctx, cutoff); err != nil {
 		st.Close()
+		keys.Close()
 		return nil, errors.E(op, err)
 	} else if n > 0 {
 		cfg.Logger.Warn("interrupted uploads reset to queued", "images", n)
@@ -122,11 +148,13 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	token, err := cat.Bootstrap(ctx)
 	if err != nil {
 		st.Close()
+		keys.Close()
 		return nil, errors.E(op, err)
 	}
 	if token != "" {
 		if err := writeSecret(filepath.Join(cfg.DataDir, "admin.token"), token+"\n"); err != nil {
 			st.Close()
+			keys.Close()
 			return nil, errors.E(op, errors.Internal, errors.Msg("cannot write admin.token"), err)
 		}
 	}
@@ -139,8 +167,10 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		st.Close()
 		return nil, errors.E(op, err)
 	}
-	h := api.New(cat, api.WithLogger(cfg.Logger), api.WithReadiness(ready), api.WithMonitor(mon))
-	svc := &Service{Handler: h, Catalog: cat, Store: st, Monitor: mon, AdminToken: token}
+	brk := broker.New(st, blobs, keys, issuer, broker.WithClock(cfg.Now), broker.WithLogger(cfg.Logger))
+	h := api.New(cat, api.WithLogger(cfg.Logger), api.WithReadiness(ready),
+		api.WithBroker(brk), api.WithIdentity(issuer), api.WithClock(cfg.Now), api.WithMonitor(mon))
+	svc := &Service{Handler: h, Catalog: cat, Store: st, Keys: keys, Issuer: issuer, Monitor: mon, AdminToken: token}
 	if cfg.DetectEvery > 0 {
 		ctx, stop := context.WithCancel(context.Background())
 		svc.stop = stop
@@ -175,6 +205,7 @@ func (s *Service) Close() error {
 		s.stop()
 	}
 	s.Monitor.Close()
+	s.Keys.Close()
 	return s.Store.Close()
 }
 

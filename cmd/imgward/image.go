@@ -24,6 +24,7 @@ var imageNoun = noun{
 		{"members", imageMembersUsage, imageMembers},
 		{"accept", imageAcceptUsage, imageAccept},
 		{"reject", imageRejectUsage, imageReject},
+		{"fetch", imageFetchUsage, imageFetch},
 	},
 }
 
@@ -54,6 +55,9 @@ Flags:
   --min-disk N          GiB of disk the image needs (default 0)
   --min-ram N           MiB of memory the image needs (default 0)
   --protected           refuse deletion until unset
+  --protect MODE        none (default) or full: keep the data only sealed,
+                        under a key the server releases to bound instances
+                        only (imgward image fetch); set at creation for good
 `
 
 func imageCreate(e *env, args []string) error {
@@ -67,9 +71,17 @@ func imageCreate(e *env, args []string) error {
 	minDisk := fs.Uint("min-disk", 0, "")
 	minRAM := fs.Uint("min-ram", 0, "")
 	protected := fs.Bool("protected", false, "")
+	protect := fs.String("protect", "none", "")
 	ops, err := parse(fs, args, "NAME")
 	if err != nil {
 		return err
+	}
+	switch *protect {
+	case "none", "full":
+	case "sensitive":
+		return usageError("--protect sensitive is not supported yet; use full")
+	default:
+		return usageError(fmt.Sprintf("--protect %q: want none or full", *protect))
 	}
 	if err := checkVisibility(*vis); err != nil {
 		return err
@@ -77,6 +89,9 @@ func imageCreate(e *env, args []string) error {
 	in := map[string]any{
 		"name": ops[0], "disk_format": *disk, "container_format": *container, "visibility": *vis,
 		"min_disk": *minDisk, "min_ram": *minRAM, "protected": *protected,
+	}
+	if *protect != "none" {
+		in["imgward_protect"] = *protect
 	}
 	if len(tags) > 0 {
 		in["tags"] = []string(tags)

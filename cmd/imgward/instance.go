@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 )
 
 var instanceNoun = noun{
@@ -28,12 +29,15 @@ instance's id alone, so that a script can capture it:
 The image must be active, and, if shared, accepted by the project.
 
 Flags:
-  --host H   the hypervisor host the instance runs on
+  --host H              the hypervisor host the instance runs on
+  --identity-out FILE   write the instance's signed identity document to
+                        FILE (mode 0600), for imgward image fetch
 `
 
 func instanceLaunch(e *env, args []string) error {
 	fs := e.flags("instance launch")
 	host := fs.String("host", "", "")
+	idOut := fs.String("identity-out", "", "")
 	ops, err := parse(fs, args, "IMAGE")
 	if err != nil {
 		return err
@@ -44,10 +48,29 @@ func instanceLaunch(e *env, args []string) error {
 		return e.acceptHint(ops[0], err)
 	}
 	var inst struct {
-		ID string `json:"id"`
+		ID       string `json:"id"`
+		Identity string `json:"identity"`
 	}
 	if err := json.Unmarshal(raw, &inst); err != nil || inst.ID == "" {
 		return fmt.Errorf("bad response from the server: no instance id")
+	}
+	if *idOut != "" {
+		if inst.Identity == "" {
+			return fmt.Errorf("instance %s launched, but the server issued no identity document", clean(inst.ID))
+		}
+		// The document is a one-time credential: owner-readable only.
+		err := writeAtomic(*idOut, func(w io.Writer) error {
+			if f, ok := w.(*os.File); ok {
+				if err := f.Chmod(0o600); err != nil {
+					return err
+				}
+			}
+			_, err := io.WriteString(w, inst.Identity+"\n")
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("instance %s launched, but its identity was not written: %v", clean(inst.ID), err)
+		}
 	}
 	return e.emit(raw, func(w io.Writer) error {
 		_, err := fmt.Fprintln(w, clean(inst.ID))

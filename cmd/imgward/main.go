@@ -30,6 +30,8 @@ Server:
   serve                                  run the server (see imgward serve --help)
   eval                                   evaluate the detectors on a dataset
   version                                print the version
+  keyprovider                            the ocicrypt key provider (see --help)
+  scan FILE [--output json]              list the sensitive entries of a rootfs tar
 
 Client commands:
   project create NAME                    create a project (admin)
@@ -56,12 +58,20 @@ Client commands:
   image members IMAGE                    list an image's members
   image accept IMAGE                     accept an image offered to your project
   image reject IMAGE                     reject it
+  image fetch IMAGE --identity F --out F fetch a protected image's plaintext
+                                         as an instance's host (key broker)
   instance launch IMAGE [--host H]       record a launch; prints the instance id
+                [--identity-out FILE]    and saves its signed identity document
   instance list [flags]                  list instances
   instance show ID                       show an instance
   instance terminate ID                  terminate an instance
   audit list [--after N] [--limit N]     list audit log entries (admin)
   audit verify                           check the audit log's hash chain (admin)
+
+Introspection:
+  collect procfs --instance ID --pid P   post snapshots of a process group, from /proc
+  replay --file F                        replay a dataset as snapshots (imgward replay --help)
+  sim                                    simulate a cloud of publishers (imgward sim --help)
 
 Every client command takes -h/--help and --output table|json (default
 table); json prints the server's objects, lists as one array of all pages.
@@ -99,6 +109,21 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		return cmdServe(rest, stdout, stderr, getenv)
 	case "eval":
 		return evaluate.Main(rest, stdout, stderr)
+	case "replay", "sim":
+		// Commands without a noun: they run like a noun's verbs.
+		c := &replayCommand
+		if name == "sim" {
+			c = &simCommand
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		e := newEnv(ctx, stdin, stdout, stderr, getenv)
+		return e.report(c, c.run(e, rest))
+	case "keyprovider":
+		return cmdKeyprovider(rest, stdin, stdout, stderr, getenv)
+	case "scan":
+		e := newEnv(context.Background(), stdin, stdout, stderr, getenv)
+		return e.report(&scanCommand, scanCommand.run(e, rest))
 	}
 	n := findNoun(args[0])
 	if n == nil {
@@ -175,7 +200,8 @@ type command struct {
 	run   func(e *env, args []string) error
 }
 
-var nouns = []*noun{&projectNoun, &userNoun, &publisherNoun, &imageNoun, &instanceNoun, &auditNoun, &baselineNoun, &detectNoun}
+var nouns = []*noun{&projectNoun, &userNoun, &publisherNoun, &imageNoun, &instanceNoun, &auditNoun, &collectNoun,
+	&baselineNoun, &detectNoun}
 
 func findNoun(name string) *noun {
 	for _, n := range nouns {
@@ -210,7 +236,7 @@ func (n *noun) usage() string {
 // "usage: imgward image create ...".
 func (c *command) name() string {
 	f := strings.Fields(c.synopsis())
-	if len(f) < 4 {
+	if len(f) < 4 || f[2] == c.verb { // a top-level command, such as scan
 		return c.verb
 	}
 	return f[2] + " " + f[3]

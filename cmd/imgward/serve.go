@@ -30,6 +30,13 @@ imgward's own API under /v1, /metrics, /healthz and /readyz.
 On its first start against an empty store it creates an admin user, prints
 the admin's token once, and writes it to <data-dir>/admin.token (mode 0600).
 
+Protected images (imgward image create --protect full) are sealed under data
+keys wrapped by a master key of the KMS: --kms local keeps master keys in
+<data-dir>/master.keys (mode 0600); --kms pkcs11 keeps them in an HSM token
+(binaries built with -tags pkcs11; the PIN comes from --pkcs11-pin env:NAME
+or file:PATH, never from the command line). Instance identity documents are
+signed with Ed25519 keys kept in <data-dir>/identity.
+
 Every flag can also be set in the environment, as IMGWARD_<FLAG> with dashes
 as underscores (IMGWARD_DATA_DIR, IMGWARD_LISTEN, IMGWARD_STORE, IMGWARD_DSN...).
 
@@ -55,6 +62,11 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	blobDir := fs.String("blob-dir", env("blob-dir", ""), "directory of image data (default <data-dir>/blobs; shared storage when several nodes run)")
 	maxSize := fs.String("max-image-size", env("max-image-size", "1099511627776"), "largest image upload, in bytes")
 	syncMode := fs.String("sync", env("sync", "normal"), "sqlite durability: normal (survives a process crash) or full (also survives power loss)")
+	kmsName := fs.String("kms", env("kms", "local"), "key service of image keys: "+strings.Join(server.KeyServiceNames(), " or "))
+	p11Module := fs.String("pkcs11-module", env("pkcs11-module", ""), "PKCS#11 module, for --kms pkcs11")
+	p11Token := fs.String("pkcs11-token", env("pkcs11-token", ""), "PKCS#11 token label, for --kms pkcs11")
+	p11PIN := fs.String("pkcs11-pin", env("pkcs11-pin", ""), "where the token's PIN is: env:NAME or file:PATH")
+	derived := fs.String("derived-threshold", env("derived-threshold", "0.5"), "share of a protected image's content above which another owner's upload is flagged as derived")
 	logLevel := fs.String("log-level", env("log-level", "info"), "debug, info, warn or error")
 	detectEvery := fs.String("detect-every", env("detect-every", "0"), "run detection this often, such as 10m (0: only on POST /v1/detect/run)")
 	webhook := fs.String("webhook-url", env("webhook-url", ""), "POST every event (a flagged publisher...) as JSON to this URL, with retries")
@@ -84,6 +96,11 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		fmt.Fprintf(stderr, "error: --max-image-size must be a positive number of bytes\n")
 		return 2
 	}
+	threshold, err := strconv.ParseFloat(*derived, 64)
+	if err != nil || threshold <= 0 || threshold > 1 {
+		fmt.Fprintf(stderr, "error: --derived-threshold must be a number in (0, 1]\n")
+		return 2
+	}
 	every, err := time.ParseDuration(*detectEvery)
 	if *detectEvery == "0" {
 		every, err = 0, nil
@@ -109,6 +126,8 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		DataDir: *dataDir, Store: *storeName, DSN: *dsn, BlobDir: *blobDir,
 		Limits: catalog.Limits{MaxImageSize: max}, Sync: *syncMode, Logger: log,
 		Detect: monitor.Config{Alpha: a, MinInstances: mi, Webhook: *webhook}, DetectEvery: every,
+		Protection: server.Protection{KMS: *kmsName, PKCS11Module: *p11Module, PKCS11Token: *p11Token,
+			PKCS11PIN: *p11PIN, DerivedThreshold: threshold},
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %s\n", errorText(err))

@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -58,6 +59,10 @@ type Store struct {
 	// Prepared statements of each pool: the driver would parse every
 	// query again otherwise.
 	writeStmts, readStmts *sqlstore.Stmts
+
+	writes           chan *write   // to the writer goroutine (group.go)
+	closing, stopped chan struct{} // Close asks the writer to stop; it says it has
+	closeOnce        sync.Once
 }
 
 var _ imgward.Store = (*Store)(nil)
@@ -117,6 +122,9 @@ func OpenOptions(ctx context.Context, path string, opts Options) (*Store, error)
 	s.read.SetMaxOpenConns(max(4, runtime.NumCPU()))
 	s.read.SetMaxIdleConns(max(4, runtime.NumCPU()))
 	s.writeStmts, s.readStmts = sqlstore.NewStmts(s.write), sqlstore.NewStmts(s.read)
+	s.writes = make(chan *write, maxGroup)
+	s.closing, s.stopped = make(chan struct{}), make(chan struct{})
+	go s.writer()
 	return s, nil
 }
 
@@ -147,15 +155,11 @@ func (s *Store) View(ctx context.Context, fn func(imgward.Tx) error) error {
 	return sqlstore.Run(ctx, s.read, s.readStmts, &sql.TxOptions{ReadOnly: true}, &dialect, fn)
 }
 
-// Update runs fn in a write transaction. Writers are serialized, so fn is
-// called once; an Update must not call Update or View of the same Store
-// from fn, which would wait for itself.
-func (s *Store) Update(ctx context.Context, fn func(imgward.Tx) error) error {
-	return sqlstore.Run(ctx, s.write, s.writeStmts, nil, &dialect, fn)
-}
-
-// Close closes the database.
+// Close stops the writer, after the group it is committing, and closes
+// the database.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.closing) })
+	<-s.stopped
 	s.writeStmts.Close()
 	s.readStmts.Close()
 	return stderrors.Join(s.write.Close(), s.read.Close())

@@ -71,6 +71,35 @@ func Run(ctx context.Context, db *sql.DB, stmts *Stmts, opts *sql.TxOptions, d *
 	return nil
 }
 
+// Savepoint runs fn within stx under a savepoint: if fn fails, or panics,
+// what it wrote is rolled back and the rest of stx stays. It lets a backend
+// commit the work of several callers in one transaction (group commit)
+// while each caller's work stays all or nothing.
+func Savepoint(ctx context.Context, stx *sql.Tx, stmts *Stmts, d *Dialect, fn func(imgward.Tx) error) (err error) {
+	t := &tx{tx: stx, d: d, stmts: stmts}
+	if _, err := t.execContext(ctx, "SAVEPOINT w"); err != nil {
+		return d.wrap("Savepoint", err)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = errors.E(d.Name+".Update", errors.Internal, errors.Errorf("panic: %v", r))
+		}
+		if err != nil {
+			if _, rerr := t.execContext(ctx, "ROLLBACK TO w"); rerr != nil {
+				err = d.wrap("Savepoint", rerr)
+			}
+		}
+		if _, rerr := t.execContext(ctx, "RELEASE w"); rerr != nil && err == nil {
+			err = d.wrap("Savepoint", rerr)
+		}
+	}()
+	return fn(t)
+}
+
+// PrepareNoted prepares the queries that transactions noted, as Run does
+// before it begins one.
+func (s *Stmts) PrepareNoted(ctx context.Context) { s.prepare(ctx) }
+
 // wrap translates err into an *errors.Error of the right kind. It never
 // formats arguments into the message, so that no secret (a token hash) can
 // leak through an error.

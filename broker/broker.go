@@ -1,0 +1,144 @@
+// Package broker is the key broker: it releases the data key of a
+// protected image to the hypervisor host of an instance, and to nobody else.
+// The host presents the instance's signed identity document (package
+// identity), the image it wants and an ephemeral P-256 public key; the
+// broker checks the document (signature, validity, a nonce used once across
+// all nodes), the instance (it exists, runs, and is that document's), the
+// rules of use (its project owns the image or is an accepted member), and
+// the sealed image's header against the catalog's record, and only then
+// unwraps the data key and returns it encrypted to the host's key as a JWE
+// (ECDH-ES, A256GCM). The key is never in the clear outside this process,
+// and never in a log or an error.
+//
+// Every release and every denial is audited with its reason. A project that
+// may not see the image is told that it does not exist, whether it does or
+// not.
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"imgward"
+	"imgward/errors"
+	"imgward/identity"
+)
+
+// Broker decides key releases.
+type Broker struct {
+	store imgward.Store
+	blobs imgward.BlobStore
+	keys  imgward.KeyService
+	ids   identity.Verifier
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// Option configures a Broker.
+type Option func(*Broker)
+
+// WithClock sets the clock, for tests.
+func WithClock(now func() time.Time) Option { return func(b *Broker) { b.now = now } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(b *Broker) { b.log = l } }
+
+// New returns a Broker. ids verifies identity documents (an
+// identity.Issuer, or a KeySet of its published keys).
+func New(store imgward.Store, blobs imgward.BlobStore, keys imgward.KeyService, ids identity.Verifier, opts ...Option) *Broker {
+	b := &Broker{store: store, blobs: blobs, keys: keys, ids: ids, now: time.Now, log: slog.Default()}
+	for _, o := range opts {
+		o(b)
+	}
+	return b
+}
+
+// MaxPublicKeySize bounds the JWK of a request.
+const MaxPublicKeySize = 1 << 10
+
+// Request asks for an image's key.
+type Request struct {
+	Identity  string          `json:"identity"`   // the instance's compact JWS
+	ImageID   imgward.ImageID `json:"image_id"`   // the image whose key is wanted
+	PublicKey json.RawMessage `json:"public_key"` // a JWK of an ephemeral P-256 ECDH key
+}
+
+// Release is a released key.
+type Release struct {
+	Key        string        `json:"key"` // compact JWE of the 32-byte data key
+	KeyID      imgward.KeyID `json:"key_id"`
+	KeyVersion uint32        `json:"key_version"`
+
+	dataKey []byte // until Key is made; never serialized
+}
+
+// Release decides req. Errors: Invalid for a malformed request; Permission
+// with the reason for a denial; NotExist ("no such image") when the image
+// is absent or the instance's project may not see it; Unavailable when the
+// store or the KMS fails.
+func (b *Broker) Release(ctx context.Context, req Request) (*Release, error) {
+	const op = "broker.Release"
+	now := b.now()
+	object := "image/" + string(req.ImageID)
+	pub, err := parsePublicKey(req.PublicKey)
+	if err != nil {
+		return nil, b.deny(ctx, "unknown", object, "malformed public key", errors.E(op, err))
+	}
+	doc, err := b.ids.Verify(req.Identity, now)
+	if err != nil {
+		return nil, b.deny(ctx, "unknown", object, errors.Message(err), errors.E(op, err))
+	}
+	var rel *Release
+	var deny error // the decision, when it is a denial
+	err = b.store.Update(ctx, func(tx imgward.Tx) error {
+		if rel != nil {
+			clear(rel.dataKey) // of an attempt that was retried
+		}
+		rel, deny = nil, nil
+		var reason string
+		rel, reason, deny = b.decide(ctx, tx, doc, req.ImageID, now)
+		if deny != nil && errors.KindOf(deny) == errors.Unavailable {
+			return deny // the store or KMS failed: nothing to commit
+		}
+		e := &imgward.AuditEntry{Time: now.UTC().Truncate(time.Microsecond), Actor: string(doc.UserID),
+			Action: "key.release", Object: object, Result: imgward.ResultOK, Reason: reason}
+		if deny != nil {
+			e.Result = imgward.ResultDenied
+		}
+		// The nonce spent by decide commits with this entry, a denial's too:
+		// a document is presented once, whatever the answer.
+		return tx.AppendAudit(ctx, e)
+	})
+	if err != nil {
+		if rel != nil {
+			clear(rel.dataKey)
+		}
+		return nil, errors.E(op, errors.Unavailable, errors.Msg("key release unavailable"), err)
+	}
+	if deny != nil {
+		return nil, errors.E(op, deny)
+	}
+	rel.Key, err = encryptTo(pub, rel.dataKey)
+	clear(rel.dataKey)
+	rel.dataKey = nil
+	if err != nil {
+		return nil, errors.E(op, errors.Internal, err)
+	}
+	return rel, nil
+}
+
+// deny audits a denial decided before any transaction, with the actor that
+// is known then, and returns err.
+func (b *Broker) deny(ctx context.Context, actor, object, reason string, err error) error {
+	werr := b.store.Update(ctx, func(tx imgward.Tx) error {
+		return tx.AppendAudit(ctx, &imgward.AuditEntry{Time: b.now().UTC().Truncate(time.Microsecond),
+			Actor: actor, Action: "key.release", Object: object, Result: imgward.ResultDenied, Reason: reason})
+	})
+	if werr != nil {
+		b.log.Error("audit of a key release denial failed", "object", object, "err", werr)
+		return errors.E("broker.deny", errors.Unavailable, errors.Msg("audit log unavailable"), werr)
+	}
+	return err
+}

@@ -1,0 +1,141 @@
+package catalog
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha512"
+	"encoding/hex"
+	"hash"
+	"io"
+
+	"imgward"
+	"imgward/errors"
+	"imgward/fingerprint"
+	"imgward/seal"
+)
+
+// maxFingerprint bounds the plaintext that an upload's fingerprint covers,
+// and so its memory: at 8 KiB chunks, 8 GiB make a million sums, 36 MB.
+// Beyond it the fingerprint covers the first 8 GiB, which is where a
+// rootfs keeps most of what it is.
+const maxFingerprint = 8 << 30
+
+// ingested is what an upload left behind.
+type ingested struct {
+	info    imgward.BlobInfo         // of the plaintext, as Glance reports it
+	key     *imgward.ImageKey        // set when this upload was sealed here
+	fp      *fingerprint.Fingerprint // of the plaintext; nil for sealed input
+	foreign *seal.Header             // the binding of input that came sealed
+}
+
+// ingest stores an upload. Input that is already sealed (a copy of a
+// protected image) is stored as it is, and its binding returned, so that
+// the caller can flag it; it never gets a key. Plaintext is fingerprinted
+// as it streams and, for a protected image, sealed before it reaches the
+// blob store, so that its plaintext never rests on disk.
+func (s *Service) ingest(ctx context.Context, img *imgward.Image, r io.Reader) (*ingested, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, _ := br.Peek(seal.MaxHeaderSize)
+	if bytes.HasPrefix(head, []byte(seal.Magic)) {
+		if h, err := seal.ParseHeader(bytes.NewReader(head)); err == nil {
+			info, err := s.blobs.Put(ctx, string(img.ID), br, s.limits.MaxImageSize)
+			return &ingested{info: info, foreign: h}, err
+		}
+	}
+	isTar := len(head) >= 262 && string(head[257:262]) == "ustar"
+	fpr, fpw := io.Pipe()
+	fpDone := make(chan *fingerprint.Fingerprint, 1)
+	go func() { fpDone <- fingerprintOf(ctx, fpr, isTar) }()
+
+	var md, sh hash.Hash = md5.New(), sha512.New()
+	src := &limitReader{r: io.TeeReader(br, io.MultiWriter(md, sh, fpw)), left: s.limits.MaxImageSize}
+	var in ingested
+	var err error
+	if protectMode(img) == imgward.ProtectFull {
+		in.key, err = s.sealTo(ctx, img, src)
+	} else {
+		_, err = s.blobs.Put(ctx, string(img.ID), src, s.limits.MaxImageSize)
+	}
+	fpw.CloseWithError(err) // nil: EOF
+	fp := <-fpDone
+	if err != nil {
+		return nil, err
+	}
+	in.fp = fp
+	in.info = imgward.BlobInfo{Size: src.n, MD5: hex.EncodeToString(md.Sum(nil)), SHA512: hex.EncodeToString(sh.Sum(nil))}
+	return &in, nil
+}
+
+// fingerprintOf fingerprints r and then drains it, so that the upload
+// never waits on a fingerprint that failed or reached its bound. A failure
+// leaves the image without fingerprint: it is logged, not fatal.
+func fingerprintOf(ctx context.Context, r *io.PipeReader, isTar bool) *fingerprint.Fingerprint {
+	defer io.Copy(io.Discard, r)
+	lr := io.LimitReader(r, maxFingerprint)
+	var fp *fingerprint.Fingerprint
+	var err error
+	if isTar {
+		fp, err = fingerprint.FromTar(ctx, lr, fingerprint.Default)
+	} else {
+		fp, err = fingerprint.FromReader(ctx, lr, fingerprint.Default)
+	}
+	if err != nil {
+		return nil
+	}
+	return fp
+}
+
+// sealTo seals src under a new data key into the blob store and returns
+// the key record. The data key is bound to the image id as additional
+// data, and the sealed header binds image, owner and master key version.
+func (s *Service) sealTo(ctx context.Context, img *imgward.Image, src io.Reader) (*imgward.ImageKey, error) {
+	dk, wrapped, err := s.prot.keys.GenerateDataKey(ctx, s.prot.keyID, []byte(img.ID))
+	if err != nil {
+		return nil, errors.E(errors.Unavailable, errors.Msg("key service unavailable"), err)
+	}
+	defer clear(dk)
+	h := seal.Header{ImageID: img.ID, Owner: img.Owner, KeyID: wrapped.KeyID, KeyVersion: wrapped.Version}
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sw, err := seal.NewWriter(pw, dk, h)
+		if err == nil {
+			if _, err = io.Copy(sw, src); err == nil {
+				err = sw.Close()
+			}
+		}
+		pw.CloseWithError(err)
+	}()
+	_, err = s.blobs.Put(ctx, string(img.ID), pr, seal.SealedSize(s.limits.MaxImageSize, h))
+	pr.CloseWithError(errors.New("upload ended")) // unblock the sealer if Put stopped early
+	<-done                                        // before dk is cleared
+	if err != nil {
+		return nil, err
+	}
+	return &imgward.ImageKey{ImageID: img.ID, Owner: img.Owner, Mode: imgward.ProtectFull,
+		Wrapped: wrapped, CreatedAt: s.stamp()}, nil
+}
+
+// limitReader counts what it reads and fails with TooLarge past left
+// bytes, so that a sealed upload is bounded by its plaintext size.
+type limitReader struct {
+	r    io.Reader
+	left int64
+	n    int64
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1] // one byte more than allowed shows that there is more
+	}
+	n, err := l.r.Read(p)
+	if int64(n) > l.left {
+		return 0, errors.E(errors.TooLarge, errors.Msg("image data is over the size limit"))
+	}
+	l.left -= int64(n)
+	l.n += int64(n)
+	return n, err
+}

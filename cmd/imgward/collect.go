@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	imerrors "imgward/errors"
+	"imgward/introspect"
+	"imgward/introspect/procfs"
+)
+
+var collectNoun = noun{
+	name:    "collect",
+	summary: "collectors that post introspection snapshots to the server",
+	commands: []command{
+		{"procfs", collectProcfsUsage, collectProcfs},
+	},
+}
+
+const collectProcfsUsage = `usage: imgward collect procfs --instance ID (--cgroup PATH | --pid PID) [--every D] [--once] [--out FILE] [--proc DIR]
+
+Introspect a Linux process group from the host's /proc, as the instance ID,
+and post a snapshot to the server's POST /v1/snapshots every D until
+interrupted. The group is a cgroup v2 directory (its cgroup.procs), or the
+process tree rooted at PID. Run it on the host, not in the guest: what the
+host kernel reports, the instance cannot forge. The token must be a
+collector's or an admin's. The features are listed in docs/SNAPSHOT.md
+(processes and executables, threads, RSS, CPU time, descriptors, listening
+ports and remote endpoints, kernel modules).
+
+A failure to reach the server is retried with backoff, then reported on
+stderr, and the next period tries again; a refusal (4xx) or a group with no
+live process ends the command.
+
+Flags:
+  --instance ID   the instance the snapshots describe (i- and 16 hex digits)
+  --cgroup PATH   a cgroup v2 directory, such as /sys/fs/cgroup/machine.slice/vm1
+  --pid PID       the root of a process tree
+  --every D       the period between snapshots (default 10s)
+  --once          take one snapshot and exit
+  --out FILE      write NDJSON snapshots to FILE (- for stdout) instead of posting
+  --proc DIR      the proc file system (default /proc)
+`
+
+func collectProcfs(e *env, args []string) error {
+	fs := e.bareFlags("collect procfs")
+	instance := fs.String("instance", "", "")
+	cgroup := fs.String("cgroup", "", "")
+	pid := fs.Int("pid", 0, "")
+	every := fs.Duration("every", 10*time.Second, "")
+	once := fs.Bool("once", false, "")
+	out := fs.String("out", "", "")
+	proc := fs.String("proc", "/proc", "")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *instance == "":
+		return usageError("--instance is required")
+	case (*cgroup == "") == (*pid == 0):
+		return usageError("give one of --cgroup PATH and --pid PID")
+	case *pid < 0:
+		return usageError("--pid " + strconv.Itoa(*pid) + ": want a positive PID")
+	case *every <= 0:
+		return usageError("--every: want a positive duration")
+	}
+	sink, err := e.snapshotSink(*out)
+	if err != nil {
+		return err
+	}
+	defer sink.close()
+	c := &procfs.Collector{Proc: *proc, Instance: *instance, Cgroup: *cgroup, PID: *pid}
+	t := time.NewTicker(*every)
+	defer t.Stop()
+	for {
+		s, err := c.Snapshot(e.ctx)
+		if err != nil {
+			if e.ctx.Err() != nil {
+				return nil // interrupted: a normal end of a collector
+			}
+			return snapshotError(err)
+		}
+		if err := sink.put(e.ctx, []introspect.Snapshot{*s}); err != nil {
+			if e.ctx.Err() != nil {
+				return nil
+			}
+			if *once || imerrors.KindOf(err) != imerrors.Unavailable {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "error: %s\n", clean(err.Error()))
+		}
+		if *once {
+			return nil
+		}
+		select {
+		case <-e.ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// snapshotError maps an introspection error to an exit status.
+func snapshotError(err error) error {
+	switch imerrors.KindOf(err) {
+	case imerrors.NotExist:
+		return &statusError{exitNotFound, err.Error()}
+	case imerrors.Invalid:
+		return usageError(err.Error())
+	}
+	return err
+}
+
+// sink is where snapshots go: an NDJSON file, or the server.
+type sink struct {
+	enc    *introspect.Encoder
+	file   io.Closer
+	poster *introspect.Poster
+	posted int
+}
+
+// snapshotSink returns a sink writing to out ("-" for stdout), or posting
+// to the server at IMGWARD_URL when out is empty.
+func (e *env) snapshotSink(out string) (*sink, error) {
+	switch out {
+	case "-":
+		return &sink{enc: introspect.NewEncoder(e.stdout)}, nil
+	case "":
+		if e.api.err != nil {
+			return nil, e.api.err
+		}
+		return &sink{poster: &introspect.Poster{URL: e.api.base.String(), Token: e.api.token, Client: e.api.hc}}, nil
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		return nil, err
+	}
+	return &sink{enc: introspect.NewEncoder(f), file: f}, nil
+}
+
+func (s *sink) put(ctx context.Context, snaps []introspect.Snapshot) error {
+	if s.poster != nil {
+		n, err := s.poster.Post(ctx, snaps)
+		s.posted += n
+		return postError(err)
+	}
+	for i := range snaps {
+		if err := s.enc.Encode(&snaps[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *sink) close() error {
+	if s.file != nil {
+		return s.file.Close()
+	}
+	return nil
+}
+
+// postError adds the hints of the client's errors to the Poster's.
+func postError(err error) error {
+	switch imerrors.KindOf(err) {
+	case imerrors.Unauthenticated:
+		return &hintError{&statusError{exitPermission, err.Error()}, "set IMGWARD_TOKEN to a collector's or an admin's token"}
+	case imerrors.Permission:
+		return &hintError{&statusError{exitPermission, err.Error()}, "snapshots need a token of a collector or an admin"}
+	case imerrors.Unavailable:
+		return withHint(err, "is imgward serve running at IMGWARD_URL?")
+	}
+	return err
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestFetch runs the launch path of a protected image through the CLI:
+// create --protect full, launch --identity-out, fetch as the host; a
+// second fetch with the same document is refused with the broker's reason.
+func TestFetch(t *testing.T) {
+	url, adminToken := startServer(t)
+	admin := user{t, url, adminToken}
+	var pa, pb, ua, ub obj
+	admin.json(&pa, "project", "create", "alice-corp")
+	admin.json(&pb, "project", "create", "bob-corp")
+	admin.json(&ua, "user", "create", "alice", "--project", pa["id"].(string))
+	admin.json(&ub, "user", "create", "bob", "--project", pb["id"].(string))
+	alice, bob := user{t, url, ua["token"].(string)}, user{t, url, ub["token"].(string)}
+
+	alice.fails(exitUsage, "not supported yet", "image", "create", "x", "--protect", "sensitive")
+	var img obj
+	alice.json(&img, "image", "create", "x", "--protect", "full", "--disk-format", "raw")
+	id := img["id"].(string)
+	if img["imgward_protect"] != "full" {
+		t.Errorf("created image %v", img)
+	}
+	dir := t.TempDir()
+	data := make([]byte, 200<<10)
+	rand.Read(data)
+	file := filepath.Join(dir, "x.raw")
+	os.WriteFile(file, data, 0o600)
+	alice.ok("image", "upload", id, file)
+	alice.ok("image", "share", id, pb["id"].(string))
+	bob.ok("image", "accept", id)
+
+	idFile := filepath.Join(dir, "i1.identity")
+	bob.ok("instance", "launch", id, "--host", "hv1", "--identity-out", idFile)
+	if fi, err := os.Stat(idFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("identity file: %v, mode %v", err, fi.Mode())
+	}
+	sealed := filepath.Join(dir, "sealed")
+	bob.ok("image", "download", id, "--out", sealed)
+	if b, _ := os.ReadFile(sealed); !bytes.HasPrefix(b, []byte("IMGWSEAL")) {
+		t.Error("a member's download is not sealed")
+	}
+	out := filepath.Join(dir, "x.plain")
+	bob.ok("image", "fetch", id, "--identity", idFile, "--out", out)
+	if b, _ := os.ReadFile(out); !bytes.Equal(b, data) {
+		t.Errorf("fetched %d bytes, not the %d uploaded", len(b), len(data))
+	}
+	again := filepath.Join(dir, "again")
+	bob.fails(exitPermission, "error: identity document already used", "image", "fetch", id, "--identity", idFile, "--out", again)
+	if _, err := os.Stat(again); !os.IsNotExist(err) {
+		t.Errorf("a refused fetch left %s", again)
+	}
+	_, stderr, _ := bob.run(nil, "image", "fetch", id)
+	if !strings.Contains(stderr, "--identity FILE and --out FILE are required") {
+		t.Errorf("fetch without flags: %q", stderr)
+	}
+}

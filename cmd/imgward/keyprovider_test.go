@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"imgward/broker/brokertest"
+)
+
+// needProgram returns the path of a program that a test runs for real. It
+// skips the test where the program is missing, except under CI=true, where
+// a missing program fails the test: CI must not pass by testing less.
+func needProgram(t *testing.T, path string) string {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing (run scripts/test-deps.sh): %v", path, err)
+		}
+		t.Skipf("%s is missing (run scripts/test-deps.sh)", path)
+	}
+	return path
+}
+
+const testImageID = "3f2a0c4e-1b7d-4e8a-9c51-6d0f2b9e7a13"
+
+func kpRun(t *testing.T, env map[string]string, req string) (string, string, int) {
+	t.Helper()
+	return runCLI(t, env, strings.NewReader(req), "keyprovider")
+}
+
+func writeFile(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestKeyproviderProtocol runs both operations in process, as ocicrypt
+// would call them, including the refusals.
+func TestKeyproviderProtocol(t *testing.T) {
+	key := bytes.Repeat([]byte{9}, 32)
+	fake := brokertest.New()
+	fake.AddImage(testImageID, key)
+	fake.Bind("tok-bound", testImageID)
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	keyFile := writeFile(t, "key", []byte(base64.StdEncoding.EncodeToString(key)+"\n"))
+
+	wrapReq := `{"op":"keywrap","keywrapparams":{"ec":{"Parameters":{"imgward":["` +
+		base64.StdEncoding.EncodeToString([]byte(testImageID)) + `"]},"DecryptConfig":{"Parameters":{}}},"optsdata":"` +
+		base64.StdEncoding.EncodeToString([]byte("layer-opts")) + `"}}`
+	out, errOut, code := kpRun(t, map[string]string{"IMGWARD_DATA_KEY_FILE": keyFile}, wrapReq)
+	if code != exitOK {
+		t.Fatalf("keywrap: exit %d: %s", code, errOut)
+	}
+	var w kpWrapOutput
+	if err := json.Unmarshal([]byte(out), &w); err != nil {
+		t.Fatal(err)
+	}
+	unwrapReq := `{"op":"keyunwrap","keyunwrapparams":{"dc":{"Parameters":{"imgward":[""]}},"annotation":"` +
+		base64.StdEncoding.EncodeToString(w.KeyWrapResults.Annotation) + `"}}`
+
+	bound := map[string]string{"IMGWARD_URL": srv.URL, "IMGWARD_IDENTITY": writeFile(t, "id", []byte("tok-bound\n"))}
+	out, errOut, code = kpRun(t, bound, unwrapReq)
+	if code != exitOK {
+		t.Fatalf("keyunwrap: exit %d: %s", code, errOut)
+	}
+	var u kpUnwrapOutput
+	if err := json.Unmarshal([]byte(out), &u); err != nil || string(u.KeyUnwrapResults.OptsData) != "layer-opts" {
+		t.Fatalf("keyunwrap = %s, %v", out, err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		req  string
+		code int
+		err  string
+	}{
+		{"denied", map[string]string{"IMGWARD_URL": srv.URL, "IMGWARD_IDENTITY": writeFile(t, "id", []byte("tok-other"))},
+			unwrapReq, exitPermission, "instance is not bound to this image"},
+		{"no identity", map[string]string{"IMGWARD_URL": srv.URL}, unwrapReq, exitError, "set IMGWARD_IDENTITY"},
+		{"broker down", map[string]string{"IMGWARD_URL": "http://127.0.0.1:1", "IMGWARD_IDENTITY": bound["IMGWARD_IDENTITY"]},
+			unwrapReq, exitError, "key broker unreachable"},
+		{"no image named", map[string]string{"IMGWARD_DATA_KEY_FILE": keyFile},
+			`{"op":"keywrap","keywrapparams":{"ec":{"Parameters":{}},"optsdata":""}}`, exitError, "provider:imgward:IMAGE_ID"},
+		{"bad annotation", bound, `{"op":"keyunwrap","keyunwrapparams":{"annotation":"AAAA"}}`, exitError, "not an imgward key annotation"},
+		{"bad op", bound, `{"op":"frob"}`, exitError, `unknown operation "frob"`},
+		{"not json", bound, `{`, exitError, "malformed key provider request"},
+	} {
+		out, errOut, code := kpRun(t, tc.env, tc.req)
+		if code != tc.code || out != "" || !strings.Contains(errOut, tc.err) {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want exit %d and %q", tc.name, code, out, errOut, tc.code, tc.err)
+		}
+	}
+}
+
+// TestSkopeoInterop encrypts an OCI image with the real skopeo through
+// imgward's key provider, and decrypts it through the broker: for a bound
+// instance it opens, byte for byte; for any other it does not. It needs a
+// skopeo built with ocicrypt 1.1 or later, and skips with a reason on an
+// older one.
+func TestSkopeoInterop(t *testing.T) {
+	skopeo := needProgram(t, "/usr/bin/skopeo")
+	dir := t.TempDir()
+	layer := makeOCILayout(t, filepath.Join(dir, "src"))
+
+	key := bytes.Repeat([]byte{5}, 32)
+	fake := brokertest.New()
+	fake.AddImage(testImageID, key)
+	fake.Bind("tok-bound", testImageID)
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := json.Marshal(map[string]any{"key-providers": map[string]any{
+		"imgward": map[string]any{"cmd": map[string]any{"path": self, "args": []string{"keyprovider"}}},
+	}})
+	base := []string{
+		"OCICRYPT_KEYPROVIDER_CONFIG=" + writeFile(t, "ocicrypt.json", cfg),
+		"IMGWARD_TEST_AS_MAIN=1", "HOME=" + dir, "PATH=" + os.Getenv("PATH"),
+	}
+	skopeoCopy := func(env []string, args ...string) (string, error) {
+		cmd := exec.Command(skopeo, append([]string{"--insecure-policy", "copy", "--quiet"}, args...)...)
+		cmd.Env = append(base, env...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+
+	owner := []string{"IMGWARD_DATA_KEY_FILE=" + writeFile(t, "key", key)}
+	if out, err := skopeoCopy(owner, "--encryption-key", "provider:imgward:"+testImageID,
+		"oci:"+filepath.Join(dir, "src")+":v1", "oci:"+filepath.Join(dir, "enc")+":v1"); err != nil {
+		if strings.Contains(out, "Provided protocol not recognized") {
+			// Debian bookworm's skopeo 1.9.3 links ocicrypt 1.0.3, older
+			// than key providers; TestOcicryptInterop covers the protocol.
+			t.Skip("this skopeo's ocicrypt has no key providers (ocicrypt < 1.1)")
+		}
+		t.Fatalf("skopeo encrypt: %v\n%s", err, out)
+	}
+	checkEncrypted(t, filepath.Join(dir, "enc"))
+
+	bound := []string{"IMGWARD_URL=" + srv.URL, "IMGWARD_IDENTITY=" + writeFile(t, "id", []byte("tok-bound"))}
+	if out, err := skopeoCopy(bound, "--decryption-key", "provider:imgward",
+		"oci:"+filepath.Join(dir, "enc")+":v1", "oci:"+filepath.Join(dir, "dec")+":v1"); err != nil {
+		t.Fatalf("skopeo decrypt, bound instance: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "dec", "blobs", "sha256", layer)); err != nil {
+		t.Fatalf("decrypted image lacks the original layer: %v", err)
+	}
+
+	stranger := []string{"IMGWARD_URL=" + srv.URL, "IMGWARD_IDENTITY=" + writeFile(t, "id", []byte("tok-stranger"))}
+	out, err := skopeoCopy(stranger, "--decryption-key", "provider:imgward",
+		"oci:"+filepath.Join(dir, "enc")+":v1", "oci:"+filepath.Join(dir, "dec2")+":v1")
+	if err == nil {
+		t.Fatalf("skopeo decrypted for an unbound instance:\n%s", out)
+	}
+	if n := fake.Releases(); n < 1 {
+		t.Errorf("broker released %d keys", n)
+	}
+}

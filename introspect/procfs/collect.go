@@ -1,0 +1,200 @@
+// Package procfs introspects a Linux process group as an instance, from the
+// host's /proc: a cgroup (v2, its cgroup.procs) or the process tree rooted at
+// a PID. What it reports is read by the host kernel's accounting, so the
+// processes of the instance cannot lie about it, short of owning the host.
+//
+// Features (docs/SNAPSHOT.md lists them with the other sources'):
+//
+//	numeric  proc.count          processes in the group
+//	         proc.threads        threads, summed over the processes
+//	         proc.rss_bytes      resident memory, summed
+//	         proc.cpu_seconds    user + system CPU time, summed (USER_HZ = 100)
+//	         fd.count            open file descriptors, summed
+//	         net.listen          listening TCP and unconnected UDP sockets
+//	         net.connections     TCP connections with a remote end (any state but listen)
+//	         net.remote_hosts    distinct remote addresses of those connections
+//	         kernel.modules      loaded kernel modules (the host's; absent when the kernel has none)
+//	sets     proc.names          process names (comm)
+//	         proc.exes           executables (/proc/PID/exe)
+//	         net.listen          "tcp:ADDR:PORT" or "udp:ADDR:PORT" of listening sockets
+//	         net.remote          "ADDR:PORT" of connected peers
+//	         kernel.modules      names of the loaded kernel modules
+//
+// Sets are sorted and cut at introspect.MaxSetItems items.
+package procfs
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"imgward/errors"
+	"imgward/introspect"
+)
+
+// userHZ is the unit of utime and stime: USER_HZ, 100 on every Linux ABI
+// that imgward supports.
+const userHZ = 100
+
+// Limits of the files read, against a /proc that answers without end.
+const (
+	maxStatFile  = 4 << 10
+	maxNetFile   = 16 << 20
+	maxSmallFile = 1 << 20
+	maxFDs       = 1 << 16
+)
+
+// Collector takes snapshots of one process group.
+type Collector struct {
+	Proc     string // the proc file system; "" means /proc
+	Instance string // the instance id the snapshots name
+	Cgroup   string // a cgroup v2 directory; or
+	PID      int    // the root of a process tree
+	Now      func() time.Time
+}
+
+// Snapshot takes one snapshot of the group. A group with no live process is
+// an error of kind NotExist.
+func (c *Collector) Snapshot(ctx context.Context) (*introspect.Snapshot, error) {
+	const op = "procfs.Snapshot"
+	pids, err := c.members()
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	g := newGroup()
+	for _, pid := range pids {
+		if err := ctx.Err(); err != nil {
+			return nil, errors.E(op, errors.Unavailable, err)
+		}
+		// A process that exits between the listing and the read is gone,
+		// not an error.
+		if err := g.addProcess(c.proc(), pid); err != nil && !errors.IsErr(err, os.ErrNotExist) {
+			return nil, errors.E(op, err)
+		}
+	}
+	if g.procs == 0 {
+		return nil, errors.E(op, errors.NotExist, errors.Msg("no live process in the group"))
+	}
+	if err := g.addSockets(c.proc()); err != nil {
+		return nil, errors.E(op, err)
+	}
+	if b, err := readFile(filepath.Join(c.proc(), "modules"), maxSmallFile); err == nil {
+		mods, err := parseModules(b)
+		if err != nil {
+			return nil, errors.E(op, err)
+		}
+		g.modules = mods
+	}
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	s := g.snapshot(c.Instance, now())
+	if err := s.Validate(); err != nil {
+		return nil, errors.E(op, err)
+	}
+	return s, nil
+}
+
+func (c *Collector) proc() string {
+	if c.Proc == "" {
+		return "/proc"
+	}
+	return c.Proc
+}
+
+// members lists the PIDs of the group.
+func (c *Collector) members() ([]int, error) {
+	switch {
+	case c.Cgroup != "" && c.PID != 0:
+		return nil, errors.E(errors.Invalid, errors.Msg("give a cgroup or a PID, not both"))
+	case c.Cgroup != "":
+		b, err := readFile(filepath.Join(c.Cgroup, "cgroup.procs"), maxSmallFile)
+		if err != nil {
+			return nil, errors.E(errors.NotExist, errors.Msg("cannot read the cgroup's processes"), err)
+		}
+		return parsePIDs(b)
+	case c.PID > 0:
+		return c.tree()
+	}
+	return nil, errors.E(errors.Invalid, errors.Msg("give a cgroup or a PID"))
+}
+
+// tree lists the root PID and its descendants, from the parent PIDs in
+// every /proc/PID/stat.
+func (c *Collector) tree() ([]int, error) {
+	ents, err := os.ReadDir(c.proc())
+	if err != nil {
+		return nil, errors.E(errors.Unavailable, err)
+	}
+	children := map[int][]int{}
+	found := false
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid <= 0 {
+			continue
+		}
+		b, err := readFile(filepath.Join(c.proc(), e.Name(), "stat"), maxStatFile)
+		if err != nil {
+			continue // exited
+		}
+		st, err := parseStat(b)
+		if err != nil {
+			return nil, err
+		}
+		children[st.ppid] = append(children[st.ppid], pid)
+		found = found || pid == c.PID
+	}
+	if !found {
+		return nil, errors.E(errors.NotExist, errors.Msg("no process "+strconv.Itoa(c.PID)))
+	}
+	out, queue := []int{}, []int{c.PID}
+	for len(queue) > 0 && len(out) < maxPIDs {
+		p := queue[0]
+		queue = queue[1:]
+		out = append(out, p)
+		queue = append(queue, children[p]...)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// readFile reads at most max bytes of name; a longer file is an error of
+// kind TooLarge.
+func readFile(name string, max int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, errors.E(errors.TooLarge, errors.Errorf("%s is larger than %d bytes", name, max))
+	}
+	return b, nil
+}
+
+// clip sorts and deduplicates a set and cuts it to the snapshot's limits.
+func clip(items []string) []string {
+	slices.Sort(items)
+	items = slices.Compact(items)
+	out := make([]string, 0, min(len(items), introspect.MaxSetItems)) // never nil: an empty set encodes as []
+	for _, it := range items {
+		if len(out) == introspect.MaxSetItems {
+			break
+		}
+		if len(it) > introspect.MaxItemLen {
+			it = strings.ToValidUTF8(it[:introspect.MaxItemLen], "")
+		}
+		out = append(out, it)
+	}
+	return out
+}

@@ -1,0 +1,155 @@
+package procfs
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"imgward/errors"
+	"imgward/introspect"
+)
+
+// group accumulates what the processes of one instance hold.
+type group struct {
+	procs, threads, fds int64
+	rss, ticks          int64
+	names, exes         []string
+	inodes              map[uint64]bool // socket inodes the group holds
+	netns               map[string]int  // network namespace → a PID in it
+	listen, remote      []string
+	nlisten, nconn      int
+	hosts               map[netip.Addr]bool
+	modules             []string
+}
+
+func newGroup() *group {
+	return &group{inodes: map[uint64]bool{}, netns: map[string]int{}, hosts: map[netip.Addr]bool{}}
+}
+
+// addProcess reads one process. An error wrapping os.ErrNotExist means it
+// exited meanwhile.
+func (g *group) addProcess(proc string, pid int) error {
+	dir := filepath.Join(proc, strconv.Itoa(pid))
+	b, err := readFile(filepath.Join(dir, "stat"), maxStatFile)
+	if err != nil {
+		return err
+	}
+	st, err := parseStat(b)
+	if err != nil {
+		return err
+	}
+	g.procs++
+	g.threads += st.threads
+	g.rss += st.rssPages * int64(os.Getpagesize())
+	g.ticks += int64(st.utime + st.stime)
+	g.names = append(g.names, st.comm)
+	// A kernel thread or a process of another user may hide its exe: it is
+	// left out rather than failing the snapshot.
+	if exe, err := os.Readlink(filepath.Join(dir, "exe")); err == nil {
+		g.exes = append(g.exes, strings.TrimSuffix(exe, " (deleted)"))
+	}
+	if ns, err := os.Readlink(filepath.Join(dir, "ns", "net")); err == nil {
+		if _, ok := g.netns[ns]; !ok {
+			g.netns[ns] = pid
+		}
+	} else if len(g.netns) == 0 {
+		g.netns[""] = pid
+	}
+	return g.addFDs(filepath.Join(dir, "fd"))
+}
+
+// addFDs counts a process's descriptors and notes its sockets' inodes.
+func (g *group) addFDs(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil // not ours to read, or exited: no descriptors seen
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(maxFDs + 1)
+	if err != nil && len(names) == 0 {
+		return nil
+	}
+	if len(names) > maxFDs {
+		return errors.E(errors.TooLarge, errors.Errorf("%s: more than %d descriptors", dir, maxFDs))
+	}
+	g.fds += int64(len(names))
+	for _, n := range names {
+		if link, err := os.Readlink(filepath.Join(dir, n)); err == nil {
+			if ino, ok := socketInode(link); ok {
+				g.inodes[ino] = true
+			}
+		}
+	}
+	return nil
+}
+
+// addSockets matches the group's socket inodes with the socket tables of
+// each network namespace the group lives in.
+func (g *group) addSockets(proc string) error {
+	seen := map[uint64]bool{}
+	for _, pid := range g.netns {
+		for _, proto := range []string{"tcp", "tcp6", "udp", "udp6"} {
+			b, err := readFile(filepath.Join(proc, strconv.Itoa(pid), "net", proto), maxNetFile)
+			if err != nil {
+				if errors.IsErr(err, os.ErrNotExist) {
+					continue // no IPv6, or the process exited
+				}
+				return err
+			}
+			socks, err := parseNet(b)
+			if err != nil {
+				return err
+			}
+			for _, s := range socks {
+				if g.inodes[s.inode] && !seen[s.inode] && s.inode != 0 {
+					seen[s.inode] = true
+					g.addSocket(strings.TrimSuffix(proto, "6"), s)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (g *group) addSocket(proto string, s socket) {
+	unconnected := !s.remote.Addr().IsValid() || s.remote.Addr().IsUnspecified()
+	switch {
+	case proto == "tcp" && s.state == tcpListen, proto == "udp" && unconnected:
+		g.nlisten++
+		g.listen = append(g.listen, proto+":"+s.local.String())
+	case !unconnected:
+		g.nconn++
+		g.remote = append(g.remote, s.remote.String())
+		g.hosts[s.remote.Addr()] = true
+	}
+}
+
+func (g *group) snapshot(instance string, now time.Time) *introspect.Snapshot {
+	s := &introspect.Snapshot{
+		Version: introspect.Version, InstanceID: instance, TakenAt: now, Source: introspect.SourceProcfs,
+		Numeric: map[string]float64{
+			"proc.count":       float64(g.procs),
+			"proc.threads":     float64(g.threads),
+			"proc.rss_bytes":   float64(g.rss),
+			"proc.cpu_seconds": float64(g.ticks) / userHZ,
+			"fd.count":         float64(g.fds),
+			"net.listen":       float64(g.nlisten),
+			"net.connections":  float64(g.nconn),
+			"net.remote_hosts": float64(len(g.hosts)),
+		},
+		Sets: map[string][]string{
+			"proc.names": clip(g.names),
+			"proc.exes":  clip(g.exes),
+			"net.listen": clip(g.listen),
+			"net.remote": clip(g.remote),
+		},
+	}
+	if g.modules != nil {
+		s.Numeric["kernel.modules"] = float64(len(g.modules))
+		s.Sets["kernel.modules"] = clip(g.modules)
+	}
+	return s
+}

@@ -1,0 +1,91 @@
+package imgward
+
+import (
+	"context"
+	"time"
+)
+
+// ProtectMode says how an image's bytes are kept at rest: the image
+// property imgward_protect, set by the owner when the image is created.
+type ProtectMode string
+
+// The protect modes.
+const (
+	ProtectNone      ProtectMode = "none"      // stored as uploaded
+	ProtectFull      ProtectMode = "full"      // stored only sealed (package seal)
+	ProtectSensitive ProtectMode = "sensitive" // only the sensitive files of a rootfs sealed
+)
+
+// ImageKey is the record of a protected image: its data key, wrapped by a
+// KeyService under the image id as additional data, and the binding that
+// the sealed image's header must repeat before the key broker releases it.
+type ImageKey struct {
+	ImageID   ImageID
+	Owner     ProjectID // the owner the image was sealed for
+	Mode      ProtectMode
+	Wrapped   WrappedKey
+	CreatedAt time.Time
+}
+
+// ImageFingerprint is the content fingerprint of an image's plaintext: its
+// distinct chunk sums, encoded by package fingerprint (opaque here).
+type ImageFingerprint struct {
+	ImageID ImageID
+	Owner   ProjectID
+	Sums    []byte
+}
+
+// Flag marks an image as suspected of being taken from another owner's
+// protected image: re-uploaded sealed bytes, or a plaintext derived from
+// one. A flagged image may not be shared until an admin clears the flag.
+type Flag struct {
+	ImageID     ImageID
+	DerivedFrom ImageID // the protected image it was taken from, if known
+	Fraction    float64 // the share of DerivedFrom's content found in ImageID
+	Reason      string
+	CreatedAt   time.Time
+	ClearedBy   UserID    // empty while the flag stands
+	ClearedAt   time.Time // zero while the flag stands
+}
+
+// Cleared reports whether an admin has cleared the flag.
+func (f *Flag) Cleared() bool { return !f.ClearedAt.IsZero() }
+
+// ProtectionTx is the part of Tx that keeps the records of image
+// protection. Its errors follow Tx's: NotExist, Exist, stable order.
+type ProtectionTx interface {
+	// CreateImageKey records a protected image's wrapped data key. The
+	// image must exist (NotExist otherwise); Exist if it has a key. The
+	// record goes when its image is deleted.
+	CreateImageKey(ctx context.Context, k *ImageKey) error
+	// ImageKey returns the key record of an image.
+	ImageKey(ctx context.Context, id ImageID) (*ImageKey, error)
+	// UpdateImageKey replaces the wrapped key of a record, as key rotation
+	// does.
+	UpdateImageKey(ctx context.Context, k *ImageKey) error
+
+	// UseNonce records nonce as used until expiresAt. Conflict if it is
+	// recorded and its expiry is after now; an expired record is reused.
+	UseNonce(ctx context.Context, nonce string, expiresAt, now time.Time) error
+	// PurgeNonces deletes the nonces that expired at or before now and
+	// returns how many.
+	PurgeNonces(ctx context.Context, now time.Time) (int, error)
+
+	// PutFingerprint creates or replaces an image's fingerprint. The image
+	// must exist; the fingerprint goes with it.
+	PutFingerprint(ctx context.Context, f *ImageFingerprint) error
+	// ProtectedFingerprints lists the fingerprints of protected images
+	// (those with an ImageKey) not owned by owner, by image id.
+	ProtectedFingerprints(ctx context.Context, notOwner ProjectID) ([]ImageFingerprint, error)
+
+	// CreateFlag flags an image; Exist if it is flagged already. The image
+	// must exist; the flag goes with it.
+	CreateFlag(ctx context.Context, f *Flag) error
+	// Flag returns an image's flag.
+	Flag(ctx context.Context, id ImageID) (*Flag, error)
+	// UpdateFlag replaces a flag (matched by ImageID).
+	UpdateFlag(ctx context.Context, f *Flag) error
+	// ListFlags lists flags by creation time, oldest first; cleared ones
+	// only if withCleared.
+	ListFlags(ctx context.Context, withCleared bool) ([]Flag, error)
+}

@@ -1,0 +1,76 @@
+#!/bin/sh
+# bench.sh runs the benchmarks recorded in docs/BENCHMARKS.md, in one run so
+# that their numbers share a machine and a load:
+#
+#   1. detectors against scikit-learn: scripts/bench-sklearn.py (IsolationForest
+#      on CIC-MalMem-2022) and imgward eval with each detector on the same rows,
+#      printed side by side as ratios; then go test -bench ScoreMalMem, which
+#      times scoring alone on parsed rows, as score_samples does;
+#   2. go test -bench on seal, fingerprint, detect and server (the server's
+#      need the throwaway PostgreSQL of scripts/pg-test-server.sh).
+#
+# usage: sh scripts/bench.sh        (from the module root; make bench)
+# Environment: BENCHTIME (default 2s), DATA (default ../shared/data).
+set -eu
+
+cd "$(dirname "$0")/.."
+BENCHTIME=${BENCHTIME:-2s}
+DATA=${DATA:-../shared/data}
+MM=$DATA/cic-malmem-2022/malmem-dev.csv
+PY=/usr/bin/python3
+out=$(mktemp -d)
+pgdir=""
+cleanup() {
+	if [ -n "$pgdir" ]; then PGTEST_DIR=$pgdir scripts/pg-test-server.sh stop >/dev/null 2>&1 || true; fi
+	rm -rf "$out"
+}
+trap cleanup EXIT INT TERM
+
+if [ -x scripts/test-deps.sh ] || [ -f scripts/test-deps.sh ]; then sh scripts/test-deps.sh bench; fi
+[ -f "$MM" ] || { echo "bench: no data at $MM (set DATA)" >&2; exit 1; }
+
+echo "== detectors vs scikit-learn on $MM ($(nproc) cores)"
+go build -o "$out/imgward" ./cmd/imgward
+$PY scripts/bench-sklearn.py "$MM" | tee "$out/sklearn.json"
+for det in iforest ensemble zscore hbos ecod; do
+	for procs in 1 "$(nproc)"; do
+		GOMAXPROCS=$procs "$out/imgward" eval --train "$MM" --test "$MM" \
+			--label-col Class --normal Benign --detector "$det" --json >"$out/go-$det-$procs.json"
+	done
+done
+$PY - "$out" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+sk = json.load(open(os.path.join(d, "sklearn.json")))
+print("%-10s %5s %14s %8s %9s %10s" % ("detector", "procs", "rows/s", "AUC", "speed/sk", "AUC-sk"))
+print("%-10s %5s %14.0f %8.4f %9s %10s" % ("sklearn-if", 1, sk["rows_per_second"], sk["auc"], "1.00x", "0"))
+for f in sorted(os.listdir(d)):
+    if not f.startswith("go-"):
+        continue
+    _, det, procs = f[:-5].split("-")
+    r = json.load(open(os.path.join(d, f)))
+    auc = r["instance"]["auc"]
+    print("%-10s %5s %14.0f %8.4f %8.2fx %+10.4f" % (det, procs, r["rows_per_second"], auc,
+          r["rows_per_second"] / sk["rows_per_second"], auc - sk["auc"]))
+PY
+echo "-- scoring alone on parsed rows, one goroutine (go test ./evaluate -bench ScoreMalMem)"
+go test -run '^$' -bench ScoreMalMem -benchtime "$BENCHTIME" ./evaluate/ | tee "$out/score.txt" | grep -E 'rows/s|^ok|FAIL' || true
+sk=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["rows_per_second"])' "$out/sklearn.json")
+awk -v sk="$sk" '/^BenchmarkScoreMalMem/ { for (i = 2; i <= NF; i++) if ($(i) == "rows/s")
+	printf "%-36s %12.0f rows/s  %6.2fx scikit-learn\n", $1, $(i-1), $(i-1) / sk }' "$out/score.txt"
+
+echo "== go test -bench (seal, fingerprint, detect, server)"
+pkgs="./seal/ ./fingerprint/ ./detect/"
+if [ -f scripts/pg-test-server.sh ]; then
+	eval "$(scripts/pg-test-server.sh start)"
+	pgdir=${PGTEST_DIR:-}
+	pkgs="$pkgs ./server/"
+else
+	echo "bench: scripts/pg-test-server.sh is missing; skipping ./server/" >&2
+fi
+# shellcheck disable=SC2086
+go test -run '^$' -bench . -benchtime "$BENCHTIME" $pkgs | tee "$out/go.txt"
+
+echo "== summary"
+grep -hE '^Benchmark' "$out/score.txt" "$out/go.txt" | awk '{
+	line = $1; for (i = 2; i <= NF; i++) if ($(i) ~ /\/s$|^ns\/op$/) line = line "  " $(i-1) " " $(i); print line }'

@@ -1,0 +1,33 @@
+#!/bin/sh
+# test-deps.sh installs, from Debian's packages, the programs that the tests
+# use for real and that are missing. It runs as root on a fresh machine; it
+# runs apt-get update only when something must be installed.
+#
+#	scripts/test-deps.sh            the packages of make test
+#	scripts/test-deps.sh bench      and those of make bench
+set -eu
+
+need=""
+want() { # want PACKAGE FILE: the package provides FILE
+	[ -e "$2" ] || need="$need $1"
+}
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$need postgresql"
+want softhsm2 /usr/bin/softhsm2-util
+want skopeo /usr/bin/skopeo
+want qemu-utils /usr/bin/qemu-img
+if [ "${1:-}" = bench ]; then
+	want python3-sklearn /usr/lib/python3/dist-packages/sklearn
+fi
+need=$(echo "$need" | tr ' ' '\n' | sort -u | tr '\n' ' ')
+if [ -z "$(echo "$need" | tr -d ' ')" ]; then
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "test-deps: missing Debian packages:$need; run as root: apt-get install -y$need" >&2
+	exit 1
+fi
+echo "test-deps: installing$need" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $need >&2

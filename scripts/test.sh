@@ -1,0 +1,21 @@
+#!/bin/sh
+# test.sh runs every test of imgward against the real components: it
+# installs what is missing, starts a throwaway PostgreSQL and a SoftHSM2
+# token, runs the pure-Go suite and the PKCS#11 suite, and cleans up. With
+# CI=true, no test that needs a component may skip.
+set -eu
+cd "$(dirname "$0")/.."
+
+scripts/test-deps.sh
+pgenv=$(scripts/pg-test-server.sh start)
+eval "$pgenv"
+cleanup() { scripts/pg-test-server.sh stop || true; [ -n "${hsmdir:-}" ] && rm -rf "$hsmdir"; }
+trap cleanup EXIT INT TERM
+eval "$(scripts/softhsm-test.sh)"
+hsmdir=$(dirname "$SOFTHSM2_CONF")
+export CI="${CI:-true}"
+
+go vet ./...
+go test -count=1 -timeout 15m ./...
+CGO_ENABLED=1 go vet -tags pkcs11 ./...
+CGO_ENABLED=1 go test -count=1 -tags pkcs11 -timeout 5m ./kms/... ./server/...

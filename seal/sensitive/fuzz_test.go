@@ -1,0 +1,38 @@
+package sensitive
+
+import (
+	"bytes"
+	"io"
+	"testing"
+)
+
+func FuzzClassify(f *testing.F) {
+	f.Add("etc/shadow", []byte("root:$6$x$0123456789abc:1::::::\n"))
+	f.Add("root/.docker/config.json", []byte(`{"auths":{"a":{"auth":"x"}}}`))
+	f.Add("x/.env", []byte("TOKEN=1"))
+	f.Add("k", []byte("kind: Config\nusers:\n  token: x"))
+	f.Fuzz(func(t *testing.T, name string, content []byte) {
+		var s Scanner
+		kind, reason, ok := s.Classify(name, content)
+		if ok != (kind != "") || ok && reason == "" {
+			t.Fatalf("Classify = %q, %q, %v", kind, reason, ok)
+		}
+	})
+}
+
+// FuzzSealTar checks that any archive that seals also unseals to the same
+// entries, and that nothing panics on malformed input.
+func FuzzSealTar(f *testing.F) {
+	f.Add(makeTar(&testing.T{}, rootfs))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := Scanner{MaxScan: 4096}
+		var sealed bytes.Buffer
+		if _, err := s.SealSensitive(&sealed, bytes.NewReader(data), testKey, testHeader); err != nil {
+			return
+		}
+		if _, err := UnsealSensitive(io.Discard, bytes.NewReader(sealed.Bytes()), testKey); err != nil {
+			t.Fatalf("sealed archive does not unseal: %v", err)
+		}
+	})
+}

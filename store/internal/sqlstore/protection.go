@@ -1,0 +1,101 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"imgward"
+)
+
+// The records of image protection: wrapped data keys, used identity nonces
+// and fingerprints. Flags are in flags.go.
+
+// CreateImageKey records a wrapped data key; the foreign key makes the key
+// of an absent image NotExist.
+func (t *tx) CreateImageKey(ctx context.Context, k *imgward.ImageKey) error {
+	return t.exec(ctx, "CreateImageKey",
+		`INSERT INTO image_keys (image_id, owner, mode, key_id, key_version, wrapped, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		string(k.ImageID), string(k.Owner), string(k.Mode), string(k.Wrapped.KeyID),
+		int64(k.Wrapped.Version), k.Wrapped.Ciphertext, micros(k.CreatedAt))
+}
+
+func (t *tx) ImageKey(ctx context.Context, id imgward.ImageID) (*imgward.ImageKey, error) {
+	var k imgward.ImageKey
+	var version int64
+	row := t.queryRow(ctx, `SELECT image_id, owner, mode, key_id, key_version, wrapped, created_at
+		FROM image_keys WHERE image_id = $1`, string(id))
+	err := row.Scan(&k.ImageID, &k.Owner, &k.Mode, &k.Wrapped.KeyID, &version, &k.Wrapped.Ciphertext, usec{&k.CreatedAt})
+	if err != nil {
+		return nil, t.d.wrap("ImageKey", err)
+	}
+	k.Wrapped.Version = uint32(version)
+	return &k, nil
+}
+
+func (t *tx) UpdateImageKey(ctx context.Context, k *imgward.ImageKey) error {
+	return t.execOne(ctx, "UpdateImageKey",
+		`UPDATE image_keys SET owner = $2, mode = $3, key_id = $4, key_version = $5, wrapped = $6, created_at = $7
+		WHERE image_id = $1`,
+		string(k.ImageID), string(k.Owner), string(k.Mode), string(k.Wrapped.KeyID),
+		int64(k.Wrapped.Version), k.Wrapped.Ciphertext, micros(k.CreatedAt))
+}
+
+// UseNonce inserts the nonce, or takes over its record if that has
+// expired; a live record changes nothing, which is the Conflict. One
+// statement, so that two nodes redeeming at once cannot both succeed.
+func (t *tx) UseNonce(ctx context.Context, nonce string, expiresAt, now time.Time) error {
+	const op = "UseNonce"
+	res, err := t.execContext(ctx,
+		`INSERT INTO identity_nonces (nonce, expires_at) VALUES ($1, $2)
+		ON CONFLICT (nonce) DO UPDATE SET expires_at = excluded.expires_at
+		WHERE identity_nonces.expires_at <= $3`,
+		nonce, micros(expiresAt), micros(now))
+	if err != nil {
+		return t.d.wrap(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return t.d.wrap(op, err)
+	}
+	if n == 0 {
+		return t.d.wrap(op, conflict("nonce already used"))
+	}
+	return nil
+}
+
+func (t *tx) PurgeNonces(ctx context.Context, now time.Time) (int, error) {
+	res, err := t.execContext(ctx, `DELETE FROM identity_nonces WHERE expires_at <= $1`, micros(now))
+	if err != nil {
+		return 0, t.d.wrap("PurgeNonces", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), t.d.wrap("PurgeNonces", err)
+}
+
+func (t *tx) PutFingerprint(ctx context.Context, f *imgward.ImageFingerprint) error {
+	sums := f.Sums
+	if sums == nil {
+		sums = []byte{} // an empty image has no chunks; the column is NOT NULL
+	}
+	return t.exec(ctx, "PutFingerprint",
+		`INSERT INTO image_fingerprints (image_id, owner, sums) VALUES ($1, $2, $3)
+		ON CONFLICT (image_id) DO UPDATE SET owner = excluded.owner, sums = excluded.sums`,
+		string(f.ImageID), string(f.Owner), sums)
+}
+
+func (t *tx) ProtectedFingerprints(ctx context.Context, notOwner imgward.ProjectID) ([]imgward.ImageFingerprint, error) {
+	fs := []imgward.ImageFingerprint{}
+	err := t.list(ctx, "ProtectedFingerprints",
+		`SELECT f.image_id, f.owner, f.sums FROM image_fingerprints f
+		JOIN image_keys k ON k.image_id = f.image_id
+		WHERE f.owner <> $1 ORDER BY f.image_id`,
+		[]any{string(notOwner)}, func(r *sql.Rows) error {
+			var f imgward.ImageFingerprint
+			err := r.Scan(&f.ImageID, &f.Owner, &f.Sums)
+			fs = append(fs, f)
+			return err
+		})
+	return fs, err
+}
