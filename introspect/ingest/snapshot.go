@@ -30,7 +30,7 @@ const (
 	MaxItem        = 256      // bytes of one item
 	MaxSequence    = 65536    // system calls of a sequence
 	MaxHistogram   = 4096     // entries of a histogram
-	MaxSyscall     = 4095     // the largest system-call number
+	MaxSyscall     = 99999    // the largest system-call number: five digits, as introspect writes
 	MaxBatchBytes  = 16 << 20 // bytes of one POST body
 	MaxBatchLines  = 10000    // snapshots of one POST
 	MaxFuture      = 5 * time.Minute
@@ -172,7 +172,7 @@ func syscalls(w *wireSyscalls) (*imgward.Syscalls, error) {
 	}
 	for _, nr := range w.Sequence {
 		if nr < 0 || nr > MaxSyscall {
-			return nil, errors.New("syscall numbers must be in [0, 4095]")
+			return nil, errors.New("syscall numbers must be in [0, 99999]")
 		}
 	}
 	c := &imgward.Syscalls{Sequence: w.Sequence}
@@ -181,7 +181,7 @@ func syscalls(w *wireSyscalls) (*imgward.Syscalls, error) {
 		for k, n := range w.Histogram {
 			nr, err := strconv.Atoi(k)
 			if err != nil || nr < 0 || nr > MaxSyscall || strconv.Itoa(nr) != k {
-				return nil, errors.New("syscall histogram keys must be numbers in [0, 4095]")
+				return nil, errors.New("syscall histogram keys must be numbers in [0, 99999]")
 			}
 			if n < 0 {
 				return nil, errors.New("syscall counts must not be negative")

@@ -83,7 +83,7 @@ func TestParseLimits(t *testing.T) {
 		{"sequence 65536", set("syscalls", seq(65536)), "over 64 KiB"}, // the line limit comes first
 		{"sequence 65537", set("syscalls", seq(65537)), "over 64 KiB"},
 		{"sequence", set("syscalls", map[string]any{"sequence": []int{3, 4, 5}}), ""},
-		{"sequence bad nr", set("syscalls", map[string]any{"sequence": []int{-1}}), "[0, 4095]"},
+		{"sequence bad nr", set("syscalls", map[string]any{"sequence": []int{-1}}), "[0, 99999]"},
 		{"histogram", set("syscalls", map[string]any{"histogram": map[string]int{"3": 10}}), ""},
 		{"histogram key", set("syscalls", map[string]any{"histogram": map[string]int{"03": 10}}), "keys"},
 		{"histogram count", set("syscalls", map[string]any{"histogram": map[string]int{"3": -1}}), "negative"},
