@@ -17,7 +17,7 @@ func TestIntrospectLines(t *testing.T) {
 			Numeric: map[string]float64{"proc.count": 3, "cpu.seconds": 1.25},
 			Sets:    map[string][]string{"listen.tcp": {"0.0.0.0:80"}, "exe": {"/usr/sbin/nginx"}}},
 		{Version: 1, InstanceID: "i-00000000000000ab", TakenAt: at, Source: introspect.SourceDataset,
-			Numeric:  map[string]float64{}, Sets: map[string][]string{},
+			Numeric: map[string]float64{}, Sets: map[string][]string{},
 			Syscalls: &introspect.Syscalls{Sequence: []int32{3, 4, 99999}}},
 		{Version: 1, InstanceID: "i-00000000000000ab", TakenAt: at, Source: introspect.SourceSim,
 			Syscalls: &introspect.Syscalls{Histogram: map[string]uint64{"0": 1, "99999": 7}}},
