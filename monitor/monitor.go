@@ -85,7 +85,10 @@ type Service struct {
 	log   *slog.Logger
 	fleet *fleet.Fleet
 	hook  *webhook
-	runMu sync.Mutex // one detection run at a time
+	runMu sync.Mutex // one detection run at a time; guards fitted
+	// fitted keeps the scorer of each baseline version in use, by role
+	// and version, so that a run refits only new baselines.
+	fitted map[string]*scorer
 }
 
 // Option configures a Service.
@@ -100,7 +103,8 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 // New returns a Service whose unified state is rebuilt from the latest
 // snapshots in the store.
 func New(ctx context.Context, store imgward.Store, cfg Config, opts ...Option) (*Service, error) {
-	s := &Service{store: store, cfg: cfg.withDefaults(), now: time.Now, log: slog.Default()}
+	s := &Service{store: store, cfg: cfg.withDefaults(), now: time.Now, log: slog.Default(),
+		fitted: map[string]*scorer{}}
 	for _, o := range opts {
 		o(s)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strconv"
 
 	"imgward"
 	"imgward/errors"
@@ -104,12 +105,26 @@ func (s *Service) loadScorers(ctx context.Context) (map[string]*scorer, map[imgw
 	}
 	scorers := map[string]*scorer{}
 	for _, b := range bs {
+		// Fitting is deterministic: a version once fitted is kept.
+		key := b.Role + "\x00" + strconv.Itoa(b.Version)
+		if sc := s.fitted[key]; sc != nil {
+			scorers[b.Role] = sc
+			continue
+		}
 		m, err := unmarshalModel(b.Model)
 		if err != nil {
 			return nil, nil, err
 		}
+		m.role = b.Role
 		if scorers[b.Role], err = m.fit(); err != nil {
 			return nil, nil, err
+		}
+		s.fitted[key] = scorers[b.Role]
+	}
+	// Forget the versions no longer in use.
+	for key, sc := range s.fitted {
+		if scorers[sc.m.role] != sc {
+			delete(s.fitted, key)
 		}
 	}
 	return scorers, roles, nil
