@@ -154,6 +154,13 @@ func TestDetection(t *testing.T) {
 	if len(run.Flagged) != 0 {
 		t.Errorf("a cleared publisher was flagged again for the same behaviour: %+v", run)
 	}
+	// A terminated instance leaves the unified state at the next run.
+	e.do("DELETE", "/v1/instances/"+fleets[benign.project][0], user.token, nil, 200, nil)
+	e.do("POST", "/v1/detect/run", e.admin, nil, 200, &run)
+	e.do("GET", "/v1/images/"+images[benign.project]+"/state", e.admin, nil, 200, &st)
+	if st.Instances != 7 {
+		t.Errorf("after a termination and a run the image state holds %d instances, want 7", st.Instances)
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		hookMu.Lock()

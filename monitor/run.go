@@ -57,7 +57,9 @@ func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error)
 	rep := &Report{Flagged: []imgward.ProjectID{}}
 	var results []scored
 	surprises := fleet.New(fleet.Config{})
+	running := map[string]bool{}
 	err = s.eachLatest(ctx, func(snap *imgward.Snapshot, rec *imgward.SnapshotRecord) {
+		running[string(rec.InstanceID)] = true
 		sc := scorers[roles[rec.ImageID]]
 		if sc == nil || rec.Publisher == "" {
 			rep.Unscored++
@@ -77,6 +79,12 @@ func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error)
 	})
 	if err != nil {
 		return nil, errors.E(op, err)
+	}
+	// The unified state forgets instances terminated since they reported.
+	for _, id := range s.fleet.InstanceIDs() {
+		if !running[id] {
+			s.fleet.Remove(id)
+		}
 	}
 	rep.Scored = len(results)
 	verdicts := s.judge(results, surprises, rep)
