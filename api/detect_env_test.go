@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -110,3 +111,15 @@ func (e *env) post(token, key, body string, want int) string {
 func batch(lines ...string) string { return strings.Join(lines, "\n") + "\n" }
 
 func fmtLine(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+func newNDJSON(url, token, key, body string) (*http.Response, error) {
+	req, err := http.NewRequest("POST", url+"/v1/snapshots", strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("X-Auth-Token", token)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	return http.DefaultClient.Do(req)
+}
