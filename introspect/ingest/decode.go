@@ -141,4 +141,3 @@ func (d *decoder) syscalls(w *wire) error {
 		return errors.New("unknown field " + strconv.Quote(key))
 	})
 }
-
