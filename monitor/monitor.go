@@ -148,7 +148,12 @@ func (s *Service) track(snap *imgward.Snapshot, img imgward.ImageID, pub imgward
 		return // the image is gone; there is no publisher to fold into
 	}
 	sets := snap.Sets
-	if len(sets) > 0 {
+	total, long := 0, false
+	for _, items := range sets {
+		total += len(items)
+		long = long || len(items) > DefaultFleetSetValues
+	}
+	if long || total > 256 {
 		sets = make(map[string][]string, len(snap.Sets))
 		budget := 256
 		for name, items := range snap.Sets {

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"strconv"
+	"sync"
 
 	"imgward/errors"
 )
@@ -25,7 +26,7 @@ var errSyntax = errors.New("invalid JSON")
 func decodeWire(b []byte, w *wire) error {
 	d := &decoder{b: b}
 	d.ws()
-	if err := d.object(func(key string) error { return d.top(key, w) }); err != nil {
+	if err := d.object(func(key []byte) error { return d.top(key, w) }); err != nil {
 		return err
 	}
 	d.ws()
@@ -35,9 +36,9 @@ func decodeWire(b []byte, w *wire) error {
 	return nil
 }
 
-func (d *decoder) top(key string, w *wire) error {
+func (d *decoder) top(key []byte, w *wire) error {
 	var err error
-	switch key {
+	switch string(key) {
 	case "version":
 		var v int64
 		var ok bool
@@ -57,7 +58,7 @@ func (d *decoder) top(key string, w *wire) error {
 	case "syscalls":
 		err = d.syscalls(w)
 	default:
-		return errors.New("unknown field " + strconv.Quote(key))
+		return errors.New("unknown field " + strconv.Quote(string(key)))
 	}
 	return err
 }
@@ -69,7 +70,8 @@ func (d *decoder) numeric(w *wire) error {
 	if w.Numeric == nil {
 		w.Numeric = make(map[string]float64, 32)
 	}
-	return d.object(func(key string) error {
+	return d.object(func(b []byte) error {
+		key := intern(b)
 		if d.null() {
 			w.Numeric[key] = 0 // as encoding/json stores a null map value
 			return nil
@@ -87,7 +89,8 @@ func (d *decoder) sets(w *wire) error {
 	if w.Sets == nil {
 		w.Sets = make(map[string][]string, 8)
 	}
-	return d.object(func(key string) error {
+	return d.object(func(b []byte) error {
+		key := intern(b)
 		if d.null() {
 			w.Sets[key] = nil
 			return nil
@@ -112,8 +115,8 @@ func (d *decoder) syscalls(w *wire) error {
 		w.Syscalls = &wireSyscalls{}
 	}
 	c := w.Syscalls
-	return d.object(func(key string) error {
-		switch key {
+	return d.object(func(key []byte) error {
+		switch string(key) {
 		case "sequence":
 			if d.null() {
 				c.Sequence = nil
@@ -132,12 +135,41 @@ func (d *decoder) syscalls(w *wire) error {
 			if c.Histogram == nil {
 				c.Histogram = map[string]int64{}
 			}
-			return d.object(func(k string) error {
+			return d.object(func(k []byte) error {
+				key := string(k)
 				v, _, err := d.int()
-				c.Histogram[k] = v
+				c.Histogram[key] = v
 				return err
 			})
 		}
-		return errors.New("unknown field " + strconv.Quote(key))
+		return errors.New("unknown field " + strconv.Quote(string(key)))
 	})
+}
+
+// The names of features repeat across snapshots; interning them saves an
+// allocation per feature per snapshot. The table is bounded, so that a
+// collector sending ever new names costs memory only up to it.
+var names = struct {
+	sync.RWMutex
+	m map[string]string
+}{m: map[string]string{}}
+
+const maxInterned = 4096
+
+func intern(b []byte) string {
+	names.RLock()
+	s, ok := names.m[string(b)]
+	names.RUnlock()
+	if ok {
+		return s
+	}
+	s = string(b)
+	if ValidName(s) {
+		names.Lock()
+		if len(names.m) < maxInterned {
+			names.m[s] = s
+		}
+		names.Unlock()
+	}
+	return s
 }

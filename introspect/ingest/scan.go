@@ -43,7 +43,7 @@ func (d *decoder) null() bool {
 }
 
 // object reads {"key": value, ...}, calling member at each value.
-func (d *decoder) object(member func(key string) error) error {
+func (d *decoder) object(member func(key []byte) error) error {
 	if !d.next('{') {
 		return errSyntax
 	}
@@ -52,7 +52,7 @@ func (d *decoder) object(member func(key string) error) error {
 	}
 	for {
 		d.ws()
-		key, err := d.string()
+		key, err := d.raw()
 		if err != nil {
 			return err
 		}
@@ -102,9 +102,17 @@ func (d *decoder) optString(s *string) error {
 
 // string reads a JSON string.
 func (d *decoder) string() (string, error) {
+	b, err := d.raw()
+	return string(b), err
+}
+
+// raw reads a JSON string and returns its bytes: a slice of the input when
+// it has no escapes, else of a scratch buffer; either is valid only until
+// the next call.
+func (d *decoder) raw() ([]byte, error) {
 	d.ws()
 	if d.i >= len(d.b) || d.b[d.i] != '"' {
-		return "", errSyntax
+		return nil, errSyntax
 	}
 	d.i++
 	start, plain := d.i, true
@@ -116,25 +124,25 @@ func (d *decoder) string() (string, error) {
 			d.i++
 			if plain {
 				if !utf8.Valid(s) {
-					return "", errors.New("invalid UTF-8 in a string")
+					return nil, errors.New("invalid UTF-8 in a string")
 				}
-				return string(s), nil
+				return s, nil
 			}
 			return d.unescape(s)
 		case c == '\\':
 			plain = false
 			d.i += 2
 		case c < 0x20:
-			return "", errSyntax
+			return nil, errSyntax
 		default:
 			d.i++
 		}
 	}
-	return "", errSyntax
+	return nil, errSyntax
 }
 
 // unescape decodes a string body with escapes.
-func (d *decoder) unescape(s []byte) (string, error) {
+func (d *decoder) unescape(s []byte) ([]byte, error) {
 	out := d.buf[:0]
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -144,7 +152,7 @@ func (d *decoder) unescape(s []byte) (string, error) {
 			continue
 		}
 		if i+1 >= len(s) {
-			return "", errSyntax
+			return nil, errSyntax
 		}
 		switch e := s[i+1]; e {
 		case '"', '\\', '/':
@@ -162,7 +170,7 @@ func (d *decoder) unescape(s []byte) (string, error) {
 		case 'u':
 			r, n := hex4(s[i+2:])
 			if n < 0 {
-				return "", errSyntax
+				return nil, errSyntax
 			}
 			i += 6
 			if utf16.IsSurrogate(r) {
@@ -177,15 +185,15 @@ func (d *decoder) unescape(s []byte) (string, error) {
 			out = utf8.AppendRune(out, r)
 			continue
 		default:
-			return "", errSyntax
+			return nil, errSyntax
 		}
 		i += 2
 	}
 	d.buf = out
 	if !utf8.Valid(out) {
-		return "", errors.New("invalid UTF-8 in a string")
+		return nil, errors.New("invalid UTF-8 in a string")
 	}
-	return string(out), nil
+	return out, nil
 }
 
 func hex4(b []byte) (rune, int) {

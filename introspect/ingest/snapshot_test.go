@@ -222,3 +222,23 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParse measures decoding and validating one line of 24 numbers
+// and 3 sets, the size BenchmarkIngest posts.
+func BenchmarkParse(b *testing.B) {
+	num := map[string]any{}
+	for f := range 24 {
+		num[fmt.Sprintf("f%02d", f)] = float64(f) + 0.25
+	}
+	l := line(func(m map[string]any) {
+		m["numeric"] = num
+		m["sets"] = map[string]any{"procs": []string{"nginx", "sshd", "cron"}, "ports": []string{"22", "80", "443"}, "modules": []string{"ext4", "virtio_net"}}
+	})
+	b.SetBytes(int64(len(l)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(l, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
