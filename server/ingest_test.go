@@ -159,3 +159,37 @@ func TestIngestSurvivesKill(t *testing.T) {
 		t.Errorf("after kill -9 and restart the image state holds %d instances, want 500", state.Instances)
 	}
 }
+
+// TestDetectEvery checks that a server started with DetectEvery runs
+// detection by itself, audited as the system.
+func TestDetectEvery(t *testing.T) {
+	svc, err := server.Open(context.Background(), server.Config{DataDir: t.TempDir(), Store: "sqlite",
+		DetectEvery: 20 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var runs int
+		err := svc.Store.View(t.Context(), func(tx imgward.Tx) error {
+			es, err := tx.ListAudit(t.Context(), 0, 0)
+			for _, e := range es {
+				if e.Action == "detect.run" && e.Actor == "system" {
+					runs++
+				}
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if runs >= 2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d periodic runs in 5s, want 2 or more", runs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"imgward"
@@ -85,6 +86,7 @@ type Service struct {
 	// else "". It is also written to DataDir/admin.token.
 	AdminToken string
 	stop       context.CancelFunc // of the periodic detection
+	loops      sync.WaitGroup     // the periodic detection, waited for by Close
 }
 
 // Open starts imgward's parts from cfg.
@@ -174,7 +176,11 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.DetectEvery > 0 {
 		ctx, stop := context.WithCancel(context.Background())
 		svc.stop = stop
-		go svc.detectLoop(ctx, cfg.DetectEvery, cfg.Logger)
+		svc.loops.Add(1)
+		go func() {
+			defer svc.loops.Done()
+			svc.detectLoop(ctx, cfg.DetectEvery, cfg.Logger)
+		}()
 	}
 	return svc, nil
 }
@@ -203,6 +209,7 @@ func (s *Service) detectLoop(ctx context.Context, every time.Duration, log *slog
 func (s *Service) Close() error {
 	if s.stop != nil {
 		s.stop()
+		s.loops.Wait() // a run in progress ends before the store closes
 	}
 	s.Monitor.Close()
 	s.Keys.Close()

@@ -27,6 +27,14 @@ const serveUsage = `usage: imgward serve [flags]
 Runs the imgward service: the Glance v2 images and members API under /v2,
 imgward's own API under /v1, /metrics, /healthz and /readyz.
 
+Detection: collectors post snapshots to POST /v1/snapshots; an admin marks
+publishers trusted and images with a role, builds baselines (imgward
+baseline build) and runs detection (imgward detect run, or --detect-every).
+A publisher is flagged when the mean surprise of its n >= --detect-min-instances
+scored instances exceeds what n benign ones give with probability
+--detect-alpha; its images are then quarantined and the projects running
+them told (GET /v1/events, and --webhook-url). See docs/API.md.
+
 On its first start against an empty store it creates an admin user, prints
 the admin's token once, and writes it to <data-dir>/admin.token (mode 0600).
 
