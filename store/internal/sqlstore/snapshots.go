@@ -20,9 +20,13 @@ const maxParams = 192
 
 // chunks calls fn with consecutive pieces of n items of cols parameters
 // each, whose sizes are powers of two, largest first.
-func chunks(n, cols int, fn func(lo, hi int) error) error {
+func (t *tx) chunks(n, cols int, fn func(lo, hi int) error) error {
+	limit := t.d.MaxParams
+	if limit <= 0 {
+		limit = maxParams
+	}
 	maxChunk := 1
-	for maxChunk*2*cols <= maxParams {
+	for maxChunk*2*cols <= limit {
 		maxChunk *= 2
 	}
 	for lo := 0; lo < n; {
@@ -60,7 +64,7 @@ func placeholders(rows, cols int) string {
 func (t *tx) InstanceRefs(ctx context.Context, ids []imgward.InstanceID) ([]imgward.InstanceRef, error) {
 	const op = "InstanceRefs"
 	refs := make([]imgward.InstanceRef, 0, len(ids))
-	err := chunks(len(ids), 1, func(lo, hi int) error {
+	err := t.chunks(len(ids), 1, func(lo, hi int) error {
 		args := make([]any, hi-lo)
 		for i, id := range ids[lo:hi] {
 			args[i] = string(id)
@@ -99,7 +103,7 @@ func (t *tx) PutSnapshots(ctx context.Context, recs []imgward.SnapshotRecord) er
 		merged[i].Count = n
 	}
 	const cols = 6
-	return chunks(len(merged), cols, func(lo, hi int) error {
+	return t.chunks(len(merged), cols, func(lo, hi int) error {
 		args := make([]any, 0, (hi-lo)*cols)
 		for _, r := range merged[lo:hi] {
 			args = append(args, string(r.InstanceID), micros(r.TakenAt), micros(r.ReceivedAt),
