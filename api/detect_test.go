@@ -109,6 +109,12 @@ func TestDetection(t *testing.T) {
 	if listed(e, user.token, images[bad.project]) || !listed(e, bad.token, images[bad.project]) || !listed(e, user.token, images[benign.project]) {
 		t.Error("a quarantined image is listed to others, or hidden from its owner, or a benign image is hidden")
 	}
+	// A new image of the flagged publisher is quarantined too.
+	fresh := e.publicImage(bad, "fresh")
+	e.do("POST", "/v1/instances", user.token, map[string]string{"image_id": fresh}, 403, &errBody)
+	if listed(e, user.token, fresh) {
+		t.Error("a flagged publisher's new image is listed to others")
+	}
 	var fleet struct {
 		Instances []instanceJSON
 		Verdict   verdictOut

@@ -157,3 +157,20 @@ func (s *Service) Audit(ctx context.Context, p imgward.Principal, after int64, l
 	}
 	return es, nil
 }
+
+// quarantineIfFlagged quarantines a new image of a publisher that
+// detection flagged (package monitor), so that a flagged publisher cannot
+// escape its quarantine by publishing a new image.
+func quarantineIfFlagged(ctx context.Context, tx imgward.Tx, owner imgward.ProjectID) error {
+	v, err := tx.Verdict(ctx, imgward.VerdictPublisher, string(owner))
+	switch {
+	case errors.Is(errors.NotExist, err):
+		return nil
+	case err != nil:
+		return err
+	case v.State != imgward.VerdictFlagged:
+		return nil
+	}
+	_, err = tx.SetQuarantine(ctx, owner, true)
+	return err
+}
