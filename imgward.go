@@ -243,6 +243,7 @@ type Store interface {
 // error of kind NotExist when it is absent; methods that create return kind
 // Exist when the key is taken. Lists return records in a stable order.
 type Tx interface {
+	DetectionTx  // snapshots, baselines, verdicts, events (detection.go)
 	ProtectionTx // protection.go
 	CreateProject(ctx context.Context, p *Project) error
 	Project(ctx context.Context, id ProjectID) (*Project, error)

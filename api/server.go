@@ -17,7 +17,9 @@ import (
 	"imgward"
 	"imgward/broker"
 	"imgward/catalog"
+	"imgward/errors"
 	"imgward/identity"
+	"imgward/monitor"
 )
 
 // maxJSONBody bounds every JSON request body.
@@ -26,6 +28,7 @@ const maxJSONBody = 1 << 20
 // Server routes HTTP requests to the catalog.
 type Server struct {
 	cat     *catalog.Service
+	mon     *monitor.Service // nil: the detection routes are not served
 	log     *slog.Logger
 	mux     *http.ServeMux
 	ready   func(context.Context) error
@@ -40,6 +43,9 @@ type Option func(*Server)
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
+
+// WithMonitor serves the detection routes (api/detect.go) over m.
+func WithMonitor(m *monitor.Service) Option { return func(s *Server) { s.mon = m } }
 
 // WithReadiness sets the check behind /readyz, such as a store ping.
 func WithReadiness(f func(context.Context) error) Option { return func(s *Server) { s.ready = f } }
@@ -96,6 +102,9 @@ func (s *Server) routes() {
 	s.handle("GET /v1/instances/{id}", s.getInstance)
 	s.handle("DELETE /v1/instances/{id}", s.terminate)
 	s.handle("GET /v1/audit", s.listAudit)
+	if s.mon != nil {
+		s.detectRoutes()
+	}
 	s.mux.HandleFunc("POST /v1/keys/release", s.release)
 	s.handle("POST /v1/images/{id}/key", s.ownerKey)
 	s.mux.HandleFunc("GET /v1/identity/keys", s.identityKeys)
@@ -109,6 +118,10 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 		p, err := s.cat.Authenticate(r.Context(), token(r))
 		if err != nil {
 			s.error(w, r, err)
+			return
+		}
+		if p.Role == imgward.RoleCollector && !collectorRoutes[pattern] {
+			s.error(w, r, errors.E(errors.Permission, errors.Msg("a collector may only post snapshots")))
 			return
 		}
 		h(w, r, p)

@@ -49,6 +49,9 @@ func (s *Service) CreateImage(ctx context.Context, p imgward.Principal, attrs ma
 				return err
 			}
 		}
+		if err := quarantineIfFlagged(ctx, tx, img.Owner); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, p, "image.create", imageObject(img.ID), "visibility "+string(img.Visibility))
 	})
 	if err != nil {

@@ -41,6 +41,14 @@ func (s *Service) Launch(ctx context.Context, p imgward.Principal, id imgward.Im
 			return denied("instance.launch", imageObject(id), "image is "+string(a.img.Status),
 				errors.E(op, errors.Conflict, errors.Msg("image is "+string(a.img.Status)+", not active")))
 		}
+		// A flagged publisher's images are quarantined (package monitor):
+		// no new instance may join the suspect fleet, whoever launches.
+		if q, err := tx.ImageQuarantined(ctx, id); err != nil {
+			return err
+		} else if q {
+			return denied("instance.launch", imageObject(id), "image quarantined",
+				errors.E(op, errors.Permission, errors.Msg("image quarantined: publisher flagged")))
+		}
 		if err := tx.CreateInstance(ctx, in); err != nil {
 			return err
 		}
@@ -148,4 +156,21 @@ func (s *Service) Audit(ctx context.Context, p imgward.Principal, after int64, l
 		return nil, errors.E(op, err)
 	}
 	return es, nil
+}
+
+// quarantineIfFlagged quarantines a new image of a publisher that
+// detection flagged (package monitor), so that a flagged publisher cannot
+// escape its quarantine by publishing a new image.
+func quarantineIfFlagged(ctx context.Context, tx imgward.Tx, owner imgward.ProjectID) error {
+	v, err := tx.Verdict(ctx, imgward.VerdictPublisher, string(owner))
+	switch {
+	case errors.Is(errors.NotExist, err):
+		return nil
+	case err != nil:
+		return err
+	case v.State != imgward.VerdictFlagged:
+		return nil
+	}
+	_, err = tx.SetQuarantine(ctx, owner, true)
+	return err
 }

@@ -180,8 +180,8 @@ func (s *Service) CreateUser(ctx context.Context, p imgward.Principal, name stri
 	if role == "" {
 		role = imgward.RoleMember
 	}
-	if role != imgward.RoleAdmin && role != imgward.RoleMember {
-		return nil, "", errors.E(op, errors.Invalid, errors.Msg(`role must be "admin" or "member"`))
+	if role != imgward.RoleAdmin && role != imgward.RoleMember && role != imgward.RoleCollector {
+		return nil, "", errors.E(op, errors.Invalid, errors.Msg(`role must be "admin", "member" or "collector"`))
 	}
 	token, h := NewToken()
 	u := &imgward.User{ID: imgward.UserID(randomHex(16)), Name: strings.TrimSpace(name), ProjectID: project,

@@ -156,3 +156,14 @@ func (g *group) set(f *Fleet, p int) Set {
 	}
 	return s
 }
+
+// InstanceIDs lists the tracked instances, in no order.
+func (f *Fleet) InstanceIDs() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ids := make([]string, 0, len(f.instances))
+	for id := range f.instances {
+		ids = append(ids, id)
+	}
+	return ids
+}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"imgward"
@@ -23,6 +24,7 @@ import (
 	"imgward/catalog"
 	"imgward/errors"
 	"imgward/identity"
+	"imgward/monitor"
 	"imgward/store/postgres"
 	"imgward/store/sqlite"
 )
@@ -36,6 +38,10 @@ type Config struct {
 	Limits  catalog.Limits // quotas; zero fields take Glance's defaults
 	Sync    string         // sqlite: "normal" (survives a process crash) or "full" (survives power loss)
 	Logger  *slog.Logger
+	// Detect configures detection: baselines, thresholds, the webhook.
+	Detect monitor.Config
+	// DetectEvery, when positive, runs detection periodically.
+	DetectEvery time.Duration
 	// Protection chooses the KMS and tunes derived-image detection
 	// (protect.go). Identity signing keys live in DataDir/identity.
 	Protection Protection
@@ -73,11 +79,14 @@ type Service struct {
 	Handler http.Handler
 	Catalog *catalog.Service
 	Store   imgward.Store
+	Monitor *monitor.Service
 	Keys    imgward.KeyService
 	Issuer  *identity.Issuer
 	// AdminToken is the first admin's token when this start created it,
 	// else "". It is also written to DataDir/admin.token.
 	AdminToken string
+	stop       context.CancelFunc // of the periodic detection
+	loops      sync.WaitGroup     // the periodic detection, waited for by Close
 }
 
 // Open starts imgward's parts from cfg.
@@ -155,14 +164,54 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if p, ok := st.(interface{ Ping(context.Context) error }); ok {
 		ready = p.Ping
 	}
+	mon, err := monitor.New(ctx, st, cfg.Detect, monitor.WithLogger(cfg.Logger))
+	if err != nil {
+		st.Close()
+		return nil, errors.E(op, err)
+	}
 	brk := broker.New(st, blobs, keys, issuer, broker.WithClock(cfg.Now), broker.WithLogger(cfg.Logger))
 	h := api.New(cat, api.WithLogger(cfg.Logger), api.WithReadiness(ready),
-		api.WithBroker(brk), api.WithIdentity(issuer), api.WithClock(cfg.Now))
-	return &Service{Handler: h, Catalog: cat, Store: st, Keys: keys, Issuer: issuer, AdminToken: token}, nil
+		api.WithBroker(brk), api.WithIdentity(issuer), api.WithClock(cfg.Now), api.WithMonitor(mon))
+	svc := &Service{Handler: h, Catalog: cat, Store: st, Keys: keys, Issuer: issuer, Monitor: mon, AdminToken: token}
+	if cfg.DetectEvery > 0 {
+		ctx, stop := context.WithCancel(context.Background())
+		svc.stop = stop
+		svc.loops.Add(1)
+		go func() {
+			defer svc.loops.Done()
+			svc.detectLoop(ctx, cfg.DetectEvery, cfg.Logger)
+		}()
+	}
+	return svc, nil
+}
+
+// detectLoop runs detection every period as the system, until ctx ends.
+func (s *Service) detectLoop(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	system := imgward.Principal{Role: imgward.RoleAdmin}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			rep, err := s.Monitor.Run(ctx, system)
+			if err != nil {
+				log.Error("periodic detection failed", "err", err)
+				continue
+			}
+			log.Info("detection run", "scored", rep.Scored, "publishers", rep.Publishers, "flagged", len(rep.Flagged))
+		}
+	}
 }
 
 // Close releases the service's resources.
 func (s *Service) Close() error {
+	if s.stop != nil {
+		s.stop()
+		s.loops.Wait() // a run in progress ends before the store closes
+	}
+	s.Monitor.Close()
 	s.Keys.Close()
 	return s.Store.Close()
 }

@@ -238,3 +238,41 @@ func TestUploadStdin(t *testing.T) {
 		t.Errorf("uploaded image: %v", img)
 	}
 }
+
+// TestDetectCommands runs the detection commands against a server with
+// nothing to judge yet: they answer, and refuse a member.
+func TestDetectCommands(t *testing.T) {
+	url, token := startServer(t)
+	admin := user{t, url, token}
+	var p obj
+	admin.json(&p, "project", "create", "pub2")
+	id, _ := p["id"].(string)
+	var u obj
+	admin.json(&u, "user", "create", "pubuser", "--project", id)
+	member := user{t, url, u["token"].(string)}
+
+	var built obj
+	admin.json(&built, "baseline", "build")
+	if b, _ := built["built"].([]any); len(b) != 0 {
+		t.Errorf("baseline build with no roles built %v", b)
+	}
+	var list []any
+	admin.json(&list, "baseline", "list")
+	admin.json(&list, "publisher", "list", "--risk")
+	if len(list) != 0 {
+		t.Errorf("publisher list --risk before any run: %v", list)
+	}
+	var rep obj
+	admin.json(&rep, "detect", "run")
+	if rep["scored"] != float64(0) {
+		t.Errorf("detect run: %v", rep)
+	}
+	admin.json(&u, "publisher", "trust", id, "true")
+	if u["trusted"] != true {
+		t.Errorf("publisher trust: %v", u)
+	}
+	admin.fails(5, "not flagged", "publisher", "clear", id)
+	member.fails(4, "admin role", "publisher", "list", "--risk")
+	member.fails(4, "admin role", "baseline", "build")
+	admin.fails(2, "needs --risk", "publisher", "list")
+}

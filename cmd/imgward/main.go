@@ -39,6 +39,13 @@ Client commands:
   user create NAME --project ID          create a user and print its token, once
   publisher show PROJECT                 show a project's publisher profile
   publisher set PROJECT [flags]          change a publisher profile
+  publisher list --risk                  rank judged publishers, riskiest first (admin)
+  publisher trust PROJECT true|false     mark a publisher trusted for baselines (admin)
+  publisher fleet PROJECT                list a publisher's running instances (admin)
+  publisher clear PROJECT                clear a flagged publisher, lift its quarantine (admin)
+  baseline build                         learn per-role baselines from trusted images (admin)
+  baseline list                          list baseline versions (admin)
+  detect run                             score instances, judge publishers (admin)
   image create NAME [flags]              create an image record
   image upload IMAGE FILE                upload an image's data (FILE - reads stdin)
   image download IMAGE [--out FILE]      download an image's data
@@ -196,7 +203,8 @@ type command struct {
 	run   func(e *env, args []string) error
 }
 
-var nouns = []*noun{&projectNoun, &userNoun, &publisherNoun, &imageNoun, &instanceNoun, &diskNoun, &auditNoun, &collectNoun}
+var nouns = []*noun{&projectNoun, &userNoun, &publisherNoun, &imageNoun, &instanceNoun, &diskNoun, &auditNoun,
+	&collectNoun, &baselineNoun, &detectNoun}
 
 func findNoun(name string) *noun {
 	for _, n := range nouns {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -13,6 +14,10 @@ var publisherNoun = noun{
 	commands: []command{
 		{"show", publisherShowUsage, publisherShow},
 		{"set", publisherSetUsage, publisherSet},
+		{"list", publisherListUsage, publisherList},
+		{"trust", publisherTrustUsage, publisherTrust},
+		{"fleet", publisherFleetUsage, publisherFleet},
+		{"clear", publisherClearUsage, publisherClear},
 	},
 }
 
@@ -84,4 +89,97 @@ func publisherSet(e *env, args []string) error {
 		return err
 	}
 	return e.emitObject(raw, publisherOrder)
+}
+
+const publisherListUsage = `usage: imgward publisher list --risk [--output table|json]
+
+List the publishers that detection judged, riskiest first: the mean
+surprise of their instances, the threshold it is compared with, and the
+state of the verdict (ok, flagged or cleared). Needs the admin role.
+
+Flags:
+  --risk      rank by risk (required: the only listing offered)
+`
+
+func publisherList(e *env, args []string) error {
+	fs := e.flags("publisher list")
+	risk := fs.Bool("risk", false, "")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if !*risk {
+		return usageError("publisher list needs --risk")
+	}
+	var resp struct {
+		Publishers []json.RawMessage `json:"publishers"`
+	}
+	if err := e.api.call(e.ctx, "GET", "/v1/publishers?risk=1", nil, &resp); err != nil {
+		return err
+	}
+	return e.emitList(resp.Publishers, []string{"PUBLISHER", "SCORE", "THRESHOLD", "INSTANCES", "STATE"}, func(o object) []string {
+		return []string{o.s("subject"), fmt.Sprintf("%.3f", o["score"]), fmt.Sprintf("%.3f", o["threshold"]), o.s("instances"), o.s("state")}
+	})
+}
+
+const publisherTrustUsage = `usage: imgward publisher trust PROJECT true|false [--output table|json]
+
+Mark a publisher trusted, or not. Baselines learn only from trusted
+publishers' images. Needs the admin role.
+`
+
+func publisherTrust(e *env, args []string) error {
+	ops, err := parse(e.flags("publisher trust"), args, "PROJECT", "true|false")
+	if err != nil {
+		return err
+	}
+	b, err := strconv.ParseBool(ops[1])
+	if err != nil {
+		return usageError("want true or false, not " + strconv.Quote(ops[1]))
+	}
+	var raw json.RawMessage
+	if err := e.api.call(e.ctx, "PUT", path("v1", "publishers", ops[0], "trust"), map[string]bool{"trusted": b}, &raw); err != nil {
+		return err
+	}
+	return e.emitObject(raw, []string{"project_id", "trusted"})
+}
+
+const publisherFleetUsage = `usage: imgward publisher fleet PROJECT [--output table|json]
+
+List every running instance of every image of a publisher: the fleet to
+inspect when the publisher is flagged. Needs the admin role.
+`
+
+func publisherFleet(e *env, args []string) error {
+	ops, err := parse(e.flags("publisher fleet"), args, "PROJECT")
+	if err != nil {
+		return err
+	}
+	var resp struct {
+		Instances []json.RawMessage `json:"instances"`
+	}
+	if err := e.api.call(e.ctx, "GET", path("v1", "publishers", ops[0], "fleet"), nil, &resp); err != nil {
+		return err
+	}
+	return e.emitList(resp.Instances, []string{"ID", "IMAGE", "PROJECT", "HOST", "CREATED"}, func(o object) []string {
+		return []string{o.s("id"), o.s("image_id"), o.s("project_id"), o.s("host"), o.s("created_at")}
+	})
+}
+
+const publisherClearUsage = `usage: imgward publisher clear PROJECT [--output table|json]
+
+Clear a flagged publisher's verdict and lift the quarantine of its images.
+The verdict keeps its score as the publisher's threshold, so that the same
+behaviour is not flagged again. Needs the admin role.
+`
+
+func publisherClear(e *env, args []string) error {
+	ops, err := parse(e.flags("publisher clear"), args, "PROJECT")
+	if err != nil {
+		return err
+	}
+	var raw json.RawMessage
+	if err := e.api.call(e.ctx, "POST", path("v1", "publishers", ops[0], "clear"), nil, &raw); err != nil {
+		return err
+	}
+	return e.emitObject(raw, []string{"subject", "state", "score", "threshold", "cleared_by", "updated_at"})
 }

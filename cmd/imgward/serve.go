@@ -18,6 +18,7 @@ import (
 
 	"imgward/catalog"
 	"imgward/errors"
+	"imgward/monitor"
 	"imgward/server"
 )
 
@@ -25,6 +26,14 @@ const serveUsage = `usage: imgward serve [flags]
 
 Runs the imgward service: the Glance v2 images and members API under /v2,
 imgward's own API under /v1, /metrics, /healthz and /readyz.
+
+Detection: collectors post snapshots to POST /v1/snapshots; an admin marks
+publishers trusted and images with a role, builds baselines (imgward
+baseline build) and runs detection (imgward detect run, or --detect-every).
+A publisher is flagged when the mean surprise of its n >= --detect-min-instances
+scored instances exceeds what n benign ones give with probability
+--detect-alpha; its images are then quarantined and the projects running
+them told (GET /v1/events, and --webhook-url). See docs/API.md.
 
 On its first start against an empty store it creates an admin user, prints
 the admin's token once, and writes it to <data-dir>/admin.token (mode 0600).
@@ -67,6 +76,10 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	p11PIN := fs.String("pkcs11-pin", env("pkcs11-pin", ""), "where the token's PIN is: env:NAME or file:PATH")
 	derived := fs.String("derived-threshold", env("derived-threshold", "0.5"), "share of a protected image's content above which another owner's upload is flagged as derived")
 	logLevel := fs.String("log-level", env("log-level", "info"), "debug, info, warn or error")
+	detectEvery := fs.String("detect-every", env("detect-every", "0"), "run detection this often, such as 10m (0: only on POST /v1/detect/run)")
+	webhook := fs.String("webhook-url", env("webhook-url", ""), "POST every event (a flagged publisher...) as JSON to this URL, with retries")
+	alpha := fs.String("detect-alpha", env("detect-alpha", "0.0001"), "false-flag rate per run of a benign publisher or image")
+	minInst := fs.String("detect-min-instances", env("detect-min-instances", "5"), "scored instances before a publisher or image is judged")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveUsage)
 		fs.PrintDefaults()
@@ -96,6 +109,23 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		fmt.Fprintf(stderr, "error: --derived-threshold must be a number in (0, 1]\n")
 		return 2
 	}
+	every, err := time.ParseDuration(*detectEvery)
+	if *detectEvery == "0" {
+		every, err = 0, nil
+	}
+	a, aerr := strconv.ParseFloat(*alpha, 64)
+	mi, merr := strconv.Atoi(*minInst)
+	switch {
+	case err != nil || every < 0:
+		fmt.Fprintf(stderr, "error: --detect-every must be a duration such as 10m, or 0\n")
+		return 2
+	case aerr != nil || !(a > 0 && a < 1):
+		fmt.Fprintf(stderr, "error: --detect-alpha must be in (0, 1)\n")
+		return 2
+	case merr != nil || mi < 1:
+		fmt.Fprintf(stderr, "error: --detect-min-instances must be a positive integer\n")
+		return 2
+	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -103,6 +133,7 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	svc, err := server.Open(ctx, server.Config{
 		DataDir: *dataDir, Store: *storeName, DSN: *dsn, BlobDir: *blobDir,
 		Limits: catalog.Limits{MaxImageSize: max}, Sync: *syncMode, Logger: log,
+		Detect: monitor.Config{Alpha: a, MinInstances: mi, Webhook: *webhook}, DetectEvery: every,
 		Protection: server.Protection{KMS: *kmsName, PKCS11Module: *p11Module, PKCS11Token: *p11Token,
 			PKCS11PIN: *p11PIN, DerivedThreshold: threshold},
 	})

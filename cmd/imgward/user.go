@@ -13,7 +13,7 @@ var userNoun = noun{
 	},
 }
 
-const userCreateUsage = `usage: imgward user create NAME --project ID [--role admin|member] [--output table|json]
+const userCreateUsage = `usage: imgward user create NAME --project ID [--role admin|member|collector] [--output table|json]
 
 Create a user of project ID and print its API token. Needs the admin role.
 The token is shown this once and stored only as a hash: keep it, and
@@ -22,7 +22,8 @@ give it to the user as IMGWARD_TOKEN.
 Flags:
   --project ID     the user's project (required)
   --role ROLE      member (default) acts within its project; admin manages
-                   projects, users and publishers and sees everything
+                   projects, users and publishers and sees everything;
+                   collector may only post snapshots (POST /v1/snapshots)
 `
 
 func userCreate(e *env, args []string) error {
@@ -36,8 +37,8 @@ func userCreate(e *env, args []string) error {
 	if *project == "" {
 		return usageError("--project is required")
 	}
-	if *role != "member" && *role != "admin" {
-		return usageError(fmt.Sprintf("--role %q: want admin or member", *role))
+	if *role != "member" && *role != "admin" && *role != "collector" {
+		return usageError(fmt.Sprintf("--role %q: want admin, member or collector", *role))
 	}
 	in := map[string]string{"name": ops[0], "project_id": *project, "role": *role}
 	var raw json.RawMessage

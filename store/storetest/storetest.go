@@ -41,6 +41,14 @@ func Run(t *testing.T, open func(t *testing.T) imgward.Store) {
 				t.Errorf("audit log has %d entries, want 80", got)
 			}
 		}},
+		{"InstanceRefs", testInstanceRefs},
+		{"Snapshots", testSnapshots},
+		{"Idempotency", testIdempotency},
+		{"RolesAndTrust", testRolesAndTrust},
+		{"Baselines", testBaselines},
+		{"Verdicts", testVerdicts},
+		{"Events", testEvents},
+		{"Quarantine", testQuarantine},
 		{"ImageKeys", testImageKeys},
 		{"Nonces", testNonces},
 		{"NoncesConcurrent", testNoncesConcurrent},

@@ -82,6 +82,9 @@ func visible(q *query, f imgward.ImageFilter) {
 		return
 	}
 	owned := func() string { return "owner = " + q.arg(string(f.Viewer)) }
+	// A quarantined image (its publisher is flagged) is listed to its owner
+	// and to admins only.
+	q.and("(quarantined = " + q.arg(false) + " OR " + owned() + ")")
 	switch f.Visibility {
 	case "":
 		// Glance's default: public, the viewer's own of any visibility, and

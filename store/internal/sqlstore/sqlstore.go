@@ -38,6 +38,10 @@ type Dialect struct {
 	// WriteOptions begin every write transaction, migrations included;
 	// nil for the driver's default.
 	WriteOptions *sql.TxOptions
+	// MaxParams bounds the parameters of one batched statement; 0 means
+	// 192, what suits SQLite (see chunks). PostgreSQL takes many more,
+	// and fewer statements save round trips.
+	MaxParams int
 }
 
 // Run runs fn in a transaction of db begun with opts (nil for

@@ -1,0 +1,125 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"imgward"
+	"imgward/introspect/ingest"
+	"imgward/monitor"
+	"imgward/server"
+)
+
+// newDetectEnv is newEnv with a detection configuration.
+func newDetectEnv(t *testing.T, cfg monitor.Config) *env {
+	t.Helper()
+	dir := t.TempDir()
+	svc, err := server.Open(context.Background(), server.Config{
+		DataDir: dir, Store: "sqlite", Detect: cfg,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(svc.Handler)
+	t.Cleanup(func() { ts.Close(); svc.Close() })
+	return &env{t: t, url: ts.URL, admin: svc.AdminToken, dir: dir, svc: svc}
+}
+
+// publicImage creates an active public image of the tenant.
+func (e *env) publicImage(owner tenant, name string) string {
+	e.t.Helper()
+	var img struct{ ID string }
+	e.do("POST", "/v2/images", owner.token, map[string]any{"name": name, "disk_format": "raw", "container_format": "bare"}, 201, &img)
+	resp := e.raw("PUT", "/v2/images/"+img.ID+"/file", owner.token, "application/octet-stream", strings.NewReader("disk"))
+	resp.Body.Close()
+	r := e.raw("PATCH", "/v2/images/"+img.ID, e.admin, "application/openstack-images-v2.1-json-patch",
+		strings.NewReader(`[{"op":"replace","path":"/visibility","value":"public"}]`))
+	r.Body.Close()
+	if r.StatusCode != 200 {
+		e.t.Fatalf("publicize: %d", r.StatusCode)
+	}
+	return img.ID
+}
+
+// launchN launches n instances of an image as the tenant.
+func (e *env) launchN(by tenant, image string, n int) []string {
+	e.t.Helper()
+	ids := make([]string, n)
+	for i := range ids {
+		var in instanceJSON
+		e.do("POST", "/v1/instances", by.token, map[string]string{"image_id": image}, 201, &in)
+		ids[i] = in.ID
+	}
+	return ids
+}
+
+// collector creates a user of the collector role and returns its token.
+func (e *env) collector() string {
+	e.t.Helper()
+	var p struct{ ID string }
+	e.do("POST", "/v1/projects", e.admin, map[string]string{"name": "ops"}, 201, &p)
+	var u struct{ Token string }
+	e.do("POST", "/v1/users", e.admin, map[string]string{"name": "collector", "project_id": p.ID, "role": "collector"}, 201, &u)
+	return u.Token
+}
+
+// behaviour makes a web server's snapshot; a zombie mines and calls home.
+func behaviour(rng *rand.Rand, id string, zombie bool, at time.Time) string {
+	s := &imgward.Snapshot{InstanceID: imgward.InstanceID(id), TakenAt: at, Source: "sim",
+		Numeric: map[string]float64{
+			"cpu.pct": 10 + rng.NormFloat64(), "rss_mb": 500 + 20*rng.NormFloat64(),
+			"conns": 5 + rng.NormFloat64(), "threads": 40 + 2*rng.NormFloat64(),
+		},
+		Sets: map[string][]string{"procs": {"nginx", "sshd"}, "ports": {"22", "80"}}}
+	if zombie {
+		s.Numeric["cpu.pct"] = 95 + rng.NormFloat64()
+		s.Numeric["conns"] = 200 + 10*rng.NormFloat64()
+		s.Sets["procs"] = append(s.Sets["procs"], "kworkerd")
+		s.Sets["ports"] = append(s.Sets["ports"], "4444")
+	}
+	b, err := ingest.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// post sends an NDJSON batch and checks the status; it returns the body.
+func (e *env) post(token, key, body string, want int) string {
+	e.t.Helper()
+	r, err := newNDJSON(e.url, token, key, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer r.Body.Close()
+	data, _ := io.ReadAll(r.Body)
+	if r.StatusCode != want {
+		e.t.Fatalf("POST /v1/snapshots: status %d, want %d: %s", r.StatusCode, want, data)
+	}
+	return string(data)
+}
+
+func batch(lines ...string) string { return strings.Join(lines, "\n") + "\n" }
+
+func fmtLine(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+func newNDJSON(url, token, key, body string) (*http.Response, error) {
+	req, err := http.NewRequest("POST", url+"/v1/snapshots", strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("X-Auth-Token", token)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	return http.DefaultClient.Do(req)
+}

@@ -1,0 +1,282 @@
+package monitor
+
+import (
+	"cmp"
+	"encoding/json"
+	"math"
+	"slices"
+
+	"imgward"
+	"imgward/detect"
+	"imgward/errors"
+)
+
+// model is what a baseline keeps: the training matrix and what turns a
+// snapshot into a row. Keeping the rows rather than a fitted detector's
+// internals makes the stored form independent of the detectors' code:
+// every detector is deterministic, so refitting on the same rows with the
+// same seed gives the same scores.
+type model struct {
+	Detector string              `json:"detector"`
+	Seed     uint64              `json:"seed"`
+	Numeric  []string            `json:"numeric"` // numeric features, sorted
+	Sets     []string            `json:"sets"`    // set features, sorted
+	Vocab    map[string][]string `json:"vocab"`   // set → its common items, sorted
+	Rows     [][]float64         `json:"rows"`
+	role     string              // the baseline's role, once loaded
+}
+
+// Bounds of a model, so that a baseline stays small whatever the fleet.
+const (
+	maxModelSets  = 64
+	maxVocab      = 1024
+	minVocabShare = 0.01 // an item is common when this share of rows has it
+)
+
+// newModel learns the features and the training matrix from snapshots,
+// ordered by instance id, keeping at most maxRows of them at an even
+// stride so that the choice is deterministic.
+func newModel(det string, seed uint64, snaps []*imgward.Snapshot, maxRows int) *model {
+	if len(snaps) > maxRows {
+		kept := make([]*imgward.Snapshot, maxRows)
+		for i := range kept {
+			kept[i] = snaps[i*len(snaps)/maxRows]
+		}
+		snaps = kept
+	}
+	m := &model{Detector: det, Seed: seed, Vocab: map[string][]string{}}
+	numeric, sets := map[string]bool{}, map[string]map[string]int{}
+	for _, s := range snaps {
+		for n := range s.Numeric {
+			numeric[n] = true
+		}
+		for n, items := range s.Sets {
+			if sets[n] == nil {
+				sets[n] = map[string]int{}
+			}
+			for _, it := range dedup(items) {
+				sets[n][it]++
+			}
+		}
+	}
+	m.Numeric = sortedKeys(numeric)
+	if len(m.Numeric) > 256 {
+		m.Numeric = m.Numeric[:256]
+	}
+	need := max(2, int(math.Ceil(minVocabShare*float64(len(snaps)))))
+	for _, n := range sortedKeys(sets) {
+		if len(m.Sets) == maxModelSets {
+			break
+		}
+		m.Sets = append(m.Sets, n)
+		var common []string
+		for it, c := range sets[n] {
+			if c >= need {
+				common = append(common, it)
+			}
+		}
+		// The most common first when over the bound, then sorted.
+		slices.SortFunc(common, func(a, b string) int {
+			return cmp.Or(cmp.Compare(sets[n][b], sets[n][a]), cmp.Compare(a, b))
+		})
+		common = common[:min(len(common), maxVocab)]
+		slices.Sort(common)
+		m.Vocab[n] = common
+	}
+	sc := &scorer{m: m}
+	sc.index()
+	for _, s := range snaps {
+		m.Rows = append(m.Rows, sc.vector(s))
+	}
+	return m
+}
+
+// columns names the row's columns: the numeric features, then per set
+// its size and its number of items that are not common in the baseline.
+func (m *model) columns() []string {
+	cols := slices.Clone(m.Numeric)
+	for _, n := range m.Sets {
+		cols = append(cols, n+".count", n+".novel")
+	}
+	return cols
+}
+
+// scorer is a fitted model: a detector and the training rows' scores, to
+// calibrate a score into a surprise.
+type scorer struct {
+	m      *model
+	cols   []string
+	det    detect.Detector
+	calib  []float64 // training scores, sorted
+	vocab  map[string]map[string]bool
+	setIdx map[string]int
+}
+
+// fit refits the model's detector on its rows.
+func (m *model) fit() (*scorer, error) {
+	const op = "monitor.fit"
+	sc := &scorer{m: m, cols: m.columns()}
+	sc.index()
+	det, err := detect.New(m.Detector, detect.Config{Names: sc.cols, Seed: m.Seed})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	if err := det.Fit(m.Rows); err != nil {
+		return nil, errors.E(op, err)
+	}
+	sc.det = det
+	if sc.calib, err = m.crossScores(sc.cols); err != nil {
+		return nil, errors.E(op, err)
+	}
+	slices.Sort(sc.calib)
+	return sc, nil
+}
+
+// calibFolds is the number of folds of the cross-fit calibration.
+const calibFolds = 5
+
+// crossScores scores every training row with a detector fitted on the
+// other folds. A detector scores the rows it was fitted on lower than new
+// rows of the same behaviour, so calibrating on its own training scores
+// would make every new benign instance look surprising (a mean surprise
+// near 2 where it should be 1, in the simulator); out-of-fold scores are
+// what a new benign instance gets. With fewer than 2*calibFolds rows the
+// in-sample scores are used.
+func (m *model) crossScores(cols []string) ([]float64, error) {
+	n := len(m.Rows)
+	out := make([]float64, n)
+	if n < 2*calibFolds {
+		det, err := detect.New(m.Detector, detect.Config{Names: cols, Seed: m.Seed})
+		if err == nil {
+			if err = det.Fit(m.Rows); err == nil {
+				detect.ScoreBatch(det, m.Rows, out)
+			}
+		}
+		return out, err
+	}
+	for f := range calibFolds {
+		var train, test [][]float64
+		var idx []int
+		for i, r := range m.Rows {
+			if i%calibFolds == f {
+				test, idx = append(test, r), append(idx, i)
+			} else {
+				train = append(train, r)
+			}
+		}
+		det, err := detect.New(m.Detector, detect.Config{Names: cols, Seed: m.Seed + uint64(f) + 1})
+		if err != nil {
+			return nil, err
+		}
+		if err := det.Fit(train); err != nil {
+			return nil, err
+		}
+		scores := make([]float64, len(test))
+		detect.ScoreBatch(det, test, scores)
+		for j, i := range idx {
+			out[i] = scores[j]
+		}
+	}
+	return out, nil
+}
+
+func (sc *scorer) index() {
+	sc.vocab, sc.setIdx = map[string]map[string]bool{}, map[string]int{}
+	for i, n := range sc.m.Sets {
+		sc.setIdx[n] = i
+		sc.vocab[n] = map[string]bool{}
+		for _, it := range sc.m.Vocab[n] {
+			sc.vocab[n][it] = true
+		}
+	}
+}
+
+// vector turns a snapshot into a row. A numeric feature the snapshot lacks
+// counts as 0, as does a set it lacks: collectors omit what they did not
+// see.
+func (sc *scorer) vector(s *imgward.Snapshot) []float64 {
+	m := sc.m
+	x := make([]float64, len(m.Numeric)+2*len(m.Sets))
+	for i, n := range m.Numeric {
+		x[i] = s.Numeric[n]
+	}
+	base := len(m.Numeric)
+	for n, items := range s.Sets {
+		i, ok := sc.setIdx[n]
+		if !ok {
+			continue
+		}
+		items = dedup(items)
+		novel := 0
+		for _, it := range items {
+			if !sc.vocab[n][it] {
+				novel++
+			}
+		}
+		x[base+2*i], x[base+2*i+1] = float64(len(items)), float64(novel)
+	}
+	return x
+}
+
+// maxSurprise caps one instance's surprise (p = 4.5e-5), so that a single
+// wild instance cannot outweigh a benign fleet on its own: with n
+// instances its share of the mean is at most maxSurprise/n.
+const maxSurprise = 10
+
+// surprise is -ln p of a score, p its conformal tail probability among
+// the training scores, as in docs/EVALUATION.md. Beyond the largest
+// training score the empirical p stops at 1/(n+1), which with a baseline
+// of a few dozen rows would cap every zombie's surprise at ln(n+1) ≈ 4 and
+// hide a partly infected fleet; there p is extrapolated by an exponential
+// tail fitted to the top tenth of the training scores (peaks over a
+// threshold), up to maxSurprise.
+func (sc *scorer) surprise(score float64) float64 {
+	n := len(sc.calib)
+	below, _ := slices.BinarySearch(sc.calib, score)
+	s := -math.Log(float64(1+n-below) / float64(n+1))
+	if below < n {
+		return s
+	}
+	k := max(5, n/10)
+	if k >= n {
+		return s
+	}
+	u := sc.calib[n-k-1]
+	beta := 0.0
+	for _, v := range sc.calib[n-k:] {
+		beta += v - u
+	}
+	if beta /= float64(k); beta <= 0 {
+		return s
+	}
+	tail := -math.Log(float64(k)/float64(n+1)) + (score-u)/beta
+	return min(maxSurprise, max(s, tail))
+}
+
+func (m *model) marshal() []byte { b, _ := json.Marshal(m); return b }
+
+func unmarshalModel(b []byte) (*model, error) {
+	var m model
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, errors.E("monitor.unmarshalModel", errors.Internal, err)
+	}
+	return &m, nil
+}
+
+func dedup(items []string) []string {
+	if len(items) < 2 {
+		return items
+	}
+	s := slices.Clone(items)
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}

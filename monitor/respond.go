@@ -1,0 +1,236 @@
+package monitor
+
+import (
+	"context"
+	"strconv"
+
+	"imgward"
+	"imgward/errors"
+)
+
+// record stores the verdicts of a run and responds to every publisher it
+// flags anew, all in one transaction, and returns those publishers. A
+// publisher an admin cleared keeps its raised threshold (see Clear): it is
+// flagged again only when its score exceeds the score it was cleared at. A
+// flagged publisher stays flagged, and quarantined, until an admin clears
+// it, whatever later runs find.
+func (s *Service) record(ctx context.Context, p imgward.Principal, vs []imgward.Verdict) ([]imgward.ProjectID, error) {
+	flagged := []imgward.ProjectID{}
+	var events []imgward.Event
+	err := s.store.Update(ctx, func(tx imgward.Tx) error {
+		flagged, events = flagged[:0], events[:0]
+		for i := range vs {
+			v := &vs[i]
+			if v.Kind == imgward.VerdictPublisher {
+				prev, err := tx.Verdict(ctx, v.Kind, v.Subject)
+				if err != nil && !errors.Is(errors.NotExist, err) {
+					return err
+				}
+				fresh, err := s.publisherVerdict(prev, v)
+				if err != nil {
+					return err
+				}
+				if fresh {
+					es, err := s.respond(ctx, tx, p, v)
+					if err != nil {
+						return err
+					}
+					flagged, events = append(flagged, imgward.ProjectID(v.Subject)), append(events, es...)
+				}
+			}
+			if err := tx.PutVerdict(ctx, v); err != nil {
+				return err
+			}
+		}
+		return s.audit(ctx, tx, p, "detect.run", "detect", strconv.Itoa(len(vs))+" verdicts, "+strconv.Itoa(len(flagged))+" publishers flagged")
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notify(events)
+	return flagged, nil
+}
+
+// publisherVerdict adjusts v by the previous verdict and reports whether v
+// newly flags the publisher.
+func (s *Service) publisherVerdict(prev, v *imgward.Verdict) (bool, error) {
+	if prev == nil {
+		return v.State == imgward.VerdictFlagged, nil
+	}
+	switch prev.State {
+	case imgward.VerdictFlagged:
+		v.State = imgward.VerdictFlagged
+		return false, nil
+	case imgward.VerdictCleared:
+		v.Threshold = max(v.Threshold, prev.Threshold)
+		if v.Score > v.Threshold {
+			v.State = imgward.VerdictFlagged
+			return true, nil
+		}
+		v.State, v.ClearedBy = imgward.VerdictCleared, prev.ClearedBy
+		return false, nil
+	}
+	return v.State == imgward.VerdictFlagged, nil
+}
+
+// respond quarantines a flagged publisher's images and tells every project
+// that runs one of them, within tx; it returns the events to send.
+func (s *Service) respond(ctx context.Context, tx imgward.Tx, p imgward.Principal, v *imgward.Verdict) ([]imgward.Event, error) {
+	pub := imgward.ProjectID(v.Subject)
+	images, err := tx.SetQuarantine(ctx, pub, true)
+	if err != nil {
+		return nil, err
+	}
+	score := strconv.FormatFloat(v.Score, 'f', 3, 64) + " > " + strconv.FormatFloat(v.Threshold, 'f', 3, 64)
+	if err := s.audit(ctx, tx, p, "publisher.flag", "publisher/"+string(pub), "mean surprise "+score); err != nil {
+		return nil, err
+	}
+	for _, id := range images {
+		if err := s.audit(ctx, tx, p, "image.quarantine", "image/"+string(id), "publisher flagged"); err != nil {
+			return nil, err
+		}
+	}
+	return s.tellProjects(ctx, tx, pub, "publisher.flagged", map[string]any{
+		"publisher": pub, "score": v.Score, "threshold": v.Threshold, "images": images,
+		"explanation": rawJSON(v.Explanation)})
+}
+
+// tellProjects appends an event for every project that runs an instance
+// of pub's images, naming its instances.
+func (s *Service) tellProjects(ctx context.Context, tx imgward.Tx, pub imgward.ProjectID, kind string, payload map[string]any) ([]imgward.Event, error) {
+	ins, err := tx.ListInstances(ctx, imgward.InstanceFilter{Publisher: pub, State: imgward.InstanceRunning})
+	if err != nil {
+		return nil, err
+	}
+	byProject := map[imgward.ProjectID][]imgward.InstanceID{}
+	var order []imgward.ProjectID
+	for _, in := range ins {
+		if byProject[in.ProjectID] == nil {
+			order = append(order, in.ProjectID)
+		}
+		byProject[in.ProjectID] = append(byProject[in.ProjectID], in.ID)
+	}
+	var events []imgward.Event
+	for _, proj := range order {
+		pl := map[string]any{"instances": byProject[proj]}
+		for k, v := range payload {
+			pl[k] = v
+		}
+		e := imgward.Event{ProjectID: proj, Kind: kind, Payload: mustJSON(pl), CreatedAt: s.stamp()}
+		if err := tx.AppendEvent(ctx, &e); err != nil {
+			return nil, err
+		}
+		events = append(events, e)
+	}
+	return events, nil
+}
+
+// notify hands committed events to the webhook, if one is configured.
+func (s *Service) notify(events []imgward.Event) {
+	if s.hook == nil {
+		return
+	}
+	for _, e := range events {
+		s.hook.send(e)
+	}
+}
+
+// Clear clears a flagged publisher's verdict and lifts the quarantine of
+// its images (admin only). The verdict keeps a threshold raised to the
+// score it was cleared at, so that the next run does not flag it again for
+// the same behaviour.
+func (s *Service) Clear(ctx context.Context, p imgward.Principal, id imgward.ProjectID) (*imgward.Verdict, error) {
+	const op = "monitor.Clear"
+	object := "publisher/" + string(id)
+	if err := s.requireAdmin(ctx, p, op, "publisher.clear", object); err != nil {
+		return nil, err
+	}
+	var v *imgward.Verdict
+	var events []imgward.Event
+	err := s.store.Update(ctx, func(tx imgward.Tx) error {
+		var err error
+		v, err = tx.Verdict(ctx, imgward.VerdictPublisher, string(id))
+		if errors.Is(errors.NotExist, err) || err == nil && v.State != imgward.VerdictFlagged {
+			return errors.E(op, errors.Conflict, errors.Msg("the publisher is not flagged"))
+		} else if err != nil {
+			return err
+		}
+		v.State, v.ClearedBy, v.UpdatedAt = imgward.VerdictCleared, p.UserID, s.stamp()
+		v.Threshold = max(v.Threshold, v.Score)
+		if err := tx.PutVerdict(ctx, v); err != nil {
+			return err
+		}
+		images, err := tx.SetQuarantine(ctx, id, false)
+		if err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, p, "publisher.clear", object, "quarantine lifted"); err != nil {
+			return err
+		}
+		for _, img := range images {
+			if err := s.audit(ctx, tx, p, "image.release", "image/"+string(img), "publisher cleared"); err != nil {
+				return err
+			}
+		}
+		events, err = s.tellProjects(ctx, tx, id, "publisher.cleared", map[string]any{"publisher": id, "images": images})
+		return err
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	s.notify(events)
+	return v, nil
+}
+
+// Fleet lists every running instance of every image of a publisher, with
+// the publisher's verdict if it has one (admin only).
+func (s *Service) Fleet(ctx context.Context, p imgward.Principal, id imgward.ProjectID) ([]imgward.Instance, *imgward.Verdict, error) {
+	const op = "monitor.Fleet"
+	if err := s.requireAdmin(ctx, p, op, "publisher.fleet", "publisher/"+string(id)); err != nil {
+		return nil, nil, err
+	}
+	var ins []imgward.Instance
+	var v *imgward.Verdict
+	err := s.store.View(ctx, func(tx imgward.Tx) error {
+		var err error
+		if ins, err = tx.ListInstances(ctx, imgward.InstanceFilter{Publisher: id, State: imgward.InstanceRunning}); err != nil {
+			return err
+		}
+		if v, err = tx.Verdict(ctx, imgward.VerdictPublisher, string(id)); errors.Is(errors.NotExist, err) {
+			v, err = nil, nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, errors.E(op, err)
+	}
+	return ins, v, nil
+}
+
+// Risk ranks the judged publishers, highest score first (admin only).
+func (s *Service) Risk(ctx context.Context, p imgward.Principal) ([]imgward.Verdict, error) {
+	const op = "monitor.Risk"
+	if err := s.requireAdmin(ctx, p, op, "publisher.risk", "publishers"); err != nil {
+		return nil, err
+	}
+	var vs []imgward.Verdict
+	err := s.store.View(ctx, func(tx imgward.Tx) error {
+		var err error
+		vs, err = tx.ListVerdicts(ctx, imgward.VerdictPublisher)
+		return err
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return vs, nil
+}
+
+// rawJSON lets stored JSON be embedded in a payload as it is.
+type rawJSON []byte
+
+func (r rawJSON) MarshalJSON() ([]byte, error) {
+	if len(r) == 0 {
+		return []byte("null"), nil
+	}
+	return r, nil
+}

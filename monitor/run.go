@@ -1,0 +1,226 @@
+package monitor
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strconv"
+
+	"imgward"
+	"imgward/errors"
+	"imgward/fleet"
+)
+
+// Report summarises a detection run.
+type Report struct {
+	Scored     int                 `json:"scored"`   // instances scored against a baseline
+	Unscored   int                 `json:"unscored"` // instances without a role or a baseline
+	Images     int                 `json:"images"`   // images judged
+	Publishers int                 `json:"publishers"`
+	Flagged    []imgward.ProjectID `json:"flagged"` // publishers flagged by this run
+}
+
+// scored is one instance's result.
+type scored struct {
+	rec      imgward.SnapshotRecord
+	surprise float64
+	score    float64
+	dev      []deviation
+}
+
+// deviation is one parameter of an explanation.
+type deviation struct {
+	Feature  string  `json:"feature"`
+	Value    float64 `json:"value"`
+	Baseline float64 `json:"baseline"`
+	Z        float64 `json:"z"`
+}
+
+const explainTop = 5
+
+// Run scores every running instance that has a snapshot against its image
+// role's latest baseline, folds the surprises per image and per publisher
+// through a fleet.Fleet (weighted mean), records verdicts, and responds to
+// every newly flagged publisher (admin only; the periodic run passes a
+// system principal).
+func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error) {
+	const op = "monitor.Run"
+	if err := s.requireAdmin(ctx, p, op, "detect.run", "detect"); err != nil {
+		return nil, err
+	}
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	scorers, roles, err := s.loadScorers(ctx)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	rep := &Report{Flagged: []imgward.ProjectID{}}
+	var results []scored
+	surprises := fleet.New(fleet.Config{})
+	running := map[string]bool{}
+	err = s.eachLatest(ctx, func(snap *imgward.Snapshot, rec *imgward.SnapshotRecord) {
+		running[string(rec.InstanceID)] = true
+		sc := scorers[roles[rec.ImageID]]
+		if sc == nil || rec.Publisher == "" {
+			rep.Unscored++
+			return
+		}
+		x := sc.vector(snap)
+		r := scored{rec: *rec, score: sc.det.Score(x)}
+		r.rec.Body = nil
+		r.surprise = sc.surprise(r.score)
+		ex := sc.det.Explain(x)
+		for _, d := range ex[:min(explainTop, len(ex))] {
+			r.dev = append(r.dev, deviation{d.Feature, d.Value, d.Baseline, d.Score})
+		}
+		results = append(results, r)
+		surprises.Put(fleet.Snapshot{Instance: string(rec.InstanceID), Image: string(rec.ImageID),
+			Publisher: string(rec.Publisher), Numeric: map[string]float64{"surprise": r.surprise}})
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	// The unified state forgets instances terminated since they reported.
+	for _, id := range s.fleet.InstanceIDs() {
+		if !running[id] {
+			s.fleet.Remove(id)
+		}
+	}
+	rep.Scored = len(results)
+	verdicts := s.judge(results, surprises, rep)
+	flagged, err := s.record(ctx, p, verdicts)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	rep.Flagged = flagged
+	return rep, nil
+}
+
+// loadScorers refits the latest baseline of every role.
+func (s *Service) loadScorers(ctx context.Context) (map[string]*scorer, map[imgward.ImageID]string, error) {
+	var bs []imgward.Baseline
+	var roles map[imgward.ImageID]string
+	err := s.store.View(ctx, func(tx imgward.Tx) error {
+		var err error
+		if bs, err = tx.LatestBaselines(ctx); err != nil {
+			return err
+		}
+		roles, err = tx.ImageRoles(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	scorers := map[string]*scorer{}
+	for _, b := range bs {
+		// Fitting is deterministic: a version once fitted is kept.
+		key := b.Role + "\x00" + strconv.Itoa(b.Version)
+		if sc := s.fitted[key]; sc != nil {
+			scorers[b.Role] = sc
+			continue
+		}
+		m, err := unmarshalModel(b.Model)
+		if err != nil {
+			return nil, nil, err
+		}
+		m.role = b.Role
+		if scorers[b.Role], err = m.fit(); err != nil {
+			return nil, nil, err
+		}
+		s.fitted[key] = scorers[b.Role]
+	}
+	// Forget the versions no longer in use.
+	for key, sc := range s.fitted {
+		if scorers[sc.m.role] != sc {
+			delete(s.fitted, key)
+		}
+	}
+	return scorers, roles, nil
+}
+
+// judge turns the scores into verdicts: every scored instance, and every
+// image and publisher with at least MinInstances scored instances.
+func (s *Service) judge(results []scored, surprises *fleet.Fleet, rep *Report) []imgward.Verdict {
+	now := s.stamp()
+	var vs []imgward.Verdict
+	explain := map[string][]deviation{}
+	for _, r := range results {
+		st := imgward.VerdictOK
+		if r.surprise >= s.cfg.InstanceThreshold {
+			st = imgward.VerdictFlagged
+		}
+		vs = append(vs, imgward.Verdict{Kind: imgward.VerdictInstance, Subject: string(r.rec.InstanceID),
+			Score: r.surprise, Threshold: s.cfg.InstanceThreshold, Instances: 1,
+			Explanation: mustJSON(r.dev), State: st, UpdatedAt: now})
+		for _, k := range []string{"image/" + string(r.rec.ImageID), "publisher/" + string(r.rec.Publisher)} {
+			explain[k] = append(explain[k], r.dev...)
+		}
+	}
+	group := func(kind imgward.VerdictKind, ids []string, state func(string) (fleet.State, bool)) {
+		for _, id := range ids {
+			st, _ := state(id)
+			if st.Instances < s.cfg.MinInstances || len(st.Numeric) == 0 {
+				continue
+			}
+			mean, thr := st.Numeric[0].Value, threshold(st.Instances, s.cfg.Alpha)
+			v := imgward.Verdict{Kind: kind, Subject: id, Score: mean, Threshold: thr, Instances: st.Instances,
+				Explanation: mustJSON(summarise(explain[string(kind)+"/"+id])), State: imgward.VerdictOK, UpdatedAt: now}
+			if mean > thr {
+				v.State = imgward.VerdictFlagged
+			}
+			vs = append(vs, v)
+		}
+	}
+	images, pubs := surprises.Images(), surprises.Publishers()
+	group(imgward.VerdictImage, images, surprises.Image)
+	group(imgward.VerdictPublisher, pubs, surprises.Publisher)
+	for _, v := range vs {
+		switch v.Kind {
+		case imgward.VerdictImage:
+			rep.Images++
+		case imgward.VerdictPublisher:
+			rep.Publishers++
+		}
+	}
+	return vs
+}
+
+// summarise folds the instances' deviations into the features that
+// deviate most on average over the group.
+func summarise(devs []deviation) []deviation {
+	type acc struct {
+		n              int
+		v, baseline, z float64
+	}
+	by := map[string]*acc{}
+	for _, d := range devs {
+		a := by[d.Feature]
+		if a == nil {
+			a = &acc{}
+			by[d.Feature] = a
+		}
+		a.n++
+		a.v += d.Value
+		a.baseline = d.Baseline
+		a.z += d.Z
+	}
+	out := []deviation{}
+	for f, a := range by {
+		out = append(out, deviation{f, a.v / float64(a.n), a.baseline, a.z / float64(a.n)})
+	}
+	slices.SortFunc(out, func(a, b deviation) int {
+		if a.Z != b.Z {
+			if a.Z > b.Z {
+				return -1
+			}
+			return 1
+		}
+		if a.Feature < b.Feature {
+			return -1
+		}
+		return 1
+	})
+	return out[:min(explainTop, len(out))]
+}
+
+func mustJSON(v any) []byte { b, _ := json.Marshal(v); return b }

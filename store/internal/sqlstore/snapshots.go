@@ -1,0 +1,165 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+	"time"
+
+	"imgward"
+	"imgward/errors"
+)
+
+// Batches are cut into chunks of power-of-two sizes, so that a batch of any
+// length uses a handful of distinct statements, which the statement cache
+// keeps prepared, instead of one statement text per length. Chunks stay
+// small in parameters: modernc.org/sqlite looks each parameter's name up in
+// a list, which makes binding quadratic in the parameters of a statement.
+const maxParams = 192
+
+// chunks calls fn with consecutive pieces of n items of cols parameters
+// each, whose sizes are powers of two, largest first.
+func (t *tx) chunks(n, cols int, fn func(lo, hi int) error) error {
+	limit := t.d.MaxParams
+	if limit <= 0 {
+		limit = maxParams
+	}
+	maxChunk := 1
+	for maxChunk*2*cols <= limit {
+		maxChunk *= 2
+	}
+	for lo := 0; lo < n; {
+		size := maxChunk
+		for size > n-lo {
+			size /= 2
+		}
+		if err := fn(lo, lo+size); err != nil {
+			return err
+		}
+		lo += size
+	}
+	return nil
+}
+
+// placeholders returns rows groups of cols placeholders: "($1, $2), ($3, $4)".
+func placeholders(rows, cols int) string {
+	var b strings.Builder
+	for r := range rows {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("$" + strconv.Itoa(r*cols+c+1))
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+func (t *tx) InstanceRefs(ctx context.Context, ids []imgward.InstanceID) ([]imgward.InstanceRef, error) {
+	const op = "InstanceRefs"
+	refs := make([]imgward.InstanceRef, 0, len(ids))
+	err := t.chunks(len(ids), 1, func(lo, hi int) error {
+		args := make([]any, hi-lo)
+		for i, id := range ids[lo:hi] {
+			args[i] = string(id)
+		}
+		in := strings.Trim(placeholders(1, hi-lo), "()")
+		return t.list(ctx, op, `SELECT i.id, i.image_id, i.project_id, i.state, COALESCE(m.owner, '')
+			FROM instances i LEFT JOIN images m ON m.id = i.image_id WHERE i.id IN (`+in+`)`,
+			args, func(r *sql.Rows) error {
+				var ref imgward.InstanceRef
+				err := r.Scan(&ref.ID, &ref.ImageID, &ref.ProjectID, &ref.State, &ref.Publisher)
+				refs = append(refs, ref)
+				return err
+			})
+	})
+	return refs, err
+}
+
+// PutSnapshots merges the records of one instance first: PostgreSQL's
+// upsert may not touch a row twice in one statement.
+func (t *tx) PutSnapshots(ctx context.Context, recs []imgward.SnapshotRecord) error {
+	const op = "PutSnapshots"
+	pos := make(map[imgward.InstanceID]int, len(recs))
+	merged := make([]imgward.SnapshotRecord, 0, len(recs))
+	for _, r := range recs {
+		i, ok := pos[r.InstanceID]
+		if !ok {
+			pos[r.InstanceID] = len(merged)
+			r.Count = 1
+			merged = append(merged, r)
+			continue
+		}
+		n := merged[i].Count + 1
+		if !r.TakenAt.Before(merged[i].TakenAt) {
+			merged[i] = r
+		}
+		merged[i].Count = n
+	}
+	const cols = 6
+	return t.chunks(len(merged), cols, func(lo, hi int) error {
+		args := make([]any, 0, (hi-lo)*cols)
+		for _, r := range merged[lo:hi] {
+			args = append(args, string(r.InstanceID), micros(r.TakenAt), micros(r.ReceivedAt),
+				r.Source, string(r.Body), r.Count)
+		}
+		newer := `CASE WHEN excluded.taken_at >= snapshots.taken_at THEN excluded.%s ELSE snapshots.%s END`
+		set := func(c string) string { return c + " = " + strings.ReplaceAll(newer, "%s", c) }
+		return t.exec(ctx, op, `INSERT INTO snapshots (instance_id, taken_at, received_at, source, body, count)
+			VALUES `+placeholders(hi-lo, cols)+`
+			ON CONFLICT (instance_id) DO UPDATE SET count = snapshots.count + excluded.count,
+			`+set("body")+`, `+set("source")+`, `+set("received_at")+`, `+set("taken_at"), args...)
+	})
+}
+
+func (t *tx) LatestSnapshots(ctx context.Context, after imgward.InstanceID, limit int) ([]imgward.SnapshotRecord, error) {
+	const op = "LatestSnapshots"
+	if limit < 0 {
+		return nil, t.d.wrap(op, errors.E(errors.Invalid, errors.Msg("invalid limit")))
+	}
+	var q query
+	stmt := `SELECT s.instance_id, s.taken_at, s.received_at, s.source, s.body, s.count, i.image_id,
+		COALESCE(m.owner, '') FROM snapshots s JOIN instances i ON i.id = s.instance_id
+		LEFT JOIN images m ON m.id = i.image_id
+		WHERE i.state = ` + q.arg(string(imgward.InstanceRunning)) + ` AND s.instance_id > ` + q.arg(string(after)) +
+		` ORDER BY s.instance_id`
+	if limit > 0 {
+		stmt += ` LIMIT ` + q.arg(limit)
+	}
+	recs := []imgward.SnapshotRecord{}
+	err := t.list(ctx, op, stmt, q.args, func(r *sql.Rows) error {
+		var s imgward.SnapshotRecord
+		var body string
+		err := r.Scan(&s.InstanceID, usec{&s.TakenAt}, usec{&s.ReceivedAt}, &s.Source, &body, &s.Count,
+			&s.ImageID, &s.Publisher)
+		s.Body = []byte(body)
+		recs = append(recs, s)
+		return err
+	})
+	return recs, err
+}
+
+func (t *tx) IdempotentResult(ctx context.Context, user imgward.UserID, key string) ([]byte, error) {
+	var res []byte
+	err := t.queryRow(ctx, `SELECT result FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2`,
+		string(user), key).Scan(&res)
+	if err != nil {
+		return nil, t.d.wrap("IdempotentResult", err)
+	}
+	return res, nil
+}
+
+func (t *tx) PutIdempotentResult(ctx context.Context, user imgward.UserID, key string, result []byte, at, expire time.Time) error {
+	const op = "PutIdempotentResult"
+	if err := t.exec(ctx, op, `DELETE FROM idempotency_keys WHERE created_at < $1`, micros(expire)); err != nil {
+		return err
+	}
+	return t.exec(ctx, op, `INSERT INTO idempotency_keys (user_id, idem_key, result, created_at)
+		VALUES ($1, $2, $3, $4)`, string(user), key, result, micros(at))
+}
