@@ -20,9 +20,10 @@ import (
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
 var version = ""
 
-const usage = `imgward is an image catalog that guards shared images: a Glance v2
-compatible images and members API in which a member's acceptance gates use,
-launch records, publisher profiles and a hash-chained audit log.
+const usage = `imgward guards the images of an IaaS cloud: a Glance v2 compatible
+catalog in which a member's acceptance gates use, sealed images whose keys
+the broker releases only to bound instances, and fleet-wide detection of
+malicious publishers from introspected instance state.
 
 usage: imgward <noun> <verb> [arguments] [flags]
 
