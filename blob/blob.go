@@ -14,6 +14,7 @@ import (
 
 	"imgward"
 	"imgward/errors"
+	"imgward/internal/securefile"
 )
 
 // FS is a BlobStore in a directory.
@@ -91,7 +92,7 @@ func (s *FS) Put(ctx context.Context, key string, r io.Reader, max int64) (imgwa
 		return imgward.BlobInfo{}, errors.E(op, errors.Internal, err)
 	}
 	done = true
-	if err := syncDir(s.dir); err != nil {
+	if err := securefile.SyncDir(s.dir); err != nil {
 		return imgward.BlobInfo{}, errors.E(op, errors.Internal, err)
 	}
 	return imgward.BlobInfo{Size: n, MD5: hex.EncodeToString(md.Sum(nil)), SHA512: hex.EncodeToString(sh.Sum(nil))}, nil
@@ -128,15 +129,6 @@ func (s *FS) Delete(ctx context.Context, key string) error {
 		return errors.E(op, errors.Internal, err)
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // ctxReader stops a copy when its context is done, so that a cancelled

@@ -3,12 +3,10 @@ package identity
 import (
 	"crypto/ed25519"
 	"encoding/json"
-	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"imgward/errors"
+	"imgward/internal/securefile"
 )
 
 // KeyFile is the name of the key ring's file in the Issuer's data directory.
@@ -98,27 +96,9 @@ func (fk fileKey) key(private bool) (*key, error) {
 // regular file or that group or others may access.
 func loadRing(path string) (*ring, error) {
 	const op = "identity.loadRing"
-	f, err := os.Open(path)
-	if errors.IsErr(err, os.ErrNotExist) {
-		return nil, errors.E(op, errors.NotExist, err)
-	} else if err != nil {
-		return nil, errors.E(op, errors.Unavailable, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
+	data, err := securefile.Read(path, maxKeyFileSize)
 	if err != nil {
-		return nil, errors.E(op, errors.Unavailable, err)
-	}
-	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o077 != 0 {
-		return nil, errors.E(op, errors.Permission,
-			errors.Errorf("key file %s must be a regular file of mode 0600 (chmod 600 %s)", path, path))
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
-	if err != nil {
-		return nil, errors.E(op, errors.Unavailable, err)
-	}
-	if len(data) > maxKeyFileSize {
-		return nil, errors.E(op, errors.TooLarge, errors.Errorf("key file %s is too large", path))
+		return nil, errors.E(op, err)
 	}
 	r, err := decodeRing(data)
 	if err != nil {
@@ -135,67 +115,21 @@ func createRing(path string, r *ring) error {
 	if err != nil {
 		return errors.E(op, errors.Internal, err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.IsErr(err, os.ErrExist) {
-		return errors.E(op, errors.Exist, err)
-	} else if err != nil {
-		return errors.E(op, errors.Unavailable, err)
-	}
-	err = writeSync(f, data)
-	if err == nil {
-		err = syncDir(filepath.Dir(path))
-	}
-	if err != nil {
-		os.Remove(path)
-		return errors.E(op, errors.Unavailable, err)
+	if err := securefile.Create(path, data); err != nil {
+		return errors.E(op, err)
 	}
 	return nil
 }
 
-// saveRing replaces the key file at path with r atomically: temporary file,
-// fsync, rename, fsync of the directory.
+// saveRing replaces the key file at path with r atomically.
 func saveRing(path string, r *ring) error {
 	const op = "identity.saveRing"
 	data, err := r.encode()
 	if err != nil {
 		return errors.E(op, errors.Internal, err)
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp") // 0600, O_EXCL
-	if err != nil {
-		return errors.E(op, errors.Unavailable, err)
-	}
-	err = writeSync(f, data)
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err == nil {
-		err = syncDir(dir)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return errors.E(op, errors.Unavailable, err)
+	if err := securefile.Replace(path, data); err != nil {
+		return errors.E(op, err)
 	}
 	return nil
-}
-
-// writeSync writes data to f, syncs and closes it.
-func writeSync(f *os.File, data []byte) error {
-	_, err := f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -24,6 +24,7 @@ import (
 	"imgward/catalog"
 	"imgward/errors"
 	"imgward/identity"
+	"imgward/internal/securefile"
 	"imgward/monitor"
 	"imgward/store/postgres"
 	"imgward/store/sqlite"
@@ -154,7 +155,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, errors.E(op, err)
 	}
 	if token != "" {
-		if err := writeSecret(filepath.Join(cfg.DataDir, "admin.token"), token+"\n"); err != nil {
+		if err := securefile.Replace(filepath.Join(cfg.DataDir, "admin.token"), []byte(token+"\n")); err != nil {
 			st.Close()
 			keys.Close()
 			return nil, errors.E(op, errors.Internal, errors.Msg("cannot write admin.token"), err)
@@ -214,29 +215,4 @@ func (s *Service) Close() error {
 	s.Monitor.Close()
 	s.Keys.Close()
 	return s.Store.Close()
-}
-
-// writeSecret writes a file readable by its owner only, atomically.
-func writeSecret(path, content string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".secret-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.WriteString(content); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -2,13 +2,11 @@ package local
 
 import (
 	"encoding/json"
-	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 
 	"imgward"
 	"imgward/errors"
+	"imgward/internal/securefile"
 )
 
 // fileFormat names the layout of the key file.
@@ -31,21 +29,12 @@ type fileKey struct {
 
 // create makes a new, empty key file at path, failing if path exists.
 func create(path string) error {
-	const op = "local.create"
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	data, err := encode(ring{})
 	if err != nil {
-		return errors.E(op, kindOf(err), err)
+		return errors.E("local.create", errors.Internal, err)
 	}
-	err = writeRing(f, ring{})
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(path))
-	}
-	if err != nil {
-		os.Remove(path)
-		return errors.E(op, errors.Unavailable, err)
+	if err := securefile.Create(path, data); err != nil {
+		return errors.E("local.create", err)
 	}
 	return nil
 }
@@ -54,28 +43,9 @@ func create(path string) error {
 // file or that group or others may access in any way.
 func load(path string) (ring, error) {
 	const op = "local.load"
-	f, err := os.Open(path)
+	data, err := securefile.Read(path, maxFileSize)
 	if err != nil {
-		return nil, errors.E(op, kindOf(err), err)
-	}
-	defer f.Close()
-	fi, err := f.Stat() // of the open file, not of the name: no race
-	if err != nil {
-		return nil, errors.E(op, errors.Unavailable, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, errors.E(op, errors.Invalid, errors.Errorf("%s is not a regular file", path))
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return nil, errors.E(op, errors.Permission,
-			errors.Errorf("key file %s has mode %#o; it must be 0600 (chmod 600 %s)", path, perm, path))
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, errors.E(op, errors.Unavailable, err)
-	}
-	if len(data) > maxFileSize {
-		return nil, errors.E(op, errors.TooLarge, errors.Errorf("key file %s is over %d bytes", path, maxFileSize))
+		return nil, errors.E(op, err)
 	}
 	r, err := decode(data)
 	if err != nil {
@@ -118,8 +88,8 @@ func decode(data []byte) (ring, error) {
 	return r, nil
 }
 
-// writeRing writes r to f and syncs it.
-func writeRing(f *os.File, r ring) error {
+// encode lays r out as the key file.
+func encode(r ring) ([]byte, error) {
 	out := file{Format: fileFormat, Keys: make(map[string]fileKey, len(r))}
 	for id, m := range r {
 		fk := fileKey{Current: m.current, Versions: make(map[string][]byte, len(m.versions))}
@@ -130,59 +100,20 @@ func writeRing(f *os.File, r ring) error {
 	}
 	data, err := json.MarshalIndent(out, "", "\t")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := f.Write(append(data, '\n')); err != nil {
-		return err
-	}
-	return f.Sync()
+	return append(data, '\n'), nil
 }
 
-// save replaces the key file at path with r atomically: it writes a
-// temporary file beside it, syncs it, renames it over path and syncs the
-// directory, so that a crash leaves either the old ring or the new one.
+// save replaces the key file at path with r atomically, so that a crash
+// leaves either the old ring or the new one.
 func save(path string, r ring) error {
-	const op = "local.save"
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp") // 0600, O_EXCL
+	data, err := encode(r)
 	if err != nil {
-		return errors.E(op, errors.Unavailable, err)
+		return errors.E("local.save", errors.Internal, err)
 	}
-	tmp := f.Name()
-	err = writeRing(f, r)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return errors.E(op, errors.Unavailable, err)
-	}
-	if err := syncDir(dir); err != nil {
-		return errors.E(op, errors.Unavailable, err)
+	if err := securefile.Replace(path, data); err != nil {
+		return errors.E("local.save", err)
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-func kindOf(err error) errors.Kind {
-	switch {
-	case errors.IsErr(err, os.ErrNotExist):
-		return errors.NotExist
-	case errors.IsErr(err, os.ErrExist):
-		return errors.Exist
-	case errors.IsErr(err, os.ErrPermission):
-		return errors.Permission
-	}
-	return errors.Unavailable
 }
