@@ -110,6 +110,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v1/identity/keys", s.identityKeys)
 	s.handle("GET /v1/flags", s.listFlags)
 	s.handle("POST /v1/flags/{id}/clear", s.clearFlag)
+	s.mux.HandleFunc("GET /v1/openapi.json", s.openapi)
 }
 
 // handle registers an authenticated route.
