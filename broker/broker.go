@@ -34,6 +34,7 @@ type Broker struct {
 	ids   identity.Verifier
 	now   func() time.Time
 	log   *slog.Logger
+	hints keyHints // key records, for prepare
 }
 
 // Option configures a Broker.

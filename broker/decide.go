@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"imgward"
@@ -84,6 +85,7 @@ func (b *Broker) decide(ctx context.Context, tx imgward.Tx, doc *identity.Docume
 	if pre.matches(k, in) {
 		return pre.take()
 	}
+	b.hints.put(k)
 	if k.Mode == imgward.ProtectLUKS {
 		// No sealed header: the LUKS disk carries no binding of its own.
 		// The key is bound to the image by the KMS (the image id is the
@@ -182,29 +184,27 @@ type prepared struct {
 	err    error
 }
 
-// prepare does, outside any write transaction, what decide does last: read
-// the key record, check the sealed header against it, unwrap the data key
-// and authenticate the header. It returns nil when the store or the KMS
-// fails, or the document is for another image: decide then does it all
-// within its transaction. Nothing is released or denied on its strength
-// alone: decide makes every check first, in order, and uses the outcome only
-// for the same key record, of the image's current owner.
+// prepare does, outside any write transaction, what decide does last:
+// check the sealed header against the image's key record, unwrap the data
+// key and authenticate the header. The key record is the one decide read
+// for the image's last release (a hint: see keyHints); prepare returns nil
+// when there is none, when the store or the KMS fails, or when the document
+// is for another image, and decide then does it all within its
+// transaction. Nothing is released or denied on the strength of prepare
+// alone: decide makes every check first, in order, and uses the outcome
+// only if the key record it reads in its transaction is the same one, of
+// the image's current owner.
 //
-// Only the key record is read here: a document is issued at a launch, for
-// the image and to an instance that was allowed it, so that the KMS unwraps
-// for no one else; a second read transaction with the instance, image and
-// membership cost more CPU than the serial work that it saved.
+// A document is issued at a launch, for the image and to an instance that
+// was allowed it, so that the KMS unwraps for no one else. Reading the key
+// record in a read transaction of its own instead of the hint cost more CPU
+// than the unseal that it took off the single writer.
 func (b *Broker) prepare(ctx context.Context, doc *identity.Document, id imgward.ImageID) *prepared {
 	if doc.ImageID != id {
 		return nil
 	}
-	var k *imgward.ImageKey
-	err := b.store.View(ctx, func(tx imgward.Tx) error {
-		var err error
-		k, err = tx.ImageKey(ctx, id)
-		return err
-	})
-	if err != nil {
+	k := b.hints.get(id)
+	if k == nil {
 		return nil
 	}
 	// decide uses the outcome only where the image's owner is k.Owner.
@@ -212,6 +212,7 @@ func (b *Broker) prepare(ctx context.Context, doc *identity.Document, id imgward
 	in := &imgward.Instance{ID: doc.InstanceID}
 	var rel *Release
 	var reason string
+	var err error
 	if k.Mode == imgward.ProtectLUKS {
 		rel, reason, err = b.unwrap(ctx, img, k, "instance "+string(in.ID))
 	} else {
@@ -221,6 +222,33 @@ func (b *Broker) prepare(ctx context.Context, doc *identity.Document, id imgward
 		return nil
 	}
 	return &prepared{key: k, in: in.ID, rel: rel, reason: reason, err: err}
+}
+
+// keyHints keeps the key record that decide last read for each image, for
+// prepare. A hint is never trusted: decide compares it with the record in
+// its transaction. It holds no secret (a wrapped key is useless without
+// the KMS) and at most maxHints records.
+type keyHints struct {
+	mu sync.Mutex
+	m  map[imgward.ImageID]*imgward.ImageKey
+}
+
+const maxHints = 4096
+
+func (h *keyHints) get(id imgward.ImageID) *imgward.ImageKey {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.m[id]
+}
+
+// put records k, which no one modifies afterwards.
+func (h *keyHints) put(k *imgward.ImageKey) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.m == nil || len(h.m) >= maxHints {
+		h.m = make(map[imgward.ImageID]*imgward.ImageKey)
+	}
+	h.m[k.ImageID] = k
 }
 
 // matches reports whether p was made for key record k and instance in.

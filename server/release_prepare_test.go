@@ -24,7 +24,8 @@ import (
 // write transaction.
 type racingStore struct {
 	imgward.Store
-	change func(imgward.Tx) error
+	change   func(imgward.Tx) error
+	inUpdate atomic.Bool
 }
 
 func (s *racingStore) Update(ctx context.Context, fn func(imgward.Tx) error) error {
@@ -34,17 +35,23 @@ func (s *racingStore) Update(ctx context.Context, fn func(imgward.Tx) error) err
 			return err
 		}
 	}
+	s.inUpdate.Store(true)
+	defer s.inUpdate.Store(false)
 	return s.Store.Update(ctx, fn)
 }
 
-// countingKeys counts unwraps.
+// countingKeys counts unwraps, and those made within the store's Update.
 type countingKeys struct {
 	imgward.KeyService
-	unwraps atomic.Int32
+	st              *racingStore
+	unwraps, inside atomic.Int32
 }
 
 func (k *countingKeys) Unwrap(ctx context.Context, w imgward.WrappedKey, ad []byte) ([]byte, error) {
 	k.unwraps.Add(1)
+	if k.st.inUpdate.Load() {
+		k.inside.Add(1)
+	}
 	return k.KeyService.Unwrap(ctx, w, ad)
 }
 
@@ -66,23 +73,31 @@ func TestReleasePreparedRecheck(t *testing.T) {
 	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	jwk, _ := json.Marshal(jose.JSONWebKey{Key: &priv.PublicKey})
 	ctx := context.Background()
-	keys := &countingKeys{KeyService: c.svc.Keys}
-
-	_, doc := c.launch(bobTok, x)
 	st := &racingStore{Store: c.svc.Store}
+	keys := &countingKeys{KeyService: c.svc.Keys, st: st}
 	brk := broker.New(st, blobs, keys, c.svc.Issuer, broker.WithClock(c.clock))
-	rel, err := brk.Release(ctx, broker.Request{Identity: doc, ImageID: imgward.ImageID(x), PublicKey: jwk})
-	if err != nil {
-		t.Fatalf("Release: %v", err)
+	release := func() error {
+		_, doc := c.launch(bobTok, x)
+		keys.unwraps.Store(0)
+		keys.inside.Store(0)
+		rel, err := brk.Release(ctx, broker.Request{Identity: doc, ImageID: imgward.ImageID(x), PublicKey: jwk})
+		if err == nil {
+			if _, err := broker.Open(rel.Key, priv); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return err
 	}
-	if _, err := broker.Open(rel.Key, priv); err != nil {
-		t.Fatal(err)
+	// The first release of an image unwraps in its transaction; the next
+	// ones beforehand, for the key record the one before read.
+	for i, wantInside := range []int32{1, 0, 0} {
+		if err := release(); err != nil {
+			t.Fatalf("release %d: %v", i, err)
+		}
+		if n, in := keys.unwraps.Load(), keys.inside.Load(); n != 1 || in != wantInside {
+			t.Errorf("release %d: %d unwraps, %d within the transaction; want 1, %d", i, n, in, wantInside)
+		}
 	}
-	if n := keys.unwraps.Load(); n != 1 {
-		t.Errorf("%d unwraps for one release, want 1", n)
-	}
-
-	_, doc = c.launch(bobTok, x)
 	st.change = func(tx imgward.Tx) error {
 		k, err := tx.ImageKey(ctx, imgward.ImageID(x))
 		if err != nil {
@@ -91,12 +106,11 @@ func TestReleasePreparedRecheck(t *testing.T) {
 		k.Wrapped.Version++
 		return tx.UpdateImageKey(ctx, k)
 	}
-	keys.unwraps.Store(0)
-	_, err = brk.Release(ctx, broker.Request{Identity: doc, ImageID: imgward.ImageID(x), PublicKey: jwk})
+	err = release()
 	if !errors.Is(errors.Permission, err) || errors.Message(err) != "sealed header key does not match the catalog" {
 		t.Errorf("Release after the key record changed: %v, want the header's key mismatch", err)
 	}
-	if n := keys.unwraps.Load(); n != 1 {
-		t.Errorf("%d unwraps, want 1: the prepared one, then none", n)
+	if n, in := keys.unwraps.Load(), keys.inside.Load(); n != 1 || in != 0 {
+		t.Errorf("%d unwraps, %d within the transaction; want the prepared one only", n, in)
 	}
 }
