@@ -34,6 +34,7 @@ type Broker struct {
 	ids   identity.Verifier
 	now   func() time.Time
 	log   *slog.Logger
+	hints keyHints // key records, for prepare
 }
 
 // Option configures a Broker.
@@ -90,6 +91,12 @@ func (b *Broker) Release(ctx context.Context, req Request) (*Release, error) {
 	if err != nil {
 		return nil, b.deny(ctx, "unknown", object, errors.Message(err), errors.E(op, err))
 	}
+	// The sealed header and the KMS unwrap, read and done before the write
+	// transaction, which only checks that the key record is still the same:
+	// SQLite has a single writer, and they were a quarter of its time a
+	// release.
+	pre := b.prepare(ctx, doc, req.ImageID)
+	defer pre.clear()
 	var rel *Release
 	var deny error // the decision, when it is a denial
 	err = b.store.Update(ctx, func(tx imgward.Tx) error {
@@ -98,7 +105,7 @@ func (b *Broker) Release(ctx context.Context, req Request) (*Release, error) {
 		}
 		rel, deny = nil, nil
 		var reason string
-		rel, reason, deny = b.decide(ctx, tx, doc, req.ImageID, now)
+		rel, reason, deny = b.decide(ctx, tx, doc, req.ImageID, now, pre)
 		if deny != nil && errors.KindOf(deny) == errors.Unavailable {
 			return deny // the store or KMS failed: nothing to commit
 		}

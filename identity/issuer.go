@@ -64,17 +64,19 @@ func generateKey(now time.Time) (*key, error) {
 type ring struct {
 	current  *key
 	previous []*key
-	signer   jose.Signer
+	header   string  // the base64url of the current key's protected JWS header
 	keys     *KeySet // every key, for verifying
 }
 
 func newRing(cur *key, prev []*key) (*ring, error) {
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.EdDSA, Key: cur.priv},
-		(&jose.SignerOptions{}).WithType(TokenType).WithHeader("kid", cur.kid))
+	header, err := encodedHeader(cur.kid)
 	if err != nil {
 		return nil, err
 	}
-	r := &ring{current: cur, previous: prev, signer: signer, keys: &KeySet{keys: map[string]ed25519.PublicKey{}}}
+	if len(cur.priv) != ed25519.PrivateKeySize {
+		return nil, errors.New("the current key has no private half")
+	}
+	r := &ring{current: cur, previous: prev, header: header, keys: &KeySet{keys: map[string]ed25519.PublicKey{}}}
 	for _, k := range append([]*key{cur}, prev...) {
 		if r.keys.keys[k.kid] != nil {
 			return nil, errors.Errorf("key %s is in the ring twice", k.kid)
@@ -146,15 +148,8 @@ func (i *Issuer) Issue(d *Document, now time.Time) (string, error) {
 	if err != nil {
 		return "", errors.E(op, errors.Internal, err)
 	}
-	jws, err := i.state.Load().signer.Sign(payload)
-	if err != nil {
-		return "", errors.E(op, errors.Internal, err)
-	}
-	tok, err := jws.CompactSerialize()
-	if err != nil {
-		return "", errors.E(op, errors.Internal, err)
-	}
-	return tok, nil
+	r := i.state.Load()
+	return signCompact(r.header, r.current.priv, payload), nil
 }
 
 // Verify implements Verifier with every key of the ring.

@@ -54,6 +54,7 @@ func (s *Store) writer() {
 			}
 		}
 		s.commit(group)
+		s.finishCheckpoint()
 	}
 }
 
@@ -80,6 +81,8 @@ func (s *Store) commit(group []*write) {
 	var cerr error
 	if err := stx.Commit(); err != nil {
 		cerr = errors.E("sqlite.Commit", kind(err), err)
+	} else {
+		s.noteCommit()
 	}
 	s.answer(group, errs, cerr)
 }

@@ -100,3 +100,50 @@ func TestCloseAnswersWaiters(t *testing.T) {
 		t.Fatalf("update after close: %v", err)
 	}
 }
+
+// TestGroupCommitCancelledCaller checks that a caller whose context ends
+// while its write runs does not reach SQLite: an interrupted statement
+// would roll back the transaction that the whole group shares. Its write
+// runs to its end and commits with the others.
+func TestGroupCommitCancelledCaller(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "imgward.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 50
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			errs[i] = s.Update(ctx, func(tx imgward.Tx) error {
+				p := &imgward.Project{ID: imgward.ProjectID(fmt.Sprintf("%032d", i)), Name: "p", CreatedAt: time.Now()}
+				if err := tx.CreateProject(ctx, p); err != nil {
+					return err
+				}
+				if i%2 == 0 {
+					cancel() // the client went away
+				}
+				return tx.AppendAudit(ctx, &imgward.AuditEntry{Actor: "t", Action: "a", Object: string(p.ID), Result: "ok"})
+			})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("write %d: %v", i, err)
+		}
+	}
+	var ps []imgward.Project
+	var log []imgward.AuditEntry
+	s.View(t.Context(), func(tx imgward.Tx) error {
+		ps, _ = tx.ListProjects(t.Context())
+		log, _ = tx.ListAudit(t.Context(), 0, 0)
+		return nil
+	})
+	if len(ps) != n || len(log) != n {
+		t.Errorf("%d projects and %d audit entries, want %d", len(ps), len(log), n)
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -63,6 +64,12 @@ type Store struct {
 	writes           chan *write   // to the writer goroutine (group.go)
 	closing, stopped chan struct{} // Close asks the writer to stop; it says it has
 	closeOnce        sync.Once
+
+	ckpt        *sql.DB       // one connection, for the checkpointer (checkpoint.go)
+	commits     int           // by the writer
+	ckptWake    chan struct{} // from the writer to the checkpointer
+	ckptDone    atomic.Bool   // from the checkpointer to the writer
+	ckptStopped chan struct{}
 }
 
 var _ imgward.Store = (*Store)(nil)
@@ -102,7 +109,7 @@ func OpenOptions(ctx context.Context, path string, opts Options) (*Store, error)
 	}
 	s := &Store{}
 	s.write, err = sql.Open("sqlite", uri+"?_txlock=immediate&_busy_timeout="+busyTimeout+
-		"&_journal_mode=WAL&_synchronous="+string(sync)+"&_foreign_keys=1")
+		"&_journal_mode=WAL&_synchronous="+string(sync)+"&_foreign_keys=1&_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		return nil, errors.E(op, errors.Internal, err)
 	}
@@ -121,10 +128,19 @@ func OpenOptions(ctx context.Context, path string, opts Options) (*Store, error)
 	}
 	s.read.SetMaxOpenConns(max(4, runtime.NumCPU()))
 	s.read.SetMaxIdleConns(max(4, runtime.NumCPU()))
+	s.ckpt, err = sql.Open("sqlite", uri+"?_busy_timeout="+busyTimeout)
+	if err != nil {
+		s.write.Close()
+		s.read.Close()
+		return nil, errors.E(op, errors.Internal, err)
+	}
+	s.ckpt.SetMaxOpenConns(1)
+	s.ckptWake, s.ckptStopped = make(chan struct{}, 1), make(chan struct{})
 	s.writeStmts, s.readStmts = sqlstore.NewStmts(s.write), sqlstore.NewStmts(s.read)
 	s.writes = make(chan *write, maxGroup)
 	s.closing, s.stopped = make(chan struct{}), make(chan struct{})
 	go s.writer()
+	go s.checkpointer(s.ckpt)
 	return s, nil
 }
 
@@ -160,9 +176,10 @@ func (s *Store) View(ctx context.Context, fn func(imgward.Tx) error) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.closing) })
 	<-s.stopped
+	<-s.ckptStopped
 	s.writeStmts.Close()
 	s.readStmts.Close()
-	return stderrors.Join(s.write.Close(), s.read.Close())
+	return stderrors.Join(s.write.Close(), s.read.Close(), s.ckpt.Close())
 }
 
 // Ping checks that the database answers, for readiness checks.

@@ -79,8 +79,13 @@ func Run(ctx context.Context, db *sql.DB, stmts *Stmts, opts *sql.TxOptions, d *
 // what it wrote is rolled back and the rest of stx stays. It lets a backend
 // commit the work of several callers in one transaction (group commit)
 // while each caller's work stays all or nothing.
+//
+// Every statement of fn runs with ctx, whatever context fn passes: a
+// cancelled caller must not interrupt a statement (sqlite3_interrupt), which
+// would roll back the whole shared transaction, the other callers' work
+// with it, and leave the rest of the group to run outside any transaction.
 func Savepoint(ctx context.Context, stx *sql.Tx, stmts *Stmts, d *Dialect, fn func(imgward.Tx) error) (err error) {
-	t := &tx{tx: stx, d: d, stmts: stmts}
+	t := &tx{tx: stx, d: d, stmts: stmts, ctx: ctx}
 	if _, err := t.execContext(ctx, "SAVEPOINT w"); err != nil {
 		return d.wrap("Savepoint", err)
 	}
@@ -140,6 +145,17 @@ type tx struct {
 	tx    *sql.Tx
 	d     *Dialect
 	stmts *Stmts
+	// ctx, when not nil, replaces the callers' contexts in the statements
+	// run: see Savepoint.
+	ctx context.Context
+}
+
+// use returns the context a statement runs with.
+func (t *tx) use(ctx context.Context) context.Context {
+	if t.ctx != nil {
+		return t.ctx
+	}
+	return ctx
 }
 
 var _ imgward.Tx = (*tx)(nil)

@@ -88,6 +88,7 @@ func (s *Stmts) Close() error {
 
 // stmt returns query prepared within the transaction, or nil.
 func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	ctx = t.use(ctx)
 	if t.stmts == nil {
 		return nil
 	}
@@ -99,6 +100,7 @@ func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
 }
 
 func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = t.use(ctx)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -106,6 +108,7 @@ func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 }
 
 func (t *tx) queryRows(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = t.use(ctx)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -113,6 +116,7 @@ func (t *tx) queryRows(ctx context.Context, query string, args ...any) (*sql.Row
 }
 
 func (t *tx) execContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = t.use(ctx)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
