@@ -71,6 +71,10 @@ type ProtectionTx interface {
 	// UpdateImageKey replaces the wrapped key of a record, as key rotation
 	// does.
 	UpdateImageKey(ctx context.Context, k *ImageKey) error
+	// ListImageKeys lists at most limit key records whose image id sorts
+	// after after ("" for the first), by image id: key rotation walks every
+	// record in pages of bounded size this way.
+	ListImageKeys(ctx context.Context, after ImageID, limit int) ([]ImageKey, error)
 
 	// UseNonce records nonce as used until expiresAt. Conflict if it is
 	// recorded and its expiry is after now; an expired record is reused.

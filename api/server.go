@@ -108,6 +108,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /v1/keys/release", s.release)
 	s.handle("POST /v1/images/{id}/key", s.ownerKey)
 	s.mux.HandleFunc("GET /v1/identity/keys", s.identityKeys)
+	s.handle("POST /v1/keys/rotate", s.rotateKeys)
+	s.handle("POST /v1/identity/rotate", s.rotateIdentity)
 	s.handle("GET /v1/flags", s.listFlags)
 	s.handle("POST /v1/flags/{id}/clear", s.clearFlag)
 	s.mux.HandleFunc("GET /v1/openapi.json", s.openapi)

@@ -144,7 +144,13 @@ func (b *Broker) unseal(ctx context.Context, img *imgward.Image, k *imgward.Imag
 	if h.ImageID != img.ID || h.Owner != img.Owner {
 		return perm("sealed image binding names another image or owner")
 	}
-	if h.KeyID != k.Wrapped.KeyID || h.KeyVersion != k.Wrapped.Version {
+	// The header keeps the version it was sealed under, while rotation
+	// re-wraps the record's data key to newer ones without touching the
+	// image: so a header may name an older version, never a newer one
+	// (versions only grow). The version is not what binds the image to the
+	// record: the header authenticates only under the data key unwrapped
+	// with the image id as additional data, and a rewrap keeps that key.
+	if h.KeyID != k.Wrapped.KeyID || h.KeyVersion > k.Wrapped.Version {
 		return perm("sealed header key does not match the catalog")
 	}
 	rel, reason, err := b.unwrap(ctx, img, k, "instance "+string(in.ID))

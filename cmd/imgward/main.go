@@ -71,6 +71,10 @@ Client commands:
   instance terminate ID                  terminate an instance
   audit list [--after N] [--limit N]     list audit log entries (admin)
   audit verify                           check the audit log's hash chain (admin)
+  key rotate [--retire]                  rotate the master key of image keys and
+                                         re-wrap them; --retire destroys the
+                                         older versions (admin)
+  identity rotate                        sign identity documents with a new key (admin)
 
 Introspection:
   collect procfs --instance ID --pid P   post snapshots of a process group, from /proc
@@ -205,7 +209,7 @@ type command struct {
 }
 
 var nouns = []*noun{&projectNoun, &userNoun, &publisherNoun, &imageNoun, &instanceNoun, &diskNoun, &auditNoun,
-	&collectNoun, &baselineNoun, &detectNoun}
+	&collectNoun, &baselineNoun, &detectNoun, &keyNoun, &identityNoun}
 
 func findNoun(name string) *noun {
 	for _, n := range nouns {

@@ -44,6 +44,50 @@ func testImageKeys(t *testing.T, s imgward.Store) {
 	wantKind(t, "UpdateImageKey of an absent record", err, errors.NotExist)
 }
 
+// testListImageKeys walks the records in pages, as key rotation does.
+func testListImageKeys(t *testing.T, s imgward.Store) {
+	owner := projectID(1)
+	var want []imgward.ImageKey
+	update(t, s, func(tx imgward.Tx) error {
+		want = nil
+		for _, n := range []int{5, 1, 4, 2, 3} {
+			if err := tx.CreateImage(ctx(t), newImage(n, owner, imgward.Shared, at(0))); err != nil {
+				return err
+			}
+			k := imgward.ImageKey{ImageID: imageID(n), Owner: owner, Mode: imgward.ProtectFull, SealedAt: int64(n),
+				Wrapped: imgward.WrappedKey{KeyID: "k", Version: uint32(n), Ciphertext: []byte{byte(n)}}, CreatedAt: at(n)}
+			if err := tx.CreateImageKey(ctx(t), &k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for n := 1; n <= 5; n++ {
+		want = append(want, imgward.ImageKey{ImageID: imageID(n), Owner: owner, Mode: imgward.ProtectFull, SealedAt: int64(n),
+			Wrapped: imgward.WrappedKey{KeyID: "k", Version: uint32(n), Ciphertext: []byte{byte(n)}}, CreatedAt: at(n)})
+	}
+	var got []imgward.ImageKey
+	view(t, s, func(tx imgward.Tx) error {
+		got = nil
+		var after imgward.ImageID
+		for pages := 0; pages < 10; pages++ {
+			ks, err := tx.ListImageKeys(ctx(t), after, 2)
+			if err != nil || len(ks) == 0 {
+				return err
+			}
+			if len(ks) > 2 {
+				t.Errorf("page of %d records, want at most 2", len(ks))
+			}
+			got = append(got, ks...)
+			after = ks[len(ks)-1].ImageID
+		}
+		return nil
+	})
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ListImageKeys pages (-want +got):\n%s", diff)
+	}
+}
+
 func checkImageKey(t *testing.T, s imgward.Store, want *imgward.ImageKey) {
 	t.Helper()
 	view(t, s, func(tx imgward.Tx) error {

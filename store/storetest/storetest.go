@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) imgward.Store) {
 		{"Events", testEvents},
 		{"Quarantine", testQuarantine},
 		{"ImageKeys", testImageKeys},
+		{"ListImageKeys", testListImageKeys},
 		{"Nonces", testNonces},
 		{"NoncesConcurrent", testNoncesConcurrent},
 		{"Fingerprints", testFingerprints},

@@ -35,6 +35,21 @@ func (t *tx) ImageKey(ctx context.Context, id imgward.ImageID) (*imgward.ImageKe
 	return &k, nil
 }
 
+func (t *tx) ListImageKeys(ctx context.Context, after imgward.ImageID, limit int) ([]imgward.ImageKey, error) {
+	ks := []imgward.ImageKey{}
+	err := t.list(ctx, "ListImageKeys", `SELECT image_id, owner, mode, key_id, key_version, wrapped, created_at, sealed_at
+		FROM image_keys WHERE image_id > $1 ORDER BY image_id LIMIT $2`, []any{string(after), limit}, func(r *sql.Rows) error {
+		var k imgward.ImageKey
+		var version int64
+		err := r.Scan(&k.ImageID, &k.Owner, &k.Mode, &k.Wrapped.KeyID, &version, &k.Wrapped.Ciphertext,
+			usec{&k.CreatedAt}, &k.SealedAt)
+		k.Wrapped.Version = uint32(version)
+		ks = append(ks, k)
+		return err
+	})
+	return ks, err
+}
+
 func (t *tx) UpdateImageKey(ctx context.Context, k *imgward.ImageKey) error {
 	return t.execOne(ctx, "UpdateImageKey",
 		`UPDATE image_keys SET owner = $2, mode = $3, key_id = $4, key_version = $5, wrapped = $6, created_at = $7,
