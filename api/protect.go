@@ -11,7 +11,7 @@ import (
 )
 
 // The endpoints of image protection: the key broker, the identity keys,
-// and the flags of suspect images.
+// their rotation, and the flags of suspect images.
 
 // WithBroker serves POST /v1/keys/release with b.
 func WithBroker(b *broker.Broker) Option { return func(s *Server) { s.broker = b } }
@@ -117,4 +117,60 @@ func (s *Server) clearFlag(w http.ResponseWriter, r *http.Request, p imgward.Pri
 		return
 	}
 	writeJSON(w, http.StatusOK, flagJSON(f))
+}
+
+// Rotation: the master key of image data keys, and the signing key of
+// identity documents. Both are admin operations, audited by the catalog.
+
+// rotateKeysRequest is the body of POST /v1/keys/rotate; it may be absent.
+type rotateKeysRequest struct {
+	RetireBelow bool `json:"retire_below"`
+}
+
+// rotateKeysResponse is the answer of POST /v1/keys/rotate.
+type rotateKeysResponse struct {
+	KeyID     imgward.KeyID `json:"key_id"`
+	Version   uint32        `json:"version"`
+	Rewrapped int           `json:"rewrapped"`
+	Retired   []uint32      `json:"retired"`
+}
+
+func (s *Server) rotateKeys(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
+	var req rotateKeysRequest
+	// An empty body asks for a plain rotation: "imgward key rotate" and
+	// curl -X POST need not send {}.
+	if r.ContentLength != 0 {
+		if err := decode(w, r, "application/json", &req); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	rot, err := s.cat.RotateKeys(r.Context(), p, req.RetireBelow)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	resp := rotateKeysResponse{KeyID: rot.KeyID, Version: rot.Version, Rewrapped: rot.Rewrapped, Retired: rot.Retired}
+	if resp.Retired == nil {
+		resp.Retired = []uint32{}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// rotateIdentityResponse is the answer of POST /v1/identity/rotate.
+type rotateIdentityResponse struct {
+	KeyID string `json:"kid"`
+}
+
+func (s *Server) rotateIdentity(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
+	if s.issuer == nil {
+		s.error(w, r, errors.E(errors.NotExist, errors.Msg("this server issues no identity documents")))
+		return
+	}
+	kid, err := s.cat.RotateIdentity(r.Context(), p, s.issuer.Rotate)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rotateIdentityResponse{KeyID: kid})
 }
