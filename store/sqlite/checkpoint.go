@@ -49,6 +49,7 @@ func (s *Store) checkpointer(db *sql.DB) {
 		// no harm: the next one copies what this one did not.
 		db.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
 		s.ckptDone.Store(true)
+		s.ckptRuns.Add(1)
 	}
 }
 

@@ -69,6 +69,7 @@ type Store struct {
 	commits     int           // by the writer
 	ckptWake    chan struct{} // from the writer to the checkpointer
 	ckptDone    atomic.Bool   // from the checkpointer to the writer
+	ckptRuns    atomic.Int64  // checkpoints run, for tests
 	ckptStopped chan struct{}
 }
 
