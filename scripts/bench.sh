@@ -75,6 +75,9 @@ go test -run '^$' -bench . -benchtime "$BENCHTIME" $pkgs | tee "$out/go.txt"
 
 sh scripts/bench-seal.sh | tee "$out/seal.txt"
 
+echo "== launches over loopback HTTP, load from wrk"
+sh scripts/bench-launch.sh
+
 echo "== summary"
 grep -hE '^Benchmark' "$out/score.txt" "$out/go.txt" | awk '{
 	line = $1; for (i = 2; i <= NF; i++) if ($(i) ~ /\/s$|^ns\/op$/) line = line "  " $(i-1) " " $(i); print line }'

@@ -18,6 +18,7 @@ want qemu-utils /usr/bin/qemu-img
 if [ "${1:-}" = bench ]; then
 	want python3-sklearn /usr/lib/python3/dist-packages/sklearn
 	want age /usr/bin/age
+	want wrk /usr/bin/wrk
 fi
 need=$(echo "$need" | tr ' ' '\n' | sort -u | tr '\n' ' ')
 if [ -z "$(echo "$need" | tr -d ' ')" ]; then
