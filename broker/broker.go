@@ -17,6 +17,7 @@ package broker
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"log/slog"
 	"time"
@@ -118,22 +119,7 @@ func (b *Broker) Release(ctx context.Context, req Request) (*Release, error) {
 		// a document is presented once, whatever the answer.
 		return tx.AppendAudit(ctx, e)
 	})
-	if err != nil {
-		if rel != nil {
-			clear(rel.dataKey)
-		}
-		return nil, errors.E(op, errors.Unavailable, errors.Msg("key release unavailable"), err)
-	}
-	if deny != nil {
-		return nil, errors.E(op, deny)
-	}
-	rel.Key, err = encryptTo(pub, rel.dataKey)
-	clear(rel.dataKey)
-	rel.dataKey = nil
-	if err != nil {
-		return nil, errors.E(op, errors.Internal, err)
-	}
-	return rel, nil
+	return deliver(op, rel, deny, err, pub)
 }
 
 // deny audits a denial decided before any transaction, with the actor that
@@ -148,4 +134,28 @@ func (b *Broker) deny(ctx context.Context, actor, object, reason string, err err
 		return errors.E("broker.deny", errors.Unavailable, errors.Msg("audit log unavailable"), werr)
 	}
 	return err
+}
+
+// deliver ends a key release decided in a store transaction: after a
+// store failure (txErr) or a denial, the data key is cleared and the error
+// returned; otherwise the key is encrypted to pub, the requester's
+// ephemeral key, and cleared.
+func deliver(op string, rel *Release, deny, txErr error, pub *ecdsa.PublicKey) (*Release, error) {
+	if txErr != nil {
+		if rel != nil {
+			clear(rel.dataKey)
+		}
+		return nil, errors.E(op, errors.Unavailable, errors.Msg("key release unavailable"), txErr)
+	}
+	if deny != nil {
+		return nil, errors.E(op, deny)
+	}
+	key, err := encryptTo(pub, rel.dataKey)
+	clear(rel.dataKey)
+	rel.dataKey = nil
+	if err != nil {
+		return nil, errors.E(op, errors.Internal, err)
+	}
+	rel.Key = key
+	return rel, nil
 }

@@ -49,22 +49,7 @@ func (b *Broker) OwnerRelease(ctx context.Context, p imgward.Principal, id imgwa
 		}
 		return tx.AppendAudit(ctx, e)
 	})
-	if err != nil {
-		if rel != nil {
-			clear(rel.dataKey)
-		}
-		return nil, errors.E(op, errors.Unavailable, errors.Msg("key release unavailable"), err)
-	}
-	if deny != nil {
-		return nil, errors.E(op, deny)
-	}
-	rel.Key, err = encryptTo(pub, rel.dataKey)
-	clear(rel.dataKey)
-	rel.dataKey = nil
-	if err != nil {
-		return nil, errors.E(op, errors.Internal, err)
-	}
-	return rel, nil
+	return deliver(op, rel, deny, err, pub)
 }
 
 // decideOwner checks, within tx, that p's project owns the LUKS image id.
