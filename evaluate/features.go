@@ -33,7 +33,7 @@ func fitFeatures(t *dataset.Table, rows []int, o Options) (*featurizer, [][]floa
 		if err != nil {
 			return nil, nil, err
 		}
-		fz.seq = dataset.NewSequence(dataset.SequenceConfig{Seed: o.Seed})
+		fz.seq = dataset.NewSequence(dataset.SequenceConfig{Seed: o.Seed, Neural: o.neural()})
 		S, err := fz.seq.Fit(seqs)
 		if err != nil {
 			return nil, nil, err
@@ -72,4 +72,13 @@ func (fz *featurizer) rows(t *dataset.Table, rows []int) ([][]float64, error) {
 		X[i] = fz.seq.Features(seqs[i], X[i])
 	}
 	return X, nil
+}
+
+// neural returns the configuration of the neural language model feature,
+// or nil when it is off.
+func (o Options) neural() *dataset.NeuralConfig {
+	if !o.Neural {
+		return nil
+	}
+	return &dataset.NeuralConfig{}
 }

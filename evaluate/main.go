@@ -55,6 +55,8 @@ Options:
   --normal VALUE          label of normal rows; any other label is anomalous
   --train-where COL=VALUE train only on rows with this value (repeatable)
   --sequence-col COL      column of system-call traces
+  --neural                add a neural language model's surprise to the
+                          sequence features (slower: trains 6 small networks)
   --detector NAME         %s (default %s)
   --fleet SPEC            evaluate publishers too, as above
   --json                  print one JSON object instead of a table
@@ -81,6 +83,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return nil
 	})
 	fs.StringVar(&o.SequenceCol, "sequence-col", "", "`column` of space-separated integer traces")
+	fs.BoolVar(&o.Neural, "neural", false, "add the neural language model feature")
 	fs.StringVar(&o.Detector, "detector", detect.DefaultName, "detector `name`")
 	fs.Func("fleet", "simulate publishers: `publishers=P,...`", func(s string) error {
 		spec, err := ParseFleetSpec(s)

@@ -72,6 +72,25 @@ func TestJSONOutput(t *testing.T) {
 	}
 }
 
+// TestNeuralFlag checks that --neural adds the neural language model's
+// feature and still separates the synthetic anomalies.
+func TestNeuralFlag(t *testing.T) {
+	f := synthetic(t)
+	code, out, errs := run("--train", f, "--test", f, "--label-col", "kind", "--normal", "ok",
+		"--train-where", "set=train", "--sequence-col", "trace", "--neural", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var r Result
+	if err := json.Unmarshal([]byte(out), &r); err != nil || r.Instance.AUC < 0.95 {
+		t.Errorf("result %s (%v)", out, err)
+	}
+	o := Options{SequenceCol: "trace", Neural: true}
+	if o.neural() == nil || (Options{}).neural() != nil {
+		t.Errorf("Options.neural ignores Neural")
+	}
+}
+
 func TestTableOutput(t *testing.T) {
 	f := synthetic(t)
 	code, out, errs := run("--train", f, "--test", f, "--label-col", "kind", "--normal", "ok", "--detector", "zscore")

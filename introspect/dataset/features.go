@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"sync"
 
 	"imgward/errors"
 )
@@ -18,11 +20,15 @@ type SequenceConfig struct {
 	// Folds is the number of folds of the cross-fitting that gives the
 	// training traces features as if they were new; default 5.
 	Folds int
-	// Seed seeds the assignment of traces to folds.
+	// Seed seeds the assignment of traces to folds and the neural model.
 	Seed uint64
+	// Neural, if not nil, adds the feature seq.nlm: the mean negative
+	// log-likelihood of each element under a neural language model of the
+	// training traces (see NeuralConfig).
+	Neural *NeuralConfig
 }
 
-// Sequence turns traces into two features that say how novel a trace is
+// Sequence turns traces into two (or three) features that say how novel a trace is
 // with respect to the normal traces it was fitted on:
 //
 //   - seq.nll: the mean negative log-likelihood of each element given the
@@ -31,7 +37,12 @@ type SequenceConfig struct {
 //     the n-gram counterpart of the LSTM language models of the
 //     literature (Kim et al., 2016);
 //   - seq.unseenN (N = Order): the fraction of the trace's N-grams never
-//     seen in training, the STIDE score.
+//     seen in training, the STIDE score;
+//   - seq.nlm, if Neural is set: the mean negative log-likelihood of each
+//     element under a feed-forward neural language model of the training
+//     traces (Bengio et al., 2003), which generalizes across contexts
+//     through learned embeddings where a count model only sees unseen
+//     n-grams. The models of the folds train in parallel.
 //
 // A detector must learn how novel normal traces are, but a trace is never
 // novel to a model trained on it. Fit therefore returns the training
@@ -39,14 +50,15 @@ type SequenceConfig struct {
 // model of the other folds. Other traces are scored by the model of all
 // training traces.
 //
-// Both features only ever signal by being high: a trace more familiar than
+// The features only ever signal by being high: a trace more familiar than
 // the typical (median) normal trace is no more normal for it. Features are
 // therefore floored at the median of the cross-fitted training features, so
 // that detectors that look at both tails do not flag the familiar.
 type Sequence struct {
 	cfg   SequenceConfig
 	model *ngramModel
-	floor [2]float64
+	nlm   *nlm
+	floor []float64
 }
 
 // NewSequence returns an unfitted sequence featurizer.
@@ -63,7 +75,11 @@ func NewSequence(c SequenceConfig) *Sequence {
 
 // Names returns the names of the features, in order.
 func (s *Sequence) Names() []string {
-	return []string{"seq.nll", fmt.Sprintf("seq.unseen%d", s.cfg.Order)}
+	names := []string{"seq.nll", fmt.Sprintf("seq.unseen%d", s.cfg.Order)}
+	if s.cfg.Neural != nil {
+		names = append(names, "seq.nlm")
+	}
+	return names
 }
 
 // Fit learns the normal traces and returns their cross-fitted features. It
@@ -92,10 +108,14 @@ func (s *Sequence) Fit(train [][]int32) ([][]float64, error) {
 		}
 		for i, t := range train {
 			if fold[i] == f {
-				out[i] = s.raw(m, t, &st, make([]float64, 0, 2))
+				out[i] = s.raw(m, t, &st, make([]float64, 0, 3))
 			}
 		}
 	}
+	if s.cfg.Neural != nil {
+		s.nlm = s.fitNeural(train, fold, out)
+	}
+	s.floor = make([]float64, len(out[0]))
 	for j := range s.floor {
 		col := make([]float64, len(out))
 		for i, x := range out {
@@ -123,6 +143,9 @@ func (s *Sequence) Features(t []int32, dst []float64) []float64 {
 	var st seqStats
 	n := len(dst)
 	dst = s.raw(s.model, t, &st, dst)
+	if s.nlm != nil {
+		dst = append(dst, s.nlm.nll(t, s.nlm.scratch()))
+	}
 	for j, f := range s.floor {
 		dst[n+j] = max(dst[n+j], f)
 	}
@@ -140,4 +163,45 @@ func (s *Sequence) raw(m *ngramModel, t []int32, st *seqStats, dst []float64) []
 		nll = 0
 	}
 	return append(dst, nll, st.unseen)
+}
+
+// fitNeural trains the neural model of each fold, and of all traces, in
+// parallel; it appends each training trace's cross-fitted seq.nlm to out
+// and returns the model of all traces.
+func (s *Sequence) fitNeural(train [][]int32, fold []int, out [][]float64) *nlm {
+	k := s.cfg.Folds
+	vocab := vocabOf(train)
+	models := make([]*nlm, k+1)
+	nlls := make([]float64, len(train))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for f := range k + 1 { // fold k: all traces
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			var seqs [][]int32
+			for i, t := range train {
+				if fold[i] != f {
+					seqs = append(seqs, t)
+				}
+			}
+			m := newNLM(*s.cfg.Neural, vocab, s.cfg.Seed+uint64(f))
+			m.train(seqs, s.cfg.Seed+uint64(f))
+			models[f] = m
+			if f == k {
+				return
+			}
+			sc := m.scratch()
+			for i, t := range train {
+				if fold[i] == f {
+					nlls[i] = m.nll(t, sc)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i := range out {
+		out[i] = append(out[i], nlls[i])
+	}
+	return models[k]
 }
