@@ -79,18 +79,7 @@ func (s *Service) RotateKeys(ctx context.Context, p imgward.Principal, retire bo
 // meanwhile (a concurrent rotation, or a deleted image).
 func (s *Service) rewrapAll(ctx context.Context, version uint32) (int, error) {
 	n := 0
-	var after imgward.ImageID
-	for {
-		var page []imgward.ImageKey
-		err := s.store.View(ctx, func(tx imgward.Tx) error {
-			var err error
-			page, err = tx.ListImageKeys(ctx, after, rotateBatch)
-			return err
-		})
-		if err != nil || len(page) == 0 {
-			return n, err
-		}
-		after = page[len(page)-1].ImageID
+	err := s.eachKeyPage(ctx, func(page []imgward.ImageKey) error {
 		var old, moved []imgward.ImageKey
 		for _, k := range page {
 			if k.Wrapped.KeyID != s.prot.keyID || k.Wrapped.Version >= version {
@@ -101,17 +90,17 @@ func (s *Service) rewrapAll(ctx context.Context, version uint32) (int, error) {
 			// this image.
 			w, err := s.prot.keys.Rewrap(ctx, k.Wrapped, []byte(k.ImageID))
 			if err != nil {
-				return n, errors.E(kmsKind(err), errors.Msg("cannot re-wrap the key of image "+string(k.ImageID)), err)
+				return errors.E(kmsKind(err), errors.Msg("cannot re-wrap the key of image "+string(k.ImageID)), err)
 			}
 			nk := k
 			nk.Wrapped = w
 			old, moved = append(old, k), append(moved, nk)
 		}
 		if len(moved) == 0 {
-			continue
+			return nil
 		}
 		done := 0
-		err = s.store.Update(ctx, func(tx imgward.Tx) error {
+		err := s.store.Update(ctx, func(tx imgward.Tx) error {
 			done = 0
 			for i := range moved {
 				cur, err := tx.ImageKey(ctx, moved[i].ImageID)
@@ -131,11 +120,12 @@ func (s *Service) rewrapAll(ctx context.Context, version uint32) (int, error) {
 			}
 			return nil
 		})
-		if err != nil {
-			return n, err
+		if err == nil {
+			n += done // a failed transaction stored nothing
 		}
-		n += done
-	}
+		return err
+	})
+	return n, err
 }
 
 // kmsKind is the kind of a KMS failure for the admin who rotates: a KMS
@@ -199,6 +189,21 @@ func (s *Service) retireBelow(ctx context.Context, version uint32) ([]uint32, er
 // countBehind counts the records under the image key before version.
 func (s *Service) countBehind(ctx context.Context, version uint32) (int, error) {
 	n := 0
+	err := s.eachKeyPage(ctx, func(page []imgward.ImageKey) error {
+		for _, k := range page {
+			if k.Wrapped.KeyID == s.prot.keyID && k.Wrapped.Version < version {
+				n++
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// eachKeyPage calls fn with every image key record, a page of rotateBatch
+// at a time, each page read in a transaction of its own so that no long
+// transaction holds the store while the KMS works.
+func (s *Service) eachKeyPage(ctx context.Context, fn func([]imgward.ImageKey) error) error {
 	var after imgward.ImageID
 	for {
 		var page []imgward.ImageKey
@@ -208,13 +213,11 @@ func (s *Service) countBehind(ctx context.Context, version uint32) (int, error) 
 			return err
 		})
 		if err != nil || len(page) == 0 {
-			return n, err
+			return err
 		}
 		after = page[len(page)-1].ImageID
-		for _, k := range page {
-			if k.Wrapped.KeyID == s.prot.keyID && k.Wrapped.Version < version {
-				n++
-			}
+		if err := fn(page); err != nil {
+			return err
 		}
 	}
 }
