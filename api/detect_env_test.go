@@ -1,13 +1,10 @@
 package api_test
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -20,18 +17,7 @@ import (
 
 // newDetectEnv is newEnv with a detection configuration.
 func newDetectEnv(t *testing.T, cfg monitor.Config) *env {
-	t.Helper()
-	dir := t.TempDir()
-	svc, err := server.Open(context.Background(), server.Config{
-		DataDir: dir, Store: "sqlite", Detect: cfg,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(svc.Handler)
-	t.Cleanup(func() { ts.Close(); svc.Close() })
-	return &env{t: t, url: ts.URL, admin: svc.AdminToken, dir: dir, svc: svc}
+	return newEnvWith(t, func(c *server.Config) { c.Detect = cfg })
 }
 
 // publicImage creates an active public image of the tenant.

@@ -28,12 +28,16 @@ type env struct {
 }
 
 func newEnv(t *testing.T, limits catalog.Limits) *env {
+	return newEnvWith(t, func(cfg *server.Config) { cfg.Limits = limits })
+}
+
+// newEnvWith is newEnv with the configuration changed by set.
+func newEnvWith(t *testing.T, set func(*server.Config)) *env {
 	t.Helper()
 	dir := t.TempDir()
-	svc, err := server.Open(context.Background(), server.Config{
-		DataDir: dir, Store: "sqlite", Limits: limits,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	cfg := server.Config{DataDir: dir, Store: "sqlite", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	set(&cfg)
+	svc, err := server.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
