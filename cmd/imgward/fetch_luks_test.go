@@ -24,14 +24,7 @@ func TestFetchLUKS(t *testing.T) {
 		}
 		t.Skipf("%s is missing (run scripts/test-deps.sh)", qcow2.QemuImg)
 	}
-	url, adminToken := startServer(t)
-	admin := user{t, url, adminToken}
-	var pa, pb, ua, ub obj
-	admin.json(&pa, "project", "create", "alice-corp")
-	admin.json(&pb, "project", "create", "bob-corp")
-	admin.json(&ua, "user", "create", "alice", "--project", pa["id"].(string))
-	admin.json(&ub, "user", "create", "bob", "--project", pb["id"].(string))
-	alice, bob := user{t, url, ua["token"].(string)}, user{t, url, ub["token"].(string)}
+	alice, bob, bobProject := twoTenants(t)
 
 	dir := t.TempDir()
 	raw := filepath.Join(dir, "disk.raw")
@@ -50,7 +43,7 @@ func TestFetchLUKS(t *testing.T) {
 	bob.fails(exitNotFound, "no such image", "disk", "encrypt", plain, enc, "--image", id)
 	alice.ok("disk", "encrypt", plain, enc, "--image", id)
 	alice.ok("image", "upload", id, enc)
-	alice.ok("image", "share", id, pb["id"].(string))
+	alice.ok("image", "share", id, bobProject)
 	bob.ok("image", "accept", id)
 	bob.fails(exitPermission, "only the image's owner may fetch its key", "disk", "encrypt", plain, enc+".bob", "--image", id)
 

@@ -14,14 +14,7 @@ import (
 // the member's download shows the rest in the clear, and fetch as the host
 // of the member's instance writes the whole rootfs.
 func TestFetchSensitive(t *testing.T) {
-	url, adminToken := startServer(t)
-	admin := user{t, url, adminToken}
-	var pa, pb, ua, ub obj
-	admin.json(&pa, "project", "create", "alice-corp")
-	admin.json(&pb, "project", "create", "bob-corp")
-	admin.json(&ua, "user", "create", "alice", "--project", pa["id"].(string))
-	admin.json(&ub, "user", "create", "bob", "--project", pb["id"].(string))
-	alice, bob := user{t, url, ua["token"].(string)}, user{t, url, ub["token"].(string)}
+	alice, bob, bobProject := twoTenants(t)
 
 	var img obj
 	alice.json(&img, "image", "create", "rootfs", "--protect", "sensitive", "--disk-format", "raw")
@@ -38,7 +31,7 @@ func TestFetchSensitive(t *testing.T) {
 	file := filepath.Join(dir, "rootfs.tar")
 	os.WriteFile(file, tarFiles(t, files), 0o600)
 	alice.ok("image", "upload", id, file)
-	alice.ok("image", "share", id, pb["id"].(string))
+	alice.ok("image", "share", id, bobProject)
 	bob.ok("image", "accept", id)
 
 	partly := filepath.Join(dir, "partly.tar")

@@ -13,14 +13,7 @@ import (
 // create --protect full, launch --identity-out, fetch as the host; a
 // second fetch with the same document is refused with the broker's reason.
 func TestFetch(t *testing.T) {
-	url, adminToken := startServer(t)
-	admin := user{t, url, adminToken}
-	var pa, pb, ua, ub obj
-	admin.json(&pa, "project", "create", "alice-corp")
-	admin.json(&pb, "project", "create", "bob-corp")
-	admin.json(&ua, "user", "create", "alice", "--project", pa["id"].(string))
-	admin.json(&ub, "user", "create", "bob", "--project", pb["id"].(string))
-	alice, bob := user{t, url, ua["token"].(string)}, user{t, url, ub["token"].(string)}
+	alice, bob, bobProject := twoTenants(t)
 
 	alice.fails(exitUsage, "want none, full, sensitive or luks", "image", "create", "x", "--protect", "half")
 	var img obj
@@ -35,7 +28,7 @@ func TestFetch(t *testing.T) {
 	file := filepath.Join(dir, "x.raw")
 	os.WriteFile(file, data, 0o600)
 	alice.ok("image", "upload", id, file)
-	alice.ok("image", "share", id, pb["id"].(string))
+	alice.ok("image", "share", id, bobProject)
 	bob.ok("image", "accept", id)
 
 	idFile := filepath.Join(dir, "i1.identity")
@@ -62,4 +55,18 @@ func TestFetch(t *testing.T) {
 	if !strings.Contains(stderr, "--identity FILE and --out FILE are required") {
 		t.Errorf("fetch without flags: %q", stderr)
 	}
+}
+
+// twoTenants starts a server with two projects, alice-corp and bob-corp,
+// and a user in each: the cast of the fetch tests.
+func twoTenants(t *testing.T) (alice, bob user, bobProject string) {
+	t.Helper()
+	url, adminToken := startServer(t)
+	admin := user{t, url, adminToken}
+	var pa, pb, ua, ub obj
+	admin.json(&pa, "project", "create", "alice-corp")
+	admin.json(&pb, "project", "create", "bob-corp")
+	admin.json(&ua, "user", "create", "alice", "--project", pa["id"].(string))
+	admin.json(&ub, "user", "create", "bob", "--project", pb["id"].(string))
+	return user{t, url, ua["token"].(string)}, user{t, url, ub["token"].(string)}, pb["id"].(string)
 }
