@@ -35,7 +35,8 @@ type Broker struct {
 	ids   identity.Verifier
 	now   func() time.Time
 	log   *slog.Logger
-	hints keyHints // key records, for prepare
+	hints keyHints    // key records, for prepare
+	spent spentNonces // nonces seen spent, so that a replay skips prepare
 }
 
 // Option configures a Broker.
@@ -95,9 +96,13 @@ func (b *Broker) Release(ctx context.Context, req Request) (*Release, error) {
 	// The sealed header and the KMS unwrap, read and done before the write
 	// transaction, which only checks that the key record is still the same:
 	// SQLite has a single writer, and they were a quarter of its time a
-	// release.
-	pre := b.prepare(ctx, doc, req.ImageID)
-	defer pre.clear()
+	// release. A document seen already is not prepared: decide refuses it
+	// before any unwrap.
+	var pre *prepared
+	if !b.spent.has(doc.Nonce, now) {
+		pre = b.prepare(ctx, doc, req.ImageID)
+		defer pre.clear()
+	}
 	var rel *Release
 	var deny error // the decision, when it is a denial
 	err = b.store.Update(ctx, func(tx imgward.Tx) error {
@@ -119,6 +124,9 @@ func (b *Broker) Release(ctx context.Context, req Request) (*Release, error) {
 		// a document is presented once, whatever the answer.
 		return tx.AppendAudit(ctx, e)
 	})
+	if err == nil {
+		b.spent.add(doc.Nonce, doc.ExpiresAt.Add(identity.ClockSkew), now)
+	}
 	return deliver(op, rel, deny, err, pub)
 }
 

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"imgward"
@@ -31,4 +32,47 @@ func (n *Nonces) Use(ctx context.Context, nonce string, expiresAt time.Time) err
 		return errors.E("broker.Nonces.Use", err)
 	}
 	return nil
+}
+
+// spentNonces remembers the nonces this broker saw spent, until they
+// expire, so that a replayed document is refused before prepare costs a
+// KMS unwrap. It is only an economy: the store, which every node shares,
+// decides whether a nonce was used. A nonce spent by another node costs
+// this one unwrap the first time it is replayed here, and one forgotten
+// when the set is full costs one more.
+type spentNonces struct {
+	mu sync.Mutex
+	m  map[string]time.Time // nonce → when it may be forgotten
+}
+
+// maxSpent bounds the memory: about 100 bytes a nonce.
+const maxSpent = 1 << 16
+
+// has reports whether nonce was seen spent and has not expired at now.
+func (s *spentNonces) has(nonce string, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	until, ok := s.m[nonce]
+	return ok && now.Before(until)
+}
+
+// add records nonce as spent until until. When the set is full, the
+// expired nonces go first, then all: forgetting one only costs an unwrap.
+func (s *spentNonces) add(nonce string, until, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = make(map[string]time.Time)
+	}
+	if len(s.m) >= maxSpent {
+		for n, u := range s.m {
+			if !now.Before(u) {
+				delete(s.m, n)
+			}
+		}
+		if len(s.m) >= maxSpent {
+			clear(s.m)
+		}
+	}
+	s.m[nonce] = until
 }

@@ -55,11 +55,21 @@ func (k *countingKeys) Unwrap(ctx context.Context, w imgward.WrappedKey, ad []by
 	return k.KeyService.Unwrap(ctx, w, ad)
 }
 
-// TestReleasePreparedRecheck checks that the unseal and unwrap done before
-// the write transaction count only for the key record that the transaction
-// reads: one unwrap a release when nothing changes, and a denial when the
-// record changed meanwhile.
-func TestReleasePreparedRecheck(t *testing.T) {
+// releaseRig is a cloud where Alice shares protected image x with Bob, and
+// brokers of its own over the cloud's store and keys, counting unwraps.
+type releaseRig struct {
+	c      *cloud
+	x      string
+	bobTok string
+	blobs  imgward.BlobStore
+	st     *racingStore
+	keys   *countingKeys
+	priv   *ecdsa.PrivateKey
+	jwk    []byte
+}
+
+func newReleaseRig(t *testing.T) *releaseRig {
+	t.Helper()
 	var dir string
 	c := newCloudWith(t, func(cfg *server.Config) { dir = cfg.DataDir })
 	_, aliceTok := c.tenant("alice")
@@ -72,10 +82,25 @@ func TestReleasePreparedRecheck(t *testing.T) {
 	}
 	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	jwk, _ := json.Marshal(jose.JSONWebKey{Key: &priv.PublicKey})
-	ctx := context.Background()
 	st := &racingStore{Store: c.svc.Store}
-	keys := &countingKeys{KeyService: c.svc.Keys, st: st}
-	brk := broker.New(st, blobs, keys, c.svc.Issuer, broker.WithClock(c.clock))
+	return &releaseRig{c: c, x: x, bobTok: bobTok, blobs: blobs, st: st,
+		keys: &countingKeys{KeyService: c.svc.Keys, st: st}, priv: priv, jwk: jwk}
+}
+
+// broker returns a new broker, as another node would have.
+func (r *releaseRig) broker() *broker.Broker {
+	return broker.New(r.st, r.blobs, r.keys, r.c.svc.Issuer, broker.WithClock(r.c.clock))
+}
+
+// TestReleasePreparedRecheck checks that the unseal and unwrap done before
+// the write transaction count only for the key record that the transaction
+// reads: one unwrap a release when nothing changes, and a denial when the
+// record changed meanwhile.
+func TestReleasePreparedRecheck(t *testing.T) {
+	r := newReleaseRig(t)
+	c, x, bobTok, st, keys, priv, jwk := r.c, r.x, r.bobTok, r.st, r.keys, r.priv, r.jwk
+	ctx := context.Background()
+	brk := r.broker()
 	release := func() error {
 		_, doc := c.launch(bobTok, x)
 		keys.unwraps.Store(0)
@@ -108,11 +133,52 @@ func TestReleasePreparedRecheck(t *testing.T) {
 		k.Wrapped.Version--
 		return tx.UpdateImageKey(ctx, k)
 	}
-	err = release()
+	err := release()
 	if !errors.Is(errors.Permission, err) || errors.Message(err) != "sealed header key does not match the catalog" {
 		t.Errorf("Release after the key record changed: %v, want the header's key mismatch", err)
 	}
 	if n, in := keys.unwraps.Load(), keys.inside.Load(); n != 1 || in != 0 {
 		t.Errorf("%d unwraps, %d within the transaction; want the prepared one only", n, in)
+	}
+}
+
+// TestReleaseReplayUnwrapsNothing checks that a replayed identity document
+// is refused without a KMS unwrap by the broker that saw it spent, and with
+// at most one by another node's broker, which learns it from the store.
+func TestReleaseReplayUnwrapsNothing(t *testing.T) {
+	r := newReleaseRig(t)
+	c, x, bobTok, keys := r.c, r.x, r.bobTok, r.keys
+	node1, node2 := r.broker(), r.broker()
+	release := func(b *broker.Broker, doc string) error {
+		_, err := b.Release(context.Background(), broker.Request{Identity: doc, ImageID: imgward.ImageID(x), PublicKey: r.jwk})
+		return err
+	}
+	// Warm node2's key hint, so that it would prepare a document it had
+	// not seen spent.
+	_, other := c.launch(bobTok, x)
+	if err := release(node2, other); err != nil {
+		t.Fatal(err)
+	}
+	_, doc := c.launch(bobTok, x)
+	if err := release(node1, doc); err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range []struct {
+		node        *broker.Broker
+		wantUnwraps int32
+	}{
+		{node1, 0}, // node1 spent it
+		{node1, 0},
+		{node2, 1}, // node2 learns it from the store, once
+		{node2, 0},
+	} {
+		keys.unwraps.Store(0)
+		err := release(tc.node, doc)
+		if !errors.Is(errors.Permission, err) || errors.Message(err) != "identity document already used" {
+			t.Errorf("replay %d: %v, want already used", i, err)
+		}
+		if n := keys.unwraps.Load(); n != tc.wantUnwraps {
+			t.Errorf("replay %d: %d unwraps, want %d", i, n, tc.wantUnwraps)
+		}
 	}
 }
