@@ -79,6 +79,41 @@ func behaviour(rng *rand.Rand, id string, zombie bool, at time.Time) string {
 	return string(b)
 }
 
+// syscallBehaviour makes a web server's snapshot with its system calls: a
+// loop of accept, read, a few sends, close, and now and then a static file
+// read. An exfiltrating server also reads files and sends them out, with
+// no call that it would not make anyway: only their order tells.
+// Everything else is the same.
+func syscallBehaviour(rng *rand.Rand, id string, exfiltrates bool, at time.Time) string {
+	var seq []int
+	for range 40 + rng.IntN(40) {
+		seq = append(seq, 43, 0) // accept, read
+		for range 1 + rng.IntN(3) {
+			seq = append(seq, 44) // sendto
+		}
+		seq = append(seq, 3) // close
+		if rng.IntN(5) == 0 {
+			seq = append(seq, 257, 0, 3) // openat, read, close: a static file
+		}
+	}
+	if exfiltrates {
+		for range 3 {
+			at := rng.IntN(len(seq))
+			steal := []int{257, 0, 44, 0, 44, 0, 44, 3} // openat, (read, sendto) ×3, close
+			seq = append(seq[:at], append(steal, seq[at:]...)...)
+		}
+	}
+	s := &imgward.Snapshot{InstanceID: imgward.InstanceID(id), TakenAt: at, Source: "sim",
+		Numeric:  map[string]float64{"cpu.pct": 10 + rng.NormFloat64(), "rss_mb": 500 + 20*rng.NormFloat64()},
+		Sets:     map[string][]string{"procs": {"nginx", "sshd"}},
+		Syscalls: &imgward.Syscalls{Sequence: seq}}
+	b, err := ingest.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
 // post sends an NDJSON batch and checks the status; it returns the body.
 func (e *env) post(token, key, body string, want int) string {
 	e.t.Helper()

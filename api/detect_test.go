@@ -41,19 +41,7 @@ func TestDetection(t *testing.T) {
 	good1, good2, benign, bad := e.tenant("good1"), e.tenant("good2"), e.tenant("benign"), e.tenant("bad")
 	user, user2 := e.tenant("user"), e.tenant("user2")
 	col := e.collector()
-	images := map[string]string{}
-	fleets := map[string][]string{}
-	for _, pub := range []struct {
-		t tenant
-		n int
-	}{{good1, 15}, {good2, 15}, {benign, 8}, {bad, 8}} {
-		img := e.publicImage(pub.t, pub.t.project)
-		images[pub.t.project] = img
-		e.do("PUT", "/v1/images/"+img+"/role", e.admin, map[string]string{"role": "web"}, 200, nil)
-		fleets[pub.t.project] = append(e.launchN(user, img, pub.n-2), e.launchN(user2, img, 2)...)
-	}
-	e.do("PUT", "/v1/publishers/"+good1.project+"/trust", e.admin, map[string]bool{"trusted": true}, 200, nil)
-	e.do("PUT", "/v1/publishers/"+good2.project+"/trust", e.admin, map[string]bool{"trusted": true}, 200, nil)
+	images, fleets := e.webFleets(user, user2, []tenant{good1, good2, benign, bad}, []int{15, 15, 8, 8})
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	var lines []string
@@ -179,6 +167,60 @@ func TestDetection(t *testing.T) {
 			break
 		}
 		waitABit()
+	}
+}
+
+// webFleets publishes a public image of role web for each publisher, and
+// launches n[i] instances of publishers[i]'s, two of them by user2 and the
+// rest by user. The first two publishers are trusted. It returns each
+// publisher's image and instances.
+func (e *env) webFleets(user, user2 tenant, publishers []tenant, n []int) (images map[string]string, fleets map[string][]string) {
+	e.t.Helper()
+	images, fleets = map[string]string{}, map[string][]string{}
+	for i, pub := range publishers {
+		img := e.publicImage(pub, pub.project)
+		images[pub.project] = img
+		e.do("PUT", "/v1/images/"+img+"/role", e.admin, map[string]string{"role": "web"}, 200, nil)
+		fleets[pub.project] = append(e.launchN(user, img, n[i]-2), e.launchN(user2, img, 2)...)
+	}
+	for _, pub := range publishers[:2] {
+		e.do("PUT", "/v1/publishers/"+pub.project+"/trust", e.admin, map[string]bool{"trusted": true}, 200, nil)
+	}
+	return images, fleets
+}
+
+// TestDetectionSyscalls checks that the service scores the order of the
+// system calls in snapshots: a publisher whose instances look normal in
+// every other respect, and make no call that the baseline's do not, but
+// read files and send them out, is flagged alone, and the explanation
+// names the system-call features.
+func TestDetectionSyscalls(t *testing.T) {
+	e := newDetectEnv(t, monitor.Config{})
+	good1, good2, benign, bad := e.tenant("good1"), e.tenant("good2"), e.tenant("benign"), e.tenant("bad")
+	user, user2 := e.tenant("user"), e.tenant("user2")
+	col := e.collector()
+	_, fleets := e.webFleets(user, user2, []tenant{good1, good2, benign, bad}, []int{15, 15, 8, 8})
+	rng := rand.New(rand.NewPCG(3, 4))
+	var lines []string
+	now := time.Now().Add(-time.Minute)
+	for pub, ids := range fleets {
+		for _, id := range ids {
+			lines = append(lines, syscallBehaviour(rng, id, pub == bad.project, now))
+		}
+	}
+	e.post(col, "", batch(lines...), 200)
+	e.do("POST", "/v1/baselines/build", e.admin, nil, 200, nil)
+	var run monitor.Report
+	e.do("POST", "/v1/detect/run", e.admin, nil, 200, &run)
+	if run.Scored != 46 || len(run.Flagged) != 1 || run.Flagged[0] != imgward.ProjectID(bad.project) {
+		t.Fatalf("detect run: %+v, want bad flagged alone", run)
+	}
+	var fleet struct {
+		Verdict struct{ Explanation []struct{ Feature string } }
+	}
+	e.do("GET", "/v1/publishers/"+bad.project+"/fleet", e.admin, nil, 200, &fleet)
+	if ex := fleet.Verdict.Explanation; len(ex) == 0 || !strings.HasPrefix(ex[0].Feature, "syscalls.") {
+		t.Errorf("explanation of the exfiltrating publisher: %+v, want system-call features first", ex)
 	}
 }
 

@@ -3,12 +3,16 @@ package monitor
 import (
 	"cmp"
 	"encoding/json"
+	"maps"
 	"math"
 	"slices"
+	"strconv"
+	"strings"
 
 	"imgward"
 	"imgward/detect"
 	"imgward/errors"
+	"imgward/introspect/dataset"
 )
 
 // model is what a baseline keeps: the training matrix and what turns a
@@ -23,7 +27,11 @@ type model struct {
 	Sets     []string            `json:"sets"`    // set features, sorted
 	Vocab    map[string][]string `json:"vocab"`   // set → its common items, sorted
 	Rows     [][]float64         `json:"rows"`
-	role     string              // the baseline's role, once loaded
+	// Traces are the system-call sequences of the training snapshots that
+	// had one, when at least minTraces did: the sequence model is refitted
+	// from them, as the detector is from Rows.
+	Traces [][]int32 `json:"traces,omitempty"`
+	role   string    // the baseline's role, once loaded
 }
 
 // Bounds of a model, so that a baseline stays small whatever the fleet.
@@ -31,7 +39,23 @@ const (
 	maxModelSets  = 64
 	maxVocab      = 1024
 	minVocabShare = 0.01 // an item is common when this share of rows has it
+	// The sequence model needs a few traces per fold of its cross-fitting,
+	// and keeps at most maxTraceCalls calls (about 5 MB of JSON).
+	minTraces     = 10
+	maxTraceCalls = 1 << 20
 )
+
+// syscallSet names the set feature derived from a snapshot's system calls:
+// the distinct call numbers of its sequence or histogram, so that a call
+// that the role's baseline never makes counts as novel.
+const syscallSet = "syscalls"
+
+// sequenceConfig configures the sequence features of the service: the
+// n-gram scores only, which fit in well under a second; the neural models
+// of imgward eval cost minutes a fit.
+func sequenceConfig(seed uint64) dataset.SequenceConfig {
+	return dataset.SequenceConfig{Seed: seed}
+}
 
 // newModel learns the features and the training matrix from snapshots,
 // ordered by instance id, keeping at most maxRows of them at an even
@@ -50,7 +74,7 @@ func newModel(det string, seed uint64, snaps []*imgward.Snapshot, maxRows int) *
 		for n := range s.Numeric {
 			numeric[n] = true
 		}
-		for n, items := range s.Sets {
+		for n, items := range setsOf(s) {
 			if sets[n] == nil {
 				sets[n] = map[string]int{}
 			}
@@ -88,15 +112,54 @@ func newModel(det string, seed uint64, snaps []*imgward.Snapshot, maxRows int) *
 	for _, s := range snaps {
 		m.Rows = append(m.Rows, sc.vector(s))
 	}
+	m.learnTraces(snaps)
 	return m
 }
 
+// learnTraces adds the sequence features to the rows when enough training
+// snapshots carry a system-call sequence: each trace gets its cross-fitted
+// features (dataset.Sequence), and a row without a trace the typical ones,
+// since a collector that sees no calls says nothing about them.
+func (m *model) learnTraces(snaps []*imgward.Snapshot) {
+	var traces [][]int32
+	var with []int // the rows that have a trace
+	calls := 0
+	for i, s := range snaps {
+		if t := sequenceOf(s); t != nil && calls+len(t) <= maxTraceCalls {
+			traces, with = append(traces, t), append(with, i)
+			calls += len(t)
+		}
+	}
+	if len(traces) < minTraces {
+		return
+	}
+	seq := dataset.NewSequence(sequenceConfig(m.Seed))
+	feats, err := seq.Fit(traces)
+	if err != nil {
+		return // too few traces: the model goes without
+	}
+	typical := seq.Typical()
+	for i := range m.Rows {
+		m.Rows[i] = append(m.Rows[i], typical...)
+	}
+	for k, i := range with {
+		copy(m.Rows[i][len(m.Rows[i])-len(typical):], feats[k])
+	}
+	m.Traces = traces
+}
+
 // columns names the row's columns: the numeric features, then per set
-// its size and its number of items that are not common in the baseline.
+// its size and its number of items that are not common in the baseline,
+// then the sequence features if the model has traces.
 func (m *model) columns() []string {
 	cols := slices.Clone(m.Numeric)
 	for _, n := range m.Sets {
 		cols = append(cols, n+".count", n+".novel")
+	}
+	if len(m.Traces) > 0 {
+		for _, n := range dataset.NewSequence(sequenceConfig(m.Seed)).Names() {
+			cols = append(cols, "syscalls."+strings.TrimPrefix(n, "seq."))
+		}
 	}
 	return cols
 }
@@ -110,6 +173,8 @@ type scorer struct {
 	calib  []float64 // training scores, sorted
 	vocab  map[string]map[string]bool
 	setIdx map[string]int
+	seq    *dataset.Sequence // fitted on m.Traces, or nil
+	seqTyp []float64         // its features of a snapshot without a trace
 }
 
 // fit refits the model's detector on its rows.
@@ -117,6 +182,13 @@ func (m *model) fit() (*scorer, error) {
 	const op = "monitor.fit"
 	sc := &scorer{m: m, cols: m.columns()}
 	sc.index()
+	if len(m.Traces) > 0 {
+		sc.seq = dataset.NewSequence(sequenceConfig(m.Seed))
+		if _, err := sc.seq.Fit(m.Traces); err != nil {
+			return nil, errors.E(op, err)
+		}
+		sc.seqTyp = sc.seq.Typical()
+	}
 	det, err := detect.New(m.Detector, detect.Config{Names: sc.cols, Seed: m.Seed})
 	if err != nil {
 		return nil, errors.E(op, err)
@@ -193,15 +265,15 @@ func (sc *scorer) index() {
 
 // vector turns a snapshot into a row. A numeric feature the snapshot lacks
 // counts as 0, as does a set it lacks: collectors omit what they did not
-// see.
+// see. The sequence features, if the model has them, come last.
 func (sc *scorer) vector(s *imgward.Snapshot) []float64 {
 	m := sc.m
-	x := make([]float64, len(m.Numeric)+2*len(m.Sets))
+	x := make([]float64, len(m.Numeric)+2*len(m.Sets), len(m.Numeric)+2*len(m.Sets)+len(sc.seqTyp))
 	for i, n := range m.Numeric {
 		x[i] = s.Numeric[n]
 	}
 	base := len(m.Numeric)
-	for n, items := range s.Sets {
+	for n, items := range setsOf(s) {
 		i, ok := sc.setIdx[n]
 		if !ok {
 			continue
@@ -215,7 +287,57 @@ func (sc *scorer) vector(s *imgward.Snapshot) []float64 {
 		}
 		x[base+2*i], x[base+2*i+1] = float64(len(items)), float64(novel)
 	}
+	if sc.seq != nil {
+		if t := sequenceOf(s); t != nil {
+			x = sc.seq.Features(t, x)
+		} else {
+			x = append(x, sc.seqTyp...)
+		}
+	}
 	return x
+}
+
+// setsOf returns a snapshot's set features with, if it has system calls
+// and no set of that name, the set of its distinct call numbers.
+func setsOf(s *imgward.Snapshot) map[string][]string {
+	c := s.Syscalls
+	if c == nil || s.Sets[syscallSet] != nil {
+		return s.Sets
+	}
+	var calls []string
+	if len(c.Sequence) > 0 {
+		seen := map[int]bool{}
+		for _, nr := range c.Sequence {
+			if !seen[nr] {
+				seen[nr] = true
+				calls = append(calls, strconv.Itoa(nr))
+			}
+		}
+	}
+	for nr, n := range c.Histogram {
+		if n > 0 {
+			calls = append(calls, strconv.Itoa(nr))
+		}
+	}
+	if len(calls) == 0 {
+		return s.Sets
+	}
+	sets := make(map[string][]string, len(s.Sets)+1)
+	maps.Copy(sets, s.Sets)
+	sets[syscallSet] = calls
+	return sets
+}
+
+// sequenceOf returns a snapshot's system-call sequence, or nil.
+func sequenceOf(s *imgward.Snapshot) []int32 {
+	if s.Syscalls == nil || len(s.Syscalls.Sequence) == 0 {
+		return nil
+	}
+	t := make([]int32, len(s.Syscalls.Sequence))
+	for i, nr := range s.Syscalls.Sequence {
+		t[i] = int32(nr)
+	}
+	return t
 }
 
 // maxSurprise caps one instance's surprise (p = 4.5e-5), so that a single

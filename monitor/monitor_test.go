@@ -2,6 +2,8 @@ package monitor
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"imgward"
@@ -58,15 +60,7 @@ func TestModel(t *testing.T) {
 		t.Errorf("surprise normal %v, odd %v: want odd beyond the empirical cap ln 51", sn, so)
 	}
 	// The stored form refits to the same scores.
-	m2, err := unmarshalModel(m.marshal())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc2, err := m2.fit()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sc2.det.Score(odd) != sc.det.Score(odd) {
+	if sc2 := refit(t, m); sc2.det.Score(odd) != sc.det.Score(odd) {
 		t.Error("a stored model scores differently")
 	}
 }
@@ -101,4 +95,102 @@ func TestPublisherVerdict(t *testing.T) {
 			t.Errorf("%s: fresh %v, state %s; want %v, %s", tt.name, fresh, v.State, tt.fresh, tt.wantState)
 		}
 	}
+}
+
+// TestModelSyscalls checks the features of system calls: the set of call
+// numbers of a sequence or a histogram, and the sequence scores, which
+// tell a trace of unusual order from the role's traces, and leave a
+// snapshot without a trace typical.
+func TestModelSyscalls(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	// The role's program: open, read a few times, write, close, in a loop.
+	normalTrace := func() []int {
+		var tr []int
+		for range 20 + rng.IntN(20) {
+			tr = append(tr, 5)
+			for range 1 + rng.IntN(3) {
+				tr = append(tr, 3)
+			}
+			tr = append(tr, 4, 6)
+		}
+		return tr
+	}
+	var snaps []*imgward.Snapshot
+	for i := range 60 {
+		s := &imgward.Snapshot{Numeric: map[string]float64{"cpu": float64(i % 7)}}
+		if i%4 != 0 { // some collectors see no calls
+			s.Syscalls = &imgward.Syscalls{Sequence: normalTrace()}
+		}
+		snaps = append(snaps, s)
+	}
+	m := newModel("ensemble", 1, snaps, 1000)
+	want := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.nll", "syscalls.unseen6"}
+	if got := m.columns(); !slices.Equal(got, want) {
+		t.Fatalf("columns %v, want %v", got, want)
+	}
+	if len(m.Traces) != 45 {
+		t.Errorf("%d traces kept, want 45", len(m.Traces))
+	}
+	sc, err := m.fit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same calls in another order: open, write, read, close, read.
+	var shuffled []int
+	for range 30 {
+		shuffled = append(shuffled, 5, 4, 3, 6, 3)
+	}
+	snap := func(c *imgward.Syscalls) *imgward.Snapshot {
+		return &imgward.Snapshot{Numeric: map[string]float64{"cpu": 3}, Syscalls: c}
+	}
+	normal := snap(&imgward.Syscalls{Sequence: normalTrace()})
+	tests := []struct {
+		name    string
+		s       *imgward.Snapshot
+		novel   float64 // calls the baseline never makes
+		odd     bool    // more surprising than normal
+		typical bool    // sequence features are the typical ones
+	}{
+		{"normal trace", normal, 0, false, slices.Equal(sc.vector(normal)[3:], sc.seqTyp)}, // may be floored
+		{"no calls", snap(nil), 0, false, true},
+		{"histogram of usual calls", snap(&imgward.Syscalls{Histogram: map[int]int64{3: 10, 5: 2}}), 0, false, true},
+		{"histogram with ptrace", snap(&imgward.Syscalls{Histogram: map[int]int64{3: 10, 26: 1}}), 1, true, true},
+		{"usual calls, unusual order", snap(&imgward.Syscalls{Sequence: shuffled}), 0, true, false},
+	}
+	sNormal := sc.surprise(sc.det.Score(sc.vector(normal)))
+	for _, tc := range tests {
+		x := sc.vector(tc.s)
+		if len(x) != len(want) {
+			t.Fatalf("%s: row %v, want %d columns", tc.name, x, len(want))
+		}
+		if x[2] != tc.novel {
+			t.Errorf("%s: %v novel calls, want %v", tc.name, x[2], tc.novel)
+		}
+		if got := slices.Equal(x[3:], sc.seqTyp); got != tc.typical {
+			t.Errorf("%s: sequence features %v, typical %v: equal %v, want %v", tc.name, x[3:], sc.seqTyp, got, tc.typical)
+		}
+		s := sc.surprise(sc.det.Score(x))
+		if odd := s > sNormal+2; odd != tc.odd {
+			t.Errorf("%s: surprise %.2f against a normal trace's %.2f: odd %v, want %v", tc.name, s, sNormal, odd, tc.odd)
+		}
+	}
+	// The stored form refits the sequence model to the same features.
+	odd := snap(&imgward.Syscalls{Sequence: shuffled})
+	if a, b := sc.vector(odd), refit(t, m).vector(odd); !slices.Equal(a, b) {
+		t.Errorf("a stored model's row %v, the built one's %v", b, a)
+	}
+}
+
+// refit fits m as stored and loaded again.
+func refit(t *testing.T, m *model) *scorer {
+	t.Helper()
+	m2, err := unmarshalModel(m.marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := m2.fit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
 }

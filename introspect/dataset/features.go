@@ -134,6 +134,16 @@ func (s *Sequence) Fit(train [][]int32) ([][]float64, error) {
 	return out, nil
 }
 
+// Typical returns the features of a typical normal trace: the medians of
+// the training traces' cross-fitted features, at which Features floors
+// every trace. It panics if the featurizer is not fitted.
+func (s *Sequence) Typical() []float64 {
+	if s.model == nil {
+		panic("dataset: Sequence.Typical before Fit")
+	}
+	return slices.Clone(s.floor)
+}
+
 // Features appends the features of trace t to dst and returns it. It is
 // safe for concurrent use and panics if the featurizer is not fitted.
 func (s *Sequence) Features(t []int32, dst []float64) []float64 {
