@@ -8,7 +8,10 @@
 #     SIZE_MB random bytes;
 #   - skopeo encrypting the same bytes as the one layer of an OCI image
 #     (--encryption-key jwe:pub.pem, ocicrypt's JWE keywrap over AES-256-GCM)
-#     and decrypting it again (--decryption-key).
+#     and decrypting it again (--decryption-key). This is Debian's skopeo
+#     (1.9.3, ocicrypt 1.0.3) from PATH, as docs/BENCHMARKS.md records: JWE
+#     needs no key provider, so the skopeo that scripts/skopeo-build.sh
+#     builds for TestSkopeoInterop is not needed here.
 #
 # The Go figures are in memory; the CLI figures include process start and
 # reading and writing files in the page cache (tmpfs when TMPDIR is one), so

@@ -14,6 +14,8 @@ want() { # want PACKAGE FILE: the package provides FILE
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$need postgresql"
 want softhsm2 /usr/bin/softhsm2-util
 want skopeo /usr/bin/skopeo
+want dpkg-dev /usr/bin/dpkg-source # scripts/skopeo-build.sh unpacks skopeo's source
+want debian-archive-keyring /usr/share/keyrings/debian-archive-keyring.gpg
 want qemu-utils /usr/bin/qemu-img
 if [ "${1:-}" = bench ]; then
 	want python3-sklearn /usr/lib/python3/dist-packages/sklearn

@@ -1,12 +1,17 @@
 #!/bin/sh
 # test.sh runs every test of imgward against the real components: it
-# installs what is missing, starts a throwaway PostgreSQL and a SoftHSM2
-# token, runs the pure-Go suite and the PKCS#11 suite, and cleans up. With
-# CI=true, no test that needs a component may skip.
+# installs what is missing, builds a key-provider-capable skopeo (once),
+# starts a throwaway PostgreSQL and a SoftHSM2 token, runs the pure-Go
+# suite and the PKCS#11 suite, and cleans up. With CI=true, no test that
+# needs a component may skip.
 set -eu
 cd "$(dirname "$0")/.."
 
 scripts/test-deps.sh
+# A skopeo whose ocicrypt has key providers, for TestSkopeoInterop (built
+# once from Debian's skopeo source, then cached): Debian's own predates them.
+IMGWARD_TEST_SKOPEO=$(scripts/skopeo-build.sh)
+export IMGWARD_TEST_SKOPEO
 pgenv=$(scripts/pg-test-server.sh start)
 eval "$pgenv"
 cleanup() { scripts/pg-test-server.sh stop || true; [ -n "${hsmdir:-}" ] && rm -rf "$hsmdir"; }

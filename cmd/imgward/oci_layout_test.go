@@ -3,6 +3,7 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -30,7 +31,9 @@ func blob(t *testing.T, dir, mediaType string, data []byte) map[string]any {
 }
 
 // makeOCILayout writes a one-layer OCI image tagged v1 in dir, and returns
-// the hex digest of its layer.
+// the hex digest of its layer. The layer is gzipped, since skopeo gzips an
+// uncompressed layer before it encrypts it: given gzipped, it comes back
+// from an encrypt and decrypt byte for byte.
 func makeOCILayout(t *testing.T, dir string) string {
 	t.Helper()
 	var layer bytes.Buffer
@@ -40,7 +43,11 @@ func makeOCILayout(t *testing.T, dir string) string {
 	tw.Write(content)
 	tw.Close()
 	sum := sha256.Sum256(layer.Bytes())
-	return writeOCILayout(t, dir, layer.Bytes(), "application/vnd.oci.image.layer.v1.tar", nil, "sha256:"+hex.EncodeToString(sum[:]))
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(layer.Bytes())
+	zw.Close()
+	return writeOCILayout(t, dir, gz.Bytes(), "application/vnd.oci.image.layer.v1.tar+gzip", nil, "sha256:"+hex.EncodeToString(sum[:]))
 }
 
 // writeOCILayout writes a one-layer OCI image tagged v1 in dir: the layer
