@@ -32,7 +32,11 @@ type Detector interface {
 	Fit(X [][]float64) error
 	// Score returns the anomaly score of x, higher is more anomalous. x
 	// must have the length of the rows given to Fit; Score panics on a
-	// wrong length (a programmer's error) and allocates nothing.
+	// wrong length (a programmer's error) and allocates nothing. Callers
+	// validate their input (snapshot ingest and the dataset reader refuse
+	// NaN and Inf), but a non-finite value never lowers a score: it counts
+	// as at least as far out as any finite value, and the score is never
+	// NaN, which would pass every threshold unseen.
 	Score(x []float64) float64
 	// Explain returns the features of x ordered by how far they deviate
 	// from the baseline, most deviant first; features that do not deviate

@@ -143,6 +143,27 @@ func TestConstantFeatures(t *testing.T) {
 	}
 }
 
+// TestNonFiniteValues checks that NaN and infinities in a row never panic,
+// never give a NaN score (NaN > threshold is false) and never score lower
+// than the same row with an ordinary value.
+func TestNonFiniteValues(t *testing.T) {
+	X := gaussian(6, 300, 4)
+	for _, name := range Names() {
+		d := fitted(t, name, Config{}, X)
+		normal := d.Score([]float64{0, 0, 0, 0})
+		for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+			x := []float64{0, v, 0, 0}
+			s := d.Score(x)
+			batch := make([]float64, 1)
+			ScoreBatch(d, [][]float64{x}, batch)
+			d.Explain(x)
+			if math.IsNaN(s) || math.IsNaN(batch[0]) || s < normal || batch[0] < normal {
+				t.Errorf("%s: a row with %v scores %v (batch %v), the ordinary row %v", name, v, s, batch[0], normal)
+			}
+		}
+	}
+}
+
 func TestScorePanicsOnWrongLength(t *testing.T) {
 	d := fitted(t, "zscore", Config{}, [][]float64{{1, 2}})
 	defer func() {

@@ -76,10 +76,15 @@ func (h *HBOS) featureCost(j int, v float64) float64 {
 		if v == lo {
 			return h.cost[j*h.bins]
 		}
+		if v != v {
+			return math.Inf(1)
+		}
 		return h.empty[j] + math.Log1p(min(math.Abs(v-lo)/max(math.Abs(lo), 1), zCap))
 	}
 	hi := lo + w*float64(h.bins)
 	switch {
+	case v != v: // NaN: outside every bin, farther than any value
+		return math.Inf(1)
 	case v < lo:
 		return h.empty[j] + math.Log1p((lo-v)/w)
 	case v > hi:
