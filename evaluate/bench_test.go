@@ -2,14 +2,20 @@ package evaluate
 
 import (
 	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"imgward/detect"
 )
 
 // BenchmarkScoreMalMem measures the scoring throughput of each detector on
-// the 12,020 parsed rows of CIC-MalMem-2022 on one goroutine, as
-// scikit-learn's IsolationForest.score_samples runs.
+// the 12,020 parsed rows of CIC-MalMem-2022: on one goroutine, as
+// scikit-learn 1.2's IsolationForest.score_samples runs (it has no n_jobs
+// for scoring), and on every processor, in chunks of 256 rows as imgward
+// eval scores (procs=N).
 func BenchmarkScoreMalMem(b *testing.B) {
 	o := malmem(b)
 	train, test, err := readTables(o.Train, o.Test)
@@ -37,6 +43,30 @@ func BenchmarkScoreMalMem(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
 				detect.ScoreBatch(d, T, out)
+			}
+			b.ReportMetric(float64(b.N*len(T))/b.Elapsed().Seconds(), "rows/s")
+		})
+		procs := runtime.GOMAXPROCS(0)
+		if procs < 2 {
+			continue
+		}
+		b.Run(fmt.Sprintf("%s/procs=%d", name, procs), func(b *testing.B) {
+			for b.Loop() {
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				for range procs {
+					wg.Go(func() {
+						for {
+							lo := int(next.Add(chunk)) - chunk
+							if lo >= len(T) {
+								return
+							}
+							hi := min(lo+chunk, len(T))
+							detect.ScoreBatch(d, T[lo:hi], out[lo:hi])
+						}
+					})
+				}
+				wg.Wait()
 			}
 			b.ReportMetric(float64(b.N*len(T))/b.Elapsed().Seconds(), "rows/s")
 		})

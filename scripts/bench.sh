@@ -55,7 +55,7 @@ for f in sorted(os.listdir(d)):
     print("%-10s %5s %14.0f %8.4f %8.2fx %+10.4f" % (det, procs, r["rows_per_second"], auc,
           r["rows_per_second"] / sk["rows_per_second"], auc - sk["auc"]))
 PY
-echo "-- scoring alone on parsed rows, one goroutine (go test ./evaluate -bench ScoreMalMem)"
+echo "-- scoring alone on parsed rows, one goroutine and every processor (go test ./evaluate -bench ScoreMalMem)"
 go test -run '^$' -bench ScoreMalMem -benchtime "$BENCHTIME" ./evaluate/ | tee "$out/score.txt" | grep -E 'rows/s|^ok|FAIL' || true
 sk=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["rows_per_second"])' "$out/sklearn.json")
 awk -v sk="$sk" '/^BenchmarkScoreMalMem/ { for (i = 2; i <= NF; i++) if ($(i) == "rows/s")
