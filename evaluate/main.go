@@ -34,7 +34,7 @@ learned from the training traces: the mean surprise of each call under an
 n-gram model, and the fraction of unseen 6-grams. --neural adds the surprise
 under a feed-forward neural language model; --recurrent replaces the unseen
 6-grams by the surprise under a recurrent (GRU) language model. Both train
-small networks on all cores (1.5 to 2 minutes for 833 traces on 2 cores) and
+small networks on all cores (45 s to 2 minutes for 833 traces on 2 cores) and
 are deterministic.
 
 --fleet deals the test rows into P publishers x I images x K instances: the
@@ -64,7 +64,7 @@ Options:
   --neural                add a neural language model's surprise to the
                           sequence features (slower: trains 6 small networks)
   --recurrent             use a recurrent language model's surprise in place
-                          of the unseen 6-grams (slower: trains 6 small GRUs)
+                          of the unseen 6-grams (slower: trains 3 small GRUs)
   --detector NAME         %s (default %s)
   --fleet SPEC            evaluate publishers too, as above
   --json                  print one JSON object instead of a table

@@ -31,8 +31,8 @@ type Options struct {
 	Neural bool
 	// Recurrent replaces the sequence feature seq.unseenN by seq.rnn, the
 	// surprise of a trace under a recurrent (GRU) language model
-	// (dataset.RecurrentConfig). Training takes about 1.5 minutes on
-	// ADFA-LD's 833 traces with 2 cores.
+	// (dataset.RecurrentConfig). Training takes about 45 s on ADFA-LD's
+	// 833 traces with 2 cores.
 	Recurrent bool
 }
 

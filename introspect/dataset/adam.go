@@ -26,11 +26,3 @@ func (a *adam) update(p, g []float64, rate float64) {
 		p[i] -= lr * mom[i] / (math.Sqrt(vel[i]) + eps)
 	}
 }
-
-// positive sets *p to v unless it is positive: the defaults of the
-// networks' configurations.
-func positive[T int | float64](p *T, v T) {
-	if *p <= 0 {
-		*p = v
-	}
-}

@@ -29,19 +29,30 @@ func folds(n, k int, seed uint64) []int {
 
 // fitLanguageModels cross-fits the configured language models: for each
 // one, it appends each training trace's score under the model of the other
-// folds to out, and keeps the model of all traces in s.lms.
+// folds to out, and keeps the model of all traces in s.lms. A model with
+// its own number of folds gets its own assignment of traces to folds.
 func (s *Sequence) fitLanguageModels(train [][]int32, fold []int, out [][]float64) {
 	vocab := vocabOf(train)
-	var makers []func(f int) languageModel
+	type maker struct {
+		folds    int
+		newModel func(f int) languageModel
+	}
+	var makers []maker
 	if c := s.cfg.Neural; c != nil {
-		makers = append(makers, func(f int) languageModel { return newNLM(*c, vocab, s.cfg.Seed+uint64(f)) })
+		makers = append(makers, maker{s.cfg.Folds, func(f int) languageModel { return newNLM(*c, vocab, s.cfg.Seed+uint64(f)) }})
 	}
 	if c := s.cfg.Recurrent; c != nil {
-		makers = append(makers, func(f int) languageModel { return newRNN(*c, vocab, s.cfg.Seed+uint64(f)) })
+		rc := *c
+		rc.defaults()
+		makers = append(makers, maker{rc.Folds, func(f int) languageModel { return newRNN(rc, vocab, s.cfg.Seed+uint64(f)) }})
 	}
 	s.lms = nil
-	for _, newModel := range makers {
-		m, scores := crossFit(train, fold, s.cfg.Folds, s.cfg.Seed, newModel)
+	for _, mk := range makers {
+		fd := fold
+		if mk.folds != s.cfg.Folds {
+			fd = folds(len(train), mk.folds, s.cfg.Seed)
+		}
+		m, scores := crossFit(train, fd, mk.folds, s.cfg.Seed, mk.newModel)
 		s.lms = append(s.lms, m)
 		for i := range out {
 			out[i] = append(out[i], scores[i])
@@ -82,4 +93,12 @@ func crossFit(train [][]int32, fold []int, k int, seed uint64, newModel func(f i
 	}
 	wg.Wait()
 	return models[k], scores
+}
+
+// positive sets *p to v unless it is positive: the defaults of the
+// networks' configurations.
+func positive[T int | float64](p *T, v T) {
+	if *p <= 0 {
+		*p = v
+	}
 }
