@@ -3,7 +3,10 @@ package evaluate
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -87,4 +90,54 @@ func BenchmarkEval(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkEvalADFARecurrent runs the ADFA-LD evaluation of
+// docs/EVALUATION.md with --recurrent, on the whole dev file and on the
+// held-out split (train → validation + attack), and fails if either AUC
+// falls below the one recorded there. It trains the recurrent models twice
+// (a few minutes on 2 cores), so go test leaves it out; make bench runs it.
+func BenchmarkEvalADFARecurrent(b *testing.B) {
+	o := adfa(b)
+	o.Recurrent = true
+	held := o
+	held.Test = heldOut(b, o.Test)
+	for b.Loop() {
+		for _, c := range []struct {
+			o      Options
+			metric string
+			floor  float64
+		}{{o, "auc", 0.885}, {held, "heldout_auc", 0.862}} {
+			r, err := Run(context.Background(), c.o)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(r.Instance.AUC, c.metric)
+			if r.Instance.AUC < c.floor {
+				b.Errorf("%s %.4f < %.3f", c.metric, r.Instance.AUC, c.floor)
+			}
+		}
+	}
+}
+
+// heldOut writes the rows of the ADFA-LD file name that are not in
+// set=train to a temporary file, and returns its name.
+func heldOut(b *testing.B, name string) string {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	var out strings.Builder
+	out.WriteString(lines[0])
+	for _, l := range lines[1:] {
+		if f := strings.SplitN(l, ",", 5); len(f) == 5 && f[3] != "train" {
+			out.WriteString(l)
+		}
+	}
+	f := filepath.Join(b.TempDir(), "adfa-ld-heldout.csv")
+	if err := os.WriteFile(f, []byte(out.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return f
 }

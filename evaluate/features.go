@@ -33,7 +33,8 @@ func fitFeatures(t *dataset.Table, rows []int, o Options) (*featurizer, [][]floa
 		if err != nil {
 			return nil, nil, err
 		}
-		fz.seq = dataset.NewSequence(dataset.SequenceConfig{Seed: o.Seed, Neural: o.neural()})
+		fz.seq = dataset.NewSequence(dataset.SequenceConfig{Seed: o.Seed, Neural: o.neural(),
+			Recurrent: o.recurrent(), NoUnseen: o.Recurrent})
 		S, err := fz.seq.Fit(seqs)
 		if err != nil {
 			return nil, nil, err
@@ -68,9 +69,7 @@ func (fz *featurizer) rows(t *dataset.Table, rows []int) ([][]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i := range X {
-		X[i] = fz.seq.Features(seqs[i], X[i])
-	}
+	fz.seq.AppendFeatures(seqs, X)
 	return X, nil
 }
 
@@ -81,4 +80,13 @@ func (o Options) neural() *dataset.NeuralConfig {
 		return nil
 	}
 	return &dataset.NeuralConfig{}
+}
+
+// recurrent returns the configuration of the recurrent language model
+// feature, or nil when it is off.
+func (o Options) recurrent() *dataset.RecurrentConfig {
+	if !o.Recurrent {
+		return nil
+	}
+	return &dataset.RecurrentConfig{}
 }

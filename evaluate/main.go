@@ -17,7 +17,8 @@ import (
 )
 
 const usage = `usage: imgward eval --train FILE --test FILE --label-col COL --normal VALUE
-                    [--train-where COL=VALUE] [--sequence-col COL] [--detector NAME]
+                    [--train-where COL=VALUE] [--sequence-col COL [--neural] [--recurrent]]
+                    [--detector NAME]
                     [--fleet publishers=P,malicious=M,images=I,instances=K,infected=F,repeat=R,seed=S]
                     [--json]
 
@@ -28,8 +29,13 @@ A row is anomalous when its label is not --normal.
 
 Features are the columns that parse as numbers in every row of --train, except
 the label, sequence and --train-where columns. --sequence-col names a column of
-space-separated integers (a system-call trace), turned into n-gram novelty
-features learned from the training traces.
+space-separated integers (a system-call trace), turned into novelty features
+learned from the training traces: the mean surprise of each call under an
+n-gram model, and the fraction of unseen 6-grams. --neural adds the surprise
+under a feed-forward neural language model; --recurrent replaces the unseen
+6-grams by the surprise under a recurrent (GRU) language model. Both train
+small networks on all cores (45 s to 2 minutes for 833 traces on 2 cores) and
+are deterministic.
 
 --fleet deals the test rows into P publishers x I images x K instances: the
 instances of M malicious publishers draw an anomalous row with probability F
@@ -57,6 +63,8 @@ Options:
   --sequence-col COL      column of system-call traces
   --neural                add a neural language model's surprise to the
                           sequence features (slower: trains 6 small networks)
+  --recurrent             use a recurrent language model's surprise in place
+                          of the unseen 6-grams (slower: trains 3 small GRUs)
   --detector NAME         %s (default %s)
   --fleet SPEC            evaluate publishers too, as above
   --json                  print one JSON object instead of a table
@@ -84,6 +92,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	})
 	fs.StringVar(&o.SequenceCol, "sequence-col", "", "`column` of space-separated integer traces")
 	fs.BoolVar(&o.Neural, "neural", false, "add the neural language model feature")
+	fs.BoolVar(&o.Recurrent, "recurrent", false, "use the recurrent language model feature")
 	fs.StringVar(&o.Detector, "detector", detect.DefaultName, "detector `name`")
 	fs.Func("fleet", "simulate publishers: `publishers=P,...`", func(s string) error {
 		spec, err := ParseFleetSpec(s)

@@ -72,22 +72,28 @@ func TestJSONOutput(t *testing.T) {
 	}
 }
 
-// TestNeuralFlag checks that --neural adds the neural language model's
-// feature and still separates the synthetic anomalies.
-func TestNeuralFlag(t *testing.T) {
+// TestLanguageModelFlags checks that --neural and --recurrent turn on
+// their language model's feature and still separate the synthetic
+// anomalies.
+func TestLanguageModelFlags(t *testing.T) {
 	f := synthetic(t)
-	code, out, errs := run("--train", f, "--test", f, "--label-col", "kind", "--normal", "ok",
-		"--train-where", "set=train", "--sequence-col", "trace", "--neural", "--json")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errs)
+	for _, flag := range []string{"--neural", "--recurrent"} {
+		code, out, errs := run("--train", f, "--test", f, "--label-col", "kind", "--normal", "ok",
+			"--train-where", "set=train", "--sequence-col", "trace", flag, "--json")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", flag, code, errs)
+		}
+		var r Result
+		if err := json.Unmarshal([]byte(out), &r); err != nil || r.Instance.AUC < 0.95 {
+			t.Errorf("%s: result %s (%v)", flag, out, err)
+		}
 	}
-	var r Result
-	if err := json.Unmarshal([]byte(out), &r); err != nil || r.Instance.AUC < 0.95 {
-		t.Errorf("result %s (%v)", out, err)
-	}
-	o := Options{SequenceCol: "trace", Neural: true}
-	if o.neural() == nil || (Options{}).neural() != nil {
+	var off Options
+	if on := (Options{Neural: true}); on.neural() == nil || off.neural() != nil {
 		t.Errorf("Options.neural ignores Neural")
+	}
+	if on := (Options{Recurrent: true}); on.recurrent() == nil || off.recurrent() != nil {
+		t.Errorf("Options.recurrent ignores Recurrent")
 	}
 }
 

@@ -5,7 +5,9 @@
 #   1. detectors against scikit-learn: scripts/bench-sklearn.py (IsolationForest
 #      on CIC-MalMem-2022) and imgward eval with each detector on the same rows,
 #      printed side by side as ratios; then go test -bench ScoreMalMem, which
-#      times scoring alone on parsed rows, as score_samples does;
+#      times scoring alone on parsed rows, as score_samples does; then
+#      imgward eval --recurrent on ADFA-LD (go test -bench EvalADFARecurrent,
+#      which fails below the AUCs of docs/EVALUATION.md);
 #   2. go test -bench on seal, fingerprint, detect and server (the server's
 #      need the throwaway PostgreSQL of scripts/pg-test-server.sh);
 #   3. sealing against raw AES-256-GCM, the age CLI and skopeo's layer
@@ -60,6 +62,9 @@ go test -run '^$' -bench ScoreMalMem -benchtime "$BENCHTIME" ./evaluate/ | tee "
 sk=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["rows_per_second"])' "$out/sklearn.json")
 awk -v sk="$sk" '/^BenchmarkScoreMalMem/ { for (i = 2; i <= NF; i++) if ($(i) == "rows/s")
 	printf "%-36s %12.0f rows/s  %6.2fx scikit-learn\n", $1, $(i-1), $(i-1) / sk }' "$out/score.txt"
+
+echo "-- ADFA-LD with the recurrent language model, whole file and held-out split (a few minutes)"
+go test -run '^$' -bench EvalADFARecurrent -benchtime 1x -timeout 30m ./evaluate/ | grep -E 'auc|^ok|FAIL|---' || true
 
 echo "== go test -bench (seal, fingerprint, detect, server)"
 pkgs="./seal/ ./fingerprint/ ./detect/"

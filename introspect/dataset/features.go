@@ -3,10 +3,7 @@ package dataset
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
-	"runtime"
 	"slices"
-	"sync"
 
 	"imgward/errors"
 )
@@ -26,23 +23,32 @@ type SequenceConfig struct {
 	// log-likelihood of each element under a neural language model of the
 	// training traces (see NeuralConfig).
 	Neural *NeuralConfig
+	// Recurrent, if not nil, adds the feature seq.rnn: the mean negative
+	// log-likelihood of each element under a recurrent (GRU) language model
+	// of the training traces (see RecurrentConfig).
+	Recurrent *RecurrentConfig
+	// NoUnseen leaves out seq.unseenN.
+	NoUnseen bool
 }
 
-// Sequence turns traces into two (or three) features that say how novel a trace is
-// with respect to the normal traces it was fitted on:
+// Sequence turns traces into features that say how novel a trace is with
+// respect to the normal traces it was fitted on:
 //
 //   - seq.nll: the mean negative log-likelihood of each element given the
 //     Order-1 elements before it, under an n-gram model of the training
 //     traces smoothed by Witten-Bell interpolation of all shorter orders,
 //     the n-gram counterpart of the LSTM language models of the
 //     literature (Kim et al., 2016);
-//   - seq.unseenN (N = Order): the fraction of the trace's N-grams never
-//     seen in training, the STIDE score;
+//   - seq.unseenN (N = Order), unless NoUnseen is set: the fraction of the
+//     trace's N-grams never seen in training, the STIDE score;
 //   - seq.nlm, if Neural is set: the mean negative log-likelihood of each
 //     element under a feed-forward neural language model of the training
 //     traces (Bengio et al., 2003), which generalizes across contexts
 //     through learned embeddings where a count model only sees unseen
-//     n-grams. The models of the folds train in parallel.
+//     n-grams. The models of the folds train in parallel;
+//   - seq.rnn, if Recurrent is set: the same under a recurrent (GRU)
+//     language model, whose state summarises the whole trace so far, as
+//     the LSTM models of Kim et al. (2016).
 //
 // A detector must learn how novel normal traces are, but a trace is never
 // novel to a model trained on it. Fit therefore returns the training
@@ -57,7 +63,7 @@ type SequenceConfig struct {
 type Sequence struct {
 	cfg   SequenceConfig
 	model *ngramModel
-	nlm   *nlm
+	lms   []languageModel // seq.nlm, seq.rnn: those configured
 	floor []float64
 }
 
@@ -75,9 +81,15 @@ func NewSequence(c SequenceConfig) *Sequence {
 
 // Names returns the names of the features, in order.
 func (s *Sequence) Names() []string {
-	names := []string{"seq.nll", fmt.Sprintf("seq.unseen%d", s.cfg.Order)}
+	names := []string{"seq.nll"}
+	if !s.cfg.NoUnseen {
+		names = append(names, fmt.Sprintf("seq.unseen%d", s.cfg.Order))
+	}
 	if s.cfg.Neural != nil {
 		names = append(names, "seq.nlm")
+	}
+	if s.cfg.Recurrent != nil {
+		names = append(names, "seq.rnn")
 	}
 	return names
 }
@@ -91,12 +103,7 @@ func (s *Sequence) Fit(train [][]int32) ([][]float64, error) {
 		return nil, errors.E("dataset.Sequence.Fit", errors.Invalid,
 			errors.Errorf("%d training traces; need at least %d (and 2 folds)", len(train), max(k, 2)))
 	}
-	fold := make([]int, len(train))
-	for i := range fold {
-		fold[i] = i % k
-	}
-	rng := rand.New(rand.NewPCG(s.cfg.Seed, 0x5e9))
-	rng.Shuffle(len(fold), func(i, j int) { fold[i], fold[j] = fold[j], fold[i] })
+	fold := folds(len(train), k, s.cfg.Seed)
 	out := make([][]float64, len(train))
 	var st seqStats
 	for f := range k {
@@ -112,9 +119,7 @@ func (s *Sequence) Fit(train [][]int32) ([][]float64, error) {
 			}
 		}
 	}
-	if s.cfg.Neural != nil {
-		s.nlm = s.fitNeural(train, fold, out)
-	}
+	s.fitLanguageModels(train, fold, out)
 	s.floor = make([]float64, len(out[0]))
 	for j := range s.floor {
 		col := make([]float64, len(out))
@@ -147,19 +152,37 @@ func (s *Sequence) Typical() []float64 {
 // Features appends the features of trace t to dst and returns it. It is
 // safe for concurrent use and panics if the featurizer is not fitted.
 func (s *Sequence) Features(t []int32, dst []float64) []float64 {
+	X := [][]float64{dst}
+	s.AppendFeatures([][]int32{t}, X)
+	return X[0]
+}
+
+// AppendFeatures appends the features of each trace ts[i] to dst[i]. It
+// scores several traces side by side, so it is faster than Features one
+// trace at a time. It is safe for concurrent use and panics if the
+// featurizer is not fitted.
+func (s *Sequence) AppendFeatures(ts [][]int32, dst [][]float64) {
 	if s.model == nil {
 		panic("dataset: Sequence.Features before Fit")
 	}
+	n := make([]int, len(ts))
 	var st seqStats
-	n := len(dst)
-	dst = s.raw(s.model, t, &st, dst)
-	if s.nlm != nil {
-		dst = append(dst, s.nlm.nll(t, s.nlm.scratch()))
+	for i, t := range ts {
+		n[i] = len(dst[i])
+		dst[i] = s.raw(s.model, t, &st, dst[i])
 	}
-	for j, f := range s.floor {
-		dst[n+j] = max(dst[n+j], f)
+	scores := make([]float64, len(ts))
+	for _, lm := range s.lms {
+		lm.scores(ts, scores)
+		for i, v := range scores {
+			dst[i] = append(dst[i], v)
+		}
 	}
-	return dst
+	for i := range dst {
+		for j, f := range s.floor {
+			dst[i][n[i]+j] = max(dst[i][n[i]+j], f)
+		}
+	}
 }
 
 // raw appends the unfloored features of t under model m.
@@ -172,46 +195,9 @@ func (s *Sequence) raw(m *ngramModel, t []int32, st *seqStats, dst []float64) []
 	if math.IsNaN(nll) || math.IsInf(nll, 0) {
 		nll = 0
 	}
-	return append(dst, nll, st.unseen)
-}
-
-// fitNeural trains the neural model of each fold, and of all traces, in
-// parallel; it appends each training trace's cross-fitted seq.nlm to out
-// and returns the model of all traces.
-func (s *Sequence) fitNeural(train [][]int32, fold []int, out [][]float64) *nlm {
-	k := s.cfg.Folds
-	vocab := vocabOf(train)
-	models := make([]*nlm, k+1)
-	nlls := make([]float64, len(train))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for f := range k + 1 { // fold k: all traces
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			var seqs [][]int32
-			for i, t := range train {
-				if fold[i] != f {
-					seqs = append(seqs, t)
-				}
-			}
-			m := newNLM(*s.cfg.Neural, vocab, s.cfg.Seed+uint64(f))
-			m.train(seqs, s.cfg.Seed+uint64(f))
-			models[f] = m
-			if f == k {
-				return
-			}
-			sc := m.scratch()
-			for i, t := range train {
-				if fold[i] == f {
-					nlls[i] = m.nll(t, sc)
-				}
-			}
-		})
+	dst = append(dst, nll)
+	if !s.cfg.NoUnseen {
+		dst = append(dst, st.unseen)
 	}
-	wg.Wait()
-	for i := range out {
-		out[i] = append(out[i], nlls[i])
-	}
-	return models[k]
+	return dst
 }

@@ -20,24 +20,12 @@ type NeuralConfig struct {
 }
 
 func (c *NeuralConfig) defaults() {
-	if c.Context <= 0 {
-		c.Context = 12
-	}
-	if c.Embed <= 0 {
-		c.Embed = 16
-	}
-	if c.Hidden <= 0 {
-		c.Hidden = 32
-	}
-	if c.Epochs <= 0 {
-		c.Epochs = 4
-	}
-	if c.Batch <= 0 {
-		c.Batch = 128
-	}
-	if c.Rate <= 0 {
-		c.Rate = 0.01
-	}
+	positive(&c.Context, 12)
+	positive(&c.Embed, 16)
+	positive(&c.Hidden, 32)
+	positive(&c.Epochs, 4)
+	positive(&c.Batch, 128)
+	positive(&c.Rate, 0.01)
 }
 
 // Tokens of the neural model: padding before the start of a sequence, an
@@ -211,10 +199,7 @@ func (m *nlm) train(seqs [][]int32, seed uint64) {
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x74726e))
 	g := make([]float64, m.nParams)
-	mom := make([]float64, m.nParams)
-	vel := make([]float64, m.nParams)
-	const b1, b2, eps = 0.9, 0.999, 1e-8
-	step := 0
+	opt := newAdam(m.nParams)
 	s := m.scratch()
 	B := m.cfg.Batch
 	for range m.cfg.Epochs {
@@ -229,15 +214,7 @@ func (m *nlm) train(seqs [][]int32, seed uint64) {
 				m.forward(ctx, y, s)
 				m.backward(ctx, y, w, s, g)
 			}
-			step++
-			c1 := 1 - math.Pow(b1, float64(step))
-			c2 := 1 - math.Pow(b2, float64(step))
-			lr := m.cfg.Rate * math.Sqrt(c2) / c1
-			for i, gi := range g {
-				mom[i] = b1*mom[i] + (1-b1)*gi
-				vel[i] = b2*vel[i] + (1-b2)*gi*gi
-				m.p[i] -= lr * mom[i] / (math.Sqrt(vel[i]) + eps)
-			}
+			opt.update(m.p, g, m.cfg.Rate)
 		}
 	}
 }
@@ -297,4 +274,12 @@ func hashGram(g []int32) uint64 {
 		h = mix(h, x)
 	}
 	return h
+}
+
+// scores sets out[i] to the mean NLL of seqs[i].
+func (m *nlm) scores(seqs [][]int32, out []float64) {
+	s := m.scratch()
+	for i, t := range seqs {
+		out[i] = m.nll(t, s)
+	}
 }
