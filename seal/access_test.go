@@ -89,7 +89,9 @@ func TestReadChunkArguments(t *testing.T) {
 func TestParallel(t *testing.T) {
 	key := testKey(1)
 	ctx := context.Background()
-	for _, size := range roundTripSizes {
+	// And the edges of a pipeline job's batch of chunks.
+	sizes := append(roundTripSizes, batchChunks*ChunkSize, batchChunks*ChunkSize+1, 2*batchChunks*ChunkSize-1)
+	for _, size := range sizes {
 		plain := plaintext(uint64(size), size)
 		serial := sealBytes(t, key, testHeader, testSalt(5), plain)
 		for _, workers := range []int{1, 2, 7} {
