@@ -161,6 +161,11 @@ func produce(ctx context.Context, src io.Reader, size int, free <-chan *job, wor
 	defer close(work)
 	cr := chunkReader{r: src, n: size}
 	for index := uint64(0); ; {
+		// A select picks at random among ready cases: a canceled context
+		// must win over a free job every time, not now and then.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		var j *job
 		select {
 		case j = <-free:
