@@ -158,10 +158,7 @@ func (s *Server) listPublishers(w http.ResponseWriter, r *http.Request, p imgwar
 		s.error(w, r, err)
 		return
 	}
-	list := make([]map[string]any, len(vs))
-	for i := range vs {
-		list[i] = verdictJSON(&vs[i])
-	}
+	list := jsonList(vs, verdictJSON)
 	writeJSON(w, http.StatusOK, map[string]any{"publishers": list})
 }
 
@@ -171,10 +168,7 @@ func (s *Server) publisherFleet(w http.ResponseWriter, r *http.Request, p imgwar
 		s.error(w, r, err)
 		return
 	}
-	list := make([]map[string]any, len(ins))
-	for i := range ins {
-		list[i] = instanceJSON(&ins[i])
-	}
+	list := jsonList(ins, instanceJSON)
 	out := map[string]any{"publisher": r.PathValue("id"), "instances": list, "verdict": nil}
 	if v != nil {
 		out["verdict"] = verdictJSON(v)
@@ -202,10 +196,7 @@ func (s *Server) buildBaselines(w http.ResponseWriter, r *http.Request, p imgwar
 		s.error(w, r, err)
 		return
 	}
-	list := make([]map[string]any, len(res.Built))
-	for i := range res.Built {
-		list[i] = baselineJSON(&res.Built[i])
-	}
+	list := jsonList(res.Built, baselineJSON)
 	writeJSON(w, http.StatusOK, map[string]any{"built": list, "skipped": res.Skipped})
 }
 
@@ -215,10 +206,7 @@ func (s *Server) listBaselines(w http.ResponseWriter, r *http.Request, p imgward
 		s.error(w, r, err)
 		return
 	}
-	list := make([]map[string]any, len(bs))
-	for i := range bs {
-		list[i] = baselineJSON(&bs[i])
-	}
+	list := jsonList(bs, baselineJSON)
 	writeJSON(w, http.StatusOK, map[string]any{"baselines": list})
 }
 

@@ -56,3 +56,12 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(v)
 }
+
+// jsonList renders each element of xs with render, for a listing's body.
+func jsonList[T any](xs []T, render func(*T) map[string]any) []map[string]any {
+	list := make([]map[string]any, len(xs))
+	for i := range xs {
+		list[i] = render(&xs[i])
+	}
+	return list
+}

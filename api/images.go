@@ -117,10 +117,7 @@ func (s *Server) listImages(w http.ResponseWriter, r *http.Request, p imgward.Pr
 		s.error(w, r, err)
 		return
 	}
-	list := make([]map[string]any, len(imgs))
-	for i := range imgs {
-		list[i] = imageJSON(&imgs[i])
-	}
+	list := jsonList(imgs, imageJSON)
 	body := map[string]any{"images": list, "first": "/v2/images", "schema": "/v2/schemas/images"}
 	if limit > 0 && len(imgs) == limit {
 		next := url.Values{}

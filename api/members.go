@@ -36,10 +36,7 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, p imgward.P
 		s.error(w, r, err)
 		return
 	}
-	list := make([]map[string]any, len(ms))
-	for i := range ms {
-		list[i] = memberJSON(&ms[i])
-	}
+	list := jsonList(ms, memberJSON)
 	writeJSON(w, http.StatusOK, map[string]any{"members": list, "schema": "/v2/schemas/members"})
 }
 

@@ -103,10 +103,7 @@ func (s *Server) listFlags(w http.ResponseWriter, r *http.Request, p imgward.Pri
 		s.error(w, r, err)
 		return
 	}
-	list := make([]map[string]any, len(fs))
-	for i := range fs {
-		list[i] = flagJSON(&fs[i])
-	}
+	list := jsonList(fs, flagJSON)
 	writeJSON(w, http.StatusOK, map[string]any{"flags": list})
 }
 

@@ -42,10 +42,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, p imgward.
 		s.error(w, r, err)
 		return
 	}
-	list := make([]map[string]any, len(ps))
-	for i := range ps {
-		list[i] = projectJSON(&ps[i])
-	}
+	list := jsonList(ps, projectJSON)
 	writeJSON(w, http.StatusOK, map[string]any{"projects": list})
 }
 
@@ -199,10 +196,7 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request, p imgward
 		s.error(w, r, err)
 		return
 	}
-	list := make([]map[string]any, len(ins))
-	for i := range ins {
-		list[i] = instanceJSON(&ins[i])
-	}
+	list := jsonList(ins, instanceJSON)
 	writeJSON(w, http.StatusOK, map[string]any{"instances": list})
 }
 
