@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -16,11 +15,7 @@ import (
 // panicking, so that they share commits: each caller's work must be all or
 // nothing, whatever its neighbours in the group did.
 func TestGroupCommit(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "imgward.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t)
 	const n = 200
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -84,10 +79,7 @@ func TestGroupCommit(t *testing.T) {
 // TestCloseAnswersWaiters checks that Close answers every queued write and
 // that writes after Close fail at once.
 func TestCloseAnswersWaiters(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "imgward.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openTemp(t)
 	var wg sync.WaitGroup
 	for range 50 {
 		wg.Go(func() {
@@ -106,11 +98,7 @@ func TestCloseAnswersWaiters(t *testing.T) {
 // would roll back the transaction that the whole group shares. Its write
 // runs to its end and commits with the others.
 func TestGroupCommitCancelledCaller(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "imgward.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t)
 	const n = 50
 	errs := make([]error, n)
 	var wg sync.WaitGroup

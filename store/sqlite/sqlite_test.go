@@ -11,14 +11,19 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) imgward.Store {
-		s, err := Open(t.Context(), filepath.Join(t.TempDir(), "imgward.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	})
+	storetest.Run(t, func(t *testing.T) imgward.Store { return openTemp(t) })
+}
+
+// openTemp opens a store in a temporary directory, closed when the test
+// ends.
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "imgward.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 func TestSyncFull(t *testing.T) {
