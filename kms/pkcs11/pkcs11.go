@@ -172,6 +172,14 @@ func seal(op string, k *crypto11.SecretKey, id imgward.KeyID, v uint32, dataKey,
 	return w, nil
 }
 
+// checkKey checks a request's key id and context.
+func checkKey(op string, ctx context.Context, id imgward.KeyID) error {
+	if err := kms.CheckID(op, id); err != nil {
+		return err
+	}
+	return checkCtx(op, ctx)
+}
+
 func checkCtx(op string, ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return errors.E(op, errors.Unavailable, err)

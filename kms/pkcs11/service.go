@@ -13,10 +13,7 @@ import (
 // CreateKey implements imgward.KeyService.
 func (s *KeyService) CreateKey(ctx context.Context, id imgward.KeyID) error {
 	const op = "pkcs11.CreateKey"
-	if err := kms.CheckID(op, id); err != nil {
-		return err
-	}
-	if err := checkCtx(op, ctx); err != nil {
+	if err := checkKey(op, ctx, id); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -34,10 +31,7 @@ func (s *KeyService) CreateKey(ctx context.Context, id imgward.KeyID) error {
 // Rotate implements imgward.KeyService.
 func (s *KeyService) Rotate(ctx context.Context, id imgward.KeyID) (uint32, error) {
 	const op = "pkcs11.Rotate"
-	if err := kms.CheckID(op, id); err != nil {
-		return 0, err
-	}
-	if err := checkCtx(op, ctx); err != nil {
+	if err := checkKey(op, ctx, id); err != nil {
 		return 0, err
 	}
 	s.mu.Lock()
@@ -60,10 +54,7 @@ func (s *KeyService) Rotate(ctx context.Context, id imgward.KeyID) (uint32, erro
 // the token.
 func (s *KeyService) Retire(ctx context.Context, id imgward.KeyID, version uint32) error {
 	const op = "pkcs11.Retire"
-	if err := kms.CheckID(op, id); err != nil {
-		return err
-	}
-	if err := checkCtx(op, ctx); err != nil {
+	if err := checkKey(op, ctx, id); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -86,10 +77,7 @@ func (s *KeyService) Retire(ctx context.Context, id imgward.KeyID, version uint3
 // GenerateDataKey implements imgward.KeyService.
 func (s *KeyService) GenerateDataKey(ctx context.Context, id imgward.KeyID, ad []byte) ([]byte, imgward.WrappedKey, error) {
 	const op = "pkcs11.GenerateDataKey"
-	if err := kms.CheckID(op, id); err != nil {
-		return nil, imgward.WrappedKey{}, err
-	}
-	if err := checkCtx(op, ctx); err != nil {
+	if err := checkKey(op, ctx, id); err != nil {
 		return nil, imgward.WrappedKey{}, err
 	}
 	s.mu.Lock()
