@@ -24,7 +24,9 @@ type benchEnv struct {
 	client            *http.Client
 }
 
-func newBenchEnv(b *testing.B, store string) *benchEnv {
+// serveBench serves a new imgward on store over loopback HTTP, quietly,
+// until the benchmark ends.
+func serveBench(b *testing.B, store string) (*server.Service, *httptest.Server) {
 	cfg := server.Config{DataDir: b.TempDir(), Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if store == "postgres" {
 		cfg.DSN = storetest.PostgresDSN(b)
@@ -35,6 +37,11 @@ func newBenchEnv(b *testing.B, store string) *benchEnv {
 	}
 	ts := httptest.NewServer(svc.Handler)
 	b.Cleanup(func() { ts.Close(); svc.Close() })
+	return svc, ts
+}
+
+func newBenchEnv(b *testing.B, store string) *benchEnv {
+	svc, ts := serveBench(b, store)
 	e := &benchEnv{url: ts.URL, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}}
 	tenant := func(name string) (project, token string) {
 		var p struct{ ID string }

@@ -1,18 +1,13 @@
 package server_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"imgward/server"
-	"imgward/store/storetest"
 )
 
 // BenchmarkIngest measures durable snapshot ingest over loopback HTTP:
@@ -24,16 +19,7 @@ func BenchmarkIngest(b *testing.B) {
 	const instances, per = 20000, 5000
 	for _, store := range server.StoreNames() {
 		b.Run(store, func(b *testing.B) {
-			cfg := server.Config{DataDir: b.TempDir(), Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-			if store == "postgres" {
-				cfg.DSN = storetest.PostgresDSN(b)
-			}
-			svc, err := server.Open(context.Background(), cfg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			ts := httptest.NewServer(svc.Handler)
-			b.Cleanup(func() { ts.Close(); svc.Close() })
+			svc, ts := serveBench(b, store)
 			e := &benchEnv{url: ts.URL, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}}
 			_, ids, col := fleetSetup(b, e, svc.Store, svc.AdminToken, instances)
 			var batches []string
