@@ -142,6 +142,20 @@ func (e *env) snapshotSink(out string) (*sink, error) {
 	return &sink{enc: introspect.NewEncoder(f), file: f}, nil
 }
 
+// putSnapshots sends snaps to out, as snapshotSink reads it, and closes the
+// sink; it returns how many the server acknowledged when it posted them.
+func (e *env) putSnapshots(out string, snaps []introspect.Snapshot) (posted int, err error) {
+	sink, err := e.snapshotSink(out)
+	if err != nil {
+		return 0, err
+	}
+	err = sink.put(e.ctx, snaps)
+	if cerr := sink.close(); err == nil {
+		err = cerr
+	}
+	return sink.posted, err
+}
+
 func (s *sink) put(ctx context.Context, snaps []introspect.Snapshot) error {
 	if s.poster != nil {
 		n, err := s.poster.Post(ctx, snaps)

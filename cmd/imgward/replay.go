@@ -80,21 +80,14 @@ func replay(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	sink, err := e.snapshotSink(*out)
-	if err != nil {
-		return err
-	}
-	err = sink.put(e.ctx, snaps)
-	if cerr := sink.close(); err == nil {
-		err = cerr
-	}
+	posted, err := e.putSnapshots(*out, snaps)
 	if err != nil {
 		return err
 	}
 	switch *out {
 	case "-":
 	case "":
-		fmt.Fprintf(e.stdout, "posted %d snapshots\n", sink.posted)
+		fmt.Fprintf(e.stdout, "posted %d snapshots\n", posted)
 	default:
 		fmt.Fprintf(e.stdout, "wrote %d snapshots to %s\n", len(snaps), clean(*out))
 	}

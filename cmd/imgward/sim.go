@@ -101,15 +101,7 @@ func simulate(e *env, args []string) error {
 		}
 		return writeManifest(e, m, *manifest)
 	}
-	sink, err := e.snapshotSink(*out)
-	if err != nil {
-		return err
-	}
-	err = sink.put(e.ctx, snaps)
-	if cerr := sink.close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if _, err := e.putSnapshots(*out, snaps); err != nil {
 		return err
 	}
 	if *manifest == "" && *out != "-" {
