@@ -39,10 +39,11 @@ const (
 	MaxSetItems    = 1024     // items in one set
 	MaxItemLen     = 256      // bytes of one item
 	MaxSequence    = 65536    // system calls in a sequence
+	MaxHistogram   = 4096     // distinct system calls in a histogram
+	MaxSyscall     = 99999    // the largest system-call number: five decimal digits
 	MaxLineBytes   = 64 << 10 // one encoded snapshot, newline excluded
 	MaxBatchLines  = 10000    // snapshots in one POST
 	MaxBatchBytes  = 16 << 20 // bytes in one POST
-	maxHistogram   = 1024     // distinct system calls in a histogram
 	maxInstanceLen = 2 + 16
 )
 
@@ -74,7 +75,7 @@ func (s *Snapshot) Validate() error {
 	switch {
 	case s.Version != Version:
 		return bad(errors.Invalid, "version %d is not %d", s.Version, Version)
-	case !validInstance(s.InstanceID):
+	case !ValidInstanceID(s.InstanceID):
 		return bad(errors.Invalid, "instance_id %.80q is not i- and 16 lowercase hex digits", s.InstanceID)
 	case s.TakenAt.IsZero():
 		return bad(errors.Invalid, "taken_at is missing")
@@ -125,8 +126,13 @@ func (c *Syscalls) validate(bad func(errors.Kind, string, ...any) error) error {
 		return bad(errors.Invalid, "syscalls has neither a sequence nor a histogram")
 	case len(c.Sequence) > MaxSequence:
 		return bad(errors.TooLarge, "syscall sequence of %d calls, more than %d", len(c.Sequence), MaxSequence)
-	case len(c.Histogram) > maxHistogram:
-		return bad(errors.TooLarge, "syscall histogram of %d calls, more than %d", len(c.Histogram), maxHistogram)
+	case len(c.Histogram) > MaxHistogram:
+		return bad(errors.TooLarge, "syscall histogram of %d calls, more than %d", len(c.Histogram), MaxHistogram)
+	}
+	for _, nr := range c.Sequence {
+		if nr < 0 || nr > MaxSyscall {
+			return bad(errors.Invalid, "syscall number %d is not in [0, %d]", nr, MaxSyscall)
+		}
 	}
 	for k := range c.Histogram {
 		if len(k) == 0 || len(k) > 5 || (len(k) > 1 && k[0] == '0') || !allDigits(k) {
@@ -151,7 +157,8 @@ func ValidName(name string) bool {
 	return true
 }
 
-func validInstance(id string) bool {
+// ValidInstanceID reports whether id is "i-" and 16 lowercase hex digits.
+func ValidInstanceID(id string) bool {
 	if len(id) != maxInstanceLen || id[:2] != "i-" {
 		return false
 	}

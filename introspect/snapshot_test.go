@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -54,6 +55,10 @@ func TestValidate(t *testing.T) {
 		{"both", func(s *Snapshot) { s.Syscalls.Histogram = map[string]uint64{"1": 2} }, errors.Invalid},
 		{"neither", func(s *Snapshot) { s.Syscalls.Sequence = nil }, errors.Invalid},
 		{"hist key", func(s *Snapshot) { s.Syscalls = &Syscalls{Histogram: map[string]uint64{"01": 1}} }, errors.Invalid},
+		{"call number negative", func(s *Snapshot) { s.Syscalls.Sequence[1] = -1 }, errors.Invalid},
+		{"call number too large", func(s *Snapshot) { s.Syscalls.Sequence[1] = MaxSyscall + 1 }, errors.Invalid},
+		{"histogram at the limit", func(s *Snapshot) { s.Syscalls = &Syscalls{Histogram: histogram(MaxHistogram)} }, errors.Other},
+		{"histogram over", func(s *Snapshot) { s.Syscalls = &Syscalls{Histogram: histogram(MaxHistogram + 1)} }, errors.TooLarge},
 	} {
 		s := good()
 		tc.edit(&s)
@@ -183,4 +188,13 @@ func TestPosterGivesUp(t *testing.T) {
 	if err := NewEncoder(&buf).Encode(&bad); err == nil || buf.Len() != 0 {
 		t.Errorf("Encoder wrote an invalid snapshot")
 	}
+}
+
+// histogram returns a histogram of n distinct call numbers.
+func histogram(n int) map[string]uint64 {
+	h := make(map[string]uint64, n)
+	for i := range n {
+		h[strconv.Itoa(i)] = 1
+	}
+	return h
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"imgward/errors"
+	"imgward/introspect"
 )
 
 // decoder reads one snapshot object. It is a JSON parser for exactly the
@@ -164,7 +165,7 @@ func intern(b []byte) string {
 		return s
 	}
 	s = string(b)
-	if ValidName(s) {
+	if introspect.ValidName(s) {
 		names.Lock()
 		if len(names.m) < maxInterned {
 			names.m[s] = s

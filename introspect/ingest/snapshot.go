@@ -15,24 +15,27 @@ import (
 
 	"imgward"
 	"imgward/errors"
+	"imgward/introspect"
 )
 
 // Version is the snapshot format this package reads and writes.
 const Version = 1
 
-// The hard limits of a snapshot and of a batch.
+// The hard limits of a snapshot and of a batch: those of package
+// introspect, which collectors check before they send, and the server's
+// own bounds of time and of idempotency keys.
 const (
-	MaxLine        = 64 << 10 // bytes of one line, without its newline
-	MaxNumeric     = 256      // numeric features
-	MaxName        = 64       // bytes of a feature or set name, of [a-z0-9_.]
-	MaxSets        = 32       // set features
-	MaxSetItems    = 1024     // items of one set
-	MaxItem        = 256      // bytes of one item
-	MaxSequence    = 65536    // system calls of a sequence
-	MaxHistogram   = 4096     // entries of a histogram
-	MaxSyscall     = 99999    // the largest system-call number: five digits, as introspect writes
-	MaxBatchBytes  = 16 << 20 // bytes of one POST body
-	MaxBatchLines  = 10000    // snapshots of one POST
+	MaxLine        = introspect.MaxLineBytes  // bytes of one line, without its newline
+	MaxNumeric     = introspect.MaxNumeric    // numeric features
+	MaxName        = introspect.MaxNameLen    // bytes of a feature or set name, of [a-z0-9_.]
+	MaxSets        = introspect.MaxSets       // set features
+	MaxSetItems    = introspect.MaxSetItems   // items of one set
+	MaxItem        = introspect.MaxItemLen    // bytes of one item
+	MaxSequence    = introspect.MaxSequence   // system calls of a sequence
+	MaxHistogram   = introspect.MaxHistogram  // entries of a histogram
+	MaxSyscall     = introspect.MaxSyscall    // the largest system-call number
+	MaxBatchBytes  = introspect.MaxBatchBytes // bytes of one POST body
+	MaxBatchLines  = introspect.MaxBatchLines // snapshots of one POST
 	MaxFuture      = 5 * time.Minute
 	MaxAge         = 24 * time.Hour
 	MaxIdempotency = 128 // bytes of an Idempotency-Key
@@ -100,7 +103,7 @@ func Parse(line []byte, now time.Time) (*imgward.Snapshot, error) {
 	if w.Version != Version {
 		return nil, bad("version must be 1")
 	}
-	if !ValidInstanceID(w.InstanceID) {
+	if !introspect.ValidInstanceID(w.InstanceID) {
 		return nil, bad(`instance_id must be "i-" and 16 lowercase hex digits`)
 	}
 	t, err := time.Parse(time.RFC3339Nano, w.TakenAt)
@@ -135,7 +138,7 @@ func checkFeatures(s *imgward.Snapshot) string {
 		return "more than 256 numeric features"
 	}
 	for name, v := range s.Numeric {
-		if !ValidName(name) {
+		if !introspect.ValidName(name) {
 			return "numeric feature name " + strconv.Quote(clip(name)) + " is not 1-64 bytes of [a-z0-9_.]"
 		}
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -146,7 +149,7 @@ func checkFeatures(s *imgward.Snapshot) string {
 		return "more than 32 set features"
 	}
 	for name, items := range s.Sets {
-		if !ValidName(name) {
+		if !introspect.ValidName(name) {
 			return "set name " + strconv.Quote(clip(name)) + " is not 1-64 bytes of [a-z0-9_.]"
 		}
 		if len(items) > MaxSetItems {
@@ -190,34 +193,6 @@ func syscalls(w *wireSyscalls) (*imgward.Syscalls, error) {
 		}
 	}
 	return c, nil
-}
-
-// ValidName reports whether name is 1 to 64 bytes of [a-z0-9_.].
-func ValidName(name string) bool {
-	if name == "" || len(name) > MaxName {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
-
-// ValidInstanceID reports whether id is "i-" and 16 lowercase hex digits.
-func ValidInstanceID(id string) bool {
-	if len(id) != 18 || id[:2] != "i-" {
-		return false
-	}
-	for i := 2; i < len(id); i++ {
-		c := id[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // clip shortens a name for an error message.
