@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -83,7 +84,7 @@ func TestExplainNamesTheDeviantFeature(t *testing.T) {
 		if e.Feature != "malfind.ninjections" || e.Index != 2 || e.Value != 12 || math.Abs(e.Baseline) > 0.3 {
 			t.Errorf("%s: top deviation %+v", name, e)
 		}
-		if !slices.IsSortedFunc(exp, func(a, b Deviation) int { return cmpFloat(b.Score, a.Score) }) {
+		if !slices.IsSortedFunc(exp, func(a, b Deviation) int { return cmp.Compare(b.Score, a.Score) }) {
 			t.Errorf("%s: explanation not sorted: %+v", name, exp)
 		}
 	}

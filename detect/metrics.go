@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"cmp"
 	"math"
 	"slices"
 
@@ -21,7 +22,7 @@ func AUC(scores []float64, anomaly []bool) (float64, error) {
 	for i := range idx {
 		idx[i] = i
 	}
-	slices.SortFunc(idx, func(a, b int) int { return cmpFloat(scores[a], scores[b]) })
+	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(scores[a], scores[b]) })
 	rankSum := 0.0 // sum of the 1-based ranks of the anomalies
 	for i := 0; i < len(idx); {
 		k := i
@@ -56,7 +57,7 @@ func TPRAtFPR(scores []float64, anomaly []bool, fpr float64) (float64, error) {
 			normal = append(normal, s)
 		}
 	}
-	slices.SortFunc(normal, func(a, b float64) int { return cmpFloat(b, a) })
+	slices.SortFunc(normal, func(a, b float64) int { return cmp.Compare(b, a) })
 	k := int(math.Floor(fpr*float64(neg) + 1e-9))
 	if k >= neg {
 		return 1, nil
@@ -91,14 +92,4 @@ func classes(op string, scores []float64, anomaly []bool) (pos, neg int, err err
 			errors.Errorf("need both classes: %d anomalies, %d normal", pos, neg))
 	}
 	return pos, neg, nil
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

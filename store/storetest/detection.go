@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -51,7 +52,7 @@ func testInstanceRefs(t *testing.T, s imgward.Store) {
 		if len(refs) != 2*n {
 			t.Fatalf("InstanceRefs: %d refs, want %d", len(refs), 2*n)
 		}
-		slices.SortFunc(refs, func(a, b imgward.InstanceRef) int { return cmpStr(string(a.ID), string(b.ID)) })
+		slices.SortFunc(refs, func(a, b imgward.InstanceRef) int { return strings.Compare(string(a.ID), string(b.ID)) })
 		want := imgward.InstanceRef{ID: instanceID(2 * n), ImageID: imageID(2), ProjectID: projectID(3),
 			Publisher: q, State: imgward.InstanceTerminated}
 		if diff := cmp.Diff(want, refs[2*n-1]); diff != "" {
@@ -62,16 +63,6 @@ func testInstanceRefs(t *testing.T, s imgward.Store) {
 		}
 		return nil
 	})
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func testSnapshots(t *testing.T, s imgward.Store) {
