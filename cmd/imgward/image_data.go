@@ -119,20 +119,24 @@ func imageDownload(e *env, args []string) error {
 	}
 	bar := e.progress(label, resp.ContentLength)
 	defer bar.finish()
-	copyData := func(w io.Writer) error {
-		h := md5.New()
-		if _, err := io.Copy(io.MultiWriter(w, h), bar.reader(resp.Body)); err != nil {
-			return fmt.Errorf("download of image %s failed: %v", id, err)
-		}
-		if want != nil && !bytes.Equal(h.Sum(nil), want) {
-			return fmt.Errorf("image %s: the data do not match the server's Content-MD5", id)
-		}
-		return nil
-	}
+	copyData := func(w io.Writer) error { return copyChecked(w, bar.reader(resp.Body), id, want) }
 	if *out == "" || *out == "-" {
 		return copyData(e.stdout)
 	}
 	return writeAtomic(*out, copyData)
+}
+
+// copyChecked copies image id's data from r to w and checks it against
+// want, the MD5 the server announced (nil: none).
+func copyChecked(w io.Writer, r io.Reader, id string, want []byte) error {
+	h := md5.New()
+	if _, err := io.Copy(io.MultiWriter(w, h), r); err != nil {
+		return fmt.Errorf("download of image %s failed: %v", id, err)
+	}
+	if want != nil && !bytes.Equal(h.Sum(nil), want) {
+		return fmt.Errorf("image %s: the data do not match the server's Content-MD5", id)
+	}
+	return nil
 }
 
 // writeAtomic writes a file through write, under a temporary name beside

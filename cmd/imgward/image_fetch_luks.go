@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"crypto/md5"
 	"fmt"
 	"io"
 	"net/http"
@@ -38,16 +36,7 @@ func (e *env) fetchLUKS(resp *http.Response, format, id, doc, out, secretOut str
 	}
 	bar := e.progress(filepath.Base(out), resp.ContentLength)
 	defer bar.finish()
-	err = writeAtomic(out, func(w io.Writer) error {
-		h := md5.New()
-		if _, err := io.Copy(io.MultiWriter(w, h), bar.reader(resp.Body)); err != nil {
-			return fmt.Errorf("download of image %s failed: %v", id, err)
-		}
-		if want != nil && !bytes.Equal(h.Sum(nil), want) {
-			return fmt.Errorf("image %s: the data do not match the server's Content-MD5", id)
-		}
-		return nil
-	})
+	err = writeAtomic(out, func(w io.Writer) error { return copyChecked(w, bar.reader(resp.Body), id, want) })
 	if err != nil {
 		return err
 	}
