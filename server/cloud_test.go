@@ -20,6 +20,7 @@ import (
 
 	"imgward/broker"
 	"imgward/server"
+	"imgward/store/storetest"
 )
 
 // cloud is a served imgward with a settable clock, for the tests of image
@@ -44,6 +45,12 @@ func (c *cloud) advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
 	c.mu.Unlock()
+}
+
+// newPostgresCloud is newCloud on the PostgreSQL store of several nodes.
+func newPostgresCloud(t *testing.T) *cloud {
+	dsn := storetest.PostgresDSN(t)
+	return newCloudWith(t, func(cfg *server.Config) { cfg.Store, cfg.DSN = "postgres", dsn })
 }
 
 func newCloud(t testing.TB) *cloud { return newCloudWith(t, nil) }

@@ -12,8 +12,6 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"imgward/seal"
-	"imgward/server"
-	"imgward/store/storetest"
 )
 
 // TestRobbery is the story of issue 3 over real HTTP: Alice publishes a
@@ -23,8 +21,7 @@ func TestRobbery(t *testing.T) { robbery(t, newCloud(t)) }
 
 // TestRobberyPostgres is the story with the store of several nodes.
 func TestRobberyPostgres(t *testing.T) {
-	dsn := storetest.PostgresDSN(t)
-	robbery(t, newCloudWith(t, func(cfg *server.Config) { cfg.Store, cfg.DSN = "postgres", dsn }))
+	robbery(t, newPostgresCloud(t))
 }
 
 func robbery(t *testing.T, c *cloud) {

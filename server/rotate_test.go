@@ -12,8 +12,6 @@ import (
 	"imgward"
 	"imgward/errors"
 	"imgward/seal"
-	"imgward/server"
-	"imgward/store/storetest"
 )
 
 // TestKeyRotation is issue 3's key rotation over real HTTP: the master key
@@ -23,8 +21,7 @@ func TestKeyRotation(t *testing.T) { keyRotation(t, newCloud(t)) }
 
 // TestKeyRotationPostgres is the rotation with the store of several nodes.
 func TestKeyRotationPostgres(t *testing.T) {
-	dsn := storetest.PostgresDSN(t)
-	keyRotation(t, newCloudWith(t, func(cfg *server.Config) { cfg.Store, cfg.DSN = "postgres", dsn }))
+	keyRotation(t, newPostgresCloud(t))
 }
 
 func keyRotation(t *testing.T, c *cloud) {

@@ -11,8 +11,6 @@ import (
 	"imgward/catalog"
 	"imgward/seal"
 	"imgward/seal/sensitive"
-	"imgward/server"
-	"imgward/store/storetest"
 )
 
 // secrets are the sensitive files added to a random rootfs: what a robber
@@ -30,8 +28,7 @@ func TestRobberySensitive(t *testing.T) { robberySensitive(t, newCloud(t)) }
 
 // TestRobberySensitivePostgres is the story with the store of several nodes.
 func TestRobberySensitivePostgres(t *testing.T) {
-	dsn := storetest.PostgresDSN(t)
-	robberySensitive(t, newCloudWith(t, func(cfg *server.Config) { cfg.Store, cfg.DSN = "postgres", dsn }))
+	robberySensitive(t, newPostgresCloud(t))
 }
 
 func robberySensitive(t *testing.T, c *cloud) {
