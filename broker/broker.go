@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"imgward"
+	"imgward/audit"
 	"imgward/errors"
 	"imgward/identity"
 )
@@ -133,15 +134,8 @@ func (b *Broker) Release(ctx context.Context, req Request) (*Release, error) {
 // deny audits a denial decided before any transaction, with the actor that
 // is known then, and returns err.
 func (b *Broker) deny(ctx context.Context, actor, object, reason string, err error) error {
-	werr := b.store.Update(ctx, func(tx imgward.Tx) error {
-		return tx.AppendAudit(ctx, &imgward.AuditEntry{Time: b.now().UTC().Truncate(time.Microsecond),
-			Actor: actor, Action: "key.release", Object: object, Result: imgward.ResultDenied, Reason: reason})
-	})
-	if werr != nil {
-		b.log.Error("audit of a key release denial failed", "object", object, "err", werr)
-		return errors.E("broker.deny", errors.Unavailable, errors.Msg("audit log unavailable"), werr)
-	}
-	return err
+	return audit.Deny(ctx, b.store, b.log, imgward.AuditEntry{Time: b.now().UTC().Truncate(time.Microsecond),
+		Actor: actor, Action: "key.release", Object: object, Reason: reason}, err)
 }
 
 // deliver ends a key release decided in a store transaction: after a

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"imgward"
+	"imgward/audit"
 	"imgward/errors"
 )
 
@@ -90,7 +91,7 @@ func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Microse
 // audit appends an entry within tx.
 func (s *Service) audit(ctx context.Context, tx imgward.Tx, p imgward.Principal, action, object, reason string) error {
 	return tx.AppendAudit(ctx, &imgward.AuditEntry{
-		Time: s.stamp(), Actor: actor(p), Action: action, Object: object,
+		Time: s.stamp(), Actor: audit.Actor(p), Action: action, Object: object,
 		Result: imgward.ResultOK, Reason: reason,
 	})
 }
@@ -99,17 +100,8 @@ func (s *Service) audit(ctx context.Context, tx imgward.Tx, p imgward.Principal,
 // error the caller sees. The reason in the log may say more than err does
 // (a stranger is told "not found"; the log says why).
 func (s *Service) deny(ctx context.Context, p imgward.Principal, action, object, reason string, err error) error {
-	werr := s.store.Update(ctx, func(tx imgward.Tx) error {
-		return tx.AppendAudit(ctx, &imgward.AuditEntry{
-			Time: s.stamp(), Actor: actor(p), Action: action, Object: object,
-			Result: imgward.ResultDenied, Reason: reason,
-		})
-	})
-	if werr != nil {
-		s.log.Error("audit of a denial failed", "action", action, "object", object, "err", werr)
-		return errors.E("catalog.deny", errors.Unavailable, errors.Msg("audit log unavailable"), werr)
-	}
-	return err
+	return audit.Deny(ctx, s.store, s.log, imgward.AuditEntry{Time: s.stamp(), Actor: audit.Actor(p),
+		Action: action, Object: object, Reason: reason}, err)
 }
 
 // denial is an error that carries its audit reason, so that rules decided
@@ -134,13 +126,6 @@ func (s *Service) finish(ctx context.Context, p imgward.Principal, err error) er
 		return s.deny(ctx, p, d.action, d.object, d.reason, d.err)
 	}
 	return err
-}
-
-func actor(p imgward.Principal) string {
-	if p.UserID == "" {
-		return "system"
-	}
-	return string(p.UserID)
 }
 
 func randomHex(n int) string {

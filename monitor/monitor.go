@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"imgward"
+	"imgward/audit"
 	"imgward/errors"
 	"imgward/fleet"
 )
@@ -170,30 +171,16 @@ func (s *Service) track(snap *imgward.Snapshot, img imgward.ImageID, pub imgward
 
 func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
-func actor(p imgward.Principal) string {
-	if p.UserID == "" {
-		return "system"
-	}
-	return string(p.UserID)
-}
-
 // audit appends an entry within tx.
 func (s *Service) audit(ctx context.Context, tx imgward.Tx, p imgward.Principal, action, object, reason string) error {
-	return tx.AppendAudit(ctx, &imgward.AuditEntry{Time: s.stamp(), Actor: actor(p), Action: action,
+	return tx.AppendAudit(ctx, &imgward.AuditEntry{Time: s.stamp(), Actor: audit.Actor(p), Action: action,
 		Object: object, Result: imgward.ResultOK, Reason: reason})
 }
 
 // deny audits a denial in a transaction of its own and returns err.
 func (s *Service) deny(ctx context.Context, p imgward.Principal, action, object, reason string, err error) error {
-	werr := s.store.Update(ctx, func(tx imgward.Tx) error {
-		return tx.AppendAudit(ctx, &imgward.AuditEntry{Time: s.stamp(), Actor: actor(p), Action: action,
-			Object: object, Result: imgward.ResultDenied, Reason: reason})
-	})
-	if werr != nil {
-		s.log.Error("audit of a denial failed", "action", action, "object", object, "err", werr)
-		return errors.E("monitor.deny", errors.Unavailable, errors.Msg("audit log unavailable"), werr)
-	}
-	return err
+	return audit.Deny(ctx, s.store, s.log, imgward.AuditEntry{Time: s.stamp(), Actor: audit.Actor(p),
+		Action: action, Object: object, Reason: reason}, err)
 }
 
 // requireAdmin denies, audited, a caller without the admin role.
