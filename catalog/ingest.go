@@ -107,9 +107,34 @@ func fingerprintOf(ctx context.Context, r *io.PipeReader, isTar bool) *fingerpri
 // the key record. The data key is bound to the image id as additional
 // data, and the sealed header binds image, owner and master key version.
 func (s *Service) sealTo(ctx context.Context, img *imgward.Image, src io.Reader) (*imgward.ImageKey, error) {
+	wrapped, _, err := s.putSealed(ctx, img, func(h seal.Header) int64 { return seal.SealedSize(s.limits.MaxImageSize, h) },
+		func(w io.Writer, dk []byte, h seal.Header) error {
+			sw, err := seal.NewWriter(w, dk, h)
+			if err == nil {
+				if _, err = io.Copy(sw, src); err == nil {
+					err = sw.Close()
+				}
+			}
+			return err
+		})
+	if err != nil {
+		return nil, err
+	}
+	return &imgward.ImageKey{ImageID: img.ID, Owner: img.Owner, Mode: imgward.ProtectFull,
+		Wrapped: wrapped, CreatedAt: s.stamp()}, nil
+}
+
+// putSealed stores as img's data what write writes, sealing under a new
+// data key of img for the header h that binds image, owner and key; write
+// runs on a goroutine of its own while the blob store reads, and max(h)
+// bounds the blob. It returns the wrapped data key, write's error and the
+// store's (or the key service's); a write error also keeps the store from
+// keeping the blob.
+func (s *Service) putSealed(ctx context.Context, img *imgward.Image, max func(seal.Header) int64,
+	write func(w io.Writer, dk []byte, h seal.Header) error) (wrapped imgward.WrappedKey, writeErr, err error) {
 	dk, wrapped, err := s.prot.keys.GenerateDataKey(ctx, s.prot.keyID, []byte(img.ID))
 	if err != nil {
-		return nil, errors.E(errors.Unavailable, errors.Msg("key service unavailable"), err)
+		return wrapped, nil, errors.E(errors.Unavailable, errors.Msg("key service unavailable"), err)
 	}
 	defer clear(dk)
 	h := seal.Header{ImageID: img.ID, Owner: img.Owner, KeyID: wrapped.KeyID, KeyVersion: wrapped.Version}
@@ -117,22 +142,13 @@ func (s *Service) sealTo(ctx context.Context, img *imgward.Image, src io.Reader)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		sw, err := seal.NewWriter(pw, dk, h)
-		if err == nil {
-			if _, err = io.Copy(sw, src); err == nil {
-				err = sw.Close()
-			}
-		}
-		pw.CloseWithError(err)
+		writeErr = write(pw, dk, h)
+		pw.CloseWithError(writeErr)
 	}()
-	_, err = s.blobs.Put(ctx, string(img.ID), pr, seal.SealedSize(s.limits.MaxImageSize, h))
+	_, err = s.blobs.Put(ctx, string(img.ID), pr, max(h))
 	pr.CloseWithError(errors.New("upload ended")) // unblock the sealer if Put stopped early
 	<-done                                        // before dk is cleared
-	if err != nil {
-		return nil, err
-	}
-	return &imgward.ImageKey{ImageID: img.ID, Owner: img.Owner, Mode: imgward.ProtectFull,
-		Wrapped: wrapped, CreatedAt: s.stamp()}, nil
+	return wrapped, writeErr, err
 }
 
 // limitReader counts what it reads and fails with TooLarge past left

@@ -33,30 +33,19 @@ var nothingSensitive = errors.Msg("no sensitive entries found in this tar (imgwa
 // offset of the first sealed entry's seal header, which binds image,
 // owner and key, for the key broker to check without reading the tar.
 func (s *Service) sealSensitiveTo(ctx context.Context, img *imgward.Image, src io.Reader) (*imgward.ImageKey, error) {
-	dk, wrapped, err := s.prot.keys.GenerateDataKey(ctx, s.prot.keyID, []byte(img.ID))
-	if err != nil {
-		return nil, errors.E(errors.Unavailable, errors.Msg("key service unavailable"), err)
-	}
-	defer clear(dk)
-	h := seal.Header{ImageID: img.ID, Owner: img.Owner, KeyID: wrapped.KeyID, KeyVersion: wrapped.Version}
-	var found []sensitive.Finding
-	var sealErr error
-	pr, pw := io.Pipe()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		found, sealErr = sensitive.SealSensitive(pw, src, dk, h)
-		if sealErr == nil && len(found) == 0 {
-			sealErr = errors.E(errors.Invalid, nothingSensitive)
-		}
-		pw.CloseWithError(sealErr) // an error keeps Put from keeping the blob
-	}()
 	// Each sealed entry grows by at most a seal header and a chunk tag per
 	// 64 KiB, and a PAX header: a quarter more is ample.
 	max := s.limits.MaxImageSize + s.limits.MaxImageSize/4 + 1<<20
-	_, err = s.blobs.Put(ctx, string(img.ID), pr, max)
-	pr.CloseWithError(errors.New("upload ended")) // unblock the sealer if Put stopped early
-	<-done                                        // before dk is cleared
+	var found []sensitive.Finding
+	wrapped, sealErr, err := s.putSealed(ctx, img, func(seal.Header) int64 { return max },
+		func(w io.Writer, dk []byte, h seal.Header) error {
+			var err error
+			found, err = sensitive.SealSensitive(w, src, dk, h)
+			if err == nil && len(found) == 0 {
+				err = errors.E(errors.Invalid, nothingSensitive)
+			}
+			return err
+		})
 	if sealErr != nil {
 		return nil, sealErr // the clearer reason: not a tar, too large, nothing to seal
 	}
