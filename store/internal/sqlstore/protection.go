@@ -63,17 +63,13 @@ func (t *tx) UpdateImageKey(ctx context.Context, k *imgward.ImageKey) error {
 // statement, so that two nodes redeeming at once cannot both succeed.
 func (t *tx) UseNonce(ctx context.Context, nonce string, expiresAt, now time.Time) error {
 	const op = "UseNonce"
-	res, err := t.execContext(ctx,
+	n, err := t.execCount(ctx, op,
 		`INSERT INTO identity_nonces (nonce, expires_at) VALUES ($1, $2)
 		ON CONFLICT (nonce) DO UPDATE SET expires_at = excluded.expires_at
 		WHERE identity_nonces.expires_at <= $3`,
 		nonce, micros(expiresAt), micros(now))
 	if err != nil {
-		return t.d.wrap(op, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return t.d.wrap(op, err)
+		return err
 	}
 	if n == 0 {
 		return t.d.wrap(op, conflict("nonce already used"))
@@ -82,12 +78,8 @@ func (t *tx) UseNonce(ctx context.Context, nonce string, expiresAt, now time.Tim
 }
 
 func (t *tx) PurgeNonces(ctx context.Context, now time.Time) (int, error) {
-	res, err := t.execContext(ctx, `DELETE FROM identity_nonces WHERE expires_at <= $1`, micros(now))
-	if err != nil {
-		return 0, t.d.wrap("PurgeNonces", err)
-	}
-	n, err := res.RowsAffected()
-	return int(n), t.d.wrap("PurgeNonces", err)
+	n, err := t.execCount(ctx, "PurgeNonces", `DELETE FROM identity_nonces WHERE expires_at <= $1`, micros(now))
+	return int(n), err
 }
 
 func (t *tx) PutFingerprint(ctx context.Context, f *imgward.ImageFingerprint) error {

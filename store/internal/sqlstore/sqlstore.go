@@ -163,18 +163,21 @@ var _ imgward.Tx = (*tx)(nil)
 // execOne runs a statement that must change exactly the row named by its
 // arguments: when none changed, the row is absent and the error is NotExist.
 func (t *tx) execOne(ctx context.Context, op, query string, args ...any) error {
-	res, err := t.execContext(ctx, query, args...)
-	if err != nil {
-		return t.d.wrap(op, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return t.d.wrap(op, err)
-	}
-	if n == 0 {
+	n, err := t.execCount(ctx, op, query, args...)
+	if err == nil && n == 0 {
 		return t.d.wrap(op, sql.ErrNoRows)
 	}
-	return nil
+	return err
+}
+
+// execCount runs a statement and returns the number of rows it changed.
+func (t *tx) execCount(ctx context.Context, op, query string, args ...any) (int64, error) {
+	res, err := t.execContext(ctx, query, args...)
+	if err != nil {
+		return 0, t.d.wrap(op, err)
+	}
+	n, err := res.RowsAffected()
+	return n, t.d.wrap(op, err)
 }
 
 func (t *tx) exec(ctx context.Context, op, query string, args ...any) error {
