@@ -93,6 +93,15 @@ func E(args ...any) error {
 	return e
 }
 
+// Wrap is E(op, err), or nil when err is nil: for returning the error of
+// a call that may have succeeded.
+func Wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return E(op, err)
+}
+
 // Errorf is fmt.Errorf, here so that callers need import only this package.
 func Errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 

@@ -39,3 +39,15 @@ func TestE(t *testing.T) {
 		t.Error("errors.Is does not see through E")
 	}
 }
+
+func TestWrap(t *testing.T) {
+	if err := Wrap("op", nil); err != nil {
+		t.Errorf("Wrap(nil) = %v, want nil", err)
+	}
+	inner := E(Permission, Msg("no"))
+	err := Wrap("op", inner)
+	var e *Error
+	if !As(err, &e) || e.Op != "op" || !IsErr(err, inner) || KindOf(err) != Permission {
+		t.Errorf("Wrap = %#v, want op around the error, keeping its kind", err)
+	}
+}

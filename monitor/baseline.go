@@ -33,7 +33,7 @@ func (s *Service) SetTrust(ctx context.Context, p imgward.Principal, id imgward.
 		}
 		return s.audit(ctx, tx, p, "publisher.trust", object, "trusted="+strconv.FormatBool(trusted))
 	})
-	return wrap(op, err)
+	return errors.Wrap(op, err)
 }
 
 // SetRole sets an image's role (admin only): free-form, at most 64
@@ -58,7 +58,7 @@ func (s *Service) SetRole(ctx context.Context, p imgward.Principal, id imgward.I
 		}
 		return s.audit(ctx, tx, p, "image.role", object, "role="+role)
 	})
-	return wrap(op, err)
+	return errors.Wrap(op, err)
 }
 
 // BuildResult tells what a baseline build learned and skipped.

@@ -138,7 +138,7 @@ func (s *Service) rebuild(ctx context.Context) error {
 	err := s.eachLatest(ctx, func(snap *imgward.Snapshot, r *imgward.SnapshotRecord) {
 		s.track(snap, r.ImageID, r.Publisher)
 	})
-	return wrap("monitor.rebuild", err)
+	return errors.Wrap("monitor.rebuild", err)
 }
 
 // track folds a snapshot into the unified state. The state is a view the
@@ -190,12 +190,4 @@ func (s *Service) requireAdmin(ctx context.Context, p imgward.Principal, op, act
 	}
 	return s.deny(ctx, p, action, object, "admin role required",
 		errors.E(op, errors.Permission, errors.Msg("this needs the admin role")))
-}
-
-// wrap is errors.E(op, err) that keeps a nil error nil.
-func wrap(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return errors.E(op, err)
 }

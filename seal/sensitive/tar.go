@@ -75,7 +75,7 @@ func walk(op string, dst io.Writer, src io.Reader, fn entryFunc) error {
 				return errors.E(op, err)
 			}
 			_, err := io.Copy(dst, rec.r)
-			return wrap(op, err)
+			return errors.Wrap(op, err)
 		}
 		if err != nil {
 			return errors.E(op, errors.Invalid, errors.Msg("malformed tar archive"), err)
@@ -118,14 +118,6 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
-}
-
-// wrap is errors.E(op, err), or nil for a nil err.
-func wrap(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return errors.E(op, err)
 }
 
 func padding(size int64) int64 { return -size & 511 }
@@ -229,7 +221,7 @@ func (s *Scanner) SealSensitive(dst io.Writer, src io.Reader, dataKey []byte, h 
 				content = bytes.NewReader(b)
 			}
 			_, err := io.Copy(dst, content)
-			return false, wrap(op, err)
+			return false, errors.Wrap(op, err)
 		}
 		if b != nil {
 			content = bytes.NewReader(b)
@@ -254,7 +246,7 @@ func (s *Scanner) SealSensitive(dst io.Writer, src io.Reader, dataKey []byte, h 
 		if err := w.Close(); err != nil {
 			return false, err
 		}
-		return true, wrap(op, tw.Flush())
+		return true, errors.Wrap(op, tw.Flush())
 	})
 	if err != nil {
 		return nil, err
@@ -277,7 +269,7 @@ func UnsealSensitive(dst io.Writer, src io.Reader, dataKey []byte) (*seal.Header
 				return false, errors.E(op, err)
 			}
 			_, err := io.Copy(dst, content)
-			return false, wrap(op, err)
+			return false, errors.Wrap(op, err)
 		}
 		size, err := strconv.ParseInt(hdr.PAXRecords[PAXSize], 10, 64)
 		if hdr.PAXRecords[PAXSealed] != "v1" || err != nil || size < 0 {
