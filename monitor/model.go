@@ -30,8 +30,9 @@ type model struct {
 	// Traces are the system-call sequences of the training snapshots that
 	// had one, when at least minTraces did: the sequence model is refitted
 	// from them, as the detector is from Rows.
-	Traces [][]int32 `json:"traces,omitempty"`
-	role   string    // the baseline's role, once loaded
+	Traces [][]int32         `json:"traces,omitempty"`
+	seq    *dataset.Sequence // fitted on Traces when the model was built, for fit
+	role   string            // the baseline's role, once loaded
 }
 
 // Bounds of a model, so that a baseline stays small whatever the fleet.
@@ -145,7 +146,7 @@ func (m *model) learnTraces(snaps []*imgward.Snapshot) {
 	for k, i := range with {
 		copy(m.Rows[i][len(m.Rows[i])-len(typical):], feats[k])
 	}
-	m.Traces = traces
+	m.Traces, m.seq = traces, seq
 }
 
 // columns names the row's columns: the numeric features, then per set
@@ -183,9 +184,13 @@ func (m *model) fit() (*scorer, error) {
 	sc := &scorer{m: m, cols: m.columns()}
 	sc.index()
 	if len(m.Traces) > 0 {
-		sc.seq = dataset.NewSequence(sequenceConfig(m.Seed))
-		if _, err := sc.seq.Fit(m.Traces); err != nil {
-			return nil, errors.E(op, err)
+		// A model just built has its sequence model; a stored one refits
+		// it, with the same result: the fit is deterministic.
+		if sc.seq = m.seq; sc.seq == nil {
+			sc.seq = dataset.NewSequence(sequenceConfig(m.Seed))
+			if _, err := sc.seq.Fit(m.Traces); err != nil {
+				return nil, errors.E(op, err)
+			}
 		}
 		sc.seqTyp = sc.seq.Typical()
 	}
