@@ -72,15 +72,21 @@ func TestMalMem(t *testing.T) {
 	}
 }
 
-// TestADFA guards the measured ADFA-LD result. The target of 0.90 is not
-// met (see docs/EVALUATION.md); this is a floor against regressions.
+// TestADFA asserts the target of docs/EVALUATION.md: instance ROC AUC of
+// at least 0.90 with the command, whose test set holds the training
+// traces too, and a floor on the held-out split of the references (train
+// traces left out of the test set), where STIDE reaches 0.84.
 func TestADFA(t *testing.T) {
 	o := adfa(t)
 	o.Fleet = &DefaultFleet
 	r := evaluate(t, o)
 	t.Logf("ensemble: %+v publisher %+v", r, *r.Publisher)
-	if r.NTrain != 833 || r.NTest != 3448 || r.Instance.AUC < 0.88 || r.Publisher.AUC < 0.95 {
+	if r.NTrain != 833 || r.NTest != 3448 || r.Instance.AUC < 0.90 || r.Publisher.AUC < 0.95 {
 		t.Errorf("ADFA-LD: %+v %+v", r, *r.Publisher)
+	}
+	o.Test, o.Fleet = heldOut(t, o.Test), nil
+	if r := evaluate(t, o); r.NTest != 2615 || r.Instance.AUC < 0.87 {
+		t.Errorf("ADFA-LD held out: %+v", r)
 	}
 }
 

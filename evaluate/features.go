@@ -34,7 +34,7 @@ func fitFeatures(t *dataset.Table, rows []int, o Options) (*featurizer, [][]floa
 			return nil, nil, err
 		}
 		fz.seq = dataset.NewSequence(dataset.SequenceConfig{Seed: o.Seed, Neural: o.neural(),
-			Recurrent: o.recurrent(), NoUnseen: o.Recurrent})
+			Recurrent: o.recurrent(), Separate: o.Separate, NoUnseen: o.Recurrent})
 		S, err := fz.seq.Fit(seqs)
 		if err != nil {
 			return nil, nil, err

@@ -17,7 +17,7 @@ import (
 )
 
 const usage = `usage: imgward eval --train FILE --test FILE --label-col COL --normal VALUE
-                    [--train-where COL=VALUE] [--sequence-col COL [--neural] [--recurrent]]
+                    [--train-where COL=VALUE] [--sequence-col COL [--separate] [--neural] [--recurrent]]
                     [--detector NAME]
                     [--fleet publishers=P,malicious=M,images=I,instances=K,infected=F,repeat=R,seed=S]
                     [--json]
@@ -29,13 +29,17 @@ A row is anomalous when its label is not --normal.
 
 Features are the columns that parse as numbers in every row of --train, except
 the label, sequence and --train-where columns. --sequence-col names a column of
-space-separated integers (a system-call trace), turned into novelty features
-learned from the training traces: the mean surprise of each call under an
-n-gram model, and the fraction of unseen 6-grams. --neural adds the surprise
-under a feed-forward neural language model; --recurrent replaces the unseen
-6-grams by the surprise under a recurrent (GRU) language model. Both train
-small networks on all cores (45 s to 2 minutes for 833 traces on 2 cores) and
-are deterministic.
+space-separated integers (a system-call trace), scored by models of the
+training traces: the mean surprise of each call under an n-gram model, and how
+unlike the trace is to its nearest training trace by its set of calls and by
+its counts of successive pairs. The feature is their consensus, seq.novelty:
+the smallest of the three robust z-scores, so a trace is novel only if no model
+finds it ordinary. --neural and --recurrent add the surprise under a
+feed-forward and a recurrent (GRU) neural language model to the consensus; both
+train small networks on all cores (45 s to 2 minutes for 833 traces on 2 cores)
+and are deterministic. --separate gives the detectors the n-gram surprise, the
+fraction of unseen 6-grams and any neural surprise as separate features
+instead (the recurrent one in place of the unseen 6-grams).
 
 --fleet deals the test rows into P publishers x I images x K instances: the
 instances of M malicious publishers draw an anomalous row with probability F
@@ -61,10 +65,11 @@ Options:
   --normal VALUE          label of normal rows; any other label is anomalous
   --train-where COL=VALUE train only on rows with this value (repeatable)
   --sequence-col COL      column of system-call traces
+  --separate              separate sequence features instead of their consensus
   --neural                add a neural language model's surprise to the
-                          sequence features (slower: trains 6 small networks)
-  --recurrent             use a recurrent language model's surprise in place
-                          of the unseen 6-grams (slower: trains 3 small GRUs)
+                          sequence models (slower: trains 6 small networks)
+  --recurrent             add a recurrent language model's surprise to the
+                          sequence models (slower: trains 3 small GRUs)
   --detector NAME         %s (default %s)
   --fleet SPEC            evaluate publishers too, as above
   --json                  print one JSON object instead of a table
@@ -91,6 +96,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return nil
 	})
 	fs.StringVar(&o.SequenceCol, "sequence-col", "", "`column` of space-separated integer traces")
+	fs.BoolVar(&o.Separate, "separate", false, "separate sequence features, not their consensus")
 	fs.BoolVar(&o.Neural, "neural", false, "add the neural language model feature")
 	fs.BoolVar(&o.Recurrent, "recurrent", false, "use the recurrent language model feature")
 	fs.StringVar(&o.Detector, "detector", detect.DefaultName, "detector `name`")

@@ -24,15 +24,18 @@ type Options struct {
 	// FleetParam is how a publisher's unified state folds its instances'
 	// surprise; the zero Param is the weighted mean (Fisher's method).
 	FleetParam fleet.Param
-	// Neural adds the sequence feature seq.nlm, the surprise of a trace
-	// under a neural language model (dataset.NeuralConfig), beside
-	// seq.nll and seq.unseenN. Training takes about 1.75 minutes on
-	// ADFA-LD's 833 traces with 2 cores.
+	// Separate gives the detectors the sequence models' scores as separate
+	// features (seq.nll, seq.unseenN, ...) in place of their consensus
+	// seq.novelty (dataset.SequenceConfig).
+	Separate bool
+	// Neural adds the surprise of a trace under a neural language model
+	// (dataset.NeuralConfig) to the sequence models: seq.nlm. Training
+	// takes about 1.75 minutes on ADFA-LD's 833 traces with 2 cores.
 	Neural bool
-	// Recurrent replaces the sequence feature seq.unseenN by seq.rnn, the
-	// surprise of a trace under a recurrent (GRU) language model
-	// (dataset.RecurrentConfig). Training takes about 45 s on ADFA-LD's
-	// 833 traces with 2 cores.
+	// Recurrent adds the surprise of a trace under a recurrent (GRU)
+	// language model (dataset.RecurrentConfig): seq.rnn, which with
+	// Separate replaces seq.unseenN. Training takes about 45 s on
+	// ADFA-LD's 833 traces with 2 cores.
 	Recurrent bool
 }
 

@@ -7,11 +7,12 @@ import (
 )
 
 // languageModel is a model of traces that Sequence trains on the training
-// traces of each fold: nlm or rnn.
+// traces of each fold: nearest, nlm or rnn.
 type languageModel interface {
 	train(seqs [][]int32, seed uint64)
-	// scores sets out[i] to the mean negative log-likelihood of the
-	// elements of seqs[i]. It is safe for concurrent use.
+	// scores sets out[i] to the novelty of seqs[i]: for the language
+	// models, the mean negative log-likelihood of its elements. It is safe
+	// for concurrent use.
 	scores(seqs [][]int32, out []float64)
 }
 
@@ -27,7 +28,7 @@ func folds(n, k int, seed uint64) []int {
 	return fold
 }
 
-// fitLanguageModels cross-fits the configured language models: for each
+// fitLanguageModels cross-fits the models other than the n-gram model: for each
 // one, it appends each training trace's score under the model of the other
 // folds to out, and keeps the model of all traces in s.lms. A model with
 // its own number of folds gets its own assignment of traces to folds.
@@ -38,6 +39,11 @@ func (s *Sequence) fitLanguageModels(train [][]int32, fold []int, out [][]float6
 		newModel func(f int) languageModel
 	}
 	var makers []maker
+	if !s.cfg.Separate {
+		for _, k := range []profileKind{repertoire, transitions} {
+			makers = append(makers, maker{s.cfg.Folds, func(int) languageModel { return newNearest(k) }})
+		}
+	}
 	if c := s.cfg.Neural; c != nil {
 		makers = append(makers, maker{s.cfg.Folds, func(f int) languageModel { return newNLM(*c, vocab, s.cfg.Seed+uint64(f)) }})
 	}

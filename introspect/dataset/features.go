@@ -27,20 +27,28 @@ type SequenceConfig struct {
 	// log-likelihood of each element under a recurrent (GRU) language model
 	// of the training traces (see RecurrentConfig).
 	Recurrent *RecurrentConfig
-	// NoUnseen leaves out seq.unseenN.
+	// Separate gives the models' scores as separate features (seq.nll,
+	// seq.unseenN, seq.nlm, seq.rnn) for the detectors to combine, in place
+	// of their consensus seq.novelty.
+	Separate bool
+	// NoUnseen leaves out seq.unseenN, a separate feature only.
 	NoUnseen bool
 }
 
 // Sequence turns traces into features that say how novel a trace is with
-// respect to the normal traces it was fitted on:
+// respect to the normal traces it was fitted on. Several models of the
+// training traces each score a trace:
 //
 //   - seq.nll: the mean negative log-likelihood of each element given the
 //     Order-1 elements before it, under an n-gram model of the training
 //     traces smoothed by Witten-Bell interpolation of all shorter orders,
 //     the n-gram counterpart of the LSTM language models of the
 //     literature (Kim et al., 2016);
-//   - seq.unseenN (N = Order), unless NoUnseen is set: the fraction of the
-//     trace's N-grams never seen in training, the STIDE score;
+//   - seq.calls: how unlike the trace's set of distinct elements (for
+//     system calls, its repertoire) is to that of the most similar
+//     training trace, 1 minus their cosine similarity;
+//   - seq.pairs: the same for log(1 + count) of each pair of successive
+//     elements;
 //   - seq.nlm, if Neural is set: the mean negative log-likelihood of each
 //     element under a feed-forward neural language model of the training
 //     traces (Bengio et al., 2003), which generalizes across contexts
@@ -50,11 +58,27 @@ type SequenceConfig struct {
 //     language model, whose state summarises the whole trace so far, as
 //     the LSTM models of Kim et al. (2016).
 //
-// A detector must learn how novel normal traces are, but a trace is never
-// novel to a model trained on it. Fit therefore returns the training
-// traces' features by cross-fitting: each fold's traces are scored by a
-// model of the other folds. Other traces are scored by the model of all
-// training traces.
+// By default the one feature is their consensus, seq.novelty: the smallest
+// of the models' robust z-scores (distance above the training traces'
+// median, in median absolute deviations; 0 below it). A trace is as novel
+// as the model that finds it most familiar: each model has its own blind
+// spots among normal traces (the n-gram model is surprised by a new
+// interleaving of familiar calls, the nearest-trace models by a known
+// program's unusual mix), and a trace that one of them finds ordinary is
+// not flagged. This is the ensemble of Kim et al. (2016), which accumulates
+// the sequences any model finds highly normal; on ADFA-LD it beats every
+// model alone and any mean of them (docs/EVALUATION.md).
+//
+// With Separate, the features are seq.nll, seq.unseenN (N = Order, unless
+// NoUnseen: the fraction of the trace's N-grams never seen in training,
+// the STIDE score), seq.nlm and seq.rnn (if set), for the detectors to
+// combine.
+//
+// A detector, and the consensus, must learn how novel normal traces are,
+// but a trace is never novel to a model trained on it. Fit therefore
+// returns the training traces' features by cross-fitting: each fold's
+// traces are scored by a model of the other folds. Other traces are scored
+// by the model of all training traces.
 //
 // The features only ever signal by being high: a trace more familiar than
 // the typical (median) normal trace is no more normal for it. Features are
@@ -63,8 +87,11 @@ type SequenceConfig struct {
 type Sequence struct {
 	cfg   SequenceConfig
 	model *ngramModel
-	lms   []languageModel // seq.nlm, seq.rnn: those configured
-	floor []float64
+	lms   []languageModel // seq.calls, seq.pairs, seq.nlm, seq.rnn: those in use
+	// The consensus: each model's median and scale over the cross-fitted
+	// training traces.
+	center, scale []float64
+	floor         []float64
 }
 
 // NewSequence returns an unfitted sequence featurizer.
@@ -81,8 +108,11 @@ func NewSequence(c SequenceConfig) *Sequence {
 
 // Names returns the names of the features, in order.
 func (s *Sequence) Names() []string {
+	if !s.cfg.Separate {
+		return []string{"seq.novelty"}
+	}
 	names := []string{"seq.nll"}
-	if !s.cfg.NoUnseen {
+	if !s.noUnseen() {
 		names = append(names, fmt.Sprintf("seq.unseen%d", s.cfg.Order))
 	}
 	if s.cfg.Neural != nil {
@@ -120,6 +150,12 @@ func (s *Sequence) Fit(train [][]int32) ([][]float64, error) {
 		}
 	}
 	s.fitLanguageModels(train, fold, out)
+	if !s.cfg.Separate {
+		s.fitConsensus(out)
+		for i, x := range out {
+			out[i] = append(x[:0], s.consensus(x))
+		}
+	}
 	s.floor = make([]float64, len(out[0]))
 	for j := range s.floor {
 		col := make([]float64, len(out))
@@ -165,25 +201,85 @@ func (s *Sequence) AppendFeatures(ts [][]int32, dst [][]float64) {
 	if s.model == nil {
 		panic("dataset: Sequence.Features before Fit")
 	}
-	n := make([]int, len(ts))
+	raw := make([][]float64, len(ts))
 	var st seqStats
 	for i, t := range ts {
-		n[i] = len(dst[i])
-		dst[i] = s.raw(s.model, t, &st, dst[i])
+		raw[i] = s.raw(s.model, t, &st, make([]float64, 0, 2+len(s.lms)))
 	}
 	scores := make([]float64, len(ts))
 	for _, lm := range s.lms {
 		lm.scores(ts, scores)
 		for i, v := range scores {
-			dst[i] = append(dst[i], v)
+			raw[i] = append(raw[i], v)
 		}
 	}
-	for i := range dst {
+	for i, x := range raw {
+		n := len(dst[i])
+		if s.cfg.Separate {
+			dst[i] = append(dst[i], x...)
+		} else {
+			dst[i] = append(dst[i], s.consensus(x))
+		}
 		for j, f := range s.floor {
-			dst[i][n[i]+j] = max(dst[i][n[i]+j], f)
+			dst[i][n+j] = max(dst[i][n+j], f)
 		}
 	}
 }
+
+// fitConsensus learns each model's median and scale from the cross-fitted
+// training scores, one row per trace.
+func (s *Sequence) fitConsensus(rows [][]float64) {
+	m := len(rows[0])
+	s.center, s.scale = make([]float64, m), make([]float64, m)
+	col := make([]float64, len(rows))
+	for j := range m {
+		for i, x := range rows {
+			col[i] = x[j]
+		}
+		s.center[j], s.scale[j] = robustLocScale(col)
+	}
+}
+
+// consensus returns the smallest of the robust z-scores of x, the scores of
+// one trace under each model, floored at 0.
+func (s *Sequence) consensus(x []float64) float64 {
+	z := math.Inf(1)
+	for j, v := range x {
+		z = min(z, max(0, (v-s.center[j])/s.scale[j]))
+	}
+	return z
+}
+
+// robustLocScale returns the median of xs and their median absolute
+// deviation, scaled to estimate a standard deviation. Where more than half
+// of the values are equal, the MAD is 0, and the mean absolute deviation
+// stands in. Where all are, the model has seen no spread among normal
+// traces, so any departure from their value is as novel as it gets: the
+// scale is a billionth of the value (or of 1), and the other models decide
+// the consensus. It sorts xs.
+func robustLocScale(xs []float64) (loc, scale float64) {
+	slices.Sort(xs)
+	loc = xs[len(xs)/2]
+	dev := make([]float64, len(xs))
+	mean := 0.0
+	for i, x := range xs {
+		dev[i] = math.Abs(x - loc)
+		mean += dev[i]
+	}
+	slices.Sort(dev)
+	if scale = 1.4826 * dev[len(dev)/2]; scale > 0 {
+		return loc, scale
+	}
+	if scale = 1.2533 * mean / float64(len(xs)); scale > 0 {
+		return loc, scale
+	}
+	return loc, 1e-9 * max(1, math.Abs(loc))
+}
+
+// noUnseen reports whether seq.unseenN is left out: always in the
+// consensus, where the STIDE score, often exactly 0, would make most
+// traces tie.
+func (s *Sequence) noUnseen() bool { return s.cfg.NoUnseen || !s.cfg.Separate }
 
 // raw appends the unfloored features of t under model m.
 func (s *Sequence) raw(m *ngramModel, t []int32, st *seqStats, dst []float64) []float64 {
@@ -196,7 +292,7 @@ func (s *Sequence) raw(m *ngramModel, t []int32, st *seqStats, dst []float64) []
 		nll = 0
 	}
 	dst = append(dst, nll)
-	if !s.cfg.NoUnseen {
+	if !s.noUnseen() {
 		dst = append(dst, st.unseen)
 	}
 	return dst

@@ -17,12 +17,13 @@ func loop(pattern []int32, n int) []int32 {
 	return s
 }
 
+// TestSequenceFeatures checks the separate features.
 func TestSequenceFeatures(t *testing.T) {
 	var train [][]int32
 	for i := range 10 {
 		train = append(train, loop([]int32{1, 2, 3, 4}, 5+i))
 	}
-	sq := NewSequence(SequenceConfig{Order: 3, Seed: 1})
+	sq := NewSequence(SequenceConfig{Order: 3, Seed: 1, Separate: true})
 	if got := sq.Names(); !reflect.DeepEqual(got, []string{"seq.nll", "seq.unseen3"}) {
 		t.Errorf("Names = %v", got)
 	}
@@ -51,7 +52,7 @@ func TestSequenceFeatures(t *testing.T) {
 		t.Errorf("Features did not append: %v", f)
 	}
 	// Deterministic.
-	sq2 := NewSequence(SequenceConfig{Order: 3, Seed: 1})
+	sq2 := NewSequence(SequenceConfig{Order: 3, Seed: 1, Separate: true})
 	X2, _ := sq2.Fit(train)
 	if !reflect.DeepEqual(X, X2) {
 		t.Errorf("same seed, different cross-fitted features")
