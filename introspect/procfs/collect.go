@@ -30,7 +30,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"imgward/errors"
@@ -180,21 +179,4 @@ func readFile(name string, max int64) ([]byte, error) {
 		return nil, errors.E(errors.TooLarge, errors.Errorf("%s is larger than %d bytes", name, max))
 	}
 	return b, nil
-}
-
-// clip sorts and deduplicates a set and cuts it to the snapshot's limits.
-func clip(items []string) []string {
-	slices.Sort(items)
-	items = slices.Compact(items)
-	out := make([]string, 0, min(len(items), introspect.MaxSetItems)) // never nil: an empty set encodes as []
-	for _, it := range items {
-		if len(out) == introspect.MaxSetItems {
-			break
-		}
-		if len(it) > introspect.MaxItemLen {
-			it = strings.ToValidUTF8(it[:introspect.MaxItemLen], "")
-		}
-		out = append(out, it)
-	}
-	return out
 }

@@ -141,15 +141,15 @@ func (g *group) snapshot(instance string, now time.Time) *introspect.Snapshot {
 			"net.remote_hosts": float64(len(g.hosts)),
 		},
 		Sets: map[string][]string{
-			"proc.names": clip(g.names),
-			"proc.exes":  clip(g.exes),
-			"net.listen": clip(g.listen),
-			"net.remote": clip(g.remote),
+			"proc.names": introspect.ClipSet(g.names),
+			"proc.exes":  introspect.ClipSet(g.exes),
+			"net.listen": introspect.ClipSet(g.listen),
+			"net.remote": introspect.ClipSet(g.remote),
 		},
 	}
 	if g.modules != nil {
 		s.Numeric["kernel.modules"] = float64(len(g.modules))
-		s.Sets["kernel.modules"] = clip(g.modules)
+		s.Sets["kernel.modules"] = introspect.ClipSet(g.modules)
 	}
 	return s
 }
