@@ -17,6 +17,7 @@ want skopeo /usr/bin/skopeo
 want dpkg-dev /usr/bin/dpkg-source # scripts/skopeo-build.sh unpacks skopeo's source
 want debian-archive-keyring /usr/share/keyrings/debian-archive-keyring.gpg
 want qemu-utils /usr/bin/qemu-img
+want qemu-system-x86 /usr/bin/qemu-system-x86_64 # introspect/vmi boots a VM under TCG
 if [ "${1:-}" = bench ]; then
 	want python3-sklearn /usr/lib/python3/dist-packages/sklearn
 	want age /usr/bin/age

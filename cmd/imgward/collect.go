@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +19,7 @@ var collectNoun = noun{
 	summary: "collectors that post introspection snapshots to the server",
 	commands: []command{
 		{"procfs", collectProcfsUsage, collectProcfs},
+		{"vmi", collectVMIUsage, collectVMI},
 	},
 }
 
@@ -48,52 +50,82 @@ Flags:
 
 func collectProcfs(e *env, args []string) error {
 	fs := e.bareFlags("collect procfs")
-	instance := fs.String("instance", "", "")
+	f := addCollectFlags(fs)
 	cgroup := fs.String("cgroup", "", "")
 	pid := fs.Int("pid", 0, "")
-	every := fs.Duration("every", 10*time.Second, "")
-	once := fs.Bool("once", false, "")
-	out := fs.String("out", "", "")
 	proc := fs.String("proc", "/proc", "")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := f.check(); err != nil {
+		return err
+	}
 	switch {
-	case *instance == "":
-		return usageError("--instance is required")
 	case (*cgroup == "") == (*pid == 0):
 		return usageError("give one of --cgroup PATH and --pid PID")
 	case *pid < 0:
 		return usageError("--pid " + strconv.Itoa(*pid) + ": want a positive PID")
-	case *every <= 0:
+	}
+	c := &procfs.Collector{Proc: *proc, Instance: *f.instance, Cgroup: *cgroup, PID: *pid}
+	return e.collect(f, c.Snapshot)
+}
+
+// collectFlags are the flags that every collector takes.
+type collectFlags struct {
+	instance, out *string
+	every         *time.Duration
+	once          *bool
+}
+
+func addCollectFlags(fs *flag.FlagSet) collectFlags {
+	return collectFlags{
+		instance: fs.String("instance", "", ""),
+		out:      fs.String("out", "", ""),
+		every:    fs.Duration("every", 10*time.Second, ""),
+		once:     fs.Bool("once", false, ""),
+	}
+}
+
+func (f collectFlags) check() error {
+	switch {
+	case *f.instance == "":
+		return usageError("--instance is required")
+	case *f.every <= 0:
 		return usageError("--every: want a positive duration")
 	}
-	sink, err := e.snapshotSink(*out)
+	return nil
+}
+
+// collect takes a snapshot every period and sends it to out, as
+// snapshotSink reads it, until interrupted, or once. A failure that may
+// pass (kind Unavailable: the server or the source did not answer) is
+// reported and the next period tries again; any other ends the command.
+func (e *env) collect(f collectFlags, snap func(context.Context) (*introspect.Snapshot, error)) error {
+	once := *f.once
+	sink, err := e.snapshotSink(*f.out)
 	if err != nil {
 		return err
 	}
 	defer sink.close()
-	c := &procfs.Collector{Proc: *proc, Instance: *instance, Cgroup: *cgroup, PID: *pid}
-	t := time.NewTicker(*every)
+	t := time.NewTicker(*f.every)
 	defer t.Stop()
 	for {
-		s, err := c.Snapshot(e.ctx)
+		s, err := snap(e.ctx)
+		if err == nil {
+			err = sink.put(e.ctx, []introspect.Snapshot{*s})
+		} else {
+			err = snapshotError(err)
+		}
 		if err != nil {
 			if e.ctx.Err() != nil {
 				return nil // interrupted: a normal end of a collector
 			}
-			return snapshotError(err)
-		}
-		if err := sink.put(e.ctx, []introspect.Snapshot{*s}); err != nil {
-			if e.ctx.Err() != nil {
-				return nil
-			}
-			if *once || imerrors.KindOf(err) != imerrors.Unavailable {
+			if once || imerrors.KindOf(err) != imerrors.Unavailable {
 				return err
 			}
 			fmt.Fprintf(e.stderr, "error: %s\n", clean(err.Error()))
 		}
-		if *once {
+		if once {
 			return nil
 		}
 		select {
@@ -111,6 +143,8 @@ func snapshotError(err error) error {
 		return &statusError{exitNotFound, err.Error()}
 	case imerrors.Invalid:
 		return usageError(err.Error())
+	case imerrors.Permission:
+		return &statusError{exitPermission, err.Error()}
 	}
 	return err
 }

@@ -78,6 +78,7 @@ Client commands:
 
 Introspection:
   collect procfs --instance ID --pid P   post snapshots of a process group, from /proc
+  collect vmi --instance ID --qmp PATH   post snapshots of a QEMU VM, from its QMP monitor
   replay --file F                        replay a dataset as snapshots (imgward replay --help)
   sim                                    simulate a cloud of publishers (imgward sim --help)
 
