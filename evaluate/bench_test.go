@@ -20,26 +20,10 @@ import (
 // for scoring), and on every processor, in chunks of 256 rows as imgward
 // eval scores (procs=N).
 func BenchmarkScoreMalMem(b *testing.B) {
-	o := malmem(b)
-	train, test, err := readTables(o.Train, o.Test)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rows, err := trainRows(train, o)
-	if err != nil {
-		b.Fatal(err)
-	}
-	fz, X, err := fitFeatures(train, rows, o)
-	if err != nil {
-		b.Fatal(err)
-	}
-	T, err := fz.rows(test, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	X, T, names := malmemRows(b)
 	out := make([]float64, len(T))
 	for _, name := range detect.Names() {
-		d, _ := detect.New(name, detect.Config{Names: fz.names()})
+		d, _ := detect.New(name, detect.Config{Names: names})
 		if err := d.Fit(X); err != nil {
 			b.Fatal(err)
 		}
@@ -74,6 +58,29 @@ func BenchmarkScoreMalMem(b *testing.B) {
 			b.ReportMetric(float64(b.N*len(T))/b.Elapsed().Seconds(), "rows/s")
 		})
 	}
+}
+
+// malmemRows returns the training rows, the test rows and the feature names
+// of the CIC-MalMem-2022 evaluation, skipping when the data is absent.
+func malmemRows(t testing.TB) (X, T [][]float64, names []string) {
+	t.Helper()
+	o := malmem(t)
+	train, test, err := readTables(o.Train, o.Test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := trainRows(train, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fz, X, err := fitFeatures(train, rows, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if T, err = fz.rows(test, nil); err != nil {
+		t.Fatal(err)
+	}
+	return X, T, fz.names()
 }
 
 // BenchmarkEval measures a whole evaluation, reading and training included.
