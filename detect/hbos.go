@@ -14,11 +14,14 @@ type HBOS struct {
 	cfg   Config
 	p     profile
 	bins  int
-	lo    []float64
-	width []float64 // 0 for a constant feature
+	rng   []binRange
 	cost  []float64 // d×bins: -log height of each bin
 	empty []float64 // per feature: the cost of an empty bin
 }
+
+// binRange is the range of a feature's bins, [lo, hi], in bins of width
+// (0 for a constant feature); the three are kept together for Score.
+type binRange struct{ lo, hi, width float64 }
 
 var _ Detector = (*HBOS)(nil)
 
@@ -36,8 +39,7 @@ func (h *HBOS) Fit(X [][]float64) error {
 	if h.bins <= 0 {
 		h.bins = min(max(int(math.Ceil(math.Sqrt(float64(len(X))))), 5), 50)
 	}
-	h.lo, h.width = make([]float64, d), make([]float64, d)
-	h.cost, h.empty = make([]float64, d*h.bins), make([]float64, d)
+	h.rng, h.cost, h.empty = make([]binRange, d), make([]float64, d*h.bins), make([]float64, d)
 	counts := make([]float64, h.bins)
 	for j := range d {
 		clear(counts)
@@ -45,7 +47,8 @@ func (h *HBOS) Fit(X [][]float64) error {
 		for _, row := range X {
 			lo, hi = min(lo, row[j]), max(hi, row[j])
 		}
-		h.lo[j], h.width[j] = lo, (hi-lo)/float64(h.bins)
+		w := (hi - lo) / float64(h.bins)
+		h.rng[j] = binRange{lo: lo, hi: lo + w*float64(h.bins), width: w}
 		for _, row := range X {
 			counts[h.bin(j, row[j])]++
 		}
@@ -63,15 +66,16 @@ func (h *HBOS) Fit(X [][]float64) error {
 
 // bin returns the bin of value v of feature j, which must lie in range.
 func (h *HBOS) bin(j int, v float64) int {
-	if h.width[j] == 0 {
+	r := &h.rng[j]
+	if r.width == 0 {
 		return 0
 	}
-	return min(int((v-h.lo[j])/h.width[j]), h.bins-1)
+	return min(int((v-r.lo)/r.width), h.bins-1)
 }
 
 // featureCost is feature j's part of the score of value v.
 func (h *HBOS) featureCost(j int, v float64) float64 {
-	w, lo := h.width[j], h.lo[j]
+	w, lo, hi := h.rng[j].width, h.rng[j].lo, h.rng[j].hi
 	if w == 0 {
 		if v == lo {
 			return h.cost[j*h.bins]
@@ -81,7 +85,6 @@ func (h *HBOS) featureCost(j int, v float64) float64 {
 		}
 		return h.empty[j] + math.Log1p(min(math.Abs(v-lo)/max(math.Abs(lo), 1), zCap))
 	}
-	hi := lo + w*float64(h.bins)
 	switch {
 	case v != v: // NaN: outside every bin, farther than any value
 		return math.Inf(1)
@@ -93,11 +96,17 @@ func (h *HBOS) featureCost(j int, v float64) float64 {
 	return h.cost[j*h.bins+h.bin(j, v)]
 }
 
-// Score implements Detector.
+// Score implements Detector. A value inside the range of its feature's
+// bins, the common case, takes its bin's cost here, without featureCost's
+// tests for NaN, constant features and values out of range.
 func (h *HBOS) Score(x []float64) float64 {
-	mustLen(x, len(h.lo))
+	mustLen(x, len(h.rng))
 	s := 0.0
 	for j, v := range x {
+		if r := &h.rng[j]; v >= r.lo && v <= r.hi && r.width > 0 {
+			s += h.cost[j*h.bins+min(int((v-r.lo)/r.width), h.bins-1)] // bin, whose test of width is done
+			continue
+		}
 		s += h.featureCost(j, v)
 	}
 	return s
@@ -106,6 +115,6 @@ func (h *HBOS) Score(x []float64) float64 {
 // Explain implements Detector; Deviation.Score is the feature's part of
 // the score, -log of its normalised bin height.
 func (h *HBOS) Explain(x []float64) []Deviation {
-	mustLen(x, len(h.lo))
+	mustLen(x, len(h.rng))
 	return h.p.explain(x, h.featureCost)
 }
