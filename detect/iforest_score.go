@@ -69,24 +69,45 @@ func (f *IForest) ScoreBatch(X [][]float64, out []float64) {
 }
 
 // scoreBlock scores the len(out) rows stored one after the other in rows,
-// using at for each row's current node.
+// using at for each row's current node. Every row starts at the root, so
+// the first step reads one node for all of them, and the last step adds
+// the leaf's path length at once instead of storing the node.
 func (f *IForest) scoreBlock(rows []float64, at []int, out []float64) {
 	clear(out)
 	in := f.inner
 	for t := range f.trees {
-		clear(at)
-		tree := f.tree(t)
-		for range f.depth {
-			descend(tree, at, rows, f.d)
-		}
-		leaf := f.leaf[t*(in+1) : (t+1)*(in+1)]
-		for r, i := range at {
-			out[r] += leaf[i-in]
+		tree, leaf := f.tree(t), f.leaf[t*(in+1):(t+1)*(in+1)]
+		switch f.depth { // trees of 1 or 2 sample rows have no step between root and leaf
+		case 0:
+			for r := range out {
+				out[r] += leaf[0]
+			}
+		case 1:
+			root(tree[0], at, rows, f.d)
+			for r, i := range at {
+				out[r] += leaf[i-in]
+			}
+		default:
+			root(tree[0], at, rows, f.d)
+			for range f.depth - 2 {
+				descend(tree, at, rows, f.d)
+			}
+			descendLeaf(tree, leaf, at, rows, f.d, out)
 		}
 	}
 	k := -1 / float64(f.trees) / f.norm
 	for i, s := range out {
 		out[i] = math.Exp2(s * k)
+	}
+}
+
+// root sets at[r] to the child of the root n that row r of rows goes to,
+// as down does.
+func root(n inode, at []int, rows []float64, d int) {
+	off := n.feat
+	for r := range at {
+		at[r] = 2 - int(math.Float64bits(rows[off]-n.thr)>>63)
+		off += d
 	}
 }
 
@@ -102,6 +123,22 @@ func descend(tree []inode, at []int, rows []float64, d int) {
 		n := &tree[i]
 		lt := int(math.Float64bits(rows[off+n.feat]-n.thr) >> 63)
 		at[r] = 2*i + 2 - lt
+		off += d
+	}
+}
+
+// descendLeaf takes each row r of rows from node at[r] of tree to its
+// child, a bottom leaf, as descend does, and adds the leaf's path length,
+// leaf[i-len(tree)], to out[r].
+//
+//go:noinline
+func descendLeaf(tree []inode, leaf []float64, at []int, rows []float64, d int, out []float64) {
+	off := 0
+	out = out[:len(at)]
+	for r, i := range at {
+		n := &tree[i]
+		lt := int(math.Float64bits(rows[off+n.feat]-n.thr) >> 63)
+		out[r] += leaf[2*i+2-lt-len(tree)]
 		off += d
 	}
 }
