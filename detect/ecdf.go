@@ -93,8 +93,28 @@ func (e *ecdf) bucket(v float64) int {
 // replaced, and gives the same scores: u[k] counts when v-u[k] has its
 // sign bit clear, so that -0 counts as below +0.
 func (e *ecdf) tails(v float64) (left, right float64) {
-	u := e.u
+	return e.tailsFrom(v, e.first(v))
+}
+
+// first returns where the count of values at most v goes on from: past
+// the values of the buckets before v's, and past the first value of v's
+// bucket too when it counts, a step of the scan taken without a branch.
+// ECOD.Score takes this step for every feature before it scans any, so
+// that the processor fetches the start and the first value of every
+// feature at once: taken feature by feature, the end of each scan, which
+// the processor can rarely predict, discarded the fetches it had begun
+// for the next features.
+func (e *ecdf) first(v float64) int {
 	k := int(e.start[e.bucket(v)]) + 1
+	if k < len(e.u) {
+		k += int(1 - math.Float64bits(v-e.u[k])>>63)
+	}
+	return k
+}
+
+// tailsFrom is tails, given k = first(v).
+func (e *ecdf) tailsFrom(v float64, k int) (left, right float64) {
+	u := e.u
 	for k < len(u) && math.Float64bits(v-u[k])>>63 == 0 {
 		k++
 	}
