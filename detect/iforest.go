@@ -24,23 +24,28 @@ import (
 // +Inf) to a bottom leaf that holds its path length. Scoring is then the
 // same number of branch-free steps in every tree, several trees at a time.
 type IForest struct {
-	cfg   Config
-	p     profile
-	d     int
-	depth int
-	inner int       // inner nodes per tree: 2^depth - 1
-	nodes []inode   // trees × inner, each tree in heap order
-	leaf  []float64 // trees × 2^depth: path length of each bottom leaf
-	trees int
-	norm  float64 // c(SampleSize)
+	cfg    Config
+	p      profile
+	d      int
+	depth  int
+	width  int // 2^depth: the nodes of a tree, from index 1, and its leaves
+	forest []tree
+	norm   float64 // c(SampleSize)
 }
 
 var _ Detector = (*IForest)(nil)
 
-// inode is an inner node: a row goes to the left child when x[feat] < thr.
-type inode struct {
-	thr  float64
-	feat int
+// tree is an isolation tree as a heap from index 1: node i sends a row x
+// to its left child, 2i, when x[feat[i]] < thr[i], else to 2i+1, and a
+// row that leaves the bottom for index i ends with the path length
+// leaf[i-width]. Thresholds and features lie in arrays of their own, each
+// read at the node's index, and the heap starts at 1 so that a child's
+// index is one shift and one subtraction away; both spare the processor
+// instructions in the step it takes most often.
+type tree struct {
+	thr  []float64
+	feat []int
+	leaf []float64
 }
 
 // NewIForest returns an unfitted isolation forest.
@@ -53,9 +58,9 @@ func (f *IForest) Fit(X [][]float64) error {
 		return err
 	}
 	f.p, f.d = fitProfile(X, f.cfg.Names), d
-	f.trees = f.cfg.Trees
-	if f.trees <= 0 {
-		f.trees = 100
+	trees := f.cfg.Trees
+	if trees <= 0 {
+		trees = 100
 	}
 	psi := f.cfg.SampleSize
 	if psi <= 0 {
@@ -67,24 +72,27 @@ func (f *IForest) Fit(X [][]float64) error {
 	for 1<<f.depth < psi {
 		f.depth++
 	}
-	f.inner = 1<<f.depth - 1
-	f.nodes = make([]inode, f.trees*f.inner)
-	f.leaf = make([]float64, f.trees*(f.inner+1))
+	w := 1 << f.depth
+	f.width, f.forest = w, make([]tree, trees)
+	thr, feat, leaf := make([]float64, trees*w), make([]int, trees*w), make([]float64, trees*w)
+	for t := range f.forest {
+		f.forest[t] = tree{thr: thr[t*w : (t+1)*w], feat: feat[t*w : (t+1)*w], leaf: leaf[t*w : (t+1)*w]}
+	}
 	rng := rand.New(rand.NewPCG(f.cfg.Seed, 0x1f0e57))
 	b := &builder{f: f, X: X, rng: rng, perm: make([]int, len(X)), feats: make([]int, d)}
 	for i := range b.perm {
 		b.perm[i] = i
 	}
 	rows := make([]int, psi)
-	for t := range f.trees {
+	for t := range f.forest {
 		// A partial Fisher-Yates shuffle draws psi rows without replacement.
 		for i := range psi {
 			k := i + rng.IntN(len(b.perm)-i)
 			b.perm[i], b.perm[k] = b.perm[k], b.perm[i]
 		}
 		copy(rows, b.perm[:psi])
-		b.tree = t
-		b.grow(rows, 0, 0)
+		b.tree = &f.forest[t]
+		b.grow(rows, 1, 0)
 	}
 	return nil
 }
@@ -96,7 +104,7 @@ type builder struct {
 	rng   *rand.Rand
 	perm  []int
 	feats []int
-	tree  int
+	tree  *tree
 }
 
 // grow builds the subtree over rows at heap index h and the given depth.
@@ -104,7 +112,7 @@ func (b *builder) grow(rows []int, h, depth int) {
 	f := b.f
 	if len(rows) > 1 && depth < f.depth {
 		if j, thr, ok := b.split(rows); ok {
-			f.nodes[b.tree*f.inner+h] = inode{thr: thr, feat: j}
+			b.tree.thr[h], b.tree.feat[h] = thr, j
 			// Partition rows in place: left < thr <= right.
 			m := 0
 			for i, r := range rows {
@@ -113,23 +121,23 @@ func (b *builder) grow(rows []int, h, depth int) {
 					m++
 				}
 			}
-			b.grow(rows[:m], 2*h+1, depth+1)
-			b.grow(rows[m:], 2*h+2, depth+1)
+			b.grow(rows[:m], 2*h, depth+1)
+			b.grow(rows[m:], 2*h+1, depth+1)
 			return
 		}
 	}
 	// A leaf: pass rows left down to the bottom, where every leaf under h
 	// holds the path length.
 	v := float64(depth) + avgPath(len(rows))
-	for lo, hi := h, h; ; lo, hi = 2*lo+1, 2*hi+2 {
-		if lo >= f.inner {
+	for lo, hi := h, h; ; lo, hi = 2*lo, 2*hi+1 {
+		if lo >= f.width {
 			for k := lo; k <= hi; k++ {
-				f.leaf[b.tree*(f.inner+1)+k-f.inner] = v
+				b.tree.leaf[k-f.width] = v
 			}
 			return
 		}
 		for k := lo; k <= hi; k++ {
-			f.nodes[b.tree*f.inner+k] = inode{thr: math.Inf(1)}
+			b.tree.thr[k] = math.Inf(1)
 		}
 	}
 }

@@ -6,38 +6,33 @@ import "math"
 // level, so that the processor overlaps their loads.
 func (f *IForest) Score(x []float64) float64 {
 	mustLen(x, f.d)
-	in, sum, t := f.inner, 0.0, 0
-	for ; t+4 <= f.trees; t += 4 {
-		ta, tb, tc, td := f.tree(t), f.tree(t+1), f.tree(t+2), f.tree(t+3)
-		a, b, c, d := 0, 0, 0, 0
+	w, sum, t := f.width, 0.0, 0
+	for ; t+4 <= len(f.forest); t += 4 {
+		ta, tb, tc, td := &f.forest[t], &f.forest[t+1], &f.forest[t+2], &f.forest[t+3]
+		a, b, c, d := 1, 1, 1, 1
 		for range f.depth {
-			a, b, c, d = down(ta, a, x), down(tb, b, x), down(tc, c, x), down(td, d, x)
+			a, b, c, d = ta.down(a, x), tb.down(b, x), tc.down(c, x), td.down(d, x)
 		}
-		l := f.leaf[t*(in+1) : (t+4)*(in+1)]
-		sum += l[a-in] + l[b+1] + l[c+in+2] + l[d+2*in+3] // tree k's leaves start at k*(in+1)
+		sum += ta.leaf[a-w] + tb.leaf[b-w] + tc.leaf[c-w] + td.leaf[d-w]
 	}
-	for ; t < f.trees; t++ {
-		tree, i := f.tree(t), 0
+	for ; t < len(f.forest); t++ {
+		tr, i := &f.forest[t], 1
 		for range f.depth {
-			i = down(tree, i, x)
+			i = tr.down(i, x)
 		}
-		sum += f.leaf[t*(in+1)+i-in]
+		sum += tr.leaf[i-w]
 	}
-	return math.Exp2(-sum / float64(f.trees) / f.norm)
+	return math.Exp2(-sum / float64(len(f.forest)) / f.norm)
 }
 
-// tree returns the inner nodes of tree t, in heap order.
-func (f *IForest) tree(t int) []inode { return f.nodes[t*f.inner : (t+1)*f.inner] }
-
-// down returns the heap index of the child of node i of tree that x goes
-// to: the left one, 2i+1, when x[feat] < thr, else 2i+2. It takes the sign
-// bit of the difference instead of comparing, so that the walk has no
-// branch to mispredict: for finite values a-b is negative exactly when
-// a < b, and x - (+Inf) is -Inf.
-func down(tree []inode, i int, x []float64) int {
-	n := &tree[i]
-	lt := int(math.Float64bits(x[n.feat]-n.thr) >> 63)
-	return 2*i + 2 - lt
+// down returns the index of the child of node i that x goes to: the left
+// one, 2i, when x[feat] < thr, else 2i+1. It takes the sign bit of the
+// difference instead of comparing, so that the walk has no branch to
+// mispredict: for finite values a-b is negative exactly when a < b, and
+// x - (+Inf) is -Inf.
+func (t *tree) down(i int, x []float64) int {
+	lt := int(math.Float64bits(x[t.feat[i]]-t.thr[i]) >> 63)
+	return 2*i + 1 - lt
 }
 
 // rowBlock is the number of rows ScoreBatch walks through each tree
@@ -74,71 +69,79 @@ func (f *IForest) ScoreBatch(X [][]float64, out []float64) {
 // the leaf's path length at once instead of storing the node.
 func (f *IForest) scoreBlock(rows []float64, at []int, out []float64) {
 	clear(out)
-	in := f.inner
-	for t := range f.trees {
-		tree, leaf := f.tree(t), f.leaf[t*(in+1):(t+1)*(in+1)]
+	for i := range f.forest {
+		t := &f.forest[i]
 		switch f.depth { // trees of 1 or 2 sample rows have no step between root and leaf
 		case 0:
 			for r := range out {
-				out[r] += leaf[0]
+				out[r] += t.leaf[0]
 			}
 		case 1:
-			root(tree[0], at, rows, f.d)
+			t.root(at, rows, f.d)
 			for r, i := range at {
-				out[r] += leaf[i-in]
+				out[r] += t.leaf[i-f.width]
 			}
 		default:
-			root(tree[0], at, rows, f.d)
+			t.root(at, rows, f.d)
 			for range f.depth - 2 {
-				descend(tree, at, rows, f.d)
+				t.descend(at, rows, f.d)
 			}
-			descendLeaf(tree, leaf, at, rows, f.d, out)
+			t.descendLeaf(at, rows, f.d, out)
 		}
 	}
-	k := -1 / float64(f.trees) / f.norm
+	k := -1 / float64(len(f.forest)) / f.norm
 	for i, s := range out {
 		out[i] = math.Exp2(s * k)
 	}
 }
 
-// root sets at[r] to the child of the root n that row r of rows goes to,
-// as down does.
-func root(n inode, at []int, rows []float64, d int) {
-	off := n.feat
+// root sets at[r] to the child of the root that row r of rows goes to, as
+// down does.
+func (t *tree) root(at []int, rows []float64, d int) {
+	off, thr := t.feat[1], t.thr[1]
 	for r := range at {
-		at[r] = 2 - int(math.Float64bits(rows[off]-n.thr)>>63)
+		at[r] = 3 - int(math.Float64bits(rows[off]-thr)>>63)
 		off += d
 	}
 }
 
-// descend moves each row r of rows (d values each) from node at[r] of tree
-// to its child, as down does. It is kept out of line: inlined into
-// scoreBlock, its loop variables were spilled to the stack, and the forest
-// scored about a tenth slower.
+// descend moves each row r of rows (d values each) from node at[r] to its
+// child, as down does. Node indexes are below len(thr), a power of two:
+// masking them leaves them unchanged and spares the bounds checks. It is
+// kept out of line: inlined into scoreBlock, its loop variables were
+// spilled to the stack, and the forest scored about a tenth slower.
 //
 //go:noinline
-func descend(tree []inode, at []int, rows []float64, d int) {
-	off := 0
+func (t *tree) descend(at []int, rows []float64, d int) {
+	thr := t.thr
+	if len(thr) == 0 {
+		return
+	}
+	feat, m, off := t.feat[:len(thr)], len(thr)-1, 0
 	for r, i := range at {
-		n := &tree[i]
-		lt := int(math.Float64bits(rows[off+n.feat]-n.thr) >> 63)
-		at[r] = 2*i + 2 - lt
+		k := i & m
+		lt := int(math.Float64bits(rows[off+feat[k]]-thr[k]) >> 63)
+		at[r] = 2*i + 1 - lt
 		off += d
 	}
 }
 
-// descendLeaf takes each row r of rows from node at[r] of tree to its
-// child, a bottom leaf, as descend does, and adds the leaf's path length,
-// leaf[i-len(tree)], to out[r].
+// descendLeaf takes each row r of rows from node at[r] to its child, a
+// bottom leaf, as descend does, and adds the leaf's path length to
+// out[r]: the child's index less width is the index masked to width.
 //
 //go:noinline
-func descendLeaf(tree []inode, leaf []float64, at []int, rows []float64, d int, out []float64) {
-	off := 0
+func (t *tree) descendLeaf(at []int, rows []float64, d int, out []float64) {
+	thr := t.thr
+	if len(thr) == 0 {
+		return
+	}
+	feat, leaf, m, off := t.feat[:len(thr)], t.leaf[:len(thr)], len(thr)-1, 0
 	out = out[:len(at)]
 	for r, i := range at {
-		n := &tree[i]
-		lt := int(math.Float64bits(rows[off+n.feat]-n.thr) >> 63)
-		out[r] += leaf[2*i+2-lt-len(tree)]
+		k := i & m
+		lt := int(math.Float64bits(rows[off+feat[k]]-thr[k]) >> 63)
+		out[r] += leaf[(2*i+1-lt)&m]
 		off += d
 	}
 }
