@@ -26,14 +26,17 @@ func (f *IForest) Score(x []float64) float64 {
 }
 
 // down returns the index of the child of node i that x goes to: the left
-// one, 2i, when x[feat] < thr, else 2i+1. It takes the sign bit of the
-// difference instead of comparing, so that the walk has no branch to
-// mispredict: for finite values a-b is negative exactly when a < b, and
-// x - (+Inf) is -Inf.
+// one, 2i, when x[feat] < thr, else 2i+1.
 func (t *tree) down(i int, x []float64) int {
-	lt := int(math.Float64bits(x[t.feat[i]]-t.thr[i]) >> 63)
-	return 2*i + 1 - lt
+	return 2*i + 1 + lessMask(x[t.feat[i]], t.thr[i])
 }
+
+// lessMask is -1 when a-b has its sign bit set and 0 otherwise, so that
+// a child, 2i+1 plus it, takes no branch to mispredict: for finite values
+// a-b is negative exactly when a < b, and a - (+Inf) is -Inf. The shift
+// of a signed integer gives -1 or 0, which the processor adds to 2i+1
+// without a further instruction.
+func lessMask(a, b float64) int { return int(int64(math.Float64bits(a-b)) >> 63) }
 
 // rowBlock is the number of rows ScoreBatch walks through each tree
 // before moving on, few enough that they stay in the processor's cache.
@@ -100,7 +103,7 @@ func (f *IForest) scoreBlock(rows []float64, at []int, out []float64) {
 func (t *tree) root(at []int, rows []float64, d int) {
 	off, thr := t.feat[1], t.thr[1]
 	for r := range at {
-		at[r] = 3 - int(math.Float64bits(rows[off]-thr)>>63)
+		at[r] = 3 + lessMask(rows[off], thr)
 		off += d
 	}
 }
@@ -119,9 +122,8 @@ func (t *tree) descend(at []int, rows []float64, d int) {
 	}
 	feat, m, off := t.feat[:len(thr)], len(thr)-1, 0
 	for r, i := range at {
-		k := i & m
-		lt := int(math.Float64bits(rows[off+feat[k]]-thr[k]) >> 63)
-		at[r] = 2*i + 1 - lt
+		i &= m
+		at[r] = 2*i + 1 + lessMask(rows[off+feat[i]], thr[i])
 		off += d
 	}
 }
@@ -139,9 +141,8 @@ func (t *tree) descendLeaf(at []int, rows []float64, d int, out []float64) {
 	feat, leaf, m, off := t.feat[:len(thr)], t.leaf[:len(thr)], len(thr)-1, 0
 	out = out[:len(at)]
 	for r, i := range at {
-		k := i & m
-		lt := int(math.Float64bits(rows[off+feat[k]]-thr[k]) >> 63)
-		out[r] += leaf[(2*i+1-lt)&m]
+		i &= m
+		out[r] += leaf[(2*i+1+lessMask(rows[off+feat[i]], thr[i]))&m]
 		off += d
 	}
 }
