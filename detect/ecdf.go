@@ -93,7 +93,8 @@ func (e *ecdf) bucket(v float64) int {
 // replaced, and gives the same scores: u[k] counts when v-u[k] has its
 // sign bit clear, so that -0 counts as below +0.
 func (e *ecdf) tails(v float64) (left, right float64) {
-	return e.tailsFrom(v, e.first(v))
+	t := e.tailsFrom(v, e.first(v))
+	return t[0], t[1]
 }
 
 // first returns where the count of values at most v goes on from: past
@@ -112,16 +113,20 @@ func (e *ecdf) first(v float64) int {
 	return k
 }
 
-// tailsFrom is tails, given k = first(v).
-func (e *ecdf) tailsFrom(v float64, k int) (left, right float64) {
+// tailsFrom returns the left and right tails of v, in that order, given k
+// = first(v). Whether v equals the last value counted is taken from the
+// bits of their difference, without a branch: baseline values are finite,
+// so v-u is ±0 exactly when v == u, and NaN (never equal) for u[0].
+func (e *ecdf) tailsFrom(v float64, k int) []float64 {
 	u := e.u
-	for k < len(u) && math.Float64bits(v-u[k])>>63 == 0 {
+	for k < len(u) {
+		if int64(math.Float64bits(v-u[k])) < 0 {
+			break
+		}
 		k++
 	}
 	// u[1:k] count; v equals the last of them or falls in the gap above.
-	p := 4 * (k - 1)
-	if u[k-1] == v {
-		p -= 2
-	}
-	return e.tail[p], e.tail[p+1]
+	abs := math.Float64bits(v-u[k-1]) &^ (1 << 63)
+	p := 4*(k-1) - 2*int((abs-1)>>63) // abs-1 has its top bit set only when abs is 0
+	return e.tail[p : p+2]
 }

@@ -14,11 +14,11 @@ import "math"
 // every gap between two (see ecdf), so that Score reads them from a table
 // and takes no logarithm.
 type ECOD struct {
-	cfg   Config
-	p     profile
-	d     int
-	feat  []ecdf
-	right []bool // the baseline is skewed right: the right tail is the odd one
+	cfg  Config
+	p    profile
+	d    int
+	feat []ecdf
+	odd  []int // the tail on the side of the baseline's skew: 0 left, 1 right
 }
 
 var _ Detector = (*ECOD)(nil)
@@ -33,10 +33,12 @@ func (e *ECOD) Fit(X [][]float64) error {
 		return err
 	}
 	e.p, e.d = fitProfile(X, e.cfg.Names), d
-	e.feat, e.right = make([]ecdf, d), make([]bool, d)
+	e.feat, e.odd = make([]ecdf, d), make([]int, d)
 	for j := range d {
 		col := column(X, j)
-		e.right[j] = skewness(col) >= 0
+		if skewness(col) >= 0 {
+			e.odd[j] = 1
+		}
 		e.feat[j] = fitECDF(col)
 	}
 	return nil
@@ -76,15 +78,12 @@ func (e *ECOD) Score(x []float64) float64 {
 		for j, v := range xs {
 			ks[j] = fs[j].first(v)
 		}
+		odd := e.odd[lo:]
 		for j, v := range xs {
-			tl, tr := fs[j].tailsFrom(v, ks[j])
-			l += tl
-			r += tr
-			if e.right[lo+j] {
-				auto += tr
-			} else {
-				auto += tl
-			}
+			t := fs[j].tailsFrom(v, ks[j])
+			l += t[0]
+			r += t[1]
+			auto += t[odd[j]&1] // no branch on the side, which varies by feature
 		}
 	}
 	return max(l, r, auto)
