@@ -1,5 +1,7 @@
 package detect
 
+import "math"
+
 // ZScore scores a row by the mean robust z-score of its features: each
 // feature's distance from the baseline median in units of its scale
 // (1.4826 times the median absolute deviation, or 1.2533 times the mean
@@ -23,11 +25,20 @@ func (z *ZScore) Fit(X [][]float64) error {
 	return nil
 }
 
-// Score implements Detector.
+// Score implements Detector. It adds what profile.z gives, without z's
+// test for a value at the median where the scale is positive: d/scale is
+// then 0 as well, and the test, on a value common in features that count
+// things, was often mispredicted.
 func (z *ZScore) Score(x []float64) float64 {
 	mustLen(x, len(z.p.median))
+	med, scale := z.p.median[:len(x)], z.p.scale[:len(x)]
 	s := 0.0
 	for j, v := range x {
+		d, sc := math.Abs(v-med[j]), scale[j]
+		if sc > 0 && d < zCap*sc {
+			s += d / sc
+			continue
+		}
 		s += z.p.z(j, v)
 	}
 	return s / float64(len(x))
