@@ -39,9 +39,9 @@ var _ Detector = (*IForest)(nil)
 // to its left child, 2i, when x[feat[i]] < thr[i], else to 2i+1, and a
 // row that leaves the bottom for index i ends with the path length
 // leaf[i-width]. Thresholds and features lie in arrays of their own, each
-// read at the node's index, and the heap starts at 1 so that a child's
-// index is one shift and one subtraction away; both spare the processor
-// instructions in the step it takes most often.
+// read at the node's index, and the heap starts at 1 so that a child is
+// 2i+1 plus a mask of the comparison (see lessMask); both spare the
+// processor instructions in the step it takes most often.
 type tree struct {
 	thr  []float64
 	feat []int
