@@ -75,7 +75,10 @@ type Store struct {
 
 var _ imgward.Store = (*Store)(nil)
 
-var dialect = sqlstore.Dialect{Name: "sqlite", Kind: kind}
+// With anonymous parameters, binding costs the same per parameter in any
+// statement; beyond 768 (128 snapshots), larger statements measured no
+// faster.
+var dialect = sqlstore.Dialect{Name: "sqlite", Kind: kind, Anonymous: true, MaxParams: 768}
 
 // busyTimeout is how long, in milliseconds, a connection waits for a lock
 // held by another process (an imgward command run beside the server).

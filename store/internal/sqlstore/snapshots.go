@@ -13,9 +13,9 @@ import (
 
 // Batches are cut into chunks of power-of-two sizes, so that a batch of any
 // length uses a handful of distinct statements, which the statement cache
-// keeps prepared, instead of one statement text per length. Chunks stay
-// small in parameters: modernc.org/sqlite looks each parameter's name up in
-// a list, which makes binding quadratic in the parameters of a statement.
+// keeps prepared, instead of one statement text per length. Without
+// Dialect.Anonymous, chunks stay small in parameters: binding a numbered
+// parameter costs time linear in the parameters of its statement.
 const maxParams = 192
 
 // chunks calls fn with consecutive pieces of n items of cols parameters
@@ -42,8 +42,9 @@ func (t *tx) chunks(n, cols int, fn func(lo, hi int) error) error {
 	return nil
 }
 
-// placeholders returns rows groups of cols placeholders: "($1, $2), ($3, $4)".
-func placeholders(rows, cols int) string {
+// placeholders returns rows groups of cols placeholders, "($1, $2), ($3, $4)",
+// or "(?, ?), (?, ?)" in a dialect with anonymous parameters.
+func (t *tx) placeholders(rows, cols int) string {
 	var b strings.Builder
 	for r := range rows {
 		if r > 0 {
@@ -54,7 +55,11 @@ func placeholders(rows, cols int) string {
 			if c > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("$" + strconv.Itoa(r*cols+c+1))
+			if t.d.Anonymous {
+				b.WriteByte('?')
+			} else {
+				b.WriteString("$" + strconv.Itoa(r*cols+c+1))
+			}
 		}
 		b.WriteByte(')')
 	}
@@ -69,7 +74,7 @@ func (t *tx) InstanceRefs(ctx context.Context, ids []imgward.InstanceID) ([]imgw
 		for i, id := range ids[lo:hi] {
 			args[i] = string(id)
 		}
-		in := strings.Trim(placeholders(1, hi-lo), "()")
+		in := strings.Trim(t.placeholders(1, hi-lo), "()")
 		return t.list(ctx, op, `SELECT i.id, i.image_id, i.project_id, i.state, COALESCE(m.owner, '')
 			FROM instances i LEFT JOIN images m ON m.id = i.image_id WHERE i.id IN (`+in+`)`,
 			args, func(r *sql.Rows) error {
@@ -112,7 +117,7 @@ func (t *tx) PutSnapshots(ctx context.Context, recs []imgward.SnapshotRecord) er
 		newer := `CASE WHEN excluded.taken_at >= snapshots.taken_at THEN excluded.%s ELSE snapshots.%s END`
 		set := func(c string) string { return c + " = " + strings.ReplaceAll(newer, "%s", c) }
 		return t.exec(ctx, op, `INSERT INTO snapshots (instance_id, taken_at, received_at, source, body, count)
-			VALUES `+placeholders(hi-lo, cols)+`
+			VALUES `+t.placeholders(hi-lo, cols)+`
 			ON CONFLICT (instance_id) DO UPDATE SET count = snapshots.count + excluded.count,
 			`+set("body")+`, `+set("source")+`, `+set("received_at")+`, `+set("taken_at"), args...)
 	})

@@ -39,9 +39,14 @@ type Dialect struct {
 	// nil for the driver's default.
 	WriteOptions *sql.TxOptions
 	// MaxParams bounds the parameters of one batched statement; 0 means
-	// 192, what suits SQLite (see chunks). PostgreSQL takes many more,
-	// and fewer statements save round trips.
+	// 192 (see chunks). PostgreSQL takes many more, and fewer statements
+	// save round trips.
 	MaxParams int
+	// Anonymous makes batched statements use ? placeholders instead of
+	// $1, $2... modernc.org/sqlite binds a numbered parameter by looking
+	// its name up in a list, which is quadratic in the parameters of a
+	// statement, and skips the lookup for an anonymous one.
+	Anonymous bool
 }
 
 // Run runs fn in a transaction of db begun with opts (nil for
