@@ -1,8 +1,10 @@
 package ingest
 
 import (
+	"maps"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"imgward/errors"
 	"imgward/introspect"
@@ -150,27 +152,36 @@ func (d *decoder) syscalls(w *wire) error {
 // The names of features repeat across snapshots; interning them saves an
 // allocation per feature per snapshot. The table is bounded, so that a
 // collector sending ever new names costs memory only up to it.
-var names = struct {
-	sync.RWMutex
-	m map[string]string
-}{m: map[string]string{}}
+//
+// Readers load the table without a lock: the lines of a batch are parsed
+// on every core, and the shared reader count of a sync.RWMutex, taken once
+// per feature, cost as much as the lookup. A writer publishes a copy, which
+// the bound limits to maxInterned²/2 entries copied in a process's life.
+var names struct {
+	mu sync.Mutex // serializes writers
+	m  atomic.Pointer[map[string]string]
+}
 
 const maxInterned = 4096
 
+func init() { names.m.Store(&map[string]string{}) }
+
 func intern(b []byte) string {
-	names.RLock()
-	s, ok := names.m[string(b)]
-	names.RUnlock()
-	if ok {
+	if s, ok := (*names.m.Load())[string(b)]; ok {
 		return s
 	}
-	s = string(b)
-	if introspect.ValidName(s) {
-		names.Lock()
-		if len(names.m) < maxInterned {
-			names.m[s] = s
-		}
-		names.Unlock()
+	s := string(b)
+	if !introspect.ValidName(s) {
+		return s
+	}
+	names.mu.Lock()
+	defer names.mu.Unlock()
+	old := *names.m.Load()
+	if _, ok := old[s]; !ok && len(old) < maxInterned {
+		m := make(map[string]string, len(old)+1)
+		maps.Copy(m, old)
+		m[s] = s
+		names.m.Store(&m)
 	}
 	return s
 }
