@@ -177,6 +177,10 @@ func (f *Fleet) Put(s Snapshot) error {
 	if old == nil && len(f.instances) >= f.lim.Instances {
 		return errors.E(putOp, errors.TooLarge, errors.Errorf("more than %d instances", f.lim.Instances))
 	}
+	if old != nil && f.sameButNumbers(old, s) {
+		f.replaceNumbers(old)
+		return nil
+	}
 	in := &instance{weight: p.weight}
 	if old != nil {
 		f.subtract(old)

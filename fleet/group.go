@@ -18,9 +18,15 @@ const eps = 1e-9
 
 // add adds (sign 1) or subtracts (sign -1) in's report.
 func (g *group) add(f *Fleet, in *instance, sign float64) {
-	w := sign * in.weight
 	g.n += int(sign)
-	g.w += w
+	g.w += sign * in.weight
+	g.addNum(f, in, sign)
+	g.addSets(in, sign)
+}
+
+// addNum adds or subtracts the numeric parameters of in's report only.
+func (g *group) addNum(f *Fleet, in *instance, sign float64) {
+	w := sign * in.weight
 	g.grow(in)
 	for _, nv := range in.num {
 		p := nv.param
@@ -42,6 +48,12 @@ func (g *group) add(f *Fleet, in *instance, sign float64) {
 			delete(g.sk, p)
 		}
 	}
+}
+
+// addSets adds or subtracts the set parameters of in's report only.
+func (g *group) addSets(in *instance, sign float64) {
+	w := sign * in.weight
+	g.grow(in)
 	for _, sv := range in.sets {
 		if sv.value == noValue {
 			g.wsum[sv.param] += w

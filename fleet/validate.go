@@ -94,6 +94,7 @@ func (f *Fleet) validate(s Snapshot) error {
 		}
 		p.sets = append(p.sets, pendingSet{name, idx, vs})
 	}
+	f.sortSets()
 	if values > f.lim.SetValues {
 		return big("%d set values, more than %d", values, f.lim.SetValues)
 	}
