@@ -142,6 +142,16 @@ func (s *Service) checkInstances(ctx context.Context, tx imgward.Tx, lines []ing
 // trackBatch folds the newest snapshot of each instance of a committed
 // batch into the unified state.
 func (s *Service) trackBatch(lines []ingest.Line, refs map[imgward.InstanceID]imgward.InstanceRef) {
+	if len(refs) == len(lines) {
+		// One line per instance, as collectors send: each is the newest,
+		// and going in order reads the snapshots in the order they were
+		// allocated, which the cache prefers to a map's random order.
+		for _, l := range lines {
+			r := refs[l.Snapshot.InstanceID]
+			s.track(l.Snapshot, r.ImageID, r.Publisher)
+		}
+		return
+	}
 	newest := make(map[imgward.InstanceID]*imgward.Snapshot, len(refs))
 	for _, l := range lines {
 		if cur := newest[l.Snapshot.InstanceID]; cur == nil || !l.Snapshot.TakenAt.Before(cur.TakenAt) {
