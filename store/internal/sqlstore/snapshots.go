@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"imgward"
 	"imgward/errors"
@@ -113,7 +112,7 @@ func (t *tx) PutSnapshots(ctx context.Context, recs []imgward.SnapshotRecord) er
 		args := make([]any, 0, (hi-lo)*cols)
 		for _, r := range merged[lo:hi] {
 			args = append(args, string(r.InstanceID), micros(r.TakenAt), micros(r.ReceivedAt),
-				r.Source, borrow(r.Body), r.Count)
+				r.Source, string(r.Body), r.Count)
 		}
 		newer := `CASE WHEN excluded.taken_at >= snapshots.taken_at THEN excluded.%s ELSE snapshots.%s END`
 		set := func(c string) string { return c + " = " + strings.ReplaceAll(newer, "%s", c) }
@@ -123,14 +122,6 @@ func (t *tx) PutSnapshots(ctx context.Context, recs []imgward.SnapshotRecord) er
 			`+set("body")+`, `+set("source")+`, `+set("received_at")+`, `+set("taken_at"), args...)
 	})
 }
-
-// borrow returns b as a string without copying it, for an argument of a
-// statement: both drivers copy a string argument (into SQLite's memory,
-// into PostgreSQL's wire buffer) before the statement returns, and the
-// caller of PutSnapshots does not change its records meanwhile. Copying
-// each body (~900 bytes) was a tenth of ingest's allocations. A []byte
-// argument would be a BLOB, which the STRICT TEXT column refuses.
-func borrow(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func (t *tx) LatestSnapshots(ctx context.Context, after imgward.InstanceID, limit int) ([]imgward.SnapshotRecord, error) {
 	const op = "LatestSnapshots"
