@@ -2,7 +2,10 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
+	"flag"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +16,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	imerrors "imgward/errors"
 	"imgward/introspect"
 	"imgward/introspect/vmi/vmitest"
 )
@@ -180,5 +185,57 @@ func TestCollectVMIServer(t *testing.T) {
 	if state.Instances != 1 || numeric["vm.running"] != 1 || numeric["vm.vcpus"] != 1 || numeric["host.rss_bytes"] <= 0 ||
 		dominant["vm.status"] != "running" || dominant["block.devices"] != "virtio0" {
 		t.Errorf("state of %d instances: numeric %v, dominant sets %v", state.Instances, numeric, dominant)
+	}
+}
+
+// TestCollectLoop checks the loop that every collector runs: a snapshot
+// that fails with kind Unavailable is reported and tried again at the next
+// period, any other failure ends the command, and an interruption ends it
+// without error.
+func TestCollectLoop(t *testing.T) {
+	snap := &introspect.Snapshot{Version: introspect.Version, InstanceID: "i-00000000000000c3",
+		TakenAt: time.Now(), Source: introspect.SourceProcfs, Numeric: map[string]float64{"proc.count": 1}}
+	tests := []struct {
+		name    string
+		fails   []error // the errors of the first calls, then snapshots
+		ends    bool    // the command ends with an error
+		reports int     // error lines on stderr
+	}{
+		{"retries an unavailable source", []error{imerrors.E(imerrors.Unavailable, imerrors.Msg("QEMU did not answer in time"))}, false, 1},
+		{"ends on an invalid source", []error{imerrors.E(imerrors.Invalid, imerrors.Msg("not QMP"))}, true, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var stdout, stderr bytes.Buffer
+			e := newEnv(ctx, nil, &stdout, &stderr, func(string) string { return "" })
+			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			f := addCollectFlags(fs)
+			if err := fs.Parse([]string{"--instance", snap.InstanceID, "--every", "1ms", "--out", "-"}); err != nil {
+				t.Fatal(err)
+			}
+			calls := 0
+			err := e.collect(f, func(context.Context) (*introspect.Snapshot, error) {
+				calls++
+				if calls <= len(tt.fails) {
+					return nil, tt.fails[calls-1]
+				}
+				if calls == len(tt.fails)+2 {
+					cancel() // after two snapshots
+					return nil, imerrors.E(imerrors.Unavailable, ctx.Err())
+				}
+				return snap, nil
+			})
+			if (err != nil) != tt.ends {
+				t.Fatalf("collect: %v, want an error: %v", err, tt.ends)
+			}
+			if n := strings.Count(stderr.String(), "error: "); n != tt.reports {
+				t.Errorf("%d errors reported, want %d: %s", n, tt.reports, stderr.String())
+			}
+			if want := map[bool]int{true: 0, false: 1}[tt.ends]; strings.Count(stdout.String(), "\n") != want {
+				t.Errorf("%d snapshots written, want %d: %s", strings.Count(stdout.String(), "\n"), want, stdout.String())
+			}
+		})
 	}
 }
