@@ -1,6 +1,7 @@
 package evaluate
 
 import (
+	"imgward/detect/trace"
 	"imgward/errors"
 	"imgward/introspect/dataset"
 )
@@ -10,7 +11,7 @@ import (
 type featurizer struct {
 	cols   []string
 	seqCol string
-	seq    *dataset.Sequence
+	seq    *trace.Sequence
 }
 
 // fitFeatures chooses the numeric columns of t, fits the sequence features
@@ -33,7 +34,7 @@ func fitFeatures(t *dataset.Table, rows []int, o Options) (*featurizer, [][]floa
 		if err != nil {
 			return nil, nil, err
 		}
-		fz.seq = dataset.NewSequence(dataset.SequenceConfig{Seed: o.Seed, Neural: o.neural(),
+		fz.seq = trace.NewSequence(trace.SequenceConfig{Seed: o.Seed, Neural: o.neural(),
 			Recurrent: o.recurrent(), Separate: o.Separate, NoUnseen: o.Recurrent})
 		S, err := fz.seq.Fit(seqs)
 		if err != nil {
@@ -75,18 +76,18 @@ func (fz *featurizer) rows(t *dataset.Table, rows []int) ([][]float64, error) {
 
 // neural returns the configuration of the neural language model feature,
 // or nil when it is off.
-func (o Options) neural() *dataset.NeuralConfig {
+func (o Options) neural() *trace.NeuralConfig {
 	if !o.Neural {
 		return nil
 	}
-	return &dataset.NeuralConfig{}
+	return &trace.NeuralConfig{}
 }
 
 // recurrent returns the configuration of the recurrent language model
 // feature, or nil when it is off.
-func (o Options) recurrent() *dataset.RecurrentConfig {
+func (o Options) recurrent() *trace.RecurrentConfig {
 	if !o.Recurrent {
 		return nil
 	}
-	return &dataset.RecurrentConfig{}
+	return &trace.RecurrentConfig{}
 }

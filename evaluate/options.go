@@ -26,14 +26,14 @@ type Options struct {
 	FleetParam fleet.Param
 	// Separate gives the detectors the sequence models' scores as separate
 	// features (seq.nll, seq.unseenN, ...) in place of their consensus
-	// seq.novelty (dataset.SequenceConfig).
+	// seq.novelty (trace.SequenceConfig).
 	Separate bool
 	// Neural adds the surprise of a trace under a neural language model
-	// (dataset.NeuralConfig) to the sequence models: seq.nlm. Training
+	// (trace.NeuralConfig) to the sequence models: seq.nlm. Training
 	// takes about 1.75 minutes on ADFA-LD's 833 traces with 2 cores.
 	Neural bool
 	// Recurrent adds the surprise of a trace under a recurrent (GRU)
-	// language model (dataset.RecurrentConfig): seq.rnn, which with
+	// language model (trace.RecurrentConfig): seq.rnn, which with
 	// Separate replaces seq.unseenN. Training takes about 45 s on
 	// ADFA-LD's 833 traces with 2 cores.
 	Recurrent bool

@@ -11,8 +11,8 @@ import (
 
 	"imgward"
 	"imgward/detect"
+	"imgward/detect/trace"
 	"imgward/errors"
-	"imgward/introspect/dataset"
 )
 
 // model is what a baseline keeps: the training matrix and what turns a
@@ -30,9 +30,9 @@ type model struct {
 	// Traces are the system-call sequences of the training snapshots that
 	// had one, when at least minTraces did: the sequence model is refitted
 	// from them, as the detector is from Rows.
-	Traces [][]int32         `json:"traces,omitempty"`
-	seq    *dataset.Sequence // fitted on Traces when the model was built, for fit
-	role   string            // the baseline's role, once loaded
+	Traces [][]int32       `json:"traces,omitempty"`
+	seq    *trace.Sequence // fitted on Traces when the model was built, for fit
+	role   string          // the baseline's role, once loaded
 }
 
 // Bounds of a model, so that a baseline stays small whatever the fleet.
@@ -59,8 +59,8 @@ const syscallSet = "syscalls"
 // sends them out, is ordinary to the consensus's repertoire model and so
 // to the consensus (api TestDetectionSyscalls fails with it), and stored
 // baselines keep these columns.
-func sequenceConfig(seed uint64) dataset.SequenceConfig {
-	return dataset.SequenceConfig{Seed: seed, Separate: true}
+func sequenceConfig(seed uint64) trace.SequenceConfig {
+	return trace.SequenceConfig{Seed: seed, Separate: true}
 }
 
 // newModel learns the features and the training matrix from snapshots,
@@ -124,7 +124,7 @@ func newModel(det string, seed uint64, snaps []*imgward.Snapshot, maxRows int) *
 
 // learnTraces adds the sequence features to the rows when enough training
 // snapshots carry a system-call sequence: each trace gets its cross-fitted
-// features (dataset.Sequence), and a row without a trace the typical ones,
+// features (trace.Sequence), and a row without a trace the typical ones,
 // since a collector that sees no calls says nothing about them.
 func (m *model) learnTraces(snaps []*imgward.Snapshot) {
 	var traces [][]int32
@@ -139,7 +139,7 @@ func (m *model) learnTraces(snaps []*imgward.Snapshot) {
 	if len(traces) < minTraces {
 		return
 	}
-	seq := dataset.NewSequence(sequenceConfig(m.Seed))
+	seq := trace.NewSequence(sequenceConfig(m.Seed))
 	feats, err := seq.Fit(traces)
 	if err != nil {
 		return // too few traces: the model goes without
@@ -163,7 +163,7 @@ func (m *model) columns() []string {
 		cols = append(cols, n+".count", n+".novel")
 	}
 	if len(m.Traces) > 0 {
-		for _, n := range dataset.NewSequence(sequenceConfig(m.Seed)).Names() {
+		for _, n := range trace.NewSequence(sequenceConfig(m.Seed)).Names() {
 			cols = append(cols, "syscalls."+strings.TrimPrefix(n, "seq."))
 		}
 	}
@@ -179,8 +179,8 @@ type scorer struct {
 	calib  []float64 // training scores, sorted
 	vocab  map[string]map[string]bool
 	setIdx map[string]int
-	seq    *dataset.Sequence // fitted on m.Traces, or nil
-	seqTyp []float64         // its features of a snapshot without a trace
+	seq    *trace.Sequence // fitted on m.Traces, or nil
+	seqTyp []float64       // its features of a snapshot without a trace
 }
 
 // fit refits the model's detector on its rows.
@@ -192,7 +192,7 @@ func (m *model) fit() (*scorer, error) {
 		// A model just built has its sequence model; a stored one refits
 		// it, with the same result: the fit is deterministic.
 		if sc.seq = m.seq; sc.seq == nil {
-			sc.seq = dataset.NewSequence(sequenceConfig(m.Seed))
+			sc.seq = trace.NewSequence(sequenceConfig(m.Seed))
 			if _, err := sc.seq.Fit(m.Traces); err != nil {
 				return nil, errors.E(op, err)
 			}

@@ -1,7 +1,7 @@
 // Package dataset replays labelled datasets as introspection data: it reads
-// a CSV file into rows of numeric features and, when one column holds a
-// system-call trace (space-separated integers), turns each trace into
-// sequence features learned from the normal training traces.
+// a CSV file into rows of numeric features and system-call traces
+// (space-separated integers), and replays rows as snapshots. The models of
+// traces live with the detectors, in package detect/trace.
 //
 // Every input is untrusted: Read enforces hard limits on the size of the
 // file, of a row, of a trace and on the number of rows and columns, and

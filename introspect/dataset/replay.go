@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"imgward/detect/trace"
 	"imgward/errors"
 	"imgward/introspect"
 )
@@ -93,7 +94,7 @@ func (r *Replay) Snapshots(t *Table) ([]introspect.Snapshot, error) {
 		if seqs != nil {
 			seq := seqs[i]
 			s.Numeric["syscall.count"] = float64(len(seq))
-			for b, c := range HashedNgrams(seq, n, buckets) {
+			for b, c := range trace.HashedNgrams(seq, n, buckets) {
 				s.Numeric[fmt.Sprintf("ngram.h%02d", b)] = c
 			}
 			s.Syscalls = &introspect.Syscalls{Sequence: seq[:min(len(seq), introspect.MaxSequence)]}
@@ -134,23 +135,4 @@ func featureNames(cols []string) ([]string, error) {
 		seen[name], names[k] = c, name
 	}
 	return names, nil
-}
-
-// HashedNgrams counts the n-grams of seq in buckets by a hash of their
-// elements: the returned slice has buckets counts. A sequence shorter than
-// n counts as one gram.
-func HashedNgrams(seq []int32, n, buckets int) []float64 {
-	out := make([]float64, buckets)
-	if len(seq) == 0 {
-		return out
-	}
-	n = min(n, len(seq))
-	for i := 0; i+n <= len(seq); i++ {
-		h := uint64(0x243f6a8885a308d3)
-		for _, v := range seq[i : i+n] {
-			h = mix(h, v)
-		}
-		out[h%uint64(buckets)]++
-	}
-	return out
 }

@@ -1,4 +1,4 @@
-package dataset
+package trace
 
 // The loops of the recurrent model, written so that the compiler drops
 // their bounds checks and each weight loaded serves four lanes: Go does

@@ -1,4 +1,4 @@
-package dataset
+package trace
 
 import (
 	"fmt"
@@ -130,7 +130,7 @@ func (s *Sequence) Names() []string {
 func (s *Sequence) Fit(train [][]int32) ([][]float64, error) {
 	k := s.cfg.Folds
 	if len(train) < k || k < 2 {
-		return nil, errors.E("dataset.Sequence.Fit", errors.Invalid,
+		return nil, errors.E("trace.Sequence.Fit", errors.Invalid,
 			errors.Errorf("%d training traces; need at least %d (and 2 folds)", len(train), max(k, 2)))
 	}
 	fold := folds(len(train), k, s.cfg.Seed)

@@ -1,4 +1,4 @@
-package dataset
+package trace
 
 // rnnScratch is what scoring needs: the activations of four lanes.
 type rnnScratch struct {
