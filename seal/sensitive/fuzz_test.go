@@ -25,6 +25,8 @@ func FuzzClassify(f *testing.F) {
 func FuzzSealTar(f *testing.F) {
 	f.Add(makeTar(&testing.T{}, rootfs))
 	f.Add([]byte{})
+	f.Add(tarOf(&testing.T{}, sym("root/.aws", "/data/aws"), hard("etc/shadow", "x"),
+		lentry{name: "data/aws/credentials", body: "aws_secret_access_key = x\n"}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := Scanner{MaxScan: 4096}
 		var sealed bytes.Buffer

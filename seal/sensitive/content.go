@@ -1,0 +1,226 @@
+package sensitive
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// The content rules. Those in byContent hold wherever the file is: their
+// signs are specific enough (a PEM private key block, a crypt(3) hash in
+// a shadow-shaped line). The others are the content half of a gatedRule.
+
+var (
+	pemPrivate  = regexp.MustCompile(`-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY-----`)
+	pgpPrivate  = []byte("-----BEGIN PGP PRIVATE KEY BLOCK-----")
+	ssh1Private = []byte("SSH PRIVATE KEY FILE FORMAT 1.1\n")
+	puttyKey    = regexp.MustCompile(`(?m)^PuTTY-User-Key-File-[0-9]+: `)
+	// A crypt(3) hash ($id$...) as the second field of a colon-separated
+	// line: shadow, gshadow and their backups under any name (the target
+	// of a hard link, /var/backups/shadow.bak), a passwd with hashes, an
+	// htpasswd. The "!" of a locked account may precede it.
+	cryptLine = regexp.MustCompile(`(?m)^[^:\s#]+:!*\$[0-9a-z]{1,6}\$[^:\s]{8,}(?::|$)`)
+	awsSecret = regexp.MustCompile(`(?i)aws_secret_access_key["']?\s*[=:]\s*["']?[A-Za-z0-9/+]{40}(?:[^A-Za-z0-9/+]|$)`)
+	envSecret = regexp.MustCompile(`(?i)(SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL)`)
+	urlCreds  = regexp.MustCompile(`(?m)^\s*[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s]*:[^@\s]+@`)
+)
+
+// byContent applies the rules that hold for a file of any name.
+func byContent(b []byte) (kind, reason string, ok bool) {
+	if m := pemPrivate.FindSubmatch(b); m != nil {
+		if string(m[1]) == "OPENSSH " {
+			return KindOpenSSHKey, "OpenSSH private key block", true
+		}
+		return KindPrivateKey, "PEM " + string(m[1]) + "PRIVATE KEY block", true
+	}
+	switch {
+	case bytes.Contains(b, pgpPrivate):
+		return KindPGPKey, "PGP private key block", true
+	case bytes.HasPrefix(b, ssh1Private):
+		return KindOpenSSHKey, "SSH1 private key file", true
+	case puttyKey.Match(b):
+		return KindPuTTYKey, "PuTTY private key file", true
+	}
+	if n := len(cryptLine.FindAllIndex(b, -1)); n > 0 {
+		return KindShadow, plural(n, "crypt(3) password hash", "crypt(3) password hashes") + " in shadow or htpasswd lines", true
+	}
+	if awsSecret.Match(b) {
+		return KindCloud, "AWS secret access key", true
+	}
+	if kubeconfigSecret(b) {
+		return KindKubeconfig, "kubeconfig (kind: Config) with user credentials", true
+	}
+	if bytes.Contains(b, []byte(`"refresh_token"`)) && bytes.Contains(b, []byte(`"client_secret"`)) {
+		return KindCloud, "OAuth client secret and refresh token (gcloud application default credentials)", true
+	}
+	return "", "", false
+}
+
+// shadowHashes counts the entries of a shadow file whose password field
+// holds a hash: not empty, "*", "!", "!!" or "x", and, once the "!" of a
+// locked account is removed, at least as long as a crypt(3) hash. A locked
+// account's hash still is one, and cracks as well.
+func shadowHashes(content []byte) (string, bool) {
+	n := 0
+	for line := range bytes.SplitSeq(content, []byte("\n")) {
+		f := bytes.SplitN(line, []byte(":"), 3)
+		if len(f) < 3 {
+			continue
+		}
+		h := bytes.TrimLeft(f[1], "!")
+		if len(h) >= minCryptHashLen && h[0] != '*' {
+			n++
+		}
+	}
+	return plural(n, "password hash", "password hashes"), n > 0
+}
+
+// awsKeys reports an AWS credentials or config file with a secret.
+func awsKeys(content []byte) (string, bool) {
+	ok := hasKeyValue(content, "aws_secret_access_key") || hasKeyValue(content, "aws_session_token")
+	return "AWS secret access key or session token", ok
+}
+
+// hasKeyValue reports an INI line "key = value" with a value.
+func hasKeyValue(content []byte, key string) bool {
+	for line := range bytes.SplitSeq(content, []byte("\n")) {
+		k, v, ok := bytes.Cut(line, []byte("="))
+		if ok && strings.EqualFold(string(bytes.TrimSpace(k)), key) && len(bytes.TrimSpace(v)) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+type registryAuth struct {
+	Auth          string `json:"auth"`
+	IdentityToken string `json:"identitytoken"`
+	Password      string `json:"password"`
+}
+
+func (a registryAuth) secret() bool { return a.Auth != "" || a.IdentityToken != "" || a.Password != "" }
+
+// dockerAuths counts the registries of a docker config.json, a podman
+// auth.json or an old .dockercfg that hold a credential; helpers
+// (credsStore, credHelpers) keep theirs elsewhere.
+func dockerAuths(content []byte) (string, bool) {
+	var c struct {
+		Auths map[string]registryAuth `json:"auths"`
+	}
+	var old map[string]registryAuth // .dockercfg: the registries at the top
+	n := 0
+	if !bytes.Contains(content, []byte(`"auth`)) && !bytes.Contains(content, []byte(`"password"`)) &&
+		!bytes.Contains(content, []byte(`"identitytoken"`)) {
+		return "", false // not worth parsing
+	}
+	if json.Unmarshal(content, &c) == nil {
+		for _, a := range c.Auths {
+			if a.secret() {
+				n++
+			}
+		}
+	}
+	if n == 0 && json.Unmarshal(content, &old) == nil {
+		for _, a := range old {
+			if a.secret() {
+				n++
+			}
+		}
+	}
+	return plural(n, "registry credential", "registry credentials"), n > 0
+}
+
+// envSecretKey finds the first variable with a secret-looking name and a
+// value in a .env file.
+func envSecretKey(content []byte) (string, bool) {
+	for line := range bytes.SplitSeq(content, []byte("\n")) {
+		line = bytes.TrimPrefix(bytes.TrimSpace(line), []byte("export "))
+		k, v, ok := bytes.Cut(line, []byte("="))
+		k = bytes.TrimSpace(k)
+		v = bytes.Trim(bytes.TrimSpace(v), `"'`)
+		if ok && len(v) > 0 && len(k) > 0 && k[0] != '#' && envSecret.Match(k) {
+			return "secret-looking variable " + string(k), true
+		}
+	}
+	return "", false
+}
+
+// kubeconfigSecret reports a kubeconfig with credentials of a user in it.
+func kubeconfigSecret(content []byte) bool {
+	if !bytes.Contains(content, []byte("kind: Config")) {
+		return false
+	}
+	_, ok := kubeUserSecret(content)
+	return ok
+}
+
+// kubeUserSecret reports user credentials in a kubeconfig. It reads YAML
+// by lines, which is enough for what kubectl writes.
+func kubeUserSecret(content []byte) (string, bool) {
+	if !bytes.Contains(content, []byte("users:")) {
+		return "", false
+	}
+	for line := range bytes.SplitSeq(content, []byte("\n")) {
+		k, v, ok := bytes.Cut(bytes.TrimSpace(line), []byte(":"))
+		switch string(bytes.TrimPrefix(k, []byte("- "))) {
+		case "token", "client-key-data", "password", "id-token", "refresh-token":
+			if ok && len(bytes.Trim(bytes.TrimSpace(v), `"'`)) > 0 {
+				return "kubeconfig with user credentials", true
+			}
+		}
+	}
+	return "", false
+}
+
+// pgpass reports a line host:port:database:user:password with a password
+// (":" and "\" escaped by "\").
+func pgpass(content []byte) (string, bool) {
+	for line := range bytes.SplitSeq(content, []byte("\n")) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		fields, esc := 1, false
+		last := 0 // where the current field starts
+		for i, c := range line {
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == ':':
+				fields, last = fields+1, i+1
+			}
+		}
+		if fields >= 5 && last < len(line) {
+			return "PostgreSQL password file entry", true
+		}
+	}
+	return "", false
+}
+
+// netrc reports a "password" token with a value (.netrc, .authinfo).
+func netrc(content []byte) (string, bool) {
+	f := strings.Fields(string(content))
+	for i := 0; i+1 < len(f); i++ {
+		if f[i] == "password" || f[i] == "passwd" {
+			return "netrc password", true
+		}
+	}
+	return "", false
+}
+
+// gitCredentials reports a URL with a password, as git's credential store
+// keeps them.
+func gitCredentials(content []byte) (string, bool) {
+	return "URL with an embedded password", urlCreds.Match(content)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
