@@ -34,22 +34,15 @@ var rootfs = []entry{
 
 func makeTar(t *testing.T, es []entry) []byte {
 	t.Helper()
-	var b bytes.Buffer
-	tw := tar.NewWriter(&b)
+	var ls []lentry
 	for _, e := range es {
-		h := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: 0o600, Size: int64(len(e.body)), Uname: "root"}
+		l := lentry{name: e.name, body: e.body, typ: e.typ}
 		if e.typ == tar.TypeSymlink {
-			h.Linkname = "/bin/busybox"
+			l.link = "/bin/busybox"
 		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write([]byte(e.body))
+		ls = append(ls, l)
 	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return tarOf(t, ls...)
 }
 
 // contents reads a tar into name -> content, and the PAX records of each.
