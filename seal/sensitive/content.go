@@ -13,10 +13,16 @@ import (
 // a shadow-shaped line). The others are the content half of a gatedRule.
 
 var (
-	pemPrivate  = regexp.MustCompile(`-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY-----`)
-	pgpPrivate  = []byte("-----BEGIN PGP PRIVATE KEY BLOCK-----")
-	ssh1Private = []byte("SSH PRIVATE KEY FILE FORMAT 1.1\n")
-	puttyKey    = regexp.MustCompile(`(?m)^PuTTY-User-Key-File-[0-9]+: `)
+	// A PEM or PGP armored private key: the begin line, then, after
+	// optional headers (Proc-Type, DEK-Info, Version), base64. Newlines may
+	// be JSON escapes (a service account key). The body keeps out code
+	// that only names the marker, as key parsers do.
+	pemPrivate = regexp.MustCompile(`-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY(?: BLOCK)?-----(?:\s|\\[rn])+` +
+		`(?:[A-Za-z-]+: [^\n\\]*(?:\s|\\[rn])+)*[A-Za-z0-9+/=]{16}`)
+	oauthRefresh = regexp.MustCompile(`"refresh_token"\s*:\s*"[^"\s]{16,}"`)
+	oauthSecret  = regexp.MustCompile(`"client_secret"\s*:\s*"[^"\s]{8,}"`)
+	ssh1Private  = []byte("SSH PRIVATE KEY FILE FORMAT 1.1\n")
+	puttyKey     = regexp.MustCompile(`(?m)^PuTTY-User-Key-File-[0-9]+: `)
 	// A crypt(3) hash ($id$...) as the second field of a colon-separated
 	// line: shadow, gshadow and their backups under any name (the target
 	// of a hard link, /var/backups/shadow.bak), a passwd with hashes, an
@@ -25,19 +31,25 @@ var (
 	awsSecret = regexp.MustCompile(`(?i)aws_secret_access_key["']?\s*[=:]\s*["']?[A-Za-z0-9/+]{40}(?:[^A-Za-z0-9/+]|$)`)
 	envSecret = regexp.MustCompile(`(?i)(SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL)`)
 	urlCreds  = regexp.MustCompile(`(?m)^\s*[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s]*:[^@\s]+@`)
+	// API tokens whose vendors give them a fixed prefix and length, so
+	// that they are told apart from other strings under any name: GitHub,
+	// GitLab, Slack, Stripe live keys, Google API keys.
+	apiToken = regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82}|glpat-[A-Za-z0-9_-]{20}|` +
+		`xox[abposr]-[0-9]{8,13}-[0-9A-Za-z-]{8,}|[rs]k_live_[A-Za-z0-9]{24,}|AIza[0-9A-Za-z_-]{35})\b`)
 )
 
 // byContent applies the rules that hold for a file of any name.
 func byContent(b []byte) (kind, reason string, ok bool) {
 	if m := pemPrivate.FindSubmatch(b); m != nil {
-		if string(m[1]) == "OPENSSH " {
+		switch string(m[1]) {
+		case "OPENSSH ":
 			return KindOpenSSHKey, "OpenSSH private key block", true
+		case "PGP ":
+			return KindPGPKey, "PGP private key block", true
 		}
 		return KindPrivateKey, "PEM " + string(m[1]) + "PRIVATE KEY block", true
 	}
 	switch {
-	case bytes.Contains(b, pgpPrivate):
-		return KindPGPKey, "PGP private key block", true
 	case bytes.HasPrefix(b, ssh1Private):
 		return KindOpenSSHKey, "SSH1 private key file", true
 	case puttyKey.Match(b):
@@ -49,10 +61,13 @@ func byContent(b []byte) (kind, reason string, ok bool) {
 	if awsSecret.Match(b) {
 		return KindCloud, "AWS secret access key", true
 	}
+	if m := apiToken.Find(b); m != nil {
+		return KindToken, "API token with the prefix " + string(m[:min(len(m), 5)]), true
+	}
 	if kubeconfigSecret(b) {
 		return KindKubeconfig, "kubeconfig (kind: Config) with user credentials", true
 	}
-	if bytes.Contains(b, []byte(`"refresh_token"`)) && bytes.Contains(b, []byte(`"client_secret"`)) {
+	if oauthRefresh.Match(b) && oauthSecret.Match(b) {
 		return KindCloud, "OAuth client secret and refresh token (gcloud application default credentials)", true
 	}
 	return "", "", false

@@ -32,6 +32,7 @@ const (
 	KindDocker      = "registry-credentials"
 	KindKubeconfig  = "kubeconfig"
 	KindPassword    = "password-file" // .pgpass, .netrc, .git-credentials
+	KindToken       = "api-token"     // a vendor's API token, by its prefix
 	KindEnv         = "env-secret"
 	KindLicence     = "licence"
 	defaultMaxScan  = 1 << 20

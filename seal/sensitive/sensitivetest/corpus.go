@@ -60,6 +60,15 @@ func alnum(seed string, n int) string {
 	return string(b)
 }
 
+// digits is filler as n decimal digits.
+func digits(seed string, n int) string {
+	b := filler(seed, n)
+	for i := range b {
+		b[i] = '0' + b[i]%10
+	}
+	return string(b)
+}
+
 func pem(typ, seed string, n int) string {
 	return "-----BEGIN " + typ + "-----\n" + b64(seed, n, 64) + "\n-----END " + typ + "-----\n"
 }
@@ -109,6 +118,9 @@ func Secrets() []File {
 		{"opt/app/conf/bundle.pem", []byte(pem("CERTIFICATE", "cert", 700) + pem("EC PRIVATE KEY", "ec", 121)), "TLS key in a bundle"},
 		{"home/alice/.ssh/id_ed25519", []byte(pem("OPENSSH PRIVATE KEY", "openssh", 300)), "OpenSSH private key"},
 		{"etc/ssh/ssh_host_ecdsa_key", []byte(pem("OPENSSH PRIVATE KEY", "hostkey", 380)), "SSH host key"},
+		{"etc/systemd/system/app.service.d/token.conf", []byte("[Service]\nEnvironment=GITHUB_TOKEN=ghp_" + alnum("unit", 36) + "\n"), "API token in a config file (GitHub)"},
+		{"opt/bot/config.yaml", []byte("name: deploy-bot\nslack:\n  channel: '#ops'\n  token: xoxb-" + digits("slack1", 11) + "-" +
+			digits("slack2", 13) + "-" + alnum("slack3", 24) + "\n"), "API token in a config file (Slack)"},
 		{"home/alice/cert.p12", append([]byte{0x30, 0x82, 0x0a, 0x01, 0x02, 0x01, 0x03}, filler("p12", 2560)...), "PKCS#12 file"},
 	}
 	return s

@@ -4,10 +4,13 @@
 // look like secrets). It prints, per file, what each finds, and the true
 // and false positives of each, as docs/PROTECTION.md reports them.
 //
-// It is a module of its own, so that gitleaks and its dependencies stay
-// out of imgward's go.mod; run it with scripts in docs/PROTECTION.md:
+// Given tar files as arguments, it scans those instead and lists every
+// file that either flags, to measure false positives on real trees.
 //
-//	cd seal/sensitive/testdata/gitleaks && go run .
+// It is a module of its own, so that gitleaks and its dependencies stay
+// out of imgward's go.mod (docs/PROTECTION.md says how it was run):
+//
+//	cd seal/sensitive/testdata/gitleaks && go run . [TAR...]
 package main
 
 import (
@@ -19,7 +22,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/zricethezav/gitleaks/v8/detect"
+	"github.com/zricethezav/gitleaks/v8/logging"
 	"github.com/zricethezav/gitleaks/v8/sources"
 
 	"imgward/seal/sensitive"
@@ -27,6 +32,8 @@ import (
 )
 
 func main() {
+	// gitleaks warns of every archive nested in the tar that it skips.
+	logging.Logger = logging.Logger.Level(zerolog.ErrorLevel)
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
@@ -34,6 +41,14 @@ func main() {
 }
 
 func run() error {
+	if len(os.Args) > 1 {
+		for _, name := range os.Args[1:] {
+			if err := compareTar(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	secrets, ordinary := sensitivetest.Secrets(), sensitivetest.Ordinary()
 	files := append(secrets, ordinary...)
 	archive, err := sensitivetest.Tar(files, time.Unix(1700000000, 0))
@@ -67,6 +82,40 @@ func run() error {
 	}
 	fmt.Printf("\nimgward: %d of %d secrets found, %d false positives in %d ordinary files\n", tp, len(secrets), fp, len(ordinary))
 	fmt.Printf("gitleaks: %d of %d secrets found, %d false positives in %d ordinary files\n", gtp, len(secrets), gfp, len(ordinary))
+	return nil
+}
+
+// compareTar lists what each finds in the tar file name, and counts.
+func compareTar(name string) error {
+	archive, err := os.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	ours, err := (&sensitive.Scanner{}).Scan(bytes.NewReader(archive))
+	if err != nil {
+		return err
+	}
+	theirs, err := gitleaks(archive)
+	if err != nil {
+		return err
+	}
+	byKind, byRule := map[string]int{}, map[string]int{}
+	for _, f := range ours {
+		fmt.Printf("imgward\t%s\t%s\t%s\n", f.Path, f.Kind, f.Reason)
+		byKind[f.Kind]++
+	}
+	paths := make([]string, 0, len(theirs))
+	for p := range theirs {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		fmt.Printf("gitleaks\t%s\t%s\n", p, strings.Join(theirs[p], ", "))
+		for _, r := range theirs[p] {
+			byRule[r]++
+		}
+	}
+	fmt.Printf("%s: imgward flags %d files %v; gitleaks flags %d files %v\n", name, len(ours), byKind, len(theirs), byRule)
 	return nil
 }
 
