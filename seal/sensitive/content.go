@@ -27,7 +27,7 @@ var (
 	// line: shadow, gshadow and their backups under any name (the target
 	// of a hard link, /var/backups/shadow.bak), a passwd with hashes, an
 	// htpasswd. The "!" of a locked account may precede it.
-	cryptLine = regexp.MustCompile(`(?m)^[^:\s#]+:!*\$[0-9a-z]{1,6}\$[^:\s]{8,}(?::|$)`)
+	cryptLine = regexp.MustCompile(`^[^:\s#]+:!*\$[0-9a-z]{1,6}\$[^:\s]{8,}(?::|\r?$)`)
 	awsSecret = regexp.MustCompile(`(?i)aws_secret_access_key["']?\s*[=:]\s*["']?[A-Za-z0-9/+]{40}(?:[^A-Za-z0-9/+]|$)`)
 	envSecret = regexp.MustCompile(`(?i)(SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL)`)
 	urlCreds  = regexp.MustCompile(`(?m)^\s*[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s]*:[^@\s]+@`)
@@ -49,20 +49,30 @@ func byContent(b []byte) (kind, reason string, ok bool) {
 		}
 		return KindPrivateKey, "PEM " + string(m[1]) + "PRIVATE KEY block", true
 	}
-	switch {
-	case bytes.HasPrefix(b, ssh1Private):
+	if bytes.HasPrefix(b, ssh1Private) {
 		return KindOpenSSHKey, "SSH1 private key file", true
-	case puttyKey.Match(b):
+	}
+	// The rest are text formats; a token compiled into a binary is left
+	// alone, as gitleaks leaves binaries.
+	if binary(b) {
+		return "", "", false
+	}
+	// Each regular expression without a literal start runs only where a
+	// literal it needs is present: Go's regexp scans such a pattern at a
+	// few MB/s, and every file of the image goes through here.
+	if bytes.Contains(b, []byte("PuTTY-User-Key-File-")) && puttyKey.Match(b) {
 		return KindPuTTYKey, "PuTTY private key file", true
 	}
-	if n := len(cryptLine.FindAllIndex(b, -1)); n > 0 {
+	if n := cryptLines(b); n > 0 {
 		return KindShadow, plural(n, "crypt(3) password hash", "crypt(3) password hashes") + " in shadow or htpasswd lines", true
 	}
-	if awsSecret.Match(b) {
+	if containsEither(b, "access_key") && awsSecret.Match(b) {
 		return KindCloud, "AWS secret access key", true
 	}
-	if m := apiToken.Find(b); m != nil {
-		return KindToken, "API token with the prefix " + string(m[:min(len(m), 5)]), true
+	if maybeToken(b) {
+		if m := apiToken.Find(b); m != nil {
+			return KindToken, "API token with the prefix " + string(m[:min(len(m), 5)]), true
+		}
 	}
 	if kubeconfigSecret(b) {
 		return KindKubeconfig, "kubeconfig (kind: Config) with user credentials", true
@@ -73,6 +83,96 @@ func byContent(b []byte) (kind, reason string, ok bool) {
 	return "", "", false
 }
 
+// maybeToken reports whether b holds one of the literal starts of
+// apiToken's formats (gh?_, github_pat_, glpat-, xox, k_live_, AIza), in
+// one pass.
+func maybeToken(b []byte) bool {
+	for i := 0; i+4 <= len(b); i++ {
+		switch b[i] {
+		case 'g':
+			if b[i+1] == 'h' && b[i+3] == '_' || b[i+1] == 'l' && bytes.HasPrefix(b[i:], []byte("glpat-")) ||
+				b[i+1] == 'i' && bytes.HasPrefix(b[i:], []byte("github_pat_")) {
+				return true
+			}
+		case 'x':
+			if b[i+1] == 'o' && b[i+2] == 'x' {
+				return true
+			}
+		case '_':
+			if b[i+1] == 'l' && bytes.HasPrefix(b[i:], []byte("_live_")) {
+				return true
+			}
+		case 'A':
+			if b[i+1] == 'I' && b[i+2] == 'z' && b[i+3] == 'a' {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// containsEither reports whether b holds w in lower or in upper case, as
+// INI files and environment variables spell it.
+func containsEither(b []byte, w string) bool {
+	return bytes.Contains(b, []byte(w)) || bytes.Contains(b, []byte(strings.ToUpper(w)))
+}
+
+// cryptLines counts the lines that cryptLine matches. It looks only at
+// the lines holding ":$" or ":!", one by one: the pattern has no literal
+// start, and Go's regexp runs such a pattern over a whole file slowly.
+func cryptLines(b []byte) int {
+	n := 0
+	dollar, bang := nextIndex(b, 0, ":$"), nextIndex(b, 0, ":!")
+	for {
+		j := min(dollar, bang)
+		if j == len(b) {
+			return n
+		}
+		start := bytes.LastIndexByte(b[:j], '\n') + 1
+		end := len(b)
+		if e := bytes.IndexByte(b[j:], '\n'); e >= 0 {
+			end = j + e
+		}
+		if cryptID(b[j:end]) && cryptLine.Match(b[start:end]) {
+			n++
+		}
+		// Each search starts past the line, so the file is read once.
+		if dollar <= end {
+			dollar = nextIndex(b, end, ":$")
+		}
+		if bang <= end {
+			bang = nextIndex(b, end, ":!")
+		}
+	}
+}
+
+// cryptID reports whether b, which starts with ":$" or ":!", goes on
+// with optional "!"s and "$ID$" (ID 1 to 6 of [0-9a-z]): a cheap test
+// that spares the regular expression lines such as PATH=/bin:$PATH.
+func cryptID(b []byte) bool {
+	b = bytes.TrimLeft(b[1:], "!")
+	if len(b) < 3 || b[0] != '$' {
+		return false
+	}
+	for i := 1; i < len(b) && i <= 7; i++ {
+		switch c := b[i]; {
+		case c == '$':
+			return i > 1
+		case c < '0' || c > '9' && c < 'a' || c > 'z':
+			return false
+		}
+	}
+	return false
+}
+
+// nextIndex is the index of w in b at or after from, or len(b).
+func nextIndex(b []byte, from int, w string) int {
+	if i := bytes.Index(b[from:], []byte(w)); i >= 0 {
+		return from + i
+	}
+	return len(b)
+}
+
 // shadowHashes counts the entries of a shadow file whose password field
 // holds a hash: not empty, "*", "!", "!!" or "x", and, once the "!" of a
 // locked account is removed, at least as long as a crypt(3) hash. A locked
@@ -80,11 +180,12 @@ func byContent(b []byte) (kind, reason string, ok bool) {
 func shadowHashes(content []byte) (string, bool) {
 	n := 0
 	for line := range bytes.SplitSeq(content, []byte("\n")) {
-		f := bytes.SplitN(line, []byte(":"), 3)
-		if len(f) < 3 {
+		_, rest, ok := bytes.Cut(line, []byte(":"))
+		field, _, ok2 := bytes.Cut(rest, []byte(":"))
+		if !ok || !ok2 {
 			continue
 		}
-		h := bytes.TrimLeft(f[1], "!")
+		h := bytes.TrimLeft(field, "!")
 		if len(h) >= minCryptHashLen && h[0] != '*' {
 			n++
 		}
@@ -94,7 +195,8 @@ func shadowHashes(content []byte) (string, bool) {
 
 // awsKeys reports an AWS credentials or config file with a secret.
 func awsKeys(content []byte) (string, bool) {
-	ok := hasKeyValue(content, "aws_secret_access_key") || hasKeyValue(content, "aws_session_token")
+	ok := containsEither(content, "aws_") &&
+		(hasKeyValue(content, "aws_secret_access_key") || hasKeyValue(content, "aws_session_token"))
 	return "AWS secret access key or session token", ok
 }
 
@@ -192,6 +294,9 @@ func kubeUserSecret(content []byte) (string, bool) {
 // pgpass reports a line host:port:database:user:password with a password
 // (":" and "\" escaped by "\").
 func pgpass(content []byte) (string, bool) {
+	if bytes.Count(content, []byte(":")) < 4 {
+		return "", false
+	}
 	for line := range bytes.SplitSeq(content, []byte("\n")) {
 		line = bytes.TrimSpace(line)
 		if len(line) == 0 || line[0] == '#' {
@@ -218,6 +323,9 @@ func pgpass(content []byte) (string, bool) {
 
 // netrc reports a "password" token with a value (.netrc, .authinfo).
 func netrc(content []byte) (string, bool) {
+	if !bytes.Contains(content, []byte("passw")) {
+		return "", false
+	}
 	f := strings.Fields(string(content))
 	for i := 0; i+1 < len(f); i++ {
 		if f[i] == "password" || f[i] == "passwd" {
@@ -230,7 +338,8 @@ func netrc(content []byte) (string, bool) {
 // gitCredentials reports a URL with a password, as git's credential store
 // keeps them.
 func gitCredentials(content []byte) (string, bool) {
-	return "URL with an embedded password", urlCreds.Match(content)
+	ok := bytes.Contains(content, []byte("://")) && bytes.Contains(content, []byte("@")) && urlCreds.Match(content)
+	return "URL with an embedded password", ok
 }
 
 func plural(n int, one, many string) string {

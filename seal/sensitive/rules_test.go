@@ -97,6 +97,10 @@ func TestClassify(t *testing.T) {
 		{"licence.key", "opt/vendor/licence.key", "1234", KindLicence},
 		{"LICENSE text", "usr/share/doc/pkg/LICENSE", "MIT License", ""},
 		{"plain file", "etc/hostname", "web-1\n", ""},
+		{"script with :$PATH", "etc/profile", "export PATH=/usr/bin:$PATH\nX=a:!b\nY=c:$HOME/bin\n", ""},
+		{"htpasswd with CRLF, among lines", "srv/.htpasswd", "# users\r\nPATH=/x:$y\r\na:$apr1$abcdefgh$0123456789abcdefghij\r\n", KindShadow},
+		{"token in a binary", "usr/bin/tool", "\x7fELF\x00ghp_0123456789abcdefghijABCDEFGHIJ012345", ""},
+		{"PEM key in a binary", "usr/lib/libx.so", "\x7fELF\x00-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0B\n", KindPrivateKey},
 		{"empty name", "", "web-1\n", ""},
 	}
 	var s Scanner
