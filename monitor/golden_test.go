@@ -114,4 +114,3 @@ func golden(t *testing.T, name string, got []byte) []byte {
 	}
 	return b
 }
-
