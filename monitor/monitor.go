@@ -17,6 +17,7 @@ import (
 
 	"imgward"
 	"imgward/audit"
+	"imgward/detect/pipeline"
 	"imgward/errors"
 	"imgward/fleet"
 	"imgward/snapshot"
@@ -25,12 +26,12 @@ import (
 // Defaults of Config.
 const (
 	DefaultDetector          = "ensemble"
-	DefaultMaxTrainRows      = 4096 // rows of a baseline's training matrix
-	DefaultMinTrainRows      = 10   // a role with fewer is not learned
-	DefaultInstanceThreshold = 4.6  // surprise: p ≤ 0.01 against the baseline
-	DefaultAlpha             = 1e-4 // false-flag rate of a benign image or publisher
-	DefaultMinInstances      = 5    // scored instances before a publisher is judged
-	DefaultFleetSetValues    = 64   // values of one set folded into the unified state
+	DefaultMaxTrainRows      = pipeline.DefaultMaxRows // rows of a baseline's training matrix
+	DefaultMinTrainRows      = 10                      // a role with fewer is not learned
+	DefaultInstanceThreshold = 4.6                     // surprise: p ≤ 0.01 against the baseline
+	DefaultAlpha             = 1e-4                    // false-flag rate of a benign image or publisher
+	DefaultMinInstances      = 5                       // scored instances before a publisher is judged
+	DefaultFleetSetValues    = 64                      // values of one set folded into the unified state
 	idempotencyTTL           = 24 * time.Hour
 )
 
@@ -90,7 +91,7 @@ type Service struct {
 	runMu sync.Mutex // one detection run at a time; guards fitted
 	// fitted keeps the scorer of each baseline version in use, by role
 	// and version, so that a run refits only new baselines.
-	fitted map[string]*scorer
+	fitted map[string]*pipeline.Scorer
 }
 
 // Option configures a Service.
@@ -106,7 +107,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 // snapshots in the store.
 func New(ctx context.Context, store imgward.Store, cfg Config, opts ...Option) (*Service, error) {
 	s := &Service{store: store, cfg: cfg.withDefaults(), now: time.Now, log: slog.Default(),
-		fitted: map[string]*scorer{}}
+		fitted: map[string]*pipeline.Scorer{}}
 	for _, o := range opts {
 		o(s)
 	}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 
 	"imgward"
+	"imgward/detect/pipeline"
 	"imgward/errors"
 	"imgward/fleet"
 	"imgward/snapshot"
@@ -66,11 +68,11 @@ func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error)
 			rep.Unscored++
 			return
 		}
-		x := sc.vector(snap)
-		r := scored{rec: *rec, score: sc.det.Score(x)}
+		x := sc.Vector(snap)
+		r := scored{rec: *rec, score: sc.Score(x)}
 		r.rec.Body = nil
-		r.surprise = sc.surprise(r.score)
-		ex := sc.det.Explain(x)
+		r.surprise = sc.Surprise(r.score)
+		ex := sc.Explain(x)
 		for _, d := range ex[:min(explainTop, len(ex))] {
 			r.dev = append(r.dev, deviation{d.Feature, d.Value, d.Baseline, d.Score})
 		}
@@ -98,7 +100,7 @@ func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error)
 }
 
 // loadScorers refits the latest baseline of every role.
-func (s *Service) loadScorers(ctx context.Context) (map[string]*scorer, map[imgward.ImageID]string, error) {
+func (s *Service) loadScorers(ctx context.Context) (map[string]*pipeline.Scorer, map[imgward.ImageID]string, error) {
 	var bs []imgward.Baseline
 	var roles map[imgward.ImageID]string
 	err := s.store.View(ctx, func(tx imgward.Tx) error {
@@ -112,7 +114,7 @@ func (s *Service) loadScorers(ctx context.Context) (map[string]*scorer, map[imgw
 	if err != nil {
 		return nil, nil, err
 	}
-	scorers := map[string]*scorer{}
+	scorers := map[string]*pipeline.Scorer{}
 	for _, b := range bs {
 		// Fitting is deterministic: a version once fitted is kept.
 		key := b.Role + "\x00" + strconv.Itoa(b.Version)
@@ -120,19 +122,18 @@ func (s *Service) loadScorers(ctx context.Context) (map[string]*scorer, map[imgw
 			scorers[b.Role] = sc
 			continue
 		}
-		m, err := unmarshalModel(b.Model)
+		m, err := pipeline.Load(b.Model)
 		if err != nil {
 			return nil, nil, err
 		}
-		m.role = b.Role
-		if scorers[b.Role], err = m.fit(); err != nil {
+		if scorers[b.Role], err = m.Fit(); err != nil {
 			return nil, nil, err
 		}
 		s.fitted[key] = scorers[b.Role]
 	}
 	// Forget the versions no longer in use.
 	for key, sc := range s.fitted {
-		if scorers[sc.m.role] != sc {
+		if role, _, _ := strings.Cut(key, "\x00"); scorers[role] != sc {
 			delete(s.fitted, key)
 		}
 	}
@@ -163,7 +164,7 @@ func (s *Service) judge(results []scored, surprises *fleet.Fleet, rep *Report) [
 			if st.Instances < s.cfg.MinInstances || len(st.Numeric) == 0 {
 				continue
 			}
-			mean, thr := st.Numeric[0].Value, threshold(st.Instances, s.cfg.Alpha)
+			mean, thr := st.Numeric[0].Value, pipeline.Threshold(st.Instances, s.cfg.Alpha)
 			v := imgward.Verdict{Kind: kind, Subject: id, Score: mean, Threshold: thr, Instances: st.Instances,
 				Explanation: mustJSON(summarise(explain[string(kind)+"/"+id])), State: imgward.VerdictOK, UpdatedAt: now}
 			if mean > thr {

@@ -1,4 +1,4 @@
-package monitor
+package pipeline
 
 import "math"
 
@@ -9,7 +9,7 @@ import "math"
 // Gamma(n, 1), over n. It falls from -ln alpha (9.2 for 1e-4) at n = 1
 // toward 1 as n grows: the more instances agree, the smaller the excess
 // that gives a publisher away.
-func threshold(n int, alpha float64) float64 {
+func Threshold(n int, alpha float64) float64 {
 	if n <= 0 {
 		return math.Inf(1)
 	}

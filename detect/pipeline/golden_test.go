@@ -1,4 +1,4 @@
-package monitor
+package pipeline
 
 import (
 	"bytes"
@@ -75,23 +75,23 @@ func goldenSnapshots() (train, probes []*snapshot.Snapshot) {
 // and a baseline built from the same snapshots must be stored the same.
 func TestStoredBaselineScores(t *testing.T) {
 	train, probes := goldenSnapshots()
-	built := newModel("ensemble", 1, train, DefaultMaxTrainRows).marshal()
+	built := Build("ensemble", 1, train, DefaultMaxRows).Marshal()
 	stored := golden(t, "baseline.json", built)
 	if !bytes.Equal(built, stored) {
 		t.Error("a baseline built from the golden snapshots is stored differently")
 	}
-	m, err := unmarshalModel(stored)
+	m, err := Load(stored)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := m.fit()
+	sc, err := m.Fit()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
 	for _, p := range probes {
-		score := sc.det.Score(sc.vector(p))
-		fmt.Fprintf(&out, "%016x %016x\n", math.Float64bits(score), math.Float64bits(sc.surprise(score)))
+		score := sc.det.Score(sc.Vector(p))
+		fmt.Fprintf(&out, "%016x %016x\n", math.Float64bits(score), math.Float64bits(sc.Surprise(score)))
 	}
 	if want := golden(t, "baseline.scores", out.Bytes()); !bytes.Equal(out.Bytes(), want) {
 		t.Errorf("the stored baseline scores differently:\ngot\n%s\nwant\n%s", out.Bytes(), want)

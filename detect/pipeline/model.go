@@ -1,4 +1,4 @@
-package monitor
+package pipeline
 
 import (
 	"cmp"
@@ -20,7 +20,7 @@ import (
 // internals makes the stored form independent of the detectors' code:
 // every detector is deterministic, so refitting on the same rows with the
 // same seed gives the same scores.
-type model struct {
+type Model struct {
 	Detector string              `json:"detector"`
 	Seed     uint64              `json:"seed"`
 	Numeric  []string            `json:"numeric"` // numeric features, sorted
@@ -31,9 +31,12 @@ type model struct {
 	// had one, when at least minTraces did: the sequence model is refitted
 	// from them, as the detector is from Rows.
 	Traces [][]int32       `json:"traces,omitempty"`
-	seq    *trace.Sequence // fitted on Traces when the model was built, for fit
-	role   string          // the baseline's role, once loaded
+	seq    *trace.Sequence // fitted on Traces when the model was built, for Fit
 }
+
+// DefaultMaxRows is the bound of a baseline's training rows that the
+// service uses.
+const DefaultMaxRows = 4096
 
 // Bounds of a model, so that a baseline stays small whatever the fleet.
 const (
@@ -66,7 +69,7 @@ func sequenceConfig(seed uint64) trace.SequenceConfig {
 // newModel learns the features and the training matrix from snapshots,
 // ordered by instance id, keeping at most maxRows of them at an even
 // stride so that the choice is deterministic.
-func newModel(det string, seed uint64, snaps []*snapshot.Snapshot, maxRows int) *model {
+func Build(det string, seed uint64, snaps []*snapshot.Snapshot, maxRows int) *Model {
 	if len(snaps) > maxRows {
 		kept := make([]*snapshot.Snapshot, maxRows)
 		for i := range kept {
@@ -74,7 +77,7 @@ func newModel(det string, seed uint64, snaps []*snapshot.Snapshot, maxRows int) 
 		}
 		snaps = kept
 	}
-	m := &model{Detector: det, Seed: seed, Vocab: map[string][]string{}}
+	m := &Model{Detector: det, Seed: seed, Vocab: map[string][]string{}}
 	numeric, sets := map[string]bool{}, map[string]map[string]int{}
 	for _, s := range snaps {
 		for n := range s.Numeric {
@@ -113,10 +116,10 @@ func newModel(det string, seed uint64, snaps []*snapshot.Snapshot, maxRows int) 
 		slices.Sort(common)
 		m.Vocab[n] = common
 	}
-	sc := &scorer{m: m}
+	sc := &Scorer{m: m}
 	sc.index()
 	for _, s := range snaps {
-		m.Rows = append(m.Rows, sc.vector(s))
+		m.Rows = append(m.Rows, sc.Vector(s))
 	}
 	m.learnTraces(snaps)
 	return m
@@ -126,7 +129,7 @@ func newModel(det string, seed uint64, snaps []*snapshot.Snapshot, maxRows int) 
 // snapshots carry a system-call sequence: each trace gets its cross-fitted
 // features (trace.Sequence), and a row without a trace the typical ones,
 // since a collector that sees no calls says nothing about them.
-func (m *model) learnTraces(snaps []*snapshot.Snapshot) {
+func (m *Model) learnTraces(snaps []*snapshot.Snapshot) {
 	var traces [][]int32
 	var with []int // the rows that have a trace
 	calls := 0
@@ -157,7 +160,7 @@ func (m *model) learnTraces(snaps []*snapshot.Snapshot) {
 // columns names the row's columns: the numeric features, then per set
 // its size and its number of items that are not common in the baseline,
 // then the sequence features if the model has traces.
-func (m *model) columns() []string {
+func (m *Model) Columns() []string {
 	cols := slices.Clone(m.Numeric)
 	for _, n := range m.Sets {
 		cols = append(cols, n+".count", n+".novel")
@@ -172,8 +175,8 @@ func (m *model) columns() []string {
 
 // scorer is a fitted model: a detector and the training rows' scores, to
 // calibrate a score into a surprise.
-type scorer struct {
-	m      *model
+type Scorer struct {
+	m      *Model
 	cols   []string
 	det    detect.Detector
 	calib  []float64 // training scores, sorted
@@ -184,9 +187,9 @@ type scorer struct {
 }
 
 // fit refits the model's detector on its rows.
-func (m *model) fit() (*scorer, error) {
+func (m *Model) Fit() (*Scorer, error) {
 	const op = "monitor.fit"
-	sc := &scorer{m: m, cols: m.columns()}
+	sc := &Scorer{m: m, cols: m.Columns()}
 	sc.index()
 	if len(m.Traces) > 0 {
 		// A model just built has its sequence model; a stored one refits
@@ -224,7 +227,7 @@ const calibFolds = 5
 // near 2 where it should be 1, in the simulator); out-of-fold scores are
 // what a new benign instance gets. With fewer than 2*calibFolds rows the
 // in-sample scores are used.
-func (m *model) crossScores(cols []string) ([]float64, error) {
+func (m *Model) crossScores(cols []string) ([]float64, error) {
 	n := len(m.Rows)
 	out := make([]float64, n)
 	if n < 2*calibFolds {
@@ -262,7 +265,13 @@ func (m *model) crossScores(cols []string) ([]float64, error) {
 	return out, nil
 }
 
-func (sc *scorer) index() {
+// Score returns the detector's anomaly score of a row of Vector.
+func (sc *Scorer) Score(x []float64) float64 { return sc.det.Score(x) }
+
+// Explain returns the features of a row of Vector, the most deviant first.
+func (sc *Scorer) Explain(x []float64) []detect.Deviation { return sc.det.Explain(x) }
+
+func (sc *Scorer) index() {
 	sc.vocab, sc.setIdx = map[string]map[string]bool{}, map[string]int{}
 	for i, n := range sc.m.Sets {
 		sc.setIdx[n] = i
@@ -276,7 +285,7 @@ func (sc *scorer) index() {
 // vector turns a snapshot into a row. A numeric feature the snapshot lacks
 // counts as 0, as does a set it lacks: collectors omit what they did not
 // see. The sequence features, if the model has them, come last.
-func (sc *scorer) vector(s *snapshot.Snapshot) []float64 {
+func (sc *Scorer) Vector(s *snapshot.Snapshot) []float64 {
 	m := sc.m
 	x := make([]float64, len(m.Numeric)+2*len(m.Sets), len(m.Numeric)+2*len(m.Sets)+len(sc.seqTyp))
 	for i, n := range m.Numeric {
@@ -358,7 +367,7 @@ const maxSurprise = 10
 // hide a partly infected fleet; there p is extrapolated by an exponential
 // tail fitted to the top tenth of the training scores (peaks over a
 // threshold), up to maxSurprise.
-func (sc *scorer) surprise(score float64) float64 {
+func (sc *Scorer) Surprise(score float64) float64 {
 	n := len(sc.calib)
 	below, _ := slices.BinarySearch(sc.calib, score)
 	s := -math.Log(float64(1+n-below) / float64(n+1))
@@ -381,10 +390,10 @@ func (sc *scorer) surprise(score float64) float64 {
 	return min(maxSurprise, max(s, tail))
 }
 
-func (m *model) marshal() []byte { b, _ := json.Marshal(m); return b }
+func (m *Model) Marshal() []byte { b, _ := json.Marshal(m); return b }
 
-func unmarshalModel(b []byte) (*model, error) {
-	var m model
+func Load(b []byte) (*Model, error) {
+	var m Model
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, errors.E("monitor.unmarshalModel", errors.Internal, err)
 	}
