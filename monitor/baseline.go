@@ -116,7 +116,7 @@ func (s *Service) BuildBaselines(ctx context.Context, p imgward.Principal) (*Bui
 			res.Skipped[role] = strconv.Itoa(len(snaps)) + " trusted instances with snapshots, fewer than " + strconv.Itoa(DefaultMinTrainRows)
 			continue
 		}
-		m := pipeline.Build(s.cfg.Detector, s.cfg.Seed, snaps, s.cfg.MaxTrainRows)
+		m := pipeline.Build(pipeline.Config{Detector: s.cfg.Detector, Seed: s.cfg.Seed, MaxRows: s.cfg.MaxTrainRows}, snaps)
 		if _, err := m.Fit(); err != nil {
 			res.Skipped[role] = "the detector could not fit: " + err.Error()
 			continue

@@ -15,7 +15,7 @@ import (
 	"imgward/snapshot"
 )
 
-// model is what a baseline keeps: the training matrix and what turns a
+// Model is what a baseline keeps: the training matrix and what turns a
 // snapshot into a row. Keeping the rows rather than a fitted detector's
 // internals makes the stored form independent of the detectors' code:
 // every detector is deterministic, so refitting on the same rows with the
@@ -30,8 +30,22 @@ type Model struct {
 	// Traces are the system-call sequences of the training snapshots that
 	// had one, when at least minTraces did: the sequence model is refitted
 	// from them, as the detector is from Rows.
-	Traces [][]int32       `json:"traces,omitempty"`
-	seq    *trace.Sequence // fitted on Traces when the model was built, for Fit
+	Traces [][]int32 `json:"traces,omitempty"`
+	// Sequence configures the sequence features (its Seed is the
+	// model's). A baseline stored before it was recorded has none: it was
+	// built with legacySequence, and keeps scoring as built.
+	Sequence *trace.SequenceConfig `json:"sequence,omitempty"`
+	seq      *trace.Sequence       // fitted on Traces when the model was built, for Fit
+}
+
+// Config configures Build; zero fields take the service's defaults.
+type Config struct {
+	Detector string // a name of detect.Names; default detect.DefaultName
+	Seed     uint64
+	MaxRows  int // training rows kept; default DefaultMaxRows
+	// Sequence configures the sequence features; nil means
+	// DefaultSequence(). Its Seed is ignored for the model's.
+	Sequence *trace.SequenceConfig
 }
 
 // DefaultMaxRows is the bound of a baseline's training rows that the
@@ -54,22 +68,23 @@ const (
 // that the role's baseline never makes counts as novel.
 const syscallSet = "syscalls"
 
-// sequenceConfig configures the sequence features of the service: the
-// n-gram scores, as separate features, which fit in well under a second
-// (the neural models of imgward eval cost minutes a fit). Not the
-// consensus that is imgward eval's default: a trace made of a known
-// program's calls in a new order, such as a server that reads files and
-// sends them out, is ordinary to the consensus's repertoire model and so
-// to the consensus (api TestDetectionSyscalls fails with it), and stored
-// baselines keep these columns.
-func sequenceConfig(seed uint64) trace.SequenceConfig {
-	return trace.SequenceConfig{Seed: seed, Separate: true}
-}
-
-// newModel learns the features and the training matrix from snapshots,
-// ordered by instance id, keeping at most maxRows of them at an even
-// stride so that the choice is deterministic.
-func Build(det string, seed uint64, snaps []*snapshot.Snapshot, maxRows int) *Model {
+// Build learns the features and the training matrix from snapshots,
+// ordered by instance id, keeping at most c.MaxRows of them at an even
+// stride so that the choice is deterministic. It records the
+// configuration in the model, which Fit follows.
+func Build(c Config, snaps []*snapshot.Snapshot) *Model {
+	if c.Detector == "" {
+		c.Detector = detect.DefaultName
+	}
+	maxRows := c.MaxRows
+	if maxRows <= 0 {
+		maxRows = DefaultMaxRows
+	}
+	seqCfg := DefaultSequence()
+	if c.Sequence != nil {
+		seqCfg = *c.Sequence
+	}
+	seqCfg.Seed = 0 // the model's Seed applies
 	if len(snaps) > maxRows {
 		kept := make([]*snapshot.Snapshot, maxRows)
 		for i := range kept {
@@ -77,7 +92,7 @@ func Build(det string, seed uint64, snaps []*snapshot.Snapshot, maxRows int) *Mo
 		}
 		snaps = kept
 	}
-	m := &Model{Detector: det, Seed: seed, Vocab: map[string][]string{}}
+	m := &Model{Detector: c.Detector, Seed: c.Seed, Vocab: map[string][]string{}, Sequence: &seqCfg}
 	numeric, sets := map[string]bool{}, map[string]map[string]int{}
 	for _, s := range snaps {
 		for n := range s.Numeric {
@@ -142,7 +157,7 @@ func (m *Model) learnTraces(snaps []*snapshot.Snapshot) {
 	if len(traces) < minTraces {
 		return
 	}
-	seq := trace.NewSequence(sequenceConfig(m.Seed))
+	seq := trace.NewSequence(m.sequenceConfig())
 	feats, err := seq.Fit(traces)
 	if err != nil {
 		return // too few traces: the model goes without
@@ -157,7 +172,7 @@ func (m *Model) learnTraces(snaps []*snapshot.Snapshot) {
 	m.Traces, m.seq = traces, seq
 }
 
-// columns names the row's columns: the numeric features, then per set
+// Columns names the row's columns: the numeric features, then per set
 // its size and its number of items that are not common in the baseline,
 // then the sequence features if the model has traces.
 func (m *Model) Columns() []string {
@@ -166,7 +181,7 @@ func (m *Model) Columns() []string {
 		cols = append(cols, n+".count", n+".novel")
 	}
 	if len(m.Traces) > 0 {
-		for _, n := range trace.NewSequence(sequenceConfig(m.Seed)).Names() {
+		for _, n := range trace.NewSequence(m.sequenceConfig()).Names() {
 			cols = append(cols, "syscalls."+strings.TrimPrefix(n, "seq."))
 		}
 	}
@@ -195,7 +210,7 @@ func (m *Model) Fit() (*Scorer, error) {
 		// A model just built has its sequence model; a stored one refits
 		// it, with the same result: the fit is deterministic.
 		if sc.seq = m.seq; sc.seq == nil {
-			sc.seq = trace.NewSequence(sequenceConfig(m.Seed))
+			sc.seq = trace.NewSequence(m.sequenceConfig())
 			if _, err := sc.seq.Fit(m.Traces); err != nil {
 				return nil, errors.E(op, err)
 			}

@@ -3,9 +3,11 @@ package pipeline
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 
+	"imgward/detect/trace"
 	"imgward/snapshot"
 )
 
@@ -39,7 +41,7 @@ func TestModel(t *testing.T) {
 		}
 		snaps = append(snaps, s)
 	}
-	m := Build("ensemble", 1, snaps, 50)
+	m := Build(Config{Detector: "ensemble", Seed: 1, MaxRows: 50}, snaps)
 	if len(m.Rows) != 50 {
 		t.Fatalf("%d rows, want 50 (the bound)", len(m.Rows))
 	}
@@ -91,7 +93,7 @@ func TestModelSyscalls(t *testing.T) {
 		}
 		snaps = append(snaps, s)
 	}
-	m := Build("ensemble", 1, snaps, 1000)
+	m := Build(Config{Detector: "ensemble", Seed: 1, MaxRows: 1000}, snaps)
 	want := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.nll", "syscalls.unseen6"}
 	if got := m.Columns(); !slices.Equal(got, want) {
 		t.Fatalf("columns %v, want %v", got, want)
@@ -161,4 +163,32 @@ func refit(t *testing.T, m *Model) *Scorer {
 		t.Fatal(err)
 	}
 	return sc
+}
+
+// TestModelRecordsSequence checks that a model stores the sequence
+// configuration it was built with and refits by it, not by the default.
+func TestModelRecordsSequence(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var snaps []*snapshot.Snapshot
+	for i := range 40 {
+		tr := []int32{}
+		for range 10 + rng.IntN(10) {
+			tr = append(tr, 5, 3, 4, 6)
+		}
+		snaps = append(snaps, &snapshot.Snapshot{Numeric: map[string]float64{"cpu": float64(i % 5)},
+			Syscalls: &snapshot.Syscalls{Sequence: tr}})
+	}
+	consensus := trace.SequenceConfig{}
+	m := Build(Config{Seed: 1, Sequence: &consensus}, snaps)
+	want := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.novelty"}
+	if got := m.Columns(); !slices.Equal(got, want) {
+		t.Fatalf("columns %v, want %v", got, want)
+	}
+	sc := refit(t, m)
+	if got := sc.cols; !slices.Equal(got, want) {
+		t.Errorf("a stored model refits to columns %v, want %v", got, want)
+	}
+	if d := Build(Config{Seed: 1}, snaps); d.Sequence == nil || !reflect.DeepEqual(*d.Sequence, DefaultSequence()) {
+		t.Errorf("a model built with the default records %+v", d.Sequence)
+	}
 }
