@@ -59,7 +59,7 @@ func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error)
 	}
 	rep := &Report{Flagged: []imgward.ProjectID{}}
 	var results []scored
-	surprises := fleet.New(fleet.Config{})
+	surprises := pipeline.NewFold(fleet.Param{})
 	running := map[string]bool{}
 	err = s.eachLatest(ctx, func(snap *snapshot.Snapshot, rec *imgward.SnapshotRecord) {
 		running[string(rec.InstanceID)] = true
@@ -77,8 +77,8 @@ func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error)
 			r.dev = append(r.dev, deviation{d.Feature, d.Value, d.Baseline, d.Score})
 		}
 		results = append(results, r)
-		surprises.PutValues(fleet.Member{Instance: string(rec.InstanceID), Image: string(rec.ImageID),
-			Publisher: string(rec.Publisher)}, []string{"surprise"}, []float64{r.surprise})
+		surprises.Put(fleet.Member{Instance: string(rec.InstanceID), Image: string(rec.ImageID),
+			Publisher: string(rec.Publisher)}, r.surprise)
 	})
 	if err != nil {
 		return nil, errors.E(op, err)
@@ -142,7 +142,7 @@ func (s *Service) loadScorers(ctx context.Context) (map[string]*pipeline.Scorer,
 
 // judge turns the scores into verdicts: every scored instance, and every
 // image and publisher with at least MinInstances scored instances.
-func (s *Service) judge(results []scored, surprises *fleet.Fleet, rep *Report) []imgward.Verdict {
+func (s *Service) judge(results []scored, surprises *pipeline.Fold, rep *Report) []imgward.Verdict {
 	now := s.stamp()
 	var vs []imgward.Verdict
 	explain := map[string][]deviation{}
@@ -158,24 +158,22 @@ func (s *Service) judge(results []scored, surprises *fleet.Fleet, rep *Report) [
 			explain[k] = append(explain[k], r.dev...)
 		}
 	}
-	group := func(kind imgward.VerdictKind, ids []string, state func(string) (fleet.State, bool)) {
-		for _, id := range ids {
-			st, _ := state(id)
-			if st.Instances < s.cfg.MinInstances || len(st.Numeric) == 0 {
+	judge := func(kind imgward.VerdictKind, groups []pipeline.Group) {
+		for _, g := range groups {
+			if g.Instances < s.cfg.MinInstances {
 				continue
 			}
-			mean, thr := st.Numeric[0].Value, pipeline.Threshold(st.Instances, s.cfg.Alpha)
-			v := imgward.Verdict{Kind: kind, Subject: id, Score: mean, Threshold: thr, Instances: st.Instances,
-				Explanation: mustJSON(summarise(explain[string(kind)+"/"+id])), State: imgward.VerdictOK, UpdatedAt: now}
-			if mean > thr {
+			thr, flagged := g.Judge(s.cfg.Alpha)
+			v := imgward.Verdict{Kind: kind, Subject: g.ID, Score: g.Surprise, Threshold: thr, Instances: g.Instances,
+				Explanation: mustJSON(summarise(explain[string(kind)+"/"+g.ID])), State: imgward.VerdictOK, UpdatedAt: now}
+			if flagged {
 				v.State = imgward.VerdictFlagged
 			}
 			vs = append(vs, v)
 		}
 	}
-	images, pubs := surprises.Images(), surprises.Publishers()
-	group(imgward.VerdictImage, images, surprises.Image)
-	group(imgward.VerdictPublisher, pubs, surprises.Publisher)
+	judge(imgward.VerdictImage, surprises.Images())
+	judge(imgward.VerdictPublisher, surprises.Publishers())
 	for _, v := range vs {
 		switch v.Kind {
 		case imgward.VerdictImage:
