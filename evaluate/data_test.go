@@ -76,10 +76,10 @@ func TestMalMem(t *testing.T) {
 // (detect/pipeline, since eval runs it): with the command, whose
 // test set holds the training traces too, 0.830 (publisher 0.94), and on
 // the held-out split (train traces left out of the test set) 0.790, with
-// the default sequence features. The consensus that eval used to default
-// to gave 0.90 and 0.875 without the service's syscalls.count and
-// syscalls.novel features and hashed n-grams; the default is to be chosen
-// by a protocol that trains on no test row.
+// the default sequence features. Eval's own features before (the
+// consensus, without the service's syscalls.count and syscalls.novel)
+// gave 0.90 and 0.875; the default is to be chosen by a protocol that
+// trains on no test row.
 func TestADFA(t *testing.T) {
 	o := adfa(t)
 	o.Fleet = &DefaultFleet
