@@ -1,8 +1,10 @@
 // Package monitor is imgward's detection service: it ingests snapshots
 // durably, keeps the unified state of every image and publisher (package
-// fleet), learns per-role baselines from trusted publishers (package
-// detect), scores every instance against its role's baseline, and responds
-// when a publisher's fleet as a whole deviates: its images are quarantined,
+// fleet), learns per-role baselines from trusted publishers, scores every
+// instance against its role's baseline and judges images and publishers
+// (all three through the scoring pipeline, package detect/pipeline, which
+// imgward eval measures), and responds when a publisher's fleet as a
+// whole deviates: its images are quarantined,
 // the projects running them are told, and everything is audited.
 //
 // Like catalog, monitor knows nothing of HTTP: errors carry kinds, and api/

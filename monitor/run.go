@@ -43,7 +43,8 @@ const explainTop = 5
 
 // Run scores every running instance that has a snapshot against its image
 // role's latest baseline, folds the surprises per image and per publisher
-// through a fleet.Fleet (weighted mean), records verdicts, and responds to
+// through pipeline.Fold (the mean), judges them against
+// pipeline.Threshold, records verdicts, and responds to
 // every newly flagged publisher (admin only; the periodic run passes a
 // system principal).
 func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error) {
