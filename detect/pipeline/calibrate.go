@@ -60,7 +60,7 @@ func (m *Model) crossScores(cols []string) ([]float64, error) {
 // instances its share of the mean is at most maxSurprise/n.
 const maxSurprise = 10
 
-// surprise is -ln p of a score, p its conformal tail probability among
+// Surprise is -ln p of a score, p its conformal tail probability among
 // the training scores, as in docs/EVALUATION.md. Beyond the largest
 // training score the empirical p stops at 1/(n+1), which with a baseline
 // of a few dozen rows would cap every zombie's surprise at ln(n+1) ≈ 4 and

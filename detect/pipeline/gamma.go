@@ -2,7 +2,7 @@ package pipeline
 
 import "math"
 
-// threshold returns the mean surprise over n benign instances that is
+// Threshold returns the mean surprise over n benign instances that is
 // exceeded with probability alpha: under the hypothesis that the instances
 // are benign, each surprise -ln p is (nearly) Exp(1) and their sum is
 // Gamma(n, 1) (Fisher's method), so the threshold is the 1-alpha quantile of

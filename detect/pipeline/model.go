@@ -188,7 +188,7 @@ func (m *Model) Columns() []string {
 	return cols
 }
 
-// scorer is a fitted model: a detector and the training rows' scores, to
+// Scorer is a fitted model: a detector and the training rows' scores, to
 // calibrate a score into a surprise.
 type Scorer struct {
 	m      *Model
@@ -201,9 +201,9 @@ type Scorer struct {
 	seqTyp []float64       // its features of a snapshot without a trace
 }
 
-// fit refits the model's detector on its rows.
+// Fit refits the model's detector on its rows and calibrates it.
 func (m *Model) Fit() (*Scorer, error) {
-	const op = "monitor.fit"
+	const op = "pipeline.Fit"
 	sc := &Scorer{m: m, cols: m.Columns()}
 	sc.index()
 	if len(m.Traces) > 0 {
@@ -249,7 +249,7 @@ func (sc *Scorer) index() {
 	}
 }
 
-// vector turns a snapshot into a row. A numeric feature the snapshot lacks
+// Vector turns a snapshot into a row. A numeric feature the snapshot lacks
 // counts as 0, as does a set it lacks: collectors omit what they did not
 // see. The sequence features, if the model has them, come last.
 func (sc *Scorer) Vector(s *snapshot.Snapshot) []float64 {
@@ -322,12 +322,15 @@ func sequenceOf(s *snapshot.Snapshot) []int32 {
 	return s.Syscalls.Sequence
 }
 
+// Marshal returns the model as a baseline stores it (imgward.Baseline.Model).
 func (m *Model) Marshal() []byte { b, _ := json.Marshal(m); return b }
 
+// Load reads a model as Marshal wrote it; an unreadable one is an error
+// of kind Internal, since only the service stores models.
 func Load(b []byte) (*Model, error) {
 	var m Model
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, errors.E("monitor.unmarshalModel", errors.Internal, err)
+		return nil, errors.E("pipeline.Load", errors.Internal, err)
 	}
 	return &m, nil
 }
