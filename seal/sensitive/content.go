@@ -321,15 +321,22 @@ func pgpass(content []byte) (string, bool) {
 	return "", false
 }
 
-// netrc reports a "password" token with a value (.netrc, .authinfo).
+// netrc reports a "password" token with a value after a "machine" or
+// "default" token (.netrc, .authinfo).
 func netrc(content []byte) (string, bool) {
-	if !bytes.Contains(content, []byte("passw")) {
+	if !bytes.Contains(content, []byte("password")) {
 		return "", false
 	}
+	entry := false
 	f := strings.Fields(string(content))
 	for i := 0; i+1 < len(f); i++ {
-		if f[i] == "password" || f[i] == "passwd" {
-			return "netrc password", true
+		switch f[i] {
+		case "machine", "default":
+			entry = true
+		case "password":
+			if entry {
+				return "netrc password", true
+			}
 		}
 	}
 	return "", false

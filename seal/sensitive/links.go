@@ -48,13 +48,14 @@ type links struct {
 	seed    maphash.Seed
 	clear   map[uint64]struct{} // hashes of the names of files written in the clear
 	suspect map[string]uint32   // clear files that some other name would make sensitive
+	under   map[string][]string // directory -> the suspect files below it, at any depth
 	pending map[string][]string // symbolic link targets not seen yet -> the links' names
 	size    int
 }
 
 func newLinks(s *Scanner) *links {
 	return &links{scanner: s, seed: maphash.MakeSeed(), clear: map[uint64]struct{}{},
-		suspect: map[string]uint32{}, pending: map[string][]string{}}
+		suspect: map[string]uint32{}, under: map[string][]string{}, pending: map[string][]string{}}
 }
 
 func (l *links) grow(n int) error {
@@ -125,10 +126,21 @@ func (l *links) wroteClear(p string, content []byte) error {
 		bits |= suspectPathOnly
 	}
 	if bits != 0 {
-		l.suspect[p] = bits
-		return l.grow(24 + len(p) + 64)
+		return l.addSuspect(p, bits)
 	}
 	return l.grow(24)
+}
+
+// addSuspect records a suspect file, and it under each of its directories
+// for the symbolic links to a directory that come later.
+func (l *links) addSuspect(p string, bits uint32) error {
+	l.suspect[p] = bits
+	n := 0
+	for dir := path.Dir(p); dir != "." && dir != "/"; dir = path.Dir(dir) {
+		l.under[dir] = append(l.under[dir], p)
+		n++
+	}
+	return l.grow(24 + len(p) + 64 + 16*n)
 }
 
 // binary reports content with a zero byte near its start: no gated
@@ -176,8 +188,7 @@ func (l *links) hardLink(p, target string) error {
 	if _, ok := l.clear[maphash.String(l.seed, target)]; ok {
 		l.clear[maphash.String(l.seed, p)] = struct{}{}
 		if bits, ok := l.suspect[target]; ok {
-			l.suspect[p] = bits
-			return l.grow(24 + len(p) + 64)
+			return l.addSuspect(p, bits)
 		}
 	}
 	return l.grow(24)
@@ -196,8 +207,8 @@ func (l *links) symlink(p, target string) error {
 			if l.leak(n, t) {
 				return refuseLink("symbolic link", p, t, n)
 			}
-			for f := range l.suspect {
-				if strings.HasPrefix(f, t+"/") && l.leak(n+f[len(t):], f) {
+			for _, f := range l.under[t] {
+				if l.leak(n+f[len(t):], f) {
 					return refuseLink("symbolic link", p, f, n+f[len(t):])
 				}
 			}

@@ -180,6 +180,13 @@ func TestArchiveEnd(t *testing.T) {
 					t.Errorf("err = %v, want Invalid with %q", err, tc.err)
 				}
 			}
+			// Unsealing copies any end as it is: images stored before the
+			// rule must still open.
+			var copied bytes.Buffer
+			if _, err := UnsealSensitive(&copied, bytes.NewReader(tc.data), testKey); err != nil && tc.name != "cut in an entry" ||
+				err == nil && !bytes.Equal(copied.Bytes(), tc.data) {
+				t.Errorf("unsealing the archive as stored: %v", err)
+			}
 			if tc.err == "" {
 				if _, err := UnsealSensitive(io.Discard, bytes.NewReader(out.Bytes()), testKey); err != nil {
 					t.Fatal(err)

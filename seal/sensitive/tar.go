@@ -52,7 +52,11 @@ type entryFunc func(hdr *tar.Header, raw []byte, content io.Reader) (ownPadding 
 // archive's trailer, and whatever follows it, to dst as it is. The raw
 // bytes that Next reads start with the previous entry's padding: walk
 // copies it when fn copied that entry, and drops it when fn wrote its own.
-func walk(op string, dst io.Writer, src io.Reader, fn entryFunc) error {
+//
+// With strict, the archive must end as tar ends it (end). Without, as
+// when unsealing what SealSensitive stored, the end is copied whatever it
+// is: images stored before that rule must still open.
+func walk(op string, dst io.Writer, src io.Reader, strict bool, fn entryFunc) error {
 	rec := &recorder{r: src}
 	tr := tar.NewReader(rec)
 	var pad int64 // the padding of the previous entry
@@ -70,8 +74,15 @@ func walk(op string, dst io.Writer, src io.Reader, fn entryFunc) error {
 			}
 		}
 		raw = raw[pad:]
-		if err == io.EOF {
+		if err == io.EOF && strict {
 			return end(op, dst, raw, rec.r)
+		}
+		if err == io.EOF {
+			if _, err := dst.Write(raw); err != nil {
+				return errors.E(op, err)
+			}
+			_, err := io.Copy(dst, rec.r)
+			return errors.Wrap(op, err)
 		}
 		if err != nil {
 			return errors.E(op, errors.Invalid, errors.Msg("malformed tar archive"), err)
@@ -176,7 +187,7 @@ func (s *Scanner) Scan(src io.Reader) ([]Finding, error) {
 	const op = "sensitive.Scan"
 	var found []Finding
 	l := newLinks(s)
-	err := walk(op, io.Discard, src, func(hdr *tar.Header, _ []byte, content io.Reader) (bool, error) {
+	err := walk(op, io.Discard, src, true, func(hdr *tar.Header, _ []byte, content io.Reader) (bool, error) {
 		f, _, err := s.judge(op, l, hdr, content)
 		if f != nil {
 			found = append(found, *f)
@@ -245,7 +256,7 @@ func (s *Scanner) SealSensitive(dst io.Writer, src io.Reader, dataKey []byte, h 
 	dst = cw
 	tw := tar.NewWriter(dst)
 	l := newLinks(s)
-	err := walk(op, dst, src, func(hdr *tar.Header, raw []byte, content io.Reader) (bool, error) {
+	err := walk(op, dst, src, true, func(hdr *tar.Header, raw []byte, content io.Reader) (bool, error) {
 		f, b, err := s.judge(op, l, hdr, content)
 		if err != nil {
 			return false, err
@@ -300,7 +311,7 @@ func UnsealSensitive(dst io.Writer, src io.Reader, dataKey []byte) (*seal.Header
 	const op = "sensitive.UnsealSensitive"
 	var first *seal.Header
 	tw := tar.NewWriter(dst)
-	err := walk(op, dst, src, func(hdr *tar.Header, raw []byte, content io.Reader) (bool, error) {
+	err := walk(op, dst, src, false, func(hdr *tar.Header, raw []byte, content io.Reader) (bool, error) {
 		if hdr.PAXRecords[PAXSealed] == "" {
 			if _, err := dst.Write(raw); err != nil {
 				return false, errors.E(op, err)
