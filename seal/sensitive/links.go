@@ -99,16 +99,11 @@ func contains(s []string, x string) bool {
 
 // judge classifies a regular file's content under each of its names.
 func (l *links) judge(p string, content []byte) (kind, reason string, ok bool) {
-	names := l.names(p)
-	for _, n := range names {
-		if kind, reason, ok = l.scanner.Classify(n, content); ok {
-			if n != p {
-				reason += " (as " + n + ", through a symbolic link)"
-			}
-			return kind, reason, true
-		}
+	kind, reason, n, ok := l.scanner.classify(l.names(p), content)
+	if ok && n != p {
+		reason += " (as " + n + ", through a symbolic link)"
 	}
-	return "", "", false
+	return kind, reason, ok
 }
 
 // wroteClear records a regular file written in the clear.

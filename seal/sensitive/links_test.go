@@ -199,3 +199,16 @@ func TestArchiveEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestLinkReason checks that a file sealed for a name it has through a
+// link says so, and which name.
+func TestLinkReason(t *testing.T) {
+	src := tarOf(t, sym("home/bob/.netrc", "../../srv/n"), lentry{name: "srv/n", body: netrcBody})
+	found, err := (&Scanner{}).Scan(bytes.NewReader(src))
+	if err != nil || len(found) != 1 {
+		t.Fatalf("found %v, %v", found, err)
+	}
+	if f := found[0]; f.Path != "srv/n" || f.Kind != KindPassword || !strings.Contains(f.Reason, "as home/bob/.netrc, through a symbolic link") {
+		t.Errorf("finding %+v", f)
+	}
+}

@@ -78,21 +78,35 @@ func clean(name string) string { return strings.TrimLeft(path.Clean("/"+name), "
 // or absolute) and its content, which may be nil when the file was too
 // large to read. It returns the finding's kind and reason, or ok false.
 func (s *Scanner) Classify(name string, content []byte) (kind, reason string, ok bool) {
-	p := clean(name)
-	if kind, reason, ok = s.byPath(p); ok || content == nil {
-		return kind, reason, ok
+	kind, reason, _, ok = s.classify([]string{clean(name)}, content)
+	return kind, reason, ok
+}
+
+// classify judges a file that has several cleaned names, and returns the
+// name that made it sensitive. The content rules run once, whatever the
+// number of names.
+func (s *Scanner) classify(names []string, content []byte) (kind, reason, name string, ok bool) {
+	for _, p := range names {
+		if kind, reason, ok = s.byPath(p); ok {
+			return kind, reason, p, true
+		}
+	}
+	if content == nil {
+		return "", "", "", false
 	}
 	if kind, reason, ok = byContent(content); ok {
-		return kind, reason, ok
+		return kind, reason, names[0], true
 	}
-	for _, r := range gated {
-		if r.name(p) {
-			if reason, ok := r.content(content); ok {
-				return r.kind, reason, true
+	for _, p := range names {
+		for _, r := range gated {
+			if r.name(p) {
+				if reason, ok := r.content(content); ok {
+					return r.kind, reason, p, true
+				}
 			}
 		}
 	}
-	return "", "", false
+	return "", "", "", false
 }
 
 // byPath applies the rules that need no content: the path alone says that
