@@ -198,28 +198,49 @@ func (s *Scanner) Scan(src io.Reader) ([]Finding, error) {
 }
 
 // judge classifies an entry under every name it has and returns its
-// finding, if any, and the content it read (nil if it read none). A link
-// is recorded, and refused if it names content already in the clear that
-// its name makes sensitive (links.go).
-func (s *Scanner) judge(op string, l *links, hdr *tar.Header, content io.Reader) (*Finding, []byte, error) {
+// finding, if any, and the reader of its whole content, whatever judge
+// read of it. A link is recorded, and refused if it names content
+// already in the clear that its name makes sensitive (links.go).
+func (s *Scanner) judge(op string, l *links, hdr *tar.Header, content io.Reader) (*Finding, io.Reader, error) {
 	p := clean(hdr.Name)
 	switch {
 	case hdr.Typeflag == tar.TypeLink:
-		return nil, nil, errors.Wrap(op, l.hardLink(p, clean(hdr.Linkname)))
+		return nil, content, errors.Wrap(op, l.hardLink(p, clean(hdr.Linkname)))
 	case hdr.Typeflag == tar.TypeSymlink:
-		return nil, nil, errors.Wrap(op, l.symlink(p, hdr.Linkname))
-	case hdr.Typeflag != tar.TypeReg, hdr.PAXRecords[PAXSealed] != "": // sealed already
-		return nil, nil, nil
+		return nil, content, errors.Wrap(op, l.symlink(p, hdr.Linkname))
+	case hdr.Typeflag != tar.TypeReg:
+		return nil, content, nil
+	case hdr.PAXRecords[PAXSealed] != "":
+		return sealedAlready(op, hdr, content)
 	}
 	b, err := readSmall(hdr, content, s.maxScan())
 	if err != nil {
 		return nil, nil, errors.E(op, errors.Invalid, errors.Msg("truncated tar entry "+hdr.Name), err)
 	}
+	if b != nil {
+		content = bytes.NewReader(b)
+	}
 	kind, reason, ok := l.judge(p, b)
 	if !ok {
-		return nil, b, errors.Wrap(op, l.wroteClear(p, b))
+		return nil, content, errors.Wrap(op, l.wroteClear(p, b))
 	}
-	return &Finding{Path: hdr.Name, Kind: kind, Reason: reason, Size: hdr.Size}, b, nil
+	return &Finding{Path: hdr.Name, Kind: kind, Reason: reason, Size: hdr.Size}, content, nil
+}
+
+// sealedAlready passes on an entry marked sealed (a partly sealed tar
+// uploaded again) once its content starts with a seal header: a mark on
+// plaintext would let it through unjudged, so it is refused.
+func sealedAlready(op string, hdr *tar.Header, content io.Reader) (*Finding, io.Reader, error) {
+	peek := make([]byte, seal.MaxHeaderSize)
+	n, err := io.ReadFull(content, peek)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return nil, nil, errors.E(op, errors.Invalid, errors.Msg("truncated tar entry "+hdr.Name), err)
+	}
+	if _, err := seal.ParseHeader(bytes.NewReader(peek[:n])); err != nil {
+		return nil, nil, errors.E(op, errors.Invalid, errors.Msg("tar entry "+hdr.Name+" is marked "+PAXSealed+
+			" but holds no sealed content"), err)
+	}
+	return nil, io.MultiReader(bytes.NewReader(peek[:n]), content), nil
 }
 
 // basicPAX are the records that tar.Header fields carry; tar.Writer
@@ -257,7 +278,7 @@ func (s *Scanner) SealSensitive(dst io.Writer, src io.Reader, dataKey []byte, h 
 	tw := tar.NewWriter(dst)
 	l := newLinks(s)
 	err := walk(op, dst, src, true, func(hdr *tar.Header, raw []byte, content io.Reader) (bool, error) {
-		f, b, err := s.judge(op, l, hdr, content)
+		f, content, err := s.judge(op, l, hdr, content)
 		if err != nil {
 			return false, err
 		}
@@ -265,14 +286,8 @@ func (s *Scanner) SealSensitive(dst io.Writer, src io.Reader, dataKey []byte, h 
 			if _, err := dst.Write(raw); err != nil {
 				return false, errors.E(op, err)
 			}
-			if b != nil {
-				content = bytes.NewReader(b)
-			}
 			_, err := io.Copy(dst, content)
 			return false, errors.Wrap(op, err)
-		}
-		if b != nil {
-			content = bytes.NewReader(b)
 		}
 		nh := newHeader(hdr, seal.SealedSize(hdr.Size, h), map[string]string{
 			PAXSealed: "v1", PAXSize: strconv.FormatInt(hdr.Size, 10), PAXKind: f.Kind,
