@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"imgward"
 )
 
 // TestFetch runs the launch path of a protected image through the CLI:
@@ -62,6 +65,12 @@ func TestFetch(t *testing.T) {
 func twoTenants(t *testing.T) (alice, bob user, bobProject string) {
 	t.Helper()
 	url, adminToken := startServer(t)
+	return tenantsOn(t, url, adminToken)
+}
+
+// tenantsOn makes twoTenants' cast on the server at url.
+func tenantsOn(t *testing.T, url, adminToken string) (alice, bob user, bobProject string) {
+	t.Helper()
 	admin := user{t, url, adminToken}
 	var pa, pb, ua, ub obj
 	admin.json(&pa, "project", "create", "alice-corp")
@@ -69,4 +78,58 @@ func twoTenants(t *testing.T) (alice, bob user, bobProject string) {
 	admin.json(&ua, "user", "create", "alice", "--project", pa["id"].(string))
 	admin.json(&ub, "user", "create", "bob", "--project", pb["id"].(string))
 	return user{t, url, ua["token"].(string)}, user{t, url, ub["token"].(string)}, pb["id"].(string)
+}
+
+// TestFetchQuarantined: while its publisher is quarantined, an accepted
+// member's host fetches nothing of a protected image (key or data), nor
+// does the member download it; the owner's host still fetches; once
+// cleared, the member's host fetches again.
+func TestFetchQuarantined(t *testing.T) {
+	svc, url := startService(t)
+	alice, bob, bobProject := tenantsOn(t, url, svc.AdminToken)
+	var img obj
+	alice.json(&img, "image", "create", "x", "--protect", "full", "--disk-format", "raw")
+	id, owner := img["id"].(string), img["owner"].(string)
+	dir := t.TempDir()
+	data := make([]byte, 100<<10)
+	rand.Read(data)
+	file := filepath.Join(dir, "x.raw")
+	os.WriteFile(file, data, 0o600)
+	alice.ok("image", "upload", id, file)
+	alice.ok("image", "share", id, bobProject)
+	bob.ok("image", "accept", id)
+	launch := func(u user, name string) string {
+		f := filepath.Join(dir, name)
+		u.ok("instance", "launch", id, "--host", "hv1", "--identity-out", f)
+		return f
+	}
+	bobDoc, aliceDoc := launch(bob, "bob.identity"), launch(alice, "alice.identity")
+
+	quarantine := func(on bool) {
+		err := svc.Store.Update(context.Background(), func(tx imgward.Tx) error {
+			_, err := tx.SetQuarantine(context.Background(), imgward.ProjectID(owner), on)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	quarantine(true)
+	out := filepath.Join(dir, "bob.plain")
+	bob.fails(exitPermission, "image quarantined: publisher flagged", "image", "fetch", id, "--identity", bobDoc, "--out", out)
+	bob.fails(exitPermission, "image quarantined: publisher flagged", "image", "download", id, "--out", out)
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a refused fetch or download left %s", out)
+	}
+	mine := filepath.Join(dir, "alice.plain")
+	alice.ok("image", "fetch", id, "--identity", aliceDoc, "--out", mine)
+	if b, _ := os.ReadFile(mine); !bytes.Equal(b, data) {
+		t.Error("the owner's fetch of her quarantined image differs from the upload")
+	}
+
+	quarantine(false)
+	bob.ok("image", "fetch", id, "--identity", launch(bob, "bob2.identity"), "--out", out)
+	if b, _ := os.ReadFile(out); !bytes.Equal(b, data) {
+		t.Error("the member's fetch after the clear differs from the upload")
+	}
 }
