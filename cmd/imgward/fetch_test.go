@@ -19,20 +19,12 @@ func TestFetch(t *testing.T) {
 	alice, bob, bobProject := twoTenants(t)
 
 	alice.fails(exitUsage, "want none, full, sensitive or luks", "image", "create", "x", "--protect", "half")
-	var img obj
-	alice.json(&img, "image", "create", "x", "--protect", "full", "--disk-format", "raw")
+	dir := t.TempDir()
+	img, data := sharedFull(t, alice, bob, bobProject, dir)
 	id := img["id"].(string)
 	if img["imgward_protect"] != "full" {
 		t.Errorf("created image %v", img)
 	}
-	dir := t.TempDir()
-	data := make([]byte, 200<<10)
-	rand.Read(data)
-	file := filepath.Join(dir, "x.raw")
-	os.WriteFile(file, data, 0o600)
-	alice.ok("image", "upload", id, file)
-	alice.ok("image", "share", id, bobProject)
-	bob.ok("image", "accept", id)
 
 	idFile := filepath.Join(dir, "i1.identity")
 	bob.ok("instance", "launch", id, "--host", "hv1", "--identity-out", idFile)
@@ -58,6 +50,24 @@ func TestFetch(t *testing.T) {
 	if !strings.Contains(stderr, "--identity FILE and --out FILE are required") {
 		t.Errorf("fetch without flags: %q", stderr)
 	}
+}
+
+// sharedFull makes an image of alice with imgward_protect full, uploads
+// 200 KiB of random data (written under dir) and shares it with bob, who
+// accepts; it returns the image as created and the data.
+func sharedFull(t *testing.T, alice, bob user, bobProject, dir string) (obj, []byte) {
+	t.Helper()
+	var img obj
+	alice.json(&img, "image", "create", "x", "--protect", "full", "--disk-format", "raw")
+	id := img["id"].(string)
+	data := make([]byte, 200<<10)
+	rand.Read(data)
+	file := filepath.Join(dir, "x.raw")
+	os.WriteFile(file, data, 0o600)
+	alice.ok("image", "upload", id, file)
+	alice.ok("image", "share", id, bobProject)
+	bob.ok("image", "accept", id)
+	return img, data
 }
 
 // twoTenants starts a server with two projects, alice-corp and bob-corp,
@@ -87,17 +97,9 @@ func tenantsOn(t *testing.T, url, adminToken string) (alice, bob user, bobProjec
 func TestFetchQuarantined(t *testing.T) {
 	svc, url := startService(t)
 	alice, bob, bobProject := tenantsOn(t, url, svc.AdminToken)
-	var img obj
-	alice.json(&img, "image", "create", "x", "--protect", "full", "--disk-format", "raw")
-	id, owner := img["id"].(string), img["owner"].(string)
 	dir := t.TempDir()
-	data := make([]byte, 100<<10)
-	rand.Read(data)
-	file := filepath.Join(dir, "x.raw")
-	os.WriteFile(file, data, 0o600)
-	alice.ok("image", "upload", id, file)
-	alice.ok("image", "share", id, bobProject)
-	bob.ok("image", "accept", id)
+	img, data := sharedFull(t, alice, bob, bobProject, dir)
+	id, owner := img["id"].(string), img["owner"].(string)
 	launch := func(u user, name string) string {
 		f := filepath.Join(dir, name)
 		u.ok("instance", "launch", id, "--host", "hv1", "--identity-out", f)
