@@ -116,7 +116,7 @@ func testIdempotency(t *testing.T, s imgward.Store) {
 	})
 	wantKind(t, "PutIdempotentResult of a taken key", err, errors.Exist)
 	update(t, s, func(tx imgward.Tx) error {
-		// A record without a body hash (as kept before migration 0005).
+		// A record without a body hash (as kept before migration 0006).
 		return tx.PutIdempotentResult(ctx(t), u, "k0", imgward.IdempotentRecord{Result: []byte(`{}`)}, at(0), at(-60))
 	})
 	view(t, s, func(tx imgward.Tx) error {
