@@ -199,7 +199,7 @@ func (s *Server) uploadImage(w http.ResponseWriter, r *http.Request, p imgward.P
 	body := newPacedBody(w, r.Body, s.upload, time.Now)
 	if _, err := s.cat.Upload(r.Context(), p, imgward.ImageID(r.PathValue("id")), body); err != nil {
 		if body.err != nil {
-			err = body.err // what broke the upload off, said plainly
+			s.log.Info("upload ended by the upload limits", "image", r.PathValue("id"), "err", body.err)
 		}
 		s.error(w, r, err)
 		return

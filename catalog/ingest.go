@@ -60,12 +60,18 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// brokeOff returns err, or the broken-off upload if the body failed first.
+// brokeOff returns err, or the broken-off upload if the body failed first:
+// with the body's own client message if it has one (such as the pacing
+// of api's, which ends a stalled upload), so that the answer and the
+// audit log say why.
 func (b *bodyReader) brokeOff(err error) error {
-	if err != nil && b.err != nil {
-		return errors.E(errors.Invalid, errBrokeOff, b.err)
+	if err == nil || b.err == nil {
+		return err
 	}
-	return err
+	if m := errors.Message(b.err); m != "" {
+		return errors.E(errors.Invalid, errors.Msg(m), b.err)
+	}
+	return errors.E(errors.Invalid, errBrokeOff, b.err)
 }
 
 func (s *Service) ingestFrom(ctx context.Context, img *imgward.Image, body *bodyReader) (*ingested, error) {

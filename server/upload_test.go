@@ -60,6 +60,13 @@ func stalledUpload(t *testing.T, c *cloud) {
 		t.Errorf("stalled upload answered %d %q, want 400 upload too slow", code, msg)
 	}
 	c.waitStatus(aliceTok, x, "queued")
+	var audited bool
+	for _, e := range auditEntries(t, c) {
+		audited = audited || e.Action == "image.upload" && strings.HasPrefix(e.Reason, "failed: upload too slow")
+	}
+	if !audited {
+		t.Error("the ended upload is not audited with its reason")
+	}
 	var rot struct{ Retired []uint32 }
 	c.call("POST", "/v1/keys/rotate", c.admin, map[string]bool{"retire_below": true}, 200, &rot)
 	if len(rot.Retired) == 0 {
