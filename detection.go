@@ -2,6 +2,7 @@ package imgward
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -11,7 +12,8 @@ import (
 // them (DetectionTx). docs/SNAPSHOT.md describes the snapshot format.
 
 // RoleCollector may post snapshots (POST /v1/snapshots) and nothing else
-// beyond its own project: the role of an introspection tool.
+// beyond its own project: the role of an introspection tool. It is bound
+// to hosts (User.Hosts) and may report only instances recorded on them.
 const RoleCollector Role = "collector"
 
 // Snapshot is one observation of an instance's behaviour from a trusted,
@@ -25,6 +27,17 @@ type Snapshot struct {
 	// Syscalls is an optional system-call sequence or histogram.
 	Syscalls *Syscalls
 }
+
+// MetaPrefix begins the names of a snapshot's metadata: numbers and sets
+// such as a replayed dataset's label ("meta.label") that describe the
+// snapshot rather than the instance's behaviour. They are stored and shown
+// like any other, but never scored: never a feature of a baseline's model,
+// never "novel", so that no label or annotation a collector adds can move
+// a verdict.
+const MetaPrefix = "meta."
+
+// IsMeta reports whether a numeric or set name is metadata (MetaPrefix).
+func IsMeta(name string) bool { return strings.HasPrefix(name, MetaPrefix) }
 
 // Syscalls holds either a sequence of system-call numbers or a histogram
 // of them (number → count), never both.
@@ -56,6 +69,7 @@ type InstanceRef struct {
 	ProjectID ProjectID
 	Publisher ProjectID
 	State     InstanceState
+	Host      string // the hypervisor host recorded at launch, if any
 }
 
 // Baseline is a versioned model of normal behaviour for one image role,
@@ -104,6 +118,13 @@ type Verdict struct {
 	State       VerdictState
 	ClearedBy   UserID
 	UpdatedAt   time.Time
+	// Uncapped is Score without the cap on one instance's surprise: it
+	// keeps growing as a fleet turns worse after Score has stopped.
+	Uncapped float64
+	// ClearedAt is, for a publisher an admin cleared, the Uncapped score it
+	// was cleared at; a later run flags it again only beyond it (see
+	// package monitor). 0 for a verdict never cleared.
+	ClearedAt float64
 }
 
 // Event tells a project about something that concerns it, such as a

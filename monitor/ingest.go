@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"slices"
 	"strconv"
 
 	"imgward"
@@ -47,9 +48,14 @@ func (s *Service) Ingest(ctx context.Context, p imgward.Principal, key string, b
 	var refs map[imgward.InstanceID]imgward.InstanceRef
 	err = s.store.View(ctx, func(tx imgward.Tx) error {
 		var err error
-		refs, err = s.checkInstances(ctx, tx, lines)
+		refs, err = s.checkInstances(ctx, tx, p, lines)
 		return err
 	})
+	var foreign *foreignHost
+	if errors.As(err, &foreign) {
+		return res, false, s.deny(ctx, p, "snapshot.ingest", "snapshots", foreign.reason,
+			errors.E(op, errors.Permission, errors.Msg(foreign.msg)))
+	}
 	if err != nil {
 		return res, false, errors.E(op, err)
 	}
@@ -108,8 +114,10 @@ func (s *Service) replay(ctx context.Context, p imgward.Principal, key string, r
 }
 
 // checkInstances fails the batch at the first line whose instance is
-// unknown or terminated, and returns the instances of the batch.
-func (s *Service) checkInstances(ctx context.Context, tx imgward.Tx, lines []ingest.Line) (map[imgward.InstanceID]imgward.InstanceRef, error) {
+// unknown, terminated, or, for a collector, not on one of its hosts, and
+// returns the instances of the batch. The host rides on the instance
+// lookup, so binding collectors to hosts costs ingest no query.
+func (s *Service) checkInstances(ctx context.Context, tx imgward.Tx, p imgward.Principal, lines []ingest.Line) (map[imgward.InstanceID]imgward.InstanceRef, error) {
 	const op = "monitor.Ingest"
 	ids := make([]imgward.InstanceID, 0, len(lines))
 	seen := make(map[imgward.InstanceID]bool, len(lines))
@@ -127,16 +135,49 @@ func (s *Service) checkInstances(ctx context.Context, tx imgward.Tx, lines []ing
 	for _, r := range list {
 		refs[r.ID] = r
 	}
+	bound := p.Role == imgward.RoleCollector && !p.IsAdmin()
+	if bound && len(p.Hosts) == 0 {
+		return nil, &foreignHost{reason: "collector bound to no host",
+			msg: "this collector is bound to no host: create it with --hosts (the hosts whose instances it reports)"}
+	}
+	onHost := hostSet(p.Hosts)
 	for _, l := range lines {
 		r, ok := refs[l.Snapshot.InstanceID]
 		switch {
 		case !ok:
 			return nil, errors.E(op, errors.Invalid, errors.Msg("line "+strconv.Itoa(l.N)+": unknown instance "+string(l.Snapshot.InstanceID)))
+		case bound && !onHost(r.Host):
+			host := "no recorded host"
+			if r.Host != "" {
+				host = "host " + r.Host
+			}
+			return nil, &foreignHost{reason: "instance " + string(r.ID) + " is on " + host + ", not a host of the collector",
+				msg: "line " + strconv.Itoa(l.N) + ": instance " + string(r.ID) + " is not on a host of this collector"}
 		case r.State != imgward.InstanceRunning:
 			return nil, errors.E(op, errors.Invalid, errors.Msg("line "+strconv.Itoa(l.N)+": instance "+string(r.ID)+" is terminated"))
 		}
 	}
 	return refs, nil
+}
+
+// foreignHost refuses a collector's batch that holds an instance outside
+// its hosts: reason goes to the audit log, msg to the collector.
+type foreignHost struct{ reason, msg string }
+
+func (f *foreignHost) Error() string { return f.reason }
+
+// hostSet returns whether a host is one of hosts: by a scan for the few
+// hosts of most collectors, by a map for many. An instance with no
+// recorded host is on none: nobody can say which collector sees it.
+func hostSet(hosts []string) func(string) bool {
+	if len(hosts) <= 8 {
+		return func(h string) bool { return h != "" && slices.Contains(hosts, h) }
+	}
+	set := make(map[string]bool, len(hosts))
+	for _, h := range hosts {
+		set[h] = h != ""
+	}
+	return func(h string) bool { return set[h] }
 }
 
 // trackBatch folds the newest snapshot of each instance of a committed

@@ -23,7 +23,7 @@ bytes outside [a-z0-9_.] made '_' (CIC-MalMem-2022's Volatility features).
 A trace column (--sequence-col, space-separated system-call numbers, as in
 ADFA-LD) becomes the snapshot's syscall sequence plus the features
 syscall.count and ngram.h00..ngram.h63, counts of the trace's 3-grams hashed
-into 64 buckets. The label column is kept as the set dataset.label, never
+into 64 buckets. The label column is kept as the set meta.label, never
 as a feature.
 
 Flags:

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"imgward"
 	"imgward/detect/trace"
 	"imgward/errors"
 	"imgward/introspect"
@@ -21,8 +22,10 @@ import (
 //     "syscall.count" (the whole trace's length) and "ngram.h00".."ngram.hNN":
 //     counts of the trace's N-grams hashed into Buckets buckets, so that a
 //     detector sees the trace's local order without a learned vocabulary;
-//   - the label column, if named, becomes the set "dataset.label", so that
-//     whoever reads the snapshots can score them; it is never a feature.
+//   - the label column, if named, becomes the set "meta.label", so that
+//     whoever reads the snapshots can score them; as metadata
+//     (imgward.MetaPrefix) it is never a feature, so a label cannot move
+//     a score.
 type Replay struct {
 	LabelCol    string
 	SequenceCol string
@@ -34,6 +37,9 @@ type Replay struct {
 	N         int           // n-gram length; 0 means 3
 	Buckets   int           // hashed n-gram buckets, at most 100; 0 means 64
 }
+
+// labelSet is the set that carries a row's label: metadata, never scored.
+const labelSet = imgward.MetaPrefix + "label"
 
 // Snapshots returns the rows of t as snapshots, in row order.
 func (r *Replay) Snapshots(t *Table) ([]introspect.Snapshot, error) {
@@ -100,7 +106,7 @@ func (r *Replay) Snapshots(t *Table) ([]introspect.Snapshot, error) {
 			s.Syscalls = &introspect.Syscalls{Sequence: seq[:min(len(seq), introspect.MaxSequence)]}
 		}
 		if labels != nil {
-			s.Sets["dataset.label"] = []string{labels[i][:min(len(labels[i]), introspect.MaxItemLen)]}
+			s.Sets[labelSet] = []string{labels[i][:min(len(labels[i]), introspect.MaxItemLen)]}
 		}
 		if err := s.Validate(); err != nil {
 			return nil, errors.E(op, errors.Errorf("line %d: %w", i+2, cause(err)), errors.KindOf(err))

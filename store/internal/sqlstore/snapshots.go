@@ -75,11 +75,11 @@ func (t *tx) InstanceRefs(ctx context.Context, ids []imgward.InstanceID) ([]imgw
 			args[i] = string(id)
 		}
 		in := strings.Trim(t.placeholders(1, hi-lo), "()")
-		return t.list(ctx, op, `SELECT i.id, i.image_id, i.project_id, i.state, COALESCE(m.owner, '')
+		return t.list(ctx, op, `SELECT i.id, i.image_id, i.project_id, i.state, COALESCE(m.owner, ''), i.host
 			FROM instances i LEFT JOIN images m ON m.id = i.image_id WHERE i.id IN (`+in+`)`,
 			args, func(r *sql.Rows) error {
 				var ref imgward.InstanceRef
-				err := r.Scan(&ref.ID, &ref.ImageID, &ref.ProjectID, &ref.State, &ref.Publisher)
+				err := r.Scan(&ref.ID, &ref.ImageID, &ref.ProjectID, &ref.State, &ref.Publisher, &ref.Host)
 				refs = append(refs, ref)
 				return err
 			})
