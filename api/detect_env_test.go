@@ -74,6 +74,19 @@ func (e *env) collectorOf(project string, hosts ...string) string {
 
 // behaviour makes a web server's snapshot; a zombie mines and calls home.
 func behaviour(rng *rand.Rand, id string, zombie bool, at time.Time) string {
+	return marshalLine(behaviourOf(rng, id, zombie, at))
+}
+
+func marshalLine(s *imgward.Snapshot) string {
+	b, err := ingest.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// behaviourOf is behaviour's snapshot, before it is marshalled.
+func behaviourOf(rng *rand.Rand, id string, zombie bool, at time.Time) *imgward.Snapshot {
 	s := &imgward.Snapshot{InstanceID: imgward.InstanceID(id), TakenAt: at, Source: "sim",
 		Numeric: map[string]float64{
 			"cpu.pct": 10 + rng.NormFloat64(), "rss_mb": 500 + 20*rng.NormFloat64(),
@@ -86,11 +99,7 @@ func behaviour(rng *rand.Rand, id string, zombie bool, at time.Time) string {
 		s.Sets["procs"] = append(s.Sets["procs"], "kworkerd")
 		s.Sets["ports"] = append(s.Sets["ports"], "4444")
 	}
-	b, err := ingest.Marshal(s)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
+	return s
 }
 
 // syscallBehaviour makes a web server's snapshot with its system calls: a
@@ -121,11 +130,7 @@ func syscallBehaviour(rng *rand.Rand, id string, exfiltrates bool, at time.Time)
 		Numeric:  map[string]float64{"cpu.pct": 10 + rng.NormFloat64(), "rss_mb": 500 + 20*rng.NormFloat64()},
 		Sets:     map[string][]string{"procs": {"nginx", "sshd"}},
 		Syscalls: &imgward.Syscalls{Sequence: seq}}
-	b, err := ingest.Marshal(s)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
+	return marshalLine(s)
 }
 
 // post sends an NDJSON batch and checks the status; it returns the body.
