@@ -142,8 +142,10 @@ type DetectionTx interface {
 	// InstanceRefs returns the instances among ids that exist, in any
 	// order, each with its image's owner.
 	InstanceRefs(ctx context.Context, ids []InstanceID) ([]InstanceRef, error)
-	// PutSnapshots records each snapshot as its instance's latest (when it
-	// is not older than the stored one) and counts it.
+	// PutSnapshots records each snapshot as its instance's latest and
+	// counts it: the latest is the one received last (the last of recs,
+	// then of the batches in commit order), whatever its TakenAt, which is
+	// the collector's to set and so no measure of what is newest.
 	PutSnapshots(ctx context.Context, recs []SnapshotRecord) error
 	// LatestSnapshots lists the latest snapshots of running instances, by
 	// instance id, after the given id, at most limit (0: no limit).

@@ -107,6 +107,11 @@ type Snapshot struct {
 	Values  []float64
 	Numeric map[string]float64
 	Sets    map[string][]string
+	// Seq orders an instance's reports as the server received them: a
+	// report with a lower Seq than the instance's current one arrived
+	// earlier, however late Put is called with it, and is ignored. 0 is
+	// unordered: such a report always replaces the current one.
+	Seq uint64
 }
 
 // Fleet is the unified state of all images and publishers.
@@ -131,6 +136,7 @@ type Fleet struct {
 type instance struct {
 	image, pub *group
 	weight     float64
+	seq        uint64 // Snapshot.Seq of the report
 	num        []numValue
 	sets       []setValue
 }
@@ -163,25 +169,30 @@ func New(cfg Config) *Fleet {
 }
 
 // Put records s as its instance's latest report, replacing the previous
-// one. An invalid snapshot (no ids, a non-finite value, a bad weight,
-// mismatched Names and Values) is an error of kind Invalid; one over the
-// limits is kind TooLarge. A rejected snapshot changes nothing.
+// one, unless s.Seq says it was received before that one. An invalid
+// snapshot (no ids, a non-finite value, a bad weight, mismatched Names and
+// Values) is an error of kind Invalid; one over the limits is kind
+// TooLarge. A rejected or superseded snapshot changes nothing.
 func (f *Fleet) Put(s Snapshot) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	old := f.instances[s.Instance]
+	if old != nil && s.Seq != 0 && s.Seq < old.seq {
+		return nil // superseded by a report received later
+	}
 	if err := f.validate(s); err != nil {
 		return err
 	}
 	p := &f.pend
-	old := f.instances[s.Instance]
 	if old == nil && len(f.instances) >= f.lim.Instances {
 		return errors.E(putOp, errors.TooLarge, errors.Errorf("more than %d instances", f.lim.Instances))
 	}
 	if old != nil && f.sameButNumbers(old, s) {
 		f.replaceNumbers(old)
+		old.seq = s.Seq
 		return nil
 	}
-	in := &instance{weight: p.weight}
+	in := &instance{weight: p.weight, seq: s.Seq}
 	if old != nil {
 		f.subtract(old)
 		in.num, in.sets = old.num[:0], old.sets[:0] // reuse storage

@@ -60,7 +60,11 @@ func (s *Service) Ingest(ctx context.Context, p imgward.Principal, key string, b
 		return res, false, errors.E(op, err)
 	}
 	received := s.stamp()
+	var seq uint64
 	err = s.store.Update(ctx, func(tx imgward.Tx) error {
+		// Under the write lock, so batches are numbered in commit order
+		// (a retried attempt takes a new number).
+		seq = s.received.Add(1)
 		if key != "" {
 			// Again under the write lock: a retry may have raced this one.
 			if r, ok, err := s.replay(ctx, p, key, func(f func(imgward.Tx) error) error { return f(tx) }); ok || err != nil {
@@ -91,7 +95,7 @@ func (s *Service) Ingest(ctx context.Context, p imgward.Principal, key string, b
 	if replayed {
 		return res, true, nil
 	}
-	s.trackBatch(lines, refs)
+	s.trackBatch(lines, refs, seq)
 	return res, false, nil
 }
 
@@ -180,28 +184,27 @@ func hostSet(hosts []string) func(string) bool {
 	return func(h string) bool { return set[h] }
 }
 
-// trackBatch folds the newest snapshot of each instance of a committed
-// batch into the unified state.
-func (s *Service) trackBatch(lines []ingest.Line, refs map[imgward.InstanceID]imgward.InstanceRef) {
+// trackBatch folds the last snapshot of each instance of a committed
+// batch into the unified state: the last received, as the store keeps it,
+// whatever its taken_at says.
+func (s *Service) trackBatch(lines []ingest.Line, refs map[imgward.InstanceID]imgward.InstanceRef, seq uint64) {
 	if len(refs) == len(lines) {
-		// One line per instance, as collectors send: each is the newest,
+		// One line per instance, as collectors send: each is the last,
 		// and going in order reads the snapshots in the order they were
 		// allocated, which the cache prefers to a map's random order.
 		for _, l := range lines {
 			r := refs[l.Snapshot.InstanceID]
-			s.track(l.Snapshot, r.ImageID, r.Publisher)
+			s.track(l.Snapshot, r.ImageID, r.Publisher, seq)
 		}
 		return
 	}
-	newest := make(map[imgward.InstanceID]*imgward.Snapshot, len(refs))
+	last := make(map[imgward.InstanceID]*imgward.Snapshot, len(refs))
 	for _, l := range lines {
-		if cur := newest[l.Snapshot.InstanceID]; cur == nil || !l.Snapshot.TakenAt.Before(cur.TakenAt) {
-			newest[l.Snapshot.InstanceID] = l.Snapshot
-		}
+		last[l.Snapshot.InstanceID] = l.Snapshot
 	}
-	for id, snap := range newest {
+	for id, snap := range last {
 		r := refs[id]
-		s.track(snap, r.ImageID, r.Publisher)
+		s.track(snap, r.ImageID, r.Publisher, seq)
 	}
 }
 

@@ -76,15 +76,17 @@ func testSnapshots(t *testing.T, s imgward.Store) {
 		return imgward.SnapshotRecord{InstanceID: instanceID(i), TakenAt: at(sec), ReceivedAt: at(sec + 1),
 			Source: "sim", Body: []byte(fmt.Sprintf(`{"i":%d,"t":%d}`, i, sec))}
 	}
+	// The latest is the one received last, whatever its taken_at says.
 	update(t, s, func(tx imgward.Tx) error {
-		// Instance 1 twice in a batch, the newer first; 4 is terminated.
+		// Instance 1 twice in a batch, the later dated earlier; 4 is
+		// terminated.
 		return tx.PutSnapshots(ctx(t), []imgward.SnapshotRecord{rec(1, 10), rec(1, 5), rec(2, 3), rec(3, 4), rec(4, 4)})
 	})
 	update(t, s, func(tx imgward.Tx) error {
-		// An older snapshot of 2 is counted but does not replace the newer.
+		// A snapshot of 2 dated before the stored one replaces it.
 		return tx.PutSnapshots(ctx(t), []imgward.SnapshotRecord{rec(2, 1), rec(3, 9)})
 	})
-	want := []imgward.SnapshotRecord{rec(1, 10), rec(2, 3), rec(3, 9)}
+	want := []imgward.SnapshotRecord{rec(1, 5), rec(2, 1), rec(3, 9)}
 	for i, c := range []int64{2, 2, 2} {
 		want[i].Count = c
 		want[i].ImageID, want[i].Publisher = imageID(1), p
