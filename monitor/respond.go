@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"imgward"
+	"imgward/catalog"
 	"imgward/errors"
 )
 
@@ -90,29 +91,43 @@ func (s *Service) respond(ctx context.Context, tx imgward.Tx, p imgward.Principa
 			return nil, err
 		}
 	}
-	return s.tellProjects(ctx, tx, pub, "publisher.flagged", map[string]any{
-		"publisher": pub, "score": v.Score, "threshold": v.Threshold, "images": images,
+	return s.tellProjects(ctx, tx, pub, "publisher.flagged", images, map[string]any{
+		"publisher": pub, "score": v.Score, "threshold": v.Threshold,
 		"explanation": rawJSON(v.Explanation)})
 }
 
 // tellProjects appends an event for every project that runs an instance
-// of pub's images, naming its instances.
-func (s *Service) tellProjects(ctx context.Context, tx imgward.Tx, pub imgward.ProjectID, kind string, payload map[string]any) ([]imgward.Event, error) {
+// of pub's images, naming its instances and, of images, those the project
+// may see (see visibleTo): an event must not tell a project of another's
+// private or shared images.
+func (s *Service) tellProjects(ctx context.Context, tx imgward.Tx, pub imgward.ProjectID, kind string, images []imgward.ImageID, payload map[string]any) ([]imgward.Event, error) {
 	ins, err := tx.ListInstances(ctx, imgward.InstanceFilter{Publisher: pub, State: imgward.InstanceRunning})
 	if err != nil {
 		return nil, err
 	}
-	byProject := map[imgward.ProjectID][]imgward.InstanceID{}
+	byProject := map[imgward.ProjectID][]imgward.Instance{}
 	var order []imgward.ProjectID
 	for _, in := range ins {
 		if byProject[in.ProjectID] == nil {
 			order = append(order, in.ProjectID)
 		}
-		byProject[in.ProjectID] = append(byProject[in.ProjectID], in.ID)
+		byProject[in.ProjectID] = append(byProject[in.ProjectID], in)
+	}
+	imgs, err := loadImages(ctx, tx, images)
+	if err != nil {
+		return nil, err
 	}
 	var events []imgward.Event
 	for _, proj := range order {
-		pl := map[string]any{"instances": byProject[proj]}
+		ids := make([]imgward.InstanceID, len(byProject[proj]))
+		for i, in := range byProject[proj] {
+			ids[i] = in.ID
+		}
+		seen, err := visibleTo(ctx, tx, proj, imgs, byProject[proj])
+		if err != nil {
+			return nil, err
+		}
+		pl := map[string]any{"instances": ids, "images": seen}
 		for k, v := range payload {
 			pl[k] = v
 		}
@@ -123,6 +138,50 @@ func (s *Service) tellProjects(ctx context.Context, tx imgward.Tx, pub imgward.P
 		events = append(events, e)
 	}
 	return events, nil
+}
+
+// loadImages reads the images of ids that still exist, in order.
+func loadImages(ctx context.Context, tx imgward.Tx, ids []imgward.ImageID) ([]*imgward.Image, error) {
+	imgs := make([]*imgward.Image, 0, len(ids))
+	for _, id := range ids {
+		img, err := tx.Image(ctx, id)
+		if errors.Is(errors.NotExist, err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		imgs = append(imgs, img)
+	}
+	return imgs, nil
+}
+
+// visibleTo returns the images of imgs that project may see, by the
+// catalog's rule (its own, public and community ones, shared ones it is a
+// member of), and those it runs an instance of (ins are its instances):
+// it launched them, so it knows them, even if they were made private
+// since.
+func visibleTo(ctx context.Context, tx imgward.Tx, project imgward.ProjectID, imgs []*imgward.Image, ins []imgward.Instance) ([]imgward.ImageID, error) {
+	runs := make(map[imgward.ImageID]bool, len(ins))
+	for _, in := range ins {
+		runs[in.ImageID] = true
+	}
+	seen := []imgward.ImageID{}
+	for _, img := range imgs {
+		var m *imgward.Member
+		if img.Visibility == imgward.Shared && img.Owner != project && !runs[img.ID] {
+			var err error
+			if m, err = tx.Member(ctx, img.ID, project); errors.Is(errors.NotExist, err) {
+				m = nil
+			} else if err != nil {
+				return nil, err
+			}
+		}
+		if see, _, _ := catalog.MayUse(img, m, project); see || runs[img.ID] {
+			seen = append(seen, img.ID)
+		}
+	}
+	return seen, nil
 }
 
 // notify hands committed events to the webhook, if one is configured.
@@ -172,7 +231,7 @@ func (s *Service) Clear(ctx context.Context, p imgward.Principal, id imgward.Pro
 				return err
 			}
 		}
-		events, err = s.tellProjects(ctx, tx, id, "publisher.cleared", map[string]any{"publisher": id, "images": images})
+		events, err = s.tellProjects(ctx, tx, id, "publisher.cleared", images, map[string]any{"publisher": id})
 		return err
 	})
 	if err != nil {
