@@ -370,14 +370,18 @@ func sequenceOf(s *imgward.Snapshot) []int32 {
 // instances its share of the mean is at most maxSurprise/n.
 const maxSurprise = 10
 
-// surprise is -ln p of a score, p its conformal tail probability among
+// surprise is uncapped's surprise, at most maxSurprise.
+func (sc *scorer) surprise(score float64) float64 { return min(maxSurprise, sc.uncapped(score)) }
+
+// uncapped is -ln p of a score, p its conformal tail probability among
 // the training scores, as in docs/EVALUATION.md. Beyond the largest
 // training score the empirical p stops at 1/(n+1), which with a baseline
 // of a few dozen rows would cap every zombie's surprise at ln(n+1) ≈ 4 and
 // hide a partly infected fleet; there p is extrapolated by an exponential
 // tail fitted to the top tenth of the training scores (peaks over a
-// threshold), up to maxSurprise.
-func (sc *scorer) surprise(score float64) float64 {
+// threshold), without bound: a cleared publisher is judged on this scale
+// (see publisherVerdict), where a worse fleet still scores higher.
+func (sc *scorer) uncapped(score float64) float64 {
 	n := len(sc.calib)
 	below, _ := slices.BinarySearch(sc.calib, score)
 	s := -math.Log(float64(1+n-below) / float64(n+1))
@@ -397,7 +401,7 @@ func (sc *scorer) surprise(score float64) float64 {
 		return s
 	}
 	tail := -math.Log(float64(k)/float64(n+1)) + (score-u)/beta
-	return min(maxSurprise, max(s, tail))
+	return max(s, tail)
 }
 
 func (m *model) marshal() []byte { b, _ := json.Marshal(m); return b }

@@ -11,10 +11,10 @@ import (
 
 // record stores the verdicts of a run and responds to every publisher it
 // flags anew, all in one transaction, and returns those publishers. A
-// publisher an admin cleared keeps its raised threshold (see Clear): it is
-// flagged again only when its score exceeds the score it was cleared at. A
-// flagged publisher stays flagged, and quarantined, until an admin clears
-// it, whatever later runs find.
+// publisher an admin cleared stays cleared while its fleet behaves as when
+// it was cleared (see publisherVerdict). A flagged publisher stays
+// flagged, and quarantined, until an admin clears it, whatever later runs
+// find.
 func (s *Service) record(ctx context.Context, p imgward.Principal, vs []imgward.Verdict) ([]imgward.ProjectID, error) {
 	flagged := []imgward.ProjectID{}
 	var events []imgward.Event
@@ -54,6 +54,14 @@ func (s *Service) record(ctx context.Context, p imgward.Principal, vs []imgward.
 
 // publisherVerdict adjusts v by the previous verdict and reports whether v
 // newly flags the publisher.
+//
+// A cleared publisher is flagged again when its fleet turns worse than it
+// was when cleared: its score is over the threshold, and its uncapped
+// score (Verdict.Uncapped, the mean surprise without the per-instance
+// cap) exceeds the uncapped score it was cleared at (ClearedAt) by the
+// margin of reflagBar. The capped score cannot serve: cleared at the cap,
+// a publisher could never exceed it again; the uncapped one still grows as
+// more instances turn anomalous or their anomaly grows stronger.
 func (s *Service) publisherVerdict(prev, v *imgward.Verdict) (bool, error) {
 	if prev == nil {
 		return v.State == imgward.VerdictFlagged, nil
@@ -63,16 +71,33 @@ func (s *Service) publisherVerdict(prev, v *imgward.Verdict) (bool, error) {
 		v.State = imgward.VerdictFlagged
 		return false, nil
 	case imgward.VerdictCleared:
-		v.Threshold = max(v.Threshold, prev.Threshold)
-		if v.Score > v.Threshold {
-			v.State = imgward.VerdictFlagged
+		at := prev.ClearedAt
+		if at == 0 {
+			// Cleared before uncapped scores were kept: the threshold
+			// was raised to the score it was cleared at.
+			at = prev.Threshold
+		}
+		if v.State == imgward.VerdictFlagged && v.Uncapped > reflagBar(at) {
 			return true, nil
 		}
-		v.State, v.ClearedBy = imgward.VerdictCleared, prev.ClearedBy
+		v.State, v.ClearedBy, v.ClearedAt = imgward.VerdictCleared, prev.ClearedBy, at
 		return false, nil
 	}
 	return v.State == imgward.VerdictFlagged, nil
 }
+
+// Margins of reflagBar: a cleared fleet must be a fifth more surprising on
+// average, and by at least one unit (a benign instance's mean surprise),
+// so that the ordinary drift of a fleet that behaves the same does not
+// flag it again.
+const (
+	reflagRelative = 1.2
+	reflagAbsolute = 1.0
+)
+
+// reflagBar is the uncapped score over which a publisher cleared at
+// uncapped score at is flagged again.
+func reflagBar(at float64) float64 { return max(at*reflagRelative, at+reflagAbsolute) }
 
 // respond quarantines a flagged publisher's images and tells every project
 // that runs one of them, within tx; it returns the events to send.
@@ -195,9 +220,9 @@ func (s *Service) notify(events []imgward.Event) {
 }
 
 // Clear clears a flagged publisher's verdict and lifts the quarantine of
-// its images (admin only). The verdict keeps a threshold raised to the
-// score it was cleared at, so that the next run does not flag it again for
-// the same behaviour.
+// its images (admin only). The verdict keeps the uncapped score it was
+// cleared at (ClearedAt), so that later runs flag it again only when its
+// fleet turns worse (see publisherVerdict), not for the same behaviour.
 func (s *Service) Clear(ctx context.Context, p imgward.Principal, id imgward.ProjectID) (*imgward.Verdict, error) {
 	const op = "monitor.Clear"
 	object := "publisher/" + string(id)
@@ -215,7 +240,7 @@ func (s *Service) Clear(ctx context.Context, p imgward.Principal, id imgward.Pro
 			return err
 		}
 		v.State, v.ClearedBy, v.UpdatedAt = imgward.VerdictCleared, p.UserID, s.stamp()
-		v.Threshold = max(v.Threshold, v.Score)
+		v.ClearedAt = max(v.Uncapped, v.Score) // Uncapped is 0 in a verdict of an older run
 		if err := tx.PutVerdict(ctx, v); err != nil {
 			return err
 		}

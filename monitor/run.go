@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"slices"
 	"strconv"
 
@@ -23,7 +24,8 @@ type Report struct {
 // scored is one instance's result.
 type scored struct {
 	rec      imgward.SnapshotRecord
-	surprise float64
+	surprise float64 // capped at maxSurprise
+	uncapped float64 // the same without the cap
 	score    float64
 	dev      []deviation
 }
@@ -68,14 +70,19 @@ func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error)
 		x := sc.vector(snap)
 		r := scored{rec: *rec, score: sc.det.Score(x)}
 		r.rec.Body = nil
-		r.surprise = sc.surprise(r.score)
+		// At most maxUncapped, so that the fleet takes it (finite).
+		r.uncapped = min(maxUncapped, sc.uncapped(r.score))
+		if math.IsNaN(r.uncapped) {
+			r.uncapped = maxUncapped
+		}
+		r.surprise = min(maxSurprise, r.uncapped)
 		ex := sc.det.Explain(x)
 		for _, d := range ex[:min(explainTop, len(ex))] {
 			r.dev = append(r.dev, deviation{d.Feature, d.Value, d.Baseline, d.Score})
 		}
 		results = append(results, r)
 		surprises.Put(fleet.Snapshot{Instance: string(rec.InstanceID), Image: string(rec.ImageID),
-			Publisher: string(rec.Publisher), Numeric: map[string]float64{"surprise": r.surprise}})
+			Publisher: string(rec.Publisher), Numeric: map[string]float64{"surprise": r.surprise, "uncapped": r.uncapped}})
 	})
 	if err != nil {
 		return nil, errors.E(op, err)
@@ -150,7 +157,7 @@ func (s *Service) judge(results []scored, surprises *fleet.Fleet, rep *Report) [
 			st = imgward.VerdictFlagged
 		}
 		vs = append(vs, imgward.Verdict{Kind: imgward.VerdictInstance, Subject: string(r.rec.InstanceID),
-			Score: r.surprise, Threshold: s.cfg.InstanceThreshold, Instances: 1,
+			Score: r.surprise, Uncapped: r.uncapped, Threshold: s.cfg.InstanceThreshold, Instances: 1,
 			Explanation: mustJSON(r.dev), State: st, UpdatedAt: now})
 		for _, k := range []string{"image/" + string(r.rec.ImageID), "publisher/" + string(r.rec.Publisher)} {
 			explain[k] = append(explain[k], r.dev...)
@@ -159,11 +166,12 @@ func (s *Service) judge(results []scored, surprises *fleet.Fleet, rep *Report) [
 	group := func(kind imgward.VerdictKind, ids []string, state func(string) (fleet.State, bool)) {
 		for _, id := range ids {
 			st, _ := state(id)
-			if st.Instances < s.cfg.MinInstances || len(st.Numeric) == 0 {
+			mean, uncapped, ok := means(st)
+			if st.Instances < s.cfg.MinInstances || !ok {
 				continue
 			}
-			mean, thr := st.Numeric[0].Value, threshold(st.Instances, s.cfg.Alpha)
-			v := imgward.Verdict{Kind: kind, Subject: id, Score: mean, Threshold: thr, Instances: st.Instances,
+			thr := threshold(st.Instances, s.cfg.Alpha)
+			v := imgward.Verdict{Kind: kind, Subject: id, Score: mean, Uncapped: uncapped, Threshold: thr, Instances: st.Instances,
 				Explanation: mustJSON(summarise(explain[string(kind)+"/"+id])), State: imgward.VerdictOK, UpdatedAt: now}
 			if mean > thr {
 				v.State = imgward.VerdictFlagged
@@ -183,6 +191,24 @@ func (s *Service) judge(results []scored, surprises *fleet.Fleet, rep *Report) [
 		}
 	}
 	return vs
+}
+
+// maxUncapped bounds an uncapped surprise (p = e^-1e6): far beyond any
+// threshold, and finite, as the unified state requires.
+const maxUncapped = 1e6
+
+// means returns a group's mean surprise, capped and uncapped.
+func means(st fleet.State) (capped, uncapped float64, ok bool) {
+	var found int
+	for _, v := range st.Numeric {
+		switch v.Name {
+		case "surprise":
+			capped, found = v.Value, found+1
+		case "uncapped":
+			uncapped, found = v.Value, found+1
+		}
+	}
+	return capped, uncapped, found == 2
 }
 
 // summarise folds the instances' deviations into the features that
