@@ -6,27 +6,16 @@ import (
 	"time"
 )
 
-// This file is the vocabulary of detection: snapshots of instances'
+// This file is the vocabulary of detection: stored snapshots of instances'
 // behaviour, baselines learned from trusted publishers, verdicts, the
 // events that tell projects about them, and the Store methods that keep
-// them (DetectionTx). docs/SNAPSHOT.md describes the snapshot format.
+// them (DetectionTx). A snapshot itself is package snapshot's one type
+// (docs/SNAPSHOT.md), which imports this package for its ids.
 
 // RoleCollector may post snapshots (POST /v1/snapshots) and nothing else
 // beyond its own project: the role of an introspection tool. It is bound
 // to hosts (User.Hosts) and may report only instances recorded on them.
 const RoleCollector Role = "collector"
-
-// Snapshot is one observation of an instance's behaviour from a trusted,
-// out-of-guest source (format v1, docs/SNAPSHOT.md).
-type Snapshot struct {
-	InstanceID InstanceID
-	TakenAt    time.Time
-	Source     string             // vmi, procfs, ingest, sim or dataset
-	Numeric    map[string]float64 // finite values only
-	Sets       map[string][]string
-	// Syscalls is an optional system-call sequence or histogram.
-	Syscalls *Syscalls
-}
 
 // MetaPrefix begins the names of a snapshot's metadata: numbers and sets
 // such as a replayed dataset's label ("meta.label") that describe the
@@ -38,13 +27,6 @@ const MetaPrefix = "meta."
 
 // IsMeta reports whether a numeric or set name is metadata (MetaPrefix).
 func IsMeta(name string) bool { return strings.HasPrefix(name, MetaPrefix) }
-
-// Syscalls holds either a sequence of system-call numbers or a histogram
-// of them (number → count), never both.
-type Syscalls struct {
-	Sequence  []int
-	Histogram map[int]int64
-}
 
 // SnapshotRecord is a stored snapshot: the latest one of an instance, as
 // its v1 JSON line, with the number of snapshots the instance sent.

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"imgward"
-	"imgward/introspect/ingest"
 	"imgward/monitor"
 	"imgward/server"
+	"imgward/snapshot"
 )
 
 // newDetectEnv is newEnv with a detection configuration.
@@ -77,8 +77,8 @@ func behaviour(rng *rand.Rand, id string, zombie bool, at time.Time) string {
 	return marshalLine(behaviourOf(rng, id, zombie, at))
 }
 
-func marshalLine(s *imgward.Snapshot) string {
-	b, err := ingest.Marshal(s)
+func marshalLine(s *snapshot.Snapshot) string {
+	b, err := snapshot.Marshal(s)
 	if err != nil {
 		panic(err)
 	}
@@ -86,8 +86,8 @@ func marshalLine(s *imgward.Snapshot) string {
 }
 
 // behaviourOf is behaviour's snapshot, before it is marshalled.
-func behaviourOf(rng *rand.Rand, id string, zombie bool, at time.Time) *imgward.Snapshot {
-	s := &imgward.Snapshot{InstanceID: imgward.InstanceID(id), TakenAt: at, Source: "sim",
+func behaviourOf(rng *rand.Rand, id string, zombie bool, at time.Time) *snapshot.Snapshot {
+	s := &snapshot.Snapshot{InstanceID: imgward.InstanceID(id), TakenAt: at, Source: "sim",
 		Numeric: map[string]float64{
 			"cpu.pct": 10 + rng.NormFloat64(), "rss_mb": 500 + 20*rng.NormFloat64(),
 			"conns": 5 + rng.NormFloat64(), "threads": 40 + 2*rng.NormFloat64(),
@@ -108,7 +108,7 @@ func behaviourOf(rng *rand.Rand, id string, zombie bool, at time.Time) *imgward.
 // no call that it would not make anyway: only their order tells.
 // Everything else is the same.
 func syscallBehaviour(rng *rand.Rand, id string, exfiltrates bool, at time.Time) string {
-	var seq []int
+	var seq []int32
 	for range 40 + rng.IntN(40) {
 		seq = append(seq, 43, 0) // accept, read
 		for range 1 + rng.IntN(3) {
@@ -122,14 +122,14 @@ func syscallBehaviour(rng *rand.Rand, id string, exfiltrates bool, at time.Time)
 	if exfiltrates {
 		for range 3 {
 			at := rng.IntN(len(seq))
-			steal := []int{257, 0, 44, 0, 44, 0, 44, 3} // openat, (read, sendto) ×3, close
+			steal := []int32{257, 0, 44, 0, 44, 0, 44, 3} // openat, (read, sendto) ×3, close
 			seq = append(seq[:at], append(steal, seq[at:]...)...)
 		}
 	}
-	s := &imgward.Snapshot{InstanceID: imgward.InstanceID(id), TakenAt: at, Source: "sim",
+	s := &snapshot.Snapshot{InstanceID: imgward.InstanceID(id), TakenAt: at, Source: "sim",
 		Numeric:  map[string]float64{"cpu.pct": 10 + rng.NormFloat64(), "rss_mb": 500 + 20*rng.NormFloat64()},
 		Sets:     map[string][]string{"procs": {"nginx", "sshd"}},
-		Syscalls: &imgward.Syscalls{Sequence: seq}}
+		Syscalls: &snapshot.Syscalls{Sequence: seq}}
 	return marshalLine(s)
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"imgward"
 	"imgward/monitor"
+	"imgward/snapshot"
 )
 
 // TestFutureSnapshotCannotShadow checks that the latest snapshot of an
@@ -22,7 +23,7 @@ func TestFutureSnapshotCannotShadow(t *testing.T) {
 	id := e.launchN(alice, img, 1)[0]
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	snap := func(at time.Time, cpu float64) string {
-		return marshalLine(&imgward.Snapshot{InstanceID: imgward.InstanceID(id), TakenAt: at, Source: "sim",
+		return marshalLine(&snapshot.Snapshot{InstanceID: imgward.InstanceID(id), TakenAt: at, Source: "sim",
 			Numeric: map[string]float64{"cpu.pct": cpu}, Sets: map[string][]string{"procs": {"nginx"}}})
 	}
 	e.post(col, "", batch(snap(now.Add(4*time.Minute), 95)), 200)

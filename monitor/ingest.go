@@ -9,7 +9,7 @@ import (
 
 	"imgward"
 	"imgward/errors"
-	"imgward/introspect/ingest"
+	"imgward/snapshot"
 )
 
 // Result is the answer to a batch of snapshots.
@@ -37,7 +37,7 @@ func (s *Service) Ingest(ctx context.Context, p imgward.Principal, key string, b
 			return res, ok, err
 		}
 	}
-	lines, err := ingest.ParseBatch(body, s.now())
+	lines, err := snapshot.ParseBatch(body, s.now())
 	if err != nil {
 		return res, false, errors.E(op, err)
 	}
@@ -121,7 +121,7 @@ func (s *Service) replay(ctx context.Context, p imgward.Principal, key string, r
 // unknown, terminated, or, for a collector, not on one of its hosts, and
 // returns the instances of the batch. The host rides on the instance
 // lookup, so binding collectors to hosts costs ingest no query.
-func (s *Service) checkInstances(ctx context.Context, tx imgward.Tx, p imgward.Principal, lines []ingest.Line) (map[imgward.InstanceID]imgward.InstanceRef, error) {
+func (s *Service) checkInstances(ctx context.Context, tx imgward.Tx, p imgward.Principal, lines []snapshot.Line) (map[imgward.InstanceID]imgward.InstanceRef, error) {
 	const op = "monitor.Ingest"
 	ids := make([]imgward.InstanceID, 0, len(lines))
 	seen := make(map[imgward.InstanceID]bool, len(lines))
@@ -187,7 +187,7 @@ func hostSet(hosts []string) func(string) bool {
 // trackBatch folds the last snapshot of each instance of a committed
 // batch into the unified state: the last received, as the store keeps it,
 // whatever its taken_at says.
-func (s *Service) trackBatch(lines []ingest.Line, refs map[imgward.InstanceID]imgward.InstanceRef, seq uint64) {
+func (s *Service) trackBatch(lines []snapshot.Line, refs map[imgward.InstanceID]imgward.InstanceRef, seq uint64) {
 	if len(refs) == len(lines) {
 		// One line per instance, as collectors send: each is the last,
 		// and going in order reads the snapshots in the order they were
@@ -198,7 +198,7 @@ func (s *Service) trackBatch(lines []ingest.Line, refs map[imgward.InstanceID]im
 		}
 		return
 	}
-	last := make(map[imgward.InstanceID]*imgward.Snapshot, len(refs))
+	last := make(map[imgward.InstanceID]*snapshot.Snapshot, len(refs))
 	for _, l := range lines {
 		last[l.Snapshot.InstanceID] = l.Snapshot
 	}
@@ -209,7 +209,7 @@ func (s *Service) trackBatch(lines []ingest.Line, refs map[imgward.InstanceID]im
 }
 
 func validKey(k string) bool {
-	if len(k) > ingest.MaxIdempotency {
+	if len(k) > snapshot.MaxIdempotency {
 		return false
 	}
 	for i := 0; i < len(k); i++ {

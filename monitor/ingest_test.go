@@ -7,7 +7,7 @@ import (
 
 	"imgward"
 	"imgward/fleet"
-	"imgward/introspect/ingest"
+	"imgward/snapshot"
 )
 
 // TestTrackBatch checks that the unified state gets the last received
@@ -17,8 +17,8 @@ import (
 func TestTrackBatch(t *testing.T) {
 	s := &Service{fleet: fleet.New(fleet.Config{}), log: slog.New(slog.DiscardHandler)}
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	line := func(id string, sec int, cpu float64) ingest.Line {
-		return ingest.Line{Snapshot: &imgward.Snapshot{InstanceID: imgward.InstanceID(id),
+	line := func(id string, sec int, cpu float64) snapshot.Line {
+		return snapshot.Line{Snapshot: &snapshot.Snapshot{InstanceID: imgward.InstanceID(id),
 			TakenAt: at.Add(time.Duration(sec) * time.Second), Numeric: map[string]float64{"cpu": cpu}}}
 	}
 	refs := map[imgward.InstanceID]imgward.InstanceRef{
@@ -32,15 +32,15 @@ func TestTrackBatch(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		lines []ingest.Line
+		lines []snapshot.Line
 		seq   uint64
 		want  float64
 	}{
-		{"one line per instance", []ingest.Line{line("a", 1, 10), line("b", 1, 20)}, 1, 15},
-		{"a's later line dated earlier", []ingest.Line{line("a", 3, 30), line("a", 2, 90), line("b", 2, 40)}, 2, (90 + 40) / 2},
-		{"a twice at one time", []ingest.Line{line("b", 4, 60), line("a", 4, 50), line("a", 4, 70)}, 4, (70 + 60) / 2},
-		{"an earlier batch folded late", []ingest.Line{line("a", 9, 0), line("b", 9, 0)}, 3, (70 + 60) / 2},
-		{"dated in the past, received last", []ingest.Line{line("a", 0, 20), line("b", 0, 40)}, 5, 30},
+		{"one line per instance", []snapshot.Line{line("a", 1, 10), line("b", 1, 20)}, 1, 15},
+		{"a's later line dated earlier", []snapshot.Line{line("a", 3, 30), line("a", 2, 90), line("b", 2, 40)}, 2, (90 + 40) / 2},
+		{"a twice at one time", []snapshot.Line{line("b", 4, 60), line("a", 4, 50), line("a", 4, 70)}, 4, (70 + 60) / 2},
+		{"an earlier batch folded late", []snapshot.Line{line("a", 9, 0), line("b", 9, 0)}, 3, (70 + 60) / 2},
+		{"dated in the past, received last", []snapshot.Line{line("a", 0, 20), line("b", 0, 40)}, 5, 30},
 	}
 	for _, tt := range tests {
 		s.trackBatch(tt.lines, refs, tt.seq)

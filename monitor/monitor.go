@@ -20,6 +20,7 @@ import (
 	"imgward/audit"
 	"imgward/errors"
 	"imgward/fleet"
+	"imgward/snapshot"
 )
 
 // Defaults of Config.
@@ -88,7 +89,7 @@ type Service struct {
 	fleet *fleet.Fleet
 	hook  *webhook
 	// received counts committed ingest batches, in commit order: a batch's
-	// number orders its snapshots in the unified state (fleet.Snapshot.Seq)
+	// number orders its snapshots in the unified state (fleet.Member.Seq)
 	// as the store orders them, whatever order trackBatch runs in.
 	received atomic.Uint64
 	runMu    sync.Mutex // one detection run at a time; guards fitted
@@ -140,7 +141,7 @@ func (s *Service) Tracked() int { return s.fleet.Instances() }
 // rebuild folds the latest snapshot of every running instance into the
 // unified state.
 func (s *Service) rebuild(ctx context.Context) error {
-	err := s.eachLatest(ctx, func(snap *imgward.Snapshot, r *imgward.SnapshotRecord) {
+	err := s.eachLatest(ctx, func(snap *snapshot.Snapshot, r *imgward.SnapshotRecord) {
 		s.track(snap, r.ImageID, r.Publisher, 0)
 	})
 	return errors.Wrap("monitor.rebuild", err)
@@ -150,7 +151,7 @@ func (s *Service) rebuild(ctx context.Context) error {
 // later (a higher seq) is already there. The state is a view the Store can
 // rebuild, so a snapshot it cannot take (over a fleet limit) is logged,
 // not failed: the batch is already durable.
-func (s *Service) track(snap *imgward.Snapshot, img imgward.ImageID, pub imgward.ProjectID, seq uint64) {
+func (s *Service) track(snap *snapshot.Snapshot, img imgward.ImageID, pub imgward.ProjectID, seq uint64) {
 	if pub == "" {
 		return // the image is gone; there is no publisher to fold into
 	}
@@ -168,8 +169,8 @@ func (s *Service) track(snap *imgward.Snapshot, img imgward.ImageID, pub imgward
 			sets[name], budget = items[:n], budget-n
 		}
 	}
-	err := s.fleet.Put(fleet.Snapshot{Instance: string(snap.InstanceID), Image: string(img),
-		Publisher: string(pub), Numeric: snap.Numeric, Sets: sets, Seq: seq})
+	err := s.fleet.Put(fleet.Member{Instance: string(snap.InstanceID), Image: string(img), Publisher: string(pub), Seq: seq},
+		&snapshot.Snapshot{Numeric: snap.Numeric, Sets: sets})
 	if err != nil {
 		s.log.Warn("unified state refused a snapshot", "instance", snap.InstanceID, "err", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"imgward"
 	"imgward/errors"
 	"imgward/fleet"
+	"imgward/snapshot"
 )
 
 // Report summarises a detection run.
@@ -60,7 +61,7 @@ func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error)
 	var results []scored
 	surprises := fleet.New(fleet.Config{})
 	running := map[string]bool{}
-	err = s.eachLatest(ctx, func(snap *imgward.Snapshot, rec *imgward.SnapshotRecord) {
+	err = s.eachLatest(ctx, func(snap *snapshot.Snapshot, rec *imgward.SnapshotRecord) {
 		running[string(rec.InstanceID)] = true
 		sc := scorers[roles[rec.ImageID]]
 		if sc == nil || rec.Publisher == "" {
@@ -81,8 +82,8 @@ func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error)
 			r.dev = append(r.dev, deviation{d.Feature, d.Value, d.Baseline, d.Score})
 		}
 		results = append(results, r)
-		surprises.Put(fleet.Snapshot{Instance: string(rec.InstanceID), Image: string(rec.ImageID),
-			Publisher: string(rec.Publisher), Numeric: map[string]float64{"surprise": r.surprise, "uncapped": r.uncapped}})
+		surprises.PutValues(fleet.Member{Instance: string(rec.InstanceID), Image: string(rec.ImageID),
+			Publisher: string(rec.Publisher)}, surpriseNames, []float64{r.surprise, r.uncapped})
 	})
 	if err != nil {
 		return nil, errors.E(op, err)
@@ -192,6 +193,10 @@ func (s *Service) judge(results []scored, surprises *fleet.Fleet, rep *Report) [
 	}
 	return vs
 }
+
+// surpriseNames name what a run folds per instance: its surprise, capped
+// and not.
+var surpriseNames = []string{"surprise", "uncapped"}
 
 // maxUncapped bounds an uncapped surprise (p = e^-1e6): far beyond any
 // threshold, and finite, as the unified state requires.
