@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,6 +93,19 @@ func TestClearedPublisherNotImmune(t *testing.T) {
 	vs = run("stronger anomaly", atcap)
 	if v := vs[atcap.project]; v.State != "flagged" || v.Score != 10 {
 		t.Errorf("stronger anomaly: %+v, want flagged at score 10", v)
+	}
+	var audit struct {
+		Entries []struct{ Action, Object, Reason string }
+	}
+	e.do("GET", "/v1/audit", e.admin, nil, 200, &audit)
+	var reasons []string
+	for _, a := range audit.Entries {
+		if a.Action == "publisher.flag" && a.Object == "publisher/"+atcap.project {
+			reasons = append(reasons, a.Reason)
+		}
+	}
+	if len(reasons) != 2 || !strings.Contains(reasons[1], "flagged again after clearing: uncapped ") {
+		t.Errorf("audited flags of atcap: %q, want the second to say why it was flagged again", reasons)
 	}
 	// More of partly's instances turn anomalous: flagged again.
 	post(true, 7)

@@ -32,7 +32,12 @@ func (s *Service) record(ctx context.Context, p imgward.Principal, vs []imgward.
 					return err
 				}
 				if fresh {
-					es, err := s.respond(ctx, tx, p, v)
+					why := ""
+					if prev != nil && prev.State == imgward.VerdictCleared {
+						why = "; flagged again after clearing: uncapped " + fmtScore(v.Uncapped) + " > " +
+							fmtScore(reflagBar(clearedAt(prev)))
+					}
+					es, err := s.respond(ctx, tx, p, v, why)
 					if err != nil {
 						return err
 					}
@@ -71,12 +76,7 @@ func (s *Service) publisherVerdict(prev, v *imgward.Verdict) (bool, error) {
 		v.State = imgward.VerdictFlagged
 		return false, nil
 	case imgward.VerdictCleared:
-		at := prev.ClearedAt
-		if at == 0 {
-			// Cleared before uncapped scores were kept: the threshold
-			// was raised to the score it was cleared at.
-			at = prev.Threshold
-		}
+		at := clearedAt(prev)
 		if v.State == imgward.VerdictFlagged && v.Uncapped > reflagBar(at) {
 			return true, nil
 		}
@@ -84,6 +84,16 @@ func (s *Service) publisherVerdict(prev, v *imgward.Verdict) (bool, error) {
 		return false, nil
 	}
 	return v.State == imgward.VerdictFlagged, nil
+}
+
+// clearedAt returns the uncapped score a cleared verdict was cleared at.
+func clearedAt(prev *imgward.Verdict) float64 {
+	if prev.ClearedAt == 0 {
+		// Cleared before uncapped scores were kept: the threshold was
+		// raised to the score it was cleared at.
+		return prev.Threshold
+	}
+	return prev.ClearedAt
 }
 
 // Margins of reflagBar: a cleared fleet must be a fifth more surprising on
@@ -99,16 +109,19 @@ const (
 // uncapped score at is flagged again.
 func reflagBar(at float64) float64 { return max(at*reflagRelative, at+reflagAbsolute) }
 
+func fmtScore(x float64) string { return strconv.FormatFloat(x, 'f', 3, 64) }
+
 // respond quarantines a flagged publisher's images and tells every project
-// that runs one of them, within tx; it returns the events to send.
-func (s *Service) respond(ctx context.Context, tx imgward.Tx, p imgward.Principal, v *imgward.Verdict) ([]imgward.Event, error) {
+// that runs one of them, within tx; it returns the events to send. why, if
+// any, ends the reason of the publisher.flag audit entry.
+func (s *Service) respond(ctx context.Context, tx imgward.Tx, p imgward.Principal, v *imgward.Verdict, why string) ([]imgward.Event, error) {
 	pub := imgward.ProjectID(v.Subject)
 	images, err := tx.SetQuarantine(ctx, pub, true)
 	if err != nil {
 		return nil, err
 	}
-	score := strconv.FormatFloat(v.Score, 'f', 3, 64) + " > " + strconv.FormatFloat(v.Threshold, 'f', 3, 64)
-	if err := s.audit(ctx, tx, p, "publisher.flag", "publisher/"+string(pub), "mean surprise "+score); err != nil {
+	score := fmtScore(v.Score) + " > " + fmtScore(v.Threshold)
+	if err := s.audit(ctx, tx, p, "publisher.flag", "publisher/"+string(pub), "mean surprise "+score+why); err != nil {
 		return nil, err
 	}
 	for _, id := range images {
