@@ -139,7 +139,8 @@ func (s *Service) checkInstances(ctx context.Context, tx imgward.Tx, p imgward.P
 	for _, r := range list {
 		refs[r.ID] = r
 	}
-	bound := p.Role == imgward.RoleCollector && !p.IsAdmin()
+	// An admin may report any instance; a collector only its hosts' ones.
+	bound := p.Role == imgward.RoleCollector
 	if bound && len(p.Hosts) == 0 {
 		return nil, &foreignHost{reason: "collector bound to no host",
 			msg: "this collector is bound to no host: create it with --hosts (the hosts whose instances it reports)"}
