@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +149,27 @@ func TestCreateCollector(t *testing.T) {
 		"hosts": []string{"hv-2", "hv-1", "hv-2"}}, 201, &u)
 	if strings.Join(u.Hosts, ",") != "hv-1,hv-2" {
 		t.Errorf("hosts %v, want hv-1,hv-2", u.Hosts)
+	}
+	// The audit entry names a few hosts, and counts many.
+	many := make([]string, 100)
+	for i := range many {
+		many[i] = fmt.Sprintf("hv-%03d.example.org", i)
+	}
+	e.do("POST", "/v1/users", e.admin, map[string]any{"name": "c2", "project_id": p.ID, "role": "collector", "hosts": many}, 201, &u)
+	if len(u.Hosts) != 100 {
+		t.Errorf("%d hosts kept, want 100", len(u.Hosts))
+	}
+	var audit struct {
+		Entries []struct{ Action, Reason string }
+	}
+	e.do("GET", "/v1/audit", e.admin, nil, 200, &audit)
+	var reasons []string
+	for _, a := range audit.Entries {
+		if a.Action == "user.create" {
+			reasons = append(reasons, a.Reason)
+		}
+	}
+	if want := []string{"role collector, hosts hv-1,hv-2", "role collector, 100 hosts"}; !slices.Equal(reasons, want) {
+		t.Errorf("user.create audited %q, want %q", reasons, want)
 	}
 }

@@ -206,8 +206,10 @@ func (s *Service) CreateUser(ctx context.Context, p imgward.Principal, name stri
 			return err
 		}
 		detail := "role " + string(role)
-		if len(hosts) > 0 {
-			detail += ", hosts " + strings.Join(hosts, ",")
+		if list := strings.Join(hosts, ","); len(list) > 512 {
+			detail += ", " + strconv.Itoa(len(hosts)) + " hosts"
+		} else if list != "" {
+			detail += ", hosts " + list
 		}
 		return s.audit(ctx, tx, p, "user.create", "user/"+string(u.ID), detail)
 	})

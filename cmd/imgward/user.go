@@ -64,5 +64,8 @@ func userCreate(e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintln(e.stderr, "note: the token is shown only once; store it now (export IMGWARD_TOKEN=...)")
+	if *role == "collector" && hosts == nil {
+		fmt.Fprintln(e.stderr, "note: a collector without --hosts may post no snapshot; create one with --hosts H,H,...")
+	}
 	return nil
 }
