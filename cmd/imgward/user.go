@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -60,7 +61,12 @@ func userCreate(e *env, args []string) error {
 	if err := e.api.call(e.ctx, "POST", "/v1/users", in, &raw); err != nil {
 		return err
 	}
-	if err := e.emitObject(raw, []string{"id", "name", "project_id", "role", "hosts", "created_at", "token"}); err != nil {
+	order := []string{"id", "name", "project_id", "role", "hosts", "created_at", "token"}
+	var skip []string
+	if *role != "collector" { // only a collector has hosts
+		order, skip = slices.DeleteFunc(order, func(k string) bool { return k == "hosts" }), []string{"hosts"}
+	}
+	if err := e.emitObject(raw, order, skip...); err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stderr, "note: the token is shown only once; store it now (export IMGWARD_TOKEN=...)")
