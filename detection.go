@@ -133,12 +133,12 @@ type DetectionTx interface {
 	// instance id, after the given id, at most limit (0: no limit).
 	LatestSnapshots(ctx context.Context, after InstanceID, limit int) ([]SnapshotRecord, error)
 
-	// IdempotentResult returns the result stored under (user, key);
+	// IdempotentResult returns the record stored under (user, key);
 	// NotExist when there is none.
-	IdempotentResult(ctx context.Context, user UserID, key string) ([]byte, error)
-	// PutIdempotentResult stores a result under (user, key) and forgets
-	// the keys created before expire.
-	PutIdempotentResult(ctx context.Context, user UserID, key string, result []byte, at, expire time.Time) error
+	IdempotentResult(ctx context.Context, user UserID, key string) (*IdempotentRecord, error)
+	// PutIdempotentResult stores rec under (user, key) and forgets the
+	// keys created before expire; Exist when (user, key) is taken.
+	PutIdempotentResult(ctx context.Context, user UserID, key string, rec IdempotentRecord, at, expire time.Time) error
 
 	// SetImageRole sets an image's role; "" removes it.
 	SetImageRole(ctx context.Context, img ImageID, role string) error
@@ -178,4 +178,13 @@ type DetectionTx interface {
 	// ImageQuarantined reports whether an image is quarantined; NotExist
 	// when the image does not exist.
 	ImageQuarantined(ctx context.Context, id ImageID) (bool, error)
+}
+
+// IdempotentRecord is what a request with an Idempotency-Key left behind:
+// the SHA-256 of its body, so that the key reused with another body is
+// told apart from a retry, and its result, which a retry is answered.
+// BodyHash is empty for a record stored before the hash was kept.
+type IdempotentRecord struct {
+	BodyHash []byte
+	Result   []byte
 }

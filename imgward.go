@@ -125,6 +125,10 @@ type Image struct {
 	Properties      map[string]string // custom properties, strings as in Glance
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	// Quarantined is set while the owner is a flagged publisher (package
+	// monitor, DetectionTx.SetQuarantine): its data and keys go to nobody
+	// but the owner and admins. Read-only: UpdateImage does not write it.
+	Quarantined bool
 }
 
 // MemberStatus is the state of a member's acceptance of a shared image.

@@ -1,8 +1,11 @@
 package monitor
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"hash"
 	"io"
 	"slices"
 	"strconv"
@@ -22,7 +25,10 @@ type Result struct {
 // so that an acknowledged batch survives a crash. A bad line fails the
 // whole batch with kind Invalid and a message naming the line. With a key,
 // a batch already stored under (caller, key) is not stored again: its first
-// Result is returned, and replayed is true.
+// Result is returned, and replayed is true; but a body other than the
+// first (by SHA-256) under the same key is refused with kind Mismatch, as
+// Stripe's API and the IETF's Idempotency-Key draft do, rather than
+// dropped in silence.
 func (s *Service) Ingest(ctx context.Context, p imgward.Principal, key string, body io.Reader) (res Result, replayed bool, err error) {
 	const op = "monitor.Ingest"
 	if p.Role != imgward.RoleCollector && !p.IsAdmin() {
@@ -32,10 +38,24 @@ func (s *Service) Ingest(ctx context.Context, p imgward.Principal, key string, b
 	if !validKey(key) {
 		return res, false, errors.E(op, errors.Invalid, errors.Msg("Idempotency-Key must be 1-128 printable ASCII characters"))
 	}
+	var sum hash.Hash // of the body, when there is a key
 	if key != "" {
-		if res, ok, err := s.replay(ctx, p, key, func(f func(imgward.Tx) error) error { return s.store.View(ctx, f) }); ok || err != nil {
-			return res, ok, err
+		rec, err := s.idempotent(ctx, p, key, func(f func(imgward.Tx) error) error { return s.store.View(ctx, f) })
+		if err != nil {
+			return res, false, errors.E(op, err)
 		}
+		if rec != nil {
+			// A retry: its body is only read to be compared, not parsed.
+			h := sha256.New()
+			if _, err := io.Copy(h, body); err != nil {
+				return res, false, errors.E(op, errors.Invalid, errors.Msg("could not read the request body"), err)
+			}
+			res, err = answer(rec, h.Sum(nil))
+			return res, err == nil, errors.Wrap(op, err)
+		}
+		// Hashed as the parser reads it: no second pass over the batch.
+		sum = sha256.New()
+		body = io.TeeReader(body, sum)
 	}
 	lines, err := snapshot.ParseBatch(body, s.now())
 	if err != nil {
@@ -59,6 +79,10 @@ func (s *Service) Ingest(ctx context.Context, p imgward.Principal, key string, b
 	if err != nil {
 		return res, false, errors.E(op, err)
 	}
+	var bodyHash []byte
+	if sum != nil {
+		bodyHash = sum.Sum(nil)
+	}
 	received := s.stamp()
 	var seq uint64
 	err = s.store.Update(ctx, func(tx imgward.Tx) error {
@@ -67,8 +91,13 @@ func (s *Service) Ingest(ctx context.Context, p imgward.Principal, key string, b
 		seq = s.received.Add(1)
 		if key != "" {
 			// Again under the write lock: a retry may have raced this one.
-			if r, ok, err := s.replay(ctx, p, key, func(f func(imgward.Tx) error) error { return f(tx) }); ok || err != nil {
-				res, replayed = r, ok
+			rec, err := s.idempotent(ctx, p, key, func(f func(imgward.Tx) error) error { return f(tx) })
+			if err != nil {
+				return err
+			}
+			if rec != nil {
+				res, err = answer(rec, bodyHash)
+				replayed = err == nil
 				return err
 			}
 		}
@@ -83,7 +112,8 @@ func (s *Service) Ingest(ctx context.Context, p imgward.Principal, key string, b
 		res = Result{Accepted: len(lines)}
 		if key != "" {
 			b, _ := json.Marshal(res)
-			if err := tx.PutIdempotentResult(ctx, p.UserID, key, b, received, received.Add(-idempotencyTTL)); err != nil {
+			rec := imgward.IdempotentRecord{BodyHash: bodyHash, Result: b}
+			if err := tx.PutIdempotentResult(ctx, p.UserID, key, rec, received, received.Add(-idempotencyTTL)); err != nil {
 				return err
 			}
 		}
@@ -99,22 +129,35 @@ func (s *Service) Ingest(ctx context.Context, p imgward.Principal, key string, b
 	return res, false, nil
 }
 
-// replay returns the stored result of (caller, key), if any, read in run.
-func (s *Service) replay(ctx context.Context, p imgward.Principal, key string, run func(func(imgward.Tx) error) error) (Result, bool, error) {
-	var res Result
-	var found bool
+// idempotent returns the record of (caller, key), or nil if there is
+// none, read in run.
+func (s *Service) idempotent(ctx context.Context, p imgward.Principal, key string, run func(func(imgward.Tx) error) error) (*imgward.IdempotentRecord, error) {
+	var rec *imgward.IdempotentRecord
 	err := run(func(tx imgward.Tx) error {
-		b, err := tx.IdempotentResult(ctx, p.UserID, key)
+		var err error
+		rec, err = tx.IdempotentResult(ctx, p.UserID, key)
 		if errors.Is(errors.NotExist, err) {
-			return nil
+			rec, err = nil, nil
 		}
-		if err != nil {
-			return err
-		}
-		found = true
-		return json.Unmarshal(b, &res)
+		return err
 	})
-	return res, found, err
+	return rec, err
+}
+
+// errKeyReused refuses an Idempotency-Key sent again with another body.
+var errKeyReused = errors.E(errors.Mismatch, errors.Msg("Idempotency-Key was already used with a different body; "+
+	"a retry must repeat the first request exactly: send a new key with a new batch"))
+
+// answer is the reply to a retry under a key with record rec, whose body
+// hashes to sum: the stored result, or errKeyReused if the body differs.
+// A record kept before bodies were hashed has no hash and is replayed.
+func answer(rec *imgward.IdempotentRecord, sum []byte) (Result, error) {
+	var res Result
+	if len(rec.BodyHash) > 0 && !bytes.Equal(rec.BodyHash, sum) {
+		return res, errKeyReused
+	}
+	err := json.Unmarshal(rec.Result, &res)
+	return res, err
 }
 
 // checkInstances fails the batch at the first line whose instance is

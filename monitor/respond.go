@@ -215,7 +215,7 @@ func visibleTo(ctx context.Context, tx imgward.Tx, project imgward.ProjectID, im
 				return nil, err
 			}
 		}
-		if see, _, _ := catalog.MayUse(img, m, project); see || runs[img.ID] {
+		if see, _, _ := catalog.MayUse(img, m, project, false); see || runs[img.ID] {
 			seen = append(seen, img.ID)
 		}
 	}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -113,17 +114,26 @@ func testSnapshots(t *testing.T, s imgward.Store) {
 
 func testIdempotency(t *testing.T, s imgward.Store) {
 	u := userID(1)
+	first := imgward.IdempotentRecord{BodyHash: bytes.Repeat([]byte{7}, 32), Result: []byte(`{"accepted":3}`)}
 	update(t, s, func(tx imgward.Tx) error {
-		return tx.PutIdempotentResult(ctx(t), u, "k1", []byte(`{"accepted":3}`), at(0), at(-60))
+		return tx.PutIdempotentResult(ctx(t), u, "k1", first, at(0), at(-60))
 	})
 	err := s.Update(ctx(t), func(tx imgward.Tx) error {
-		return tx.PutIdempotentResult(ctx(t), u, "k1", []byte(`x`), at(1), at(-60))
+		return tx.PutIdempotentResult(ctx(t), u, "k1", imgward.IdempotentRecord{Result: []byte(`x`)}, at(1), at(-60))
 	})
 	wantKind(t, "PutIdempotentResult of a taken key", err, errors.Exist)
+	update(t, s, func(tx imgward.Tx) error {
+		// A record without a body hash (as kept before migration 0006).
+		return tx.PutIdempotentResult(ctx(t), u, "k0", imgward.IdempotentRecord{Result: []byte(`{}`)}, at(0), at(-60))
+	})
 	view(t, s, func(tx imgward.Tx) error {
 		got, err := tx.IdempotentResult(ctx(t), u, "k1")
-		if err != nil || string(got) != `{"accepted":3}` {
-			t.Errorf("IdempotentResult = %q, %v", got, err)
+		if err != nil || !cmp.Equal(*got, first) {
+			t.Errorf("IdempotentResult = %+v, %v; want %+v", got, err, first)
+		}
+		got, err = tx.IdempotentResult(ctx(t), u, "k0")
+		if err != nil || len(got.BodyHash) != 0 || string(got.Result) != `{}` {
+			t.Errorf("IdempotentResult without a hash = %+v, %v", got, err)
 		}
 		_, err = tx.IdempotentResult(ctx(t), userID(2), "k1")
 		wantKind(t, "another user's key", err, errors.NotExist)
@@ -131,7 +141,7 @@ func testIdempotency(t *testing.T, s imgward.Store) {
 	})
 	// A later put expires k1.
 	update(t, s, func(tx imgward.Tx) error {
-		return tx.PutIdempotentResult(ctx(t), u, "k2", []byte(`{}`), at(100), at(50))
+		return tx.PutIdempotentResult(ctx(t), u, "k2", imgward.IdempotentRecord{Result: []byte(`{}`)}, at(100), at(50))
 	})
 	view(t, s, func(tx imgward.Tx) error {
 		_, err := tx.IdempotentResult(ctx(t), u, "k1")

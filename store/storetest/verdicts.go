@@ -129,6 +129,28 @@ func testQuarantine(t *testing.T, s imgward.Store) {
 		wantKind(t, "ImageQuarantined of an absent image", err, errors.NotExist)
 		return nil
 	})
+	// Image reports the quarantine, and an update of the record read
+	// before the flag does not lift it: only SetQuarantine does.
+	update(t, s, func(tx imgward.Tx) error {
+		img, err := tx.Image(ctx(t), imageID(1))
+		if err != nil {
+			return err
+		}
+		if !img.Quarantined {
+			t.Error("Image of a quarantined image: Quarantined is false")
+		}
+		img.Quarantined, img.Name = false, "renamed"
+		if err := tx.UpdateImage(ctx(t), img); err != nil {
+			return err
+		}
+		if img, err = tx.Image(ctx(t), imageID(1)); err != nil || !img.Quarantined || img.Name != "renamed" {
+			t.Errorf("after UpdateImage: %+v, %v; want renamed and still quarantined", img, err)
+		}
+		if img, err = tx.Image(ctx(t), imageID(3)); err != nil || img.Quarantined {
+			t.Errorf("Image of another owner's image: %+v, %v; want not quarantined", img, err)
+		}
+		return nil
+	})
 	stranger := imgward.ImageFilter{Viewer: projectID(5)}
 	if got := listed(stranger); !cmp.Equal(got, []imgward.ImageID{imageID(3)}) {
 		t.Errorf("a stranger lists %v, want only image 3", got)

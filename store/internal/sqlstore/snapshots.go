@@ -149,21 +149,25 @@ func (t *tx) LatestSnapshots(ctx context.Context, after imgward.InstanceID, limi
 	return recs, err
 }
 
-func (t *tx) IdempotentResult(ctx context.Context, user imgward.UserID, key string) ([]byte, error) {
-	var res []byte
-	err := t.queryRow(ctx, `SELECT result FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2`,
-		string(user), key).Scan(&res)
+func (t *tx) IdempotentResult(ctx context.Context, user imgward.UserID, key string) (*imgward.IdempotentRecord, error) {
+	var rec imgward.IdempotentRecord
+	err := t.queryRow(ctx, `SELECT result, body_hash FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2`,
+		string(user), key).Scan(&rec.Result, &rec.BodyHash)
 	if err != nil {
 		return nil, t.d.wrap("IdempotentResult", err)
 	}
-	return res, nil
+	return &rec, nil
 }
 
-func (t *tx) PutIdempotentResult(ctx context.Context, user imgward.UserID, key string, result []byte, at, expire time.Time) error {
+func (t *tx) PutIdempotentResult(ctx context.Context, user imgward.UserID, key string, rec imgward.IdempotentRecord, at, expire time.Time) error {
 	const op = "PutIdempotentResult"
 	if err := t.exec(ctx, op, `DELETE FROM idempotency_keys WHERE created_at < $1`, micros(expire)); err != nil {
 		return err
 	}
-	return t.exec(ctx, op, `INSERT INTO idempotency_keys (user_id, idem_key, result, created_at)
-		VALUES ($1, $2, $3, $4)`, string(user), key, result, micros(at))
+	hash := rec.BodyHash
+	if hash == nil {
+		hash = []byte{} // NOT NULL: no hash is the empty one
+	}
+	return t.exec(ctx, op, `INSERT INTO idempotency_keys (user_id, idem_key, result, body_hash, created_at)
+		VALUES ($1, $2, $3, $4, $5)`, string(user), key, rec.Result, hash, micros(at))
 }
