@@ -218,12 +218,29 @@ type ImageFilter struct {
 	Owner        ProjectID
 	Name         string
 	Status       ImageStatus
+	// Tags keeps only images that carry every one of these tags.
+	Tags []string
+	// Sort orders the listing by these keys in turn; the store appends
+	// created_at and id (descending) where they are missing, so that the
+	// order is total. Empty means created_at descending, then id descending.
+	Sort []SortKey
 	// Marker is the id of the last image of the previous page; the listing
-	// continues after it. Images are ordered by CreatedAt descending, then ID
-	// descending.
+	// continues after it in the order of Sort.
 	Marker ImageID
 	Limit  int // at most this many; 0 means no limit
 }
+
+// SortKey is one key of a listing's order: an image attribute of
+// SortAttrs, ascending unless Desc.
+type SortKey struct {
+	Attr string
+	Desc bool
+}
+
+// SortAttrs are the attributes a listing may be sorted by: Glance's
+// sortable core attributes that imgward keeps.
+var SortAttrs = []string{"name", "status", "container_format", "disk_format", "size", "id",
+	"created_at", "updated_at", "min_disk", "min_ram", "owner", "visibility", "protected"}
 
 // InstanceFilter selects instances for a listing.
 type InstanceFilter struct {

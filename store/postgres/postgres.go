@@ -67,6 +67,9 @@ var dialect = sqlstore.Dialect{
 	// it and break the write lock.
 	WriteOptions: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 	MaxParams:    4096, // of 65535; a batch of snapshots in a few statements
+	HasTag: func(col, param string) string {
+		return col + "::jsonb @> jsonb_build_array(" + param + "::text)"
+	},
 	WriteLock: func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, writeLockKey)
 		return err

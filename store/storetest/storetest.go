@@ -32,6 +32,8 @@ func Run(t *testing.T, open func(t *testing.T) imgward.Store) {
 		{"ListImagesVisibility", testListImagesVisibility},
 		{"ListImagesPages", testListImagesPages},
 		{"ListImagesInvalid", testListImagesInvalid},
+		{"ListImagesSorted", testListImagesSorted},
+		{"ListImagesTags", testListImagesTags},
 		{"Instances", testInstances},
 		{"ListInstances", testListInstances},
 		{"Audit", testAudit},

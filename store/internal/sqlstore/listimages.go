@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 
 	"imgward"
 	"imgward/errors"
@@ -10,8 +9,9 @@ import (
 
 // ListImages lists with Glance v2 semantics; see imgward.ImageFilter. The
 // visibility rules are applied in SQL, so that an image the viewer may not
-// see is never read, and pages are cut by keyset on (created_at, id), which
-// stays correct when images are added or deleted between pages.
+// see is never read, and pages are cut by keyset on the sort keys
+// (sortimages.go), which stays correct when images are added or deleted
+// between pages.
 func (t *tx) ListImages(ctx context.Context, f imgward.ImageFilter) ([]imgward.Image, error) {
 	const op = "ListImages"
 	if err := checkFilter(f); err != nil {
@@ -20,23 +20,27 @@ func (t *tx) ListImages(ctx context.Context, f imgward.ImageFilter) ([]imgward.I
 	var q query
 	visible(&q, f)
 	if f.Owner != "" {
-		q.and("owner = " + q.arg(string(f.Owner)))
+		q.and("i.owner = " + q.arg(string(f.Owner)))
 	}
 	if f.Name != "" {
-		q.and("name = " + q.arg(f.Name))
+		q.and("i.name = " + q.arg(f.Name))
 	}
 	if f.Status != "" {
-		q.and("status = " + q.arg(string(f.Status)))
+		q.and("i.status = " + q.arg(string(f.Status)))
+	}
+	for _, tag := range f.Tags {
+		q.and(t.d.HasTag("i.tags", q.arg(tag)))
+	}
+	keys, err := order(f)
+	if err != nil {
+		return nil, t.d.wrap(op, err)
 	}
 	if f.Marker != "" {
-		created, err := t.markerTime(ctx, f)
-		if err != nil {
+		if err := t.after(ctx, &q, f, keys); err != nil {
 			return nil, t.d.wrap(op, err)
 		}
-		c := q.arg(created)
-		q.and("(created_at < " + c + " OR (created_at = " + c + " AND id < " + q.arg(string(f.Marker)) + "))")
 	}
-	stmt := `SELECT ` + imageSelect + ` FROM images i` + q.whereClause() + ` ORDER BY created_at DESC, id DESC`
+	stmt := `SELECT ` + imageSelect + ` FROM images i` + q.whereClause() + orderBy(keys)
 	if f.Limit > 0 {
 		stmt += " LIMIT " + q.arg(f.Limit)
 	}
@@ -53,22 +57,6 @@ func checkFilter(f imgward.ImageFilter) error {
 		return errors.E(errors.Invalid, errors.Msg("invalid limit"))
 	}
 	return nil
-}
-
-// markerTime returns the creation time of the marker image. The marker must
-// be an image the viewer may see: otherwise "marker not found", as for an
-// absent one, so that a marker cannot probe for images the viewer may not
-// know of.
-func (t *tx) markerTime(ctx context.Context, f imgward.ImageFilter) (int64, error) {
-	var q query
-	q.and("id = " + q.arg(string(f.Marker)))
-	visible(&q, f)
-	var created int64
-	err := t.queryRow(ctx, `SELECT created_at FROM images i`+q.whereClause(), q.args...).Scan(&created)
-	if errors.IsErr(err, sql.ErrNoRows) {
-		return 0, errors.E(errors.Invalid, errors.Msg("marker not found"))
-	}
-	return created, err
 }
 
 // visible adds the condition that the viewer may list the image under the

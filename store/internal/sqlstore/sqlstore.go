@@ -47,6 +47,10 @@ type Dialect struct {
 	// its name up in a list, which is quadratic in the parameters of a
 	// statement, and skips the lookup for an anonymous one.
 	Anonymous bool
+	// HasTag returns the SQL condition that the JSON list of strings in
+	// column col holds the string bound to param: each database reads JSON
+	// its own way.
+	HasTag func(col, param string) string
 }
 
 // Run runs fn in a transaction of db begun with opts (nil for
