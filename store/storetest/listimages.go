@@ -154,24 +154,9 @@ func testListImagesPages(t *testing.T, s imgward.Store) {
 	}
 	view(t, s, func(tx imgward.Tx) error {
 		for _, limit := range []int{0, 1, 3, 4, 7, 20, 25} {
-			var got []imgward.ImageID
-			f := imgward.ImageFilter{Viewer: pb, Limit: limit}
-			for page := 0; page <= 21; page++ {
-				imgs, err := tx.ListImages(ctx(t), f)
-				if err != nil {
-					return err
-				}
-				if limit > 0 && len(imgs) > limit {
-					t.Errorf("limit %d: a page of %d images", limit, len(imgs))
-				}
-				if len(imgs) == 0 {
-					break
-				}
-				got = append(got, ids(imgs)...)
-				if limit == 0 {
-					break
-				}
-				f.Marker = imgs[len(imgs)-1].ID
+			got, err := allPages(t, tx, imgward.ImageFilter{Viewer: pb, Limit: limit})
+			if err != nil {
+				return err
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("limit %d: pages joined (-want +got):\n%s", limit, diff)
@@ -179,6 +164,30 @@ func testListImagesPages(t *testing.T, s imgward.Store) {
 		}
 		return nil
 	})
+}
+
+// allPages lists page after page of f.Limit images, each from the last of
+// the one before, and returns the ids of all of them in order.
+func allPages(t *testing.T, tx imgward.Tx, f imgward.ImageFilter) ([]imgward.ImageID, error) {
+	var got []imgward.ImageID
+	for page := 0; page <= 21; page++ {
+		imgs, err := tx.ListImages(ctx(t), f)
+		if err != nil {
+			return nil, err
+		}
+		if f.Limit > 0 && len(imgs) > f.Limit {
+			t.Errorf("limit %d: a page of %d images", f.Limit, len(imgs))
+		}
+		if len(imgs) == 0 {
+			break
+		}
+		got = append(got, ids(imgs)...)
+		if f.Limit == 0 {
+			break
+		}
+		f.Marker = imgs[len(imgs)-1].ID
+	}
+	return got, nil
 }
 
 func testListImagesInvalid(t *testing.T, s imgward.Store) {

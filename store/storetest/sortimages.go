@@ -80,21 +80,9 @@ func testListImagesSorted(t *testing.T, s imgward.Store) {
 		})
 		view(t, s, func(tx imgward.Tx) error {
 			for _, limit := range []int{0, 1, 3, 7} {
-				var got []imgward.ImageID
-				f := imgward.ImageFilter{Viewer: pb, Limit: limit, Sort: keys}
-				for page := 0; page <= 21; page++ {
-					imgs, err := tx.ListImages(ctx(t), f)
-					if err != nil {
-						return err
-					}
-					if len(imgs) == 0 {
-						break
-					}
-					got = append(got, ids(imgs)...)
-					if limit == 0 {
-						break
-					}
-					f.Marker = imgs[len(imgs)-1].ID
+				got, err := allPages(t, tx, imgward.ImageFilter{Viewer: pb, Limit: limit, Sort: keys})
+				if err != nil {
+					return err
 				}
 				if diff := gocmp.Diff(ids(want), got); diff != "" {
 					t.Errorf("sort %v limit %d (-want +got):\n%s", keys, limit, diff)
