@@ -16,7 +16,8 @@ import (
 // glanceTime is the timestamp format of Glance's JSON.
 const glanceTime = "2006-01-02T15:04:05Z"
 
-// The list limits Glance uses by default (limit_param_default, api_limit_max).
+// The list limits Glance uses by default (limit_param_default, api_limit_max):
+// a larger limit is cut to maxLimit, and limit=0 lists no image.
 const (
 	defaultLimit = 25
 	maxLimit     = 1000
@@ -106,16 +107,31 @@ func (s *Server) listImages(w http.ResponseWriter, r *http.Request, p imgward.Pr
 		}
 		limit = min(n, maxLimit)
 	}
+	sort, err := sortKeys(q)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	tags, err := tagFilters(q)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	f := imgward.ImageFilter{
 		Visibility: imgward.Visibility(q.Get("visibility")), MemberStatus: q.Get("member_status"),
 		Owner: imgward.ProjectID(q.Get("owner")), Name: q.Get("name"),
 		Status: imgward.ImageStatus(q.Get("status")), Marker: imgward.ImageID(q.Get("marker")),
-		Limit: limit,
+		Tags: tags, Sort: sort, Limit: max(limit, 1),
 	}
 	imgs, err := s.cat.ListImages(r.Context(), p, f)
 	if err != nil {
 		s.error(w, r, err)
 		return
+	}
+	if limit == 0 {
+		// Glance answers limit=0 with no images; the filters are still
+		// checked, so that a bad one is an error here too.
+		imgs = nil
 	}
 	list := jsonList(imgs, imageJSON)
 	body := map[string]any{"images": list, "first": "/v2/images", "schema": "/v2/schemas/images"}
@@ -235,4 +251,21 @@ func (s *Server) downloadImage(w http.ResponseWriter, r *http.Request, p imgward
 	if _, err := io.Copy(w, d.Body); err != nil {
 		s.log.Info("download broke off", "image", d.Image.ID, "err", err)
 	}
+}
+
+// addTag and removeTag answer Glance's tag calls: 204 with no body.
+func (s *Server) addTag(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
+	if _, err := s.cat.AddTag(r.Context(), p, imgward.ImageID(r.PathValue("id")), r.PathValue("tag")); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) removeTag(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
+	if _, err := s.cat.RemoveTag(r.Context(), p, imgward.ImageID(r.PathValue("id")), r.PathValue("tag")); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

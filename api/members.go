@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"imgward"
+	"imgward/errors"
 )
 
 func memberJSON(m *imgward.Member) map[string]any {
@@ -50,15 +51,20 @@ func (s *Server) getMember(w http.ResponseWriter, r *http.Request, p imgward.Pri
 }
 
 func (s *Server) updateMember(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
-	var body struct {
-		Status string `json:"status"`
-	}
+	// Other fields are ignored, as Glance does: openstacksdk's
+	// update_member also sends "member", which the path already names.
+	var body map[string]any
 	if err := decode(w, r, "application/json", &body); err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	st, ok := body["status"].(string)
+	if !ok {
+		s.error(w, r, errors.E(errors.Invalid, errors.Msg("status must be pending, accepted or rejected")))
+		return
+	}
 	m, err := s.cat.UpdateMember(r.Context(), p, imgward.ImageID(r.PathValue("id")),
-		imgward.ProjectID(r.PathValue("member")), imgward.MemberStatus(body.Status))
+		imgward.ProjectID(r.PathValue("member")), imgward.MemberStatus(st))
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -16,6 +16,12 @@ var (
 	containerFormats = []string{"ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"}
 )
 
+// DiskFormats returns the disk formats an image may have.
+func DiskFormats() []string { return slices.Clone(diskFormats) }
+
+// ContainerFormats returns the container formats an image may have.
+func ContainerFormats() []string { return slices.Clone(containerFormats) }
+
 // readOnly are the attributes no request may set: the server derives them.
 var readOnly = map[string]bool{
 	"status": true, "checksum": true, "size": true, "virtual_size": true,
@@ -85,6 +91,9 @@ func (s *Service) setAttr(p imgward.Principal, img *imgward.Image, key string, v
 		n, ok := v.(string)
 		if !ok || len(n) > 255 || !utf8.ValidString(n) {
 			return invalid("name must be a string of at most 255 characters")
+		}
+		if hasControl(n) {
+			return invalid("name must not hold control characters")
 		}
 		img.Name = n
 	case "visibility":
@@ -178,8 +187,8 @@ func (s *Service) setTags(img *imgward.Image, v any) error {
 	tags := []string{}
 	for _, t := range list {
 		str, ok := t.(string)
-		if !ok || str == "" || len(str) > maxTag || !utf8.ValidString(str) {
-			return invalid("each tag must be a string of 1 to 255 characters")
+		if !ok || str == "" || len(str) > maxTag || !utf8.ValidString(str) || hasControl(str) {
+			return invalid("each tag must be a string of 1 to 255 characters, without control characters")
 		}
 		if !slices.Contains(tags, str) {
 			tags = append(tags, str)

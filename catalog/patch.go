@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strconv"
 
 	"imgward"
 	"imgward/errors"
@@ -16,11 +17,53 @@ const maxOps = 256
 // Only the owner or an admin may change an image.
 func (s *Service) UpdateImage(ctx context.Context, p imgward.Principal, id imgward.ImageID, ops []Op) (*imgward.Image, error) {
 	const op = "catalog.UpdateImage"
-	if !validUUID(string(id)) {
-		return nil, notFound(op)
-	}
 	if len(ops) > maxOps {
 		return nil, errors.E(op, errors.TooLarge, errors.Msg("too many patch operations"))
+	}
+	return s.modify(ctx, p, id, op, func(img *imgward.Image) error {
+		for _, o := range ops {
+			if err := s.applyOp(p, img, o); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// AddTag adds a tag to an image, as Glance's PUT /v2/images/{id}/tags/{tag}:
+// adding a tag the image has already changes nothing.
+func (s *Service) AddTag(ctx context.Context, p imgward.Principal, id imgward.ImageID, tag string) (*imgward.Image, error) {
+	return s.modify(ctx, p, id, "catalog.AddTag", func(img *imgward.Image) error {
+		if slices.Contains(img.Tags, tag) {
+			return nil
+		}
+		tags := make([]any, 0, len(img.Tags)+1)
+		for _, t := range img.Tags {
+			tags = append(tags, t)
+		}
+		return s.setTags(img, append(tags, tag))
+	})
+}
+
+// RemoveTag removes a tag from an image; a tag it does not have is
+// NotExist, as in Glance.
+func (s *Service) RemoveTag(ctx context.Context, p imgward.Principal, id imgward.ImageID, tag string) (*imgward.Image, error) {
+	return s.modify(ctx, p, id, "catalog.RemoveTag", func(img *imgward.Image) error {
+		i := slices.Index(img.Tags, tag)
+		if i < 0 {
+			return errors.E(errors.NotExist, errors.Msg("the image has no tag "+strconv.Quote(tag)))
+		}
+		img.Tags = slices.Delete(img.Tags, i, i+1)
+		return nil
+	})
+}
+
+// modify applies change to a copy of an image and stores it: all of the
+// change or none. Only the owner or an admin may change an image; a
+// Permission error of change is audited as a denial.
+func (s *Service) modify(ctx context.Context, p imgward.Principal, id imgward.ImageID, op string, change func(*imgward.Image) error) (*imgward.Image, error) {
+	if !validUUID(string(id)) {
+		return nil, notFound(op)
 	}
 	var img *imgward.Image
 	err := s.store.Update(ctx, func(tx imgward.Tx) error {
@@ -39,13 +82,11 @@ func (s *Service) UpdateImage(ctx context.Context, p imgward.Principal, id imgwa
 		if img.Properties == nil {
 			img.Properties = map[string]string{}
 		}
-		for _, o := range ops {
-			if err := s.applyOp(p, img, o); err != nil {
-				if errors.Is(errors.Permission, err) {
-					return denied("image.update", imageObject(id), errors.Message(err), errors.E(op, err))
-				}
-				return errors.E(op, err)
+		if err := change(img); err != nil {
+			if errors.Is(errors.Permission, err) {
+				return denied("image.update", imageObject(id), errors.Message(err), errors.E(op, err))
 			}
+			return errors.E(op, err)
 		}
 		if img.Visibility != before.Visibility && img.Visibility != imgward.Private {
 			if err := checkShareable(ctx, tx, "image.update", imageObject(id), id); err != nil {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"imgward"
@@ -100,12 +101,17 @@ func checkName(op, what, name string) error {
 	if name == "" || len(name) > 255 || !utf8.ValidString(name) {
 		return errors.E(op, errors.Invalid, errors.Msg(what+" must be 1 to 255 characters of UTF-8"))
 	}
-	for _, r := range name {
-		if r < ' ' || r == 0x7f {
-			return errors.E(op, errors.Invalid, errors.Msg(what+" must not hold control characters"))
-		}
+	if hasControl(name) {
+		return errors.E(op, errors.Invalid, errors.Msg(what+" must not hold control characters"))
 	}
 	return nil
+}
+
+// hasControl reports whether s holds a control character (C0, DEL or C1):
+// names are shown on terminals and in logs, where NUL and escape sequences
+// would hide or forge text.
+func hasControl(s string) bool {
+	return strings.IndexFunc(s, unicode.IsControl) >= 0
 }
 
 func (s *Service) requireAdmin(ctx context.Context, p imgward.Principal, op, action, object string) error {
