@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -252,5 +253,45 @@ func TestImageNameControlCharacters(t *testing.T) {
 	e.do("GET", "/v2/images/"+img.ID, a.token, nil, 200, &img)
 	if img.Name != "ok ✓" {
 		t.Fatalf("name %q", img.Name)
+	}
+}
+
+// TestNoExistenceOracle checks that creating an image with a chosen id
+// tells a caller nothing about images it may not see: a stranger's id and
+// a fresh one get the same answer; a visible one gets Glance's 409.
+func TestNoExistenceOracle(t *testing.T) {
+	e := newEnv(t, catalog.Limits{})
+	a, b := e.tenant("alice"), e.tenant("bob")
+	var img struct{ ID string }
+	e.do("POST", "/v2/images", a.token, map[string]any{"name": "private", "visibility": "private"}, 201, &img)
+	const fresh = "0b6d1e4a-3c2f-4e59-9a1b-7c8d9e0f1a2b"
+
+	body := func(token, id string, want int) string {
+		t.Helper()
+		resp := e.raw("POST", "/v2/images", token, "application/json", strings.NewReader(`{"name":"n","id":"`+id+`"}`))
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != want {
+			t.Fatalf("create with id %s: %d %s, want %d", id, resp.StatusCode, data, want)
+		}
+		return string(data)
+	}
+	if stranger, unused := body(b.token, img.ID, 403), body(b.token, fresh, 403); stranger != unused {
+		t.Errorf("a stranger's id answers %s, a fresh one %s", stranger, unused)
+	}
+	body(a.token, img.ID, 409)
+	body(e.admin, img.ID, 409)
+	body(e.admin, fresh, 201)
+
+	var log struct{ Entries []struct{ Action, Reason string } }
+	e.do("GET", "/v1/audit?limit=1000", e.admin, nil, 200, &log)
+	n := 0
+	for _, en := range log.Entries {
+		if en.Action == "image.create" && en.Reason == "image id chosen by a non-admin" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d denials audited, want 2: %+v", n, log.Entries)
 	}
 }

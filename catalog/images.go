@@ -28,6 +28,11 @@ func (s *Service) CreateImage(ctx context.Context, p imgward.Principal, attrs ma
 			return nil, errors.E(op, err)
 		}
 	}
+	// An id chosen by a caller who is not an admin is refused unless the
+	// caller can see the image that holds it (then 409, as in Glance): the
+	// answer must not tell a stranger that an image it may not see exists
+	// (docs/API.md, "No existence oracle").
+	userID := attrs["id"] != nil && !p.IsAdmin()
 	key, err := s.luksKey(ctx, img)
 	if err != nil {
 		return nil, errors.E(op, err)
@@ -37,6 +42,11 @@ func (s *Service) CreateImage(ctx context.Context, p imgward.Principal, attrs ma
 			return errors.E(op, errors.Invalid, errors.Msg("owner is not a project"))
 		} else if err != nil {
 			return err
+		}
+		if userID {
+			if err := s.checkChosenID(ctx, tx, p, img.ID); err != nil {
+				return err
+			}
 		}
 		if err := tx.CreateImage(ctx, img); err != nil {
 			if errors.Is(errors.Exist, err) {
@@ -55,9 +65,26 @@ func (s *Service) CreateImage(ctx context.Context, p imgward.Principal, attrs ma
 		return s.audit(ctx, tx, p, "image.create", imageObject(img.ID), "visibility "+string(img.Visibility))
 	})
 	if err != nil {
-		return nil, errors.E(op, err)
+		return nil, s.finish(ctx, p, errors.E(op, err))
 	}
 	return img, nil
+}
+
+// checkChosenID decides on an image id that a caller who is not an admin
+// chose: an image the caller can see holds it (Exist, as Glance answers),
+// or the choice is refused whether or not an image it may not see holds it,
+// so that the two cannot be told apart.
+func (s *Service) checkChosenID(ctx context.Context, tx imgward.Tx, p imgward.Principal, id imgward.ImageID) error {
+	const op = "catalog.CreateImage"
+	_, err := loadAccess(ctx, tx, p, id)
+	switch {
+	case err == nil:
+		return errors.E(op, errors.Exist, errors.Msg("an image with this id exists"))
+	case !errors.Is(errors.NotExist, err):
+		return err
+	}
+	return denied("image.create", imageObject(id), "image id chosen by a non-admin",
+		errors.E(op, errors.Permission, errors.Msg("only an admin may choose the id of a new image; leave id out and imgward chooses one")))
 }
 
 // Image returns an image the caller may see.
