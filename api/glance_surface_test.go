@@ -283,7 +283,9 @@ func TestNoExistenceOracle(t *testing.T) {
 	body(e.admin, img.ID, 409)
 	body(e.admin, fresh, 201)
 
-	var log struct{ Entries []struct{ Action, Reason string } }
+	var log struct {
+		Entries []struct{ Action, Reason string }
+	}
 	e.do("GET", "/v1/audit?limit=1000", e.admin, nil, 200, &log)
 	n := 0
 	for _, en := range log.Entries {
