@@ -65,7 +65,7 @@ func BenchmarkScoreMalMem(b *testing.B) {
 func malmemRows(t testing.TB) (X, T [][]float64, names []string) {
 	t.Helper()
 	o := malmem(t)
-	train, test, err := readTables(o.Train, o.Test)
+	train, test, _, err := readTables(o.Train, o.Test)
 	if err != nil {
 		t.Fatal(err)
 	}

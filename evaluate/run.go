@@ -13,11 +13,14 @@ import (
 // Result is what an evaluation measured; its JSON form is the output of
 // `imgward eval --json`.
 type Result struct {
-	NTrain        int      `json:"n_train"`
-	NTest         int      `json:"n_test"`
-	RowsPerSecond float64  `json:"rows_per_second"` // test rows featurised and scored per second
-	Instance      Metrics  `json:"instance"`
-	Publisher     *Metrics `json:"publisher,omitempty"`
+	NTrain        int     `json:"n_train"`
+	NTest         int     `json:"n_test"`
+	RowsPerSecond float64 `json:"rows_per_second"` // test rows featurised and scored per second
+	Instance      Metrics `json:"instance"`
+	// Families are the metrics of each anomaly family (Options.FamilyCol)
+	// on its own against all the normal test rows.
+	Families  map[string]Metrics `json:"families,omitempty"`
+	Publisher *Metrics           `json:"publisher,omitempty"`
 }
 
 // Metrics are the detection metrics of one level.
@@ -26,42 +29,49 @@ type Metrics struct {
 	TPR float64 `json:"tpr_at_fpr_1pct"` // true-positive rate at FPR <= 1%
 }
 
-// Run performs the evaluation that o describes.
+// Run performs the evaluation that o describes. No test row is one the
+// detector trained on: when --test is the --train file, the training rows
+// are left out of its test rows.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	const op = "eval"
-	if err := o.check(); err != nil {
+	if err := o.Check(); err != nil {
 		return nil, wrap(op, err)
 	}
-	train, test, err := readTables(o.Train, o.Test)
+	train, rows, test, err := split(o)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	rows, err := trainRows(train, o)
+	res, err := evalRows(ctx, o, train, rows, test)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
+	return res, nil
+}
+
+// evalRows trains on the given rows of train and scores every row of test.
+func evalRows(ctx context.Context, o Options, train *dataset.Table, rows []int, test *dataset.Table) (*Result, error) {
 	fz, X, err := fitFeatures(train, rows, o)
 	if err != nil {
-		return nil, wrap(op, err)
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	det, err := detect.New(o.Detector, detect.Config{Names: fz.names(), Seed: o.Seed})
 	if err != nil {
-		return nil, wrap(op, err)
+		return nil, err
 	}
 	if err := det.Fit(X); err != nil {
-		return nil, wrap(op, err)
+		return nil, err
 	}
 	labels, err := test.Strings(nil, o.LabelCol)
 	if err != nil {
-		return nil, wrap(op, err)
+		return nil, err
 	}
 	start := time.Now()
 	scores, err := scoreTable(ctx, det, fz, test, o.Workers)
 	if err != nil {
-		return nil, wrap(op, err)
+		return nil, err
 	}
 	elapsed := time.Since(start)
 	anomaly := make([]bool, len(labels))
@@ -71,13 +81,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res := &Result{NTrain: len(X), NTest: len(scores),
 		RowsPerSecond: float64(len(scores)) / max(elapsed.Seconds(), 1e-9)}
 	if res.Instance, err = metrics(scores, anomaly); err != nil {
-		return nil, wrap(op, err)
+		return nil, err
+	}
+	if o.FamilyCol != "" {
+		if res.Families, err = familyMetrics(test, o.FamilyCol, scores, anomaly); err != nil {
+			return nil, err
+		}
 	}
 	if o.Fleet != nil {
 		cal := newCalibration(det, X)
 		m, err := simulate(ctx, *o.Fleet, cal.surprise(scores), anomaly, o.FleetParam)
 		if err != nil {
-			return nil, wrap(op, err)
+			return nil, err
 		}
 		res.Publisher = &m
 	}
@@ -104,21 +119,22 @@ func metrics(scores []float64, anomaly []bool) (Metrics, error) {
 }
 
 // readTables reads the training and test files; the same file is read
-// once, so that a pipe or process substitution may serve as both.
-func readTables(trainName, testName string) (train, test *dataset.Table, err error) {
+// once, so that a pipe or process substitution may serve as both, and same
+// reports it.
+func readTables(trainName, testName string) (train, test *dataset.Table, same bool, err error) {
 	if train, err = readTable(trainName); err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	if testName == trainName {
-		return train, train, nil
+		return train, train, true, nil
 	}
 	if a, errA := os.Stat(trainName); errA == nil {
 		if b, errB := os.Stat(testName); errB == nil && os.SameFile(a, b) && a.Mode().IsRegular() {
-			return train, train, nil
+			return train, train, true, nil
 		}
 	}
 	test, err = readTable(testName)
-	return train, test, err
+	return train, test, false, err
 }
 
 func readTable(name string) (*dataset.Table, error) {

@@ -60,7 +60,7 @@ const syscallSet = "syscalls"
 // to the consensus (api TestDetectionSyscalls fails with it), and stored
 // baselines keep these columns.
 func sequenceConfig(seed uint64) trace.SequenceConfig {
-	return trace.SequenceConfig{Seed: seed, Separate: true}
+	return trace.SequenceConfig{Seed: seed, Models: []trace.Model{trace.NLL, trace.Unseen}}
 }
 
 // newModel learns the features and the training matrix from snapshots,

@@ -70,7 +70,7 @@ func TestSequenceConsensus(t *testing.T) {
 	for i := range 20 {
 		train = append(train, loop([]int32{1, 2, 3, 4, int32(5 + i%4)}, 6+i%5))
 	}
-	sq := NewSequence(SequenceConfig{Order: 3, Seed: 1})
+	sq := NewSequence(SequenceConfig{Order: 3, Seed: 1, Consensus: true})
 	if got := sq.Names(); !reflect.DeepEqual(got, []string{"seq.novelty"}) {
 		t.Errorf("Names = %v", got)
 	}
@@ -103,14 +103,14 @@ func TestSequenceConsensus(t *testing.T) {
 		t.Errorf("new calls %v, known then new %v, floor %v", got[1][0], got[3][0], floor)
 	}
 	// The reordered trace is novel to the n-gram model alone.
-	sep := NewSequence(SequenceConfig{Order: 3, Seed: 1, Separate: true, NoUnseen: true})
+	sep := NewSequence(SequenceConfig{Order: 3, Seed: 1, Models: []Model{NLL}})
 	if _, err := sep.Fit(train); err != nil {
 		t.Fatal(err)
 	}
 	if f := sep.Features(traces[2], nil); !(f[0] > sep.Typical()[0]) {
 		t.Errorf("the n-gram model finds the reordered trace ordinary: %v", f)
 	}
-	if X2, _ := NewSequence(SequenceConfig{Order: 3, Seed: 1}).Fit(train); !reflect.DeepEqual(X, X2) {
+	if X2, _ := NewSequence(SequenceConfig{Order: 3, Seed: 1, Consensus: true}).Fit(train); !reflect.DeepEqual(X, X2) {
 		t.Errorf("same seed, different cross-fitted features")
 	}
 }
