@@ -55,7 +55,7 @@ func malmem(t testing.TB) Options {
 func adfa(t testing.TB) Options {
 	f := filepath.Join(dataDir(t), "adfa-ld", "adfa-ld-dev.csv")
 	return Options{Train: f, Test: f, LabelCol: "label", Normal: "normal", FamilyCol: "family",
-		Where: []Where{{"set", "train"}}, SequenceCol: "syscalls", Detector: detect.DefaultName}
+		Where: []Where{{"set", "train"}}, SequenceCol: "syscalls"}
 }
 
 func evaluate(t testing.TB, o Options) *Result {
@@ -107,9 +107,10 @@ func TestMalMem(t *testing.T) {
 
 // TestADFA asserts the ADFA-LD protocol of docs/EVALUATION.md: trained on
 // the 833 set=train traces, tested on the 2,186 validation traces and each
-// attack family. The floors sit 0.01–0.015 below the measured AUCs, and
-// the default must beat the plain 6-gram STIDE baseline on its worst
-// family by 0.02 (measured: 0.858 against 0.822).
+// attack family. The floors sit 0.012–0.015 below the measured AUCs (fits
+// are deterministic: the margin is for honest changes, not noise), and on
+// its worst family the default beats, by 0.03 (measured 0.035–0.05), the
+// plain 6-gram STIDE baseline and the consensus it replaced as default.
 func TestADFA(t *testing.T) {
 	o := adfa(t)
 	o.Fleet = &DefaultFleet
@@ -118,12 +119,23 @@ func TestADFA(t *testing.T) {
 	if r.NTrain != 833 || r.NTest != 2615 || r.Publisher.AUC < 0.95 {
 		t.Errorf("ADFA-LD: %+v %+v", r, *r.Publisher)
 	}
-	checkFloors(t, r, 0.855, map[string]float64{"Adduser": 0.85, "Hydra_FTP": 0.865, "Hydra_SSH": 0.845})
-	o.Fleet, o.Models = nil, []trace.Model{trace.Unseen}
-	stide := evaluate(t, o)
-	t.Logf("stide6: %+v", stide)
-	if worst(r.Families) < worst(stide.Families)+0.02 {
-		t.Errorf("worst family %.4f, STIDE's %.4f: want 0.02 more", worst(r.Families), worst(stide.Families))
+	checkFloors(t, r, 0.87, map[string]float64{"Adduser": 0.875, "Hydra_FTP": 0.87, "Hydra_SSH": 0.86})
+	for _, base := range []struct {
+		name    string
+		det     string
+		combine trace.Combine
+		models  []trace.Model
+	}{
+		{"stide6", "zscore", trace.Separate, []trace.Model{trace.Unseen}},
+		{"min(nll6,calls,pairs)", detect.DefaultName, trace.Min, []trace.Model{trace.NLL, trace.Calls, trace.Pairs}},
+	} {
+		o := adfa(t)
+		o.Detector, o.Combine, o.Models = base.det, base.combine, base.models
+		b := evaluate(t, o)
+		t.Logf("%s: %+v", base.name, b)
+		if worst(r.Families) < worst(b.Families)+0.03 {
+			t.Errorf("worst family %.4f, %s's %.4f: want 0.03 more", worst(r.Families), base.name, worst(b.Families))
+		}
 	}
 }
 

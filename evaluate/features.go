@@ -35,7 +35,7 @@ func fitFeatures(t *dataset.Table, rows []int, o Options) (*featurizer, [][]floa
 			return nil, nil, err
 		}
 		fz.seq = trace.NewSequence(trace.SequenceConfig{Seed: o.Seed, Neural: o.neural(),
-			Recurrent: o.recurrent(), Consensus: o.Consensus, Models: o.Models, Order: o.Order})
+			Recurrent: o.recurrent(), Combine: o.Combine, Models: o.Models, Order: o.Order})
 		S, err := fz.seq.Fit(seqs)
 		if err != nil {
 			return nil, nil, err

@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 
 	"imgward/detect"
 	"imgward/detect/trace"
@@ -16,16 +18,16 @@ import (
 // A Candidate is one configuration that Select compares: a detector and,
 // for traces, the sequence models and how they combine.
 type Candidate struct {
-	Name      string
-	Detector  string
-	Consensus bool
-	Models    []trace.Model
-	Order     int
+	Name     string
+	Detector string
+	Combine  trace.Combine
+	Models   []trace.Model
+	Order    int
 }
 
 // apply returns o configured as c.
 func (c Candidate) apply(o Options) Options {
-	o.Detector, o.Consensus, o.Models, o.Order = c.Detector, c.Consensus, c.Models, c.Order
+	o.Detector, o.Combine, o.Models, o.Order = c.Detector, c.Combine, c.Models, c.Order
 	o.Neural, o.Recurrent = false, false
 	return o
 }
@@ -211,43 +213,54 @@ func crossValidate(ctx context.Context, o Options, t *dataset.Table, rows, attac
 }
 
 // SequenceCandidates are the trace configurations that `imgward eval
-// --protocol loafo` compares, simplest first: each model alone, the
-// separate features of the detectors, and consensuses (the minimum of
-// robust z-scores) of models that look at a trace differently.
+// --protocol loafo` compares, simpler first (the first wins a tie): each
+// model alone, then each set of models as separate features of the default
+// detector, combined by Min and by Fisher (trace.Combine), and as separate
+// features of ECOD, which sums the features' tail probabilities itself.
 func SequenceCandidates() []Candidate {
-	const ens = "ensemble"
-	sep := func(name string, order int, ms ...trace.Model) Candidate {
-		return Candidate{Name: name, Detector: ens, Models: ms, Order: order}
-	}
-	min := func(name string, order int, ms ...trace.Model) Candidate {
-		return Candidate{Name: name, Detector: ens, Consensus: true, Models: ms, Order: order}
-	}
 	N, U, F, C, P := trace.NLL, trace.Unseen, trace.Frames, trace.Calls, trace.Pairs
-	return []Candidate{
-		sep("stide6", 6, U),
-		sep("lfc6", 6, F),
-		sep("nll6", 6, N),
-		sep("nll10", 10, N),
-		sep("calls", 6, C),
-		sep("pairs", 6, P),
-		sep("sep(nll6,unseen6)", 6, N, U),
-		sep("sep(nll6,lfc6)", 6, N, F),
-		sep("sep(nll6,calls,pairs)", 6, N, C, P),
-		sep("sep(calls,pairs)", 6, C, P),
-		sep("sep(nll6,calls)", 6, N, C),
-		sep("sep(nll10,calls)", 10, N, C),
-		sep("sep(unseen6,calls)", 6, U, C),
-		sep("sep(nll10,calls,pairs)", 10, N, C, P),
-		sep("sep(unseen6,calls,pairs)", 6, U, C, P),
-		sep("sep(nll6,unseen6,calls,pairs)", 6, N, U, C, P),
-		min("min(calls,pairs)", 6, C, P),
-		min("min(nll6,calls)", 6, N, C),
-		min("min(nll6,pairs)", 6, N, P),
-		min("min(nll6,calls,pairs)", 6, N, C, P),
-		min("min(nll10,calls,pairs)", 10, N, C, P),
-		min("min(lfc6,calls,pairs)", 6, F, C, P),
-		min("min(nll6,lfc6,calls,pairs)", 6, N, F, C, P),
+	type set struct {
+		order  int
+		models []trace.Model
 	}
+	singles := []set{{6, []trace.Model{U}}, {6, []trace.Model{F}}, {6, []trace.Model{N}}, {10, []trace.Model{N}},
+		{6, []trace.Model{C}}, {6, []trace.Model{P}}}
+	sets := []set{{6, []trace.Model{N, U}}, {6, []trace.Model{N, F}}, {6, []trace.Model{N, C}}, {10, []trace.Model{N, C}},
+		{6, []trace.Model{U, C}}, {6, []trace.Model{N, P}}, {6, []trace.Model{C, P}}, {6, []trace.Model{N, C, P}},
+		{10, []trace.Model{N, C, P}}, {6, []trace.Model{N, U, C, P}}}
+	var cs []Candidate
+	for _, st := range singles {
+		cs = append(cs, newCandidate(detect.DefaultName, trace.Separate, st.order, st.models))
+	}
+	for _, st := range sets {
+		for _, c := range []trace.Combine{trace.Separate, trace.Min, trace.Fisher} {
+			cs = append(cs, newCandidate(detect.DefaultName, c, st.order, st.models))
+		}
+		cs = append(cs, newCandidate("ecod", trace.Separate, st.order, st.models))
+	}
+	return cs
+}
+
+// newCandidate returns a sequence candidate named for what it is, such as
+// fisher(nll6,calls) or sep(nll6,calls)/ecod; the default detector is not
+// named.
+func newCandidate(det string, c trace.Combine, order int, ms []trace.Model) Candidate {
+	var names []string
+	for _, m := range ms {
+		name := string(m)
+		if m == trace.NLL || m == trace.Unseen || m == trace.Frames {
+			name += strconv.Itoa(order)
+		}
+		names = append(names, name)
+	}
+	name := strings.Join(names, ",")
+	if len(ms) > 1 {
+		name = c.String() + "(" + name + ")"
+	}
+	if det != detect.DefaultName {
+		name += "/" + det
+	}
+	return Candidate{Name: name, Detector: det, Combine: c, Models: ms, Order: order}
 }
 
 // DetectorCandidates are the detectors compared on numeric features.

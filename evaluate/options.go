@@ -17,17 +17,16 @@ type Options struct {
 	Normal      string // the label of normal rows
 	Where       []Where
 	SequenceCol string
-	Detector    string     // a name of detect.Names
+	Detector    string     // a name of detect.Names; "": ecod with a SequenceCol, else the default
 	Fleet       *FleetSpec // nil: no publisher-level evaluation
 	Seed        uint64     // seeds the detector and the cross-fitting
 	Workers     int        // scoring goroutines; 0 means GOMAXPROCS
 	// FleetParam is how a publisher's unified state folds its instances'
 	// surprise; the zero Param is the weighted mean (Fisher's method).
 	FleetParam fleet.Param
-	// Consensus combines the sequence models into one feature,
-	// seq.novelty, in place of one feature per model
-	// (trace.SequenceConfig).
-	Consensus bool
+	// Combine is how the sequence models' scores become features
+	// (trace.SequenceConfig): by default one feature per model.
+	Combine trace.Combine
 	// Neural adds the surprise of a trace under a neural language model
 	// (trace.NeuralConfig) to the sequence models: seq.nlm. Training
 	// takes about 1.75 minutes on ADFA-LD's 833 traces with 2 cores.
@@ -76,8 +75,11 @@ func (o *Options) Check() error {
 			return errors.E("eval", errors.Invalid, err)
 		}
 	}
-	if o.Detector == "" {
+	if o.Detector == "" { // the detector the default features were selected with
 		o.Detector = detect.DefaultName
+		if o.SequenceCol != "" {
+			o.Detector = trace.DefaultDetector
+		}
 	}
 	if _, err := detect.New(o.Detector, detect.Config{}); err != nil {
 		return errors.E("eval", errors.Invalid, errors.Errorf("unknown detector %q (known: %s)",

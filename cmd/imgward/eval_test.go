@@ -137,6 +137,7 @@ func TestEvalErrors(t *testing.T) {
 		{"bad holdout", with("--holdout", "1"), 2, "holdout"},
 		{"bad model", with("--sequence-col", "trace", "--models", "nll,bogus"), 2, "unknown sequence model"},
 		{"bad order", with("--order", "99"), 2, "order"},
+		{"bad combine", with("--combine", "mean"), 2, "unknown combination"},
 		{"bad protocol", with("--protocol", "kfold"), 2, "unknown protocol"},
 		{"loafo without families", with("--protocol", "loafo"), 2, "--family-col"},
 		{"no family column", with("--holdout", "0.5", "--family-col", "nope"), 1, `no column "nope"`},

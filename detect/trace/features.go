@@ -28,10 +28,10 @@ type SequenceConfig struct {
 	// log-likelihood of each element under a recurrent (GRU) language model
 	// of the training traces (see RecurrentConfig).
 	Recurrent *RecurrentConfig
-	// Consensus combines the models' scores into one feature, seq.novelty,
-	// the smallest of their robust z-scores, in place of one feature per
-	// model for the detectors to combine.
-	Consensus bool
+	// Combine says how the models' scores become features: one feature
+	// per model for the detectors to combine (Separate, the default), or
+	// one, seq.novelty (Min, Fisher).
+	Combine Combine
 	// Models are the models whose scores are the features, or enter the
 	// consensus, in that order after the n-gram ones; nil means
 	// DefaultModels. Neural and Recurrent add theirs after these.
@@ -98,11 +98,8 @@ var nearestModels = map[Model]profileKind{Calls: repertoire, Pairs: transitions}
 // model and a nearest-trace model look at a trace differently, the first
 // call by call, the second as a whole, and need not both be fooled.
 //
-// With Consensus, the one feature is seq.novelty: the smallest of the
-// models' robust z-scores (distance above the training traces' median, in
-// median absolute deviations; 0 below it). A trace is as novel as the model
-// that finds it most familiar, as in the ensemble of Kim et al. (2016),
-// which accumulates the sequences any model finds highly normal.
+// With Combine set to Min or Fisher, the one feature is seq.novelty, a
+// combination of the models' scores (see Combine).
 //
 // A detector, and the consensus, must learn how novel normal traces are,
 // but a trace is never novel to a model trained on it. Fit therefore
@@ -119,9 +116,10 @@ type Sequence struct {
 	ms    []Model // the models in use (resolveModels)
 	model *ngramModel
 	lms   []languageModel // seq.calls, seq.pairs, seq.nlm, seq.rnn: those in use
-	// The consensus: each model's median and scale over the cross-fitted
-	// training traces.
+	// The combination: each model's median and scale (Min), or its
+	// sorted scores (Fisher), over the cross-fitted training traces.
 	center, scale []float64
+	sorted        [][]float64
 	floor         []float64
 }
 
@@ -139,7 +137,7 @@ func NewSequence(c SequenceConfig) *Sequence {
 
 // Names returns the names of the features, in order.
 func (s *Sequence) Names() []string {
-	if s.cfg.Consensus {
+	if s.cfg.Combine != Separate {
 		return []string{"seq.novelty"}
 	}
 	var names []string
@@ -163,12 +161,20 @@ func (s *Sequence) Names() []string {
 // models returns the models in use, computed once by NewSequence.
 func (s *Sequence) models() []Model { return s.ms }
 
-// DefaultModels are the models of a zero SequenceConfig: the n-gram NLL and
-// the nearest traces by calls and by pairs, as separate features. This is
-// the configuration that leave-one-attack-family-out selection chose on
-// ADFA-LD among single models, STIDE, locality frame counts and
-// consensuses (docs/EVALUATION.md).
-func DefaultModels() []Model { return []Model{NLL, Calls, Pairs} }
+// DefaultModels are the models of a zero SequenceConfig: the n-gram NLL
+// (order 6) and the nearest training trace by its set of calls, as
+// separate features, to be scored by DefaultDetector. Leave-one-attack-
+// family-out selection on ADFA-LD's training traces chose this
+// configuration among 46 (single models, STIDE, locality frame counts,
+// sets of models as separate features or combined by Min or Fisher): its
+// worst family had the best cross-validated AUC (docs/EVALUATION.md).
+func DefaultModels() []Model { return []Model{NLL, Calls} }
+
+// DefaultDetector is the detector (a name of detect.Names) that the
+// default models were selected with: ECOD, which scores a trace by the sum
+// of its features' -log tail probabilities among the training traces'.
+// Where a detector scores trace features, it should be this one.
+const DefaultDetector = "ecod"
 
 // ParseModels parses a comma-separated list of model names, as the
 // --models flag of imgward eval takes them; an unknown name is an error of
@@ -251,10 +257,10 @@ func (s *Sequence) Fit(train [][]int32) ([][]float64, error) {
 		}
 	}
 	s.fitLanguageModels(train, fold, out)
-	if s.cfg.Consensus {
-		s.fitConsensus(out)
+	if s.cfg.Combine != Separate {
+		s.fitCombination(out)
 		for i, x := range out {
-			out[i] = append(x[:0], s.consensus(x))
+			out[i] = append(x[:0], s.combine(x))
 		}
 	}
 	s.floor = make([]float64, len(out[0]))
@@ -316,8 +322,8 @@ func (s *Sequence) AppendFeatures(ts [][]int32, dst [][]float64) {
 	}
 	for i, x := range raw {
 		n := len(dst[i])
-		if s.cfg.Consensus {
-			dst[i] = append(dst[i], s.consensus(x))
+		if s.cfg.Combine != Separate {
+			dst[i] = append(dst[i], s.combine(x))
 		} else {
 			dst[i] = append(dst[i], x...)
 		}
@@ -325,56 +331,6 @@ func (s *Sequence) AppendFeatures(ts [][]int32, dst [][]float64) {
 			dst[i][n+j] = max(dst[i][n+j], f)
 		}
 	}
-}
-
-// fitConsensus learns each model's median and scale from the cross-fitted
-// training scores, one row per trace.
-func (s *Sequence) fitConsensus(rows [][]float64) {
-	m := len(rows[0])
-	s.center, s.scale = make([]float64, m), make([]float64, m)
-	col := make([]float64, len(rows))
-	for j := range m {
-		for i, x := range rows {
-			col[i] = x[j]
-		}
-		s.center[j], s.scale[j] = robustLocScale(col)
-	}
-}
-
-// consensus returns the smallest of the robust z-scores of x, the scores of
-// one trace under each model, floored at 0.
-func (s *Sequence) consensus(x []float64) float64 {
-	z := math.Inf(1)
-	for j, v := range x {
-		z = min(z, max(0, (v-s.center[j])/s.scale[j]))
-	}
-	return z
-}
-
-// robustLocScale returns the median of xs and their median absolute
-// deviation, scaled to estimate a standard deviation. Where more than half
-// of the values are equal, the MAD is 0, and the mean absolute deviation
-// stands in. Where all are, the model has seen no spread among normal
-// traces, so any departure from their value is as novel as it gets: the
-// scale is a billionth of the value (or of 1), and the other models decide
-// the consensus. It sorts xs.
-func robustLocScale(xs []float64) (loc, scale float64) {
-	slices.Sort(xs)
-	loc = xs[len(xs)/2]
-	dev := make([]float64, len(xs))
-	mean := 0.0
-	for i, x := range xs {
-		dev[i] = math.Abs(x - loc)
-		mean += dev[i]
-	}
-	slices.Sort(dev)
-	if scale = 1.4826 * dev[len(dev)/2]; scale > 0 {
-		return loc, scale
-	}
-	if scale = 1.2533 * mean / float64(len(xs)); scale > 0 {
-		return loc, scale
-	}
-	return loc, 1e-9 * max(1, math.Abs(loc))
 }
 
 // raw appends the unfloored n-gram features of t under model m.

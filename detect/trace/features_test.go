@@ -119,10 +119,11 @@ func TestSequenceModels(t *testing.T) {
 		cfg  SequenceConfig
 		want []string
 	}{
-		{SequenceConfig{}, []string{"seq.nll", "seq.calls", "seq.pairs"}},
+		{SequenceConfig{}, []string{"seq.nll", "seq.calls"}},
+		{SequenceConfig{Models: []Model{NLL, Calls, Pairs}}, []string{"seq.nll", "seq.calls", "seq.pairs"}},
 		{SequenceConfig{Models: []Model{Unseen}}, []string{"seq.unseen6"}},
 		{SequenceConfig{Order: 4, Models: []Model{Pairs, Frames, NLL, Frames}}, []string{"seq.lfc4", "seq.nll", "seq.pairs"}},
-		{SequenceConfig{Consensus: true, Models: []Model{NLL, Calls}}, []string{"seq.novelty"}},
+		{SequenceConfig{Combine: Min, Models: []Model{NLL, Calls}}, []string{"seq.novelty"}},
 	} {
 		sq := NewSequence(tt.cfg)
 		if got := sq.Names(); !reflect.DeepEqual(got, tt.want) {
