@@ -17,7 +17,7 @@ type Options struct {
 	Normal      string // the label of normal rows
 	Where       []Where
 	SequenceCol string
-	Detector    string     // a name of detect.Names; "": ecod with a SequenceCol, else the default
+	Detector    string     // a name of detect.Names
 	Fleet       *FleetSpec // nil: no publisher-level evaluation
 	Seed        uint64     // seeds the detector and the cross-fitting
 	Workers     int        // scoring goroutines; 0 means GOMAXPROCS
@@ -75,11 +75,8 @@ func (o *Options) Check() error {
 			return errors.E("eval", errors.Invalid, err)
 		}
 	}
-	if o.Detector == "" { // the detector the default features were selected with
+	if o.Detector == "" {
 		o.Detector = detect.DefaultName
-		if o.SequenceCol != "" {
-			o.Detector = trace.DefaultDetector
-		}
 	}
 	if _, err := detect.New(o.Detector, detect.Config{}); err != nil {
 		return errors.E("eval", errors.Invalid, errors.Errorf("unknown detector %q (known: %s)",

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"imgward/detect"
+	"imgward/detect/pipeline"
 	"imgward/errors"
 	"imgward/introspect/dataset"
 )
@@ -29,9 +30,11 @@ type Metrics struct {
 	TPR float64 `json:"tpr_at_fpr_1pct"` // true-positive rate at FPR <= 1%
 }
 
-// Run performs the evaluation that o describes. No test row is one the
-// detector trained on: when --test is the --train file, the training rows
-// are left out of its test rows.
+// Run performs the evaluation that o describes: it scores the test rows as
+// Score does, then measures the scores and, with o.Fleet, simulated
+// publishers whose instances' surprises fold as the service folds them.
+// No test row is one the detector trained on: when o.Test is the o.Train
+// file, the training rows are left out of its test rows.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	const op = "eval"
 	if err := o.Check(); err != nil {
@@ -48,20 +51,77 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
-// evalRows trains on the given rows of train and scores every row of test.
+// evalRows trains on the given rows of train, scores every row of test and
+// measures the scores.
 func evalRows(ctx context.Context, o Options, train *dataset.Table, rows []int, test *dataset.Table) (*Result, error) {
-	fz, X, err := fitFeatures(train, rows, o)
+	sc, err := scoreRows(ctx, o, train, rows, test)
 	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
+	res := &Result{NTrain: sc.NTrain, NTest: len(sc.Score),
+		RowsPerSecond: float64(len(sc.Score)) / max(sc.Elapsed.Seconds(), 1e-9)}
+	if res.Instance, err = metrics(sc.Score, sc.Anomaly); err != nil {
 		return nil, err
 	}
-	det, err := detect.New(o.Detector, detect.Config{Names: fz.names(), Seed: o.Seed})
+	if o.FamilyCol != "" {
+		if res.Families, err = familyMetrics(test, o.FamilyCol, sc.Score, sc.Anomaly); err != nil {
+			return nil, err
+		}
+	}
+	if o.Fleet != nil {
+		m, err := simulate(ctx, *o.Fleet, sc.Surprise, sc.Anomaly, o.FleetParam)
+		if err != nil {
+			return nil, err
+		}
+		res.Publisher = &m
+	}
+	return res, nil
+}
+
+// Scores are what an evaluation gives each test row.
+type Scores struct {
+	Score    []float64 // the detector's anomaly score
+	Surprise []float64 // -ln p of the score, calibrated as the service calibrates
+	Anomaly  []bool    // whether the row's label is not Options.Normal
+	NTrain   int       // the training rows
+	Elapsed  time.Duration
+}
+
+// Score scores every row of o.Test through the service's pipeline (package
+// detect/pipeline): the rows become snapshots as `imgward replay` makes
+// them (without the label), the normal training rows a baseline as a
+// role's trusted instances do, and each test row's snapshot is scored
+// against it as the service scores an instance. Unlike Run, it scores the
+// training rows too when o.Test is the o.Train file, as the service scores
+// its trusted instances. Elapsed times the featurising and scoring of the
+// test rows.
+func Score(ctx context.Context, o Options) (*Scores, error) {
+	const op = "eval"
+	if err := o.Check(); err != nil {
+		return nil, wrap(op, err)
+	}
+	train, test, _, err := readTables(o.Train, o.Test)
 	if err != nil {
-		return nil, err
+		return nil, wrap(op, err)
 	}
-	if err := det.Fit(X); err != nil {
+	rows, err := trainRows(train, o)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	if o.Holdout > 0 {
+		rows = holdout(rows, o.Holdout, o.SplitSeed)
+	}
+	sc, err := scoreRows(ctx, o, train, rows, test)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	return sc, nil
+}
+
+// scoreRows trains on the given rows of train and scores every row of test.
+func scoreRows(ctx context.Context, o Options, train *dataset.Table, rows []int, test *dataset.Table) (*Scores, error) {
+	sc, n, err := fit(ctx, train, rows, o)
+	if err != nil {
 		return nil, err
 	}
 	labels, err := test.Strings(nil, o.LabelCol)
@@ -69,34 +129,43 @@ func evalRows(ctx context.Context, o Options, train *dataset.Table, rows []int, 
 		return nil, err
 	}
 	start := time.Now()
-	scores, err := scoreTable(ctx, det, fz, test, o.Workers)
+	snaps, err := snapshots(test, nil, o)
 	if err != nil {
 		return nil, err
 	}
-	elapsed := time.Since(start)
-	anomaly := make([]bool, len(labels))
-	for i, l := range labels {
-		anomaly[i] = l != o.Normal
-	}
-	res := &Result{NTrain: len(X), NTest: len(scores),
-		RowsPerSecond: float64(len(scores)) / max(elapsed.Seconds(), 1e-9)}
-	if res.Instance, err = metrics(scores, anomaly); err != nil {
+	scores, err := sc.ScoreAll(ctx, snaps, o.Workers)
+	if err != nil {
 		return nil, err
 	}
-	if o.FamilyCol != "" {
-		if res.Families, err = familyMetrics(test, o.FamilyCol, scores, anomaly); err != nil {
-			return nil, err
-		}
+	out := &Scores{Score: scores, Surprise: sc.Surprises(scores), Anomaly: make([]bool, len(labels)),
+		NTrain: n, Elapsed: time.Since(start)}
+	for i, l := range labels {
+		out.Anomaly[i] = l != o.Normal
 	}
-	if o.Fleet != nil {
-		cal := newCalibration(det, X)
-		m, err := simulate(ctx, *o.Fleet, cal.surprise(scores), anomaly, o.FleetParam)
-		if err != nil {
-			return nil, err
-		}
-		res.Publisher = &m
+	return out, nil
+}
+
+// fit builds and fits the baseline of the given rows of t, as the service
+// builds a role's baseline from its trusted instances, and returns it with
+// its number of training rows.
+func fit(ctx context.Context, t *dataset.Table, rows []int, o Options) (*pipeline.Scorer, int, error) {
+	snaps, err := snapshots(t, rows, o)
+	if err != nil {
+		return nil, 0, err
 	}
-	return res, nil
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	m := pipeline.Build(o.config(), snaps)
+	if len(m.Columns()) == 0 {
+		return nil, 0, errors.E("eval", errors.Invalid, errors.New(
+			"no features: no column is numeric in every row, and --sequence-col is not set"))
+	}
+	sc, err := m.Fit()
+	if err != nil {
+		return nil, 0, err
+	}
+	return sc, len(m.Rows), nil
 }
 
 // wrap gives err the operation op unless it already has a kind, and so

@@ -2,13 +2,16 @@ package monitor
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"imgward"
+	"imgward/detect/pipeline"
 	"imgward/errors"
-	"imgward/introspect/ingest"
+	"imgward/snapshot"
 )
 
 // MaxRole bounds the length of an image role.
@@ -93,11 +96,11 @@ func (s *Service) BuildBaselines(ctx context.Context, p imgward.Principal) (*Bui
 	for _, t := range trusted {
 		isTrusted[t] = true
 	}
-	byRole := map[string][]*imgward.Snapshot{}
+	byRole := map[string][]*snapshot.Snapshot{}
 	for _, r := range roles {
 		byRole[r] = nil // every role is reported, learned or skipped
 	}
-	err = s.eachLatest(ctx, func(snap *imgward.Snapshot, rec *imgward.SnapshotRecord) {
+	err = s.eachLatest(ctx, func(snap *snapshot.Snapshot, rec *imgward.SnapshotRecord) {
 		if role, ok := roles[rec.ImageID]; ok && isTrusted[rec.Publisher] {
 			byRole[role] = append(byRole[role], snap)
 		}
@@ -107,19 +110,19 @@ func (s *Service) BuildBaselines(ctx context.Context, p imgward.Principal) (*Bui
 	}
 	res := &BuildResult{Built: []imgward.Baseline{}, Skipped: map[string]string{}}
 	var models []imgward.Baseline
-	for _, role := range sortedKeys(byRole) {
+	for _, role := range slices.Sorted(maps.Keys(byRole)) {
 		snaps := byRole[role]
 		if len(snaps) < DefaultMinTrainRows {
 			res.Skipped[role] = strconv.Itoa(len(snaps)) + " trusted instances with snapshots, fewer than " + strconv.Itoa(DefaultMinTrainRows)
 			continue
 		}
-		m := newModel(s.cfg.Detector, s.cfg.Seed, snaps, s.cfg.MaxTrainRows)
-		if _, err := m.fit(); err != nil {
+		m := pipeline.Build(pipeline.Config{Detector: s.cfg.Detector, Seed: s.cfg.Seed, MaxRows: s.cfg.MaxTrainRows}, snaps)
+		if _, err := m.Fit(); err != nil {
 			res.Skipped[role] = "the detector could not fit: " + err.Error()
 			continue
 		}
 		models = append(models, imgward.Baseline{Role: role, Detector: m.Detector, Rows: len(m.Rows),
-			CreatedAt: s.stamp(), Model: m.marshal()})
+			CreatedAt: s.stamp(), Model: m.Marshal()})
 	}
 	err = s.store.Update(ctx, func(tx imgward.Tx) error {
 		for i := range models {
@@ -163,7 +166,7 @@ func (s *Service) Baselines(ctx context.Context, p imgward.Principal) ([]imgward
 
 // eachLatest calls fn with the latest snapshot of every running instance,
 // in instance order, a page at a time.
-func (s *Service) eachLatest(ctx context.Context, fn func(*imgward.Snapshot, *imgward.SnapshotRecord)) error {
+func (s *Service) eachLatest(ctx context.Context, fn func(*snapshot.Snapshot, *imgward.SnapshotRecord)) error {
 	const page = 5000
 	var after imgward.InstanceID
 	for {
@@ -177,7 +180,7 @@ func (s *Service) eachLatest(ctx context.Context, fn func(*imgward.Snapshot, *im
 			return err
 		}
 		for i := range recs {
-			snap, err := ingest.Parse(recs[i].Body, recs[i].TakenAt)
+			snap, err := snapshot.Parse(recs[i].Body, recs[i].TakenAt)
 			if err != nil {
 				s.log.Warn("stored snapshot unreadable", "instance", recs[i].InstanceID, "err", err)
 				continue

@@ -68,9 +68,8 @@ the training traces (package detect/trace), named by --models:
   calls   1 - cosine similarity of the trace's set of calls to the nearest
           training trace's
   pairs   the same for log(1 + count) of each pair of successive calls
-By default (--models %s, scored by --detector %s) the detector gets each
-model's score as a feature: the configuration that leave-one-family-out
-selection chose on ADFA-LD. --combine min makes the models' scores one
+By default (--models %s) the detector gets each model's score as a feature:
+the configuration that leave-one-family-out selection chose on ADFA-LD. --combine min makes the models' scores one
 feature, seq.novelty, the smallest of their robust z-scores (novel to every
 model); --combine fisher, the sum of -ln of their tail probabilities among
 the training traces' scores.
@@ -111,7 +110,7 @@ Options:
                           (slower: trains 6 small networks)
   --recurrent             add a recurrent language model's surprise
                           (slower: trains 3 small GRUs)
-  --detector NAME         %s (default %s; %s with --sequence-col)
+  --detector NAME         %s (default %s)
   --fleet SPEC            evaluate publishers too, as above
   --protocol loafo        select by leave-one-family-out (needs --family-col)
   --folds K               folds of --protocol loafo (default 5)
@@ -125,8 +124,7 @@ Options:
 func cmdEval(args []string, stdout, stderr io.Writer) int {
 	o, protocol, folds, asJSON, err := parseEval(args)
 	if err == flag.ErrHelp {
-		fmt.Fprintf(stdout, evalUsage, describeDefault(), trace.DefaultDetector,
-			strings.Join(detect.Names(), "|"), detect.DefaultName, trace.DefaultDetector)
+		fmt.Fprintf(stdout, evalUsage, describeDefault(), strings.Join(detect.Names(), "|"), detect.DefaultName)
 		return exitOK
 	}
 	if err != nil {

@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"encoding/json"
 	"math"
 	"slices"
 
@@ -115,4 +116,31 @@ func ParseCombine(name string) (Combine, error) {
 	}
 	return 0, errors.E("trace.ParseCombine", errors.Invalid,
 		errors.Errorf("unknown combination %q (known: sep, min, fisher)", name))
+}
+
+// UnmarshalJSON decodes a configuration, including the form that baselines
+// stored before Models and Combine existed: "Separate": true meant the
+// models NLL and Unseen (NLL alone with "NoUnseen") as separate features,
+// and false their consensus, the minimum over NLL, Calls and Pairs. A
+// stored baseline thus keeps scoring as it was built.
+func (c *SequenceConfig) UnmarshalJSON(b []byte) error {
+	type plain SequenceConfig // without this method
+	var v struct {
+		plain
+		Separate, NoUnseen *bool
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*c = SequenceConfig(v.plain)
+	switch {
+	case c.Models != nil || v.Separate == nil:
+	case !*v.Separate:
+		c.Models, c.Combine = []Model{NLL, Calls, Pairs}, Min
+	case v.NoUnseen != nil && *v.NoUnseen:
+		c.Models = []Model{NLL}
+	default:
+		c.Models = []Model{NLL, Unseen}
+	}
+	return nil
 }

@@ -162,19 +162,14 @@ func (s *Sequence) Names() []string {
 func (s *Sequence) models() []Model { return s.ms }
 
 // DefaultModels are the models of a zero SequenceConfig: the n-gram NLL
-// (order 6) and the nearest training trace by its set of calls, as
-// separate features, to be scored by DefaultDetector. Leave-one-attack-
-// family-out selection on ADFA-LD's training traces chose this
-// configuration among 46 (single models, STIDE, locality frame counts,
-// sets of models as separate features or combined by Min or Fisher): its
-// worst family had the best cross-validated AUC (docs/EVALUATION.md).
-func DefaultModels() []Model { return []Model{NLL, Calls} }
-
-// DefaultDetector is the detector (a name of detect.Names) that the
-// default models were selected with: ECOD, which scores a trace by the sum
-// of its features' -log tail probabilities among the training traces'.
-// Where a detector scores trace features, it should be this one.
-const DefaultDetector = "ecod"
+// and STIDE (order 6) and the nearest training trace by its set of calls
+// and by its pairs of calls, as separate features. Leave-one-attack-
+// family-out selection on ADFA-LD's training traces, scored through the
+// service's pipeline, chose this configuration among 46 (single models,
+// STIDE, locality frame counts, sets of models as separate features of the
+// ensemble or of ECOD, or combined by Min or Fisher): its worst family had
+// the best cross-validated AUC (docs/EVALUATION.md).
+func DefaultModels() []Model { return []Model{NLL, Unseen, Calls, Pairs} }
 
 // ParseModels parses a comma-separated list of model names, as the
 // --models flag of imgward eval takes them; an unknown name is an error of

@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"encoding/json"
 	"math"
 	"reflect"
 	"testing"
@@ -119,7 +120,7 @@ func TestSequenceModels(t *testing.T) {
 		cfg  SequenceConfig
 		want []string
 	}{
-		{SequenceConfig{}, []string{"seq.nll", "seq.calls"}},
+		{SequenceConfig{}, []string{"seq.nll", "seq.unseen6", "seq.calls", "seq.pairs"}},
 		{SequenceConfig{Models: []Model{NLL, Calls, Pairs}}, []string{"seq.nll", "seq.calls", "seq.pairs"}},
 		{SequenceConfig{Models: []Model{Unseen}}, []string{"seq.unseen6"}},
 		{SequenceConfig{Order: 4, Models: []Model{Pairs, Frames, NLL, Frames}}, []string{"seq.lfc4", "seq.nll", "seq.pairs"}},
@@ -189,5 +190,37 @@ func TestLocalityFrameCount(t *testing.T) {
 		if math.Abs(st.frames-tt.want) > 1e-12 {
 			t.Errorf("%s: frames = %v, want %v", tt.name, st.frames, tt.want)
 		}
+	}
+}
+
+// TestSequenceConfigJSON checks that a configuration survives JSON, and
+// that the form stored before Models decodes to the models it meant.
+func TestSequenceConfigJSON(t *testing.T) {
+	c := SequenceConfig{Order: 10, Seed: 3, Combine: Fisher, Models: []Model{NLL, Calls}, Recurrent: &RecurrentConfig{Hidden: 8}}
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got SequenceConfig
+	if err := json.Unmarshal(b, &got); err != nil || !reflect.DeepEqual(got, c) {
+		t.Errorf("round trip %s: %+v, %v", b, got, err)
+	}
+	for _, tt := range []struct {
+		stored  string
+		models  []Model
+		combine Combine
+	}{
+		{`{"Order":0,"Folds":0,"Seed":0,"Neural":null,"Recurrent":null,"Separate":true,"NoUnseen":false}`, []Model{NLL, Unseen}, Separate},
+		{`{"Separate":true,"NoUnseen":true}`, []Model{NLL}, Separate},
+		{`{"Separate":false}`, []Model{NLL, Calls, Pairs}, Min},
+		{`{}`, nil, Separate},
+	} {
+		var c SequenceConfig
+		if err := json.Unmarshal([]byte(tt.stored), &c); err != nil || !reflect.DeepEqual(c.Models, tt.models) || c.Combine != tt.combine {
+			t.Errorf("%s: %+v, %v; want models %v, %v", tt.stored, c, err, tt.models, tt.combine)
+		}
+	}
+	if err := json.Unmarshal([]byte(`{"Models":7}`), &got); err == nil {
+		t.Error("a malformed configuration decoded")
 	}
 }

@@ -1,4 +1,4 @@
-package ingest
+package snapshot
 
 import (
 	"bytes"
@@ -11,8 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"imgward"
 	"imgward/errors"
 )
 
@@ -119,9 +119,9 @@ func TestSequenceLimit(t *testing.T) {
 }
 
 func TestRoundTrip(t *testing.T) {
-	s := &imgward.Snapshot{InstanceID: "i-0123456789abcdef", TakenAt: now, Source: "sim",
+	s := &Snapshot{InstanceID: "i-0123456789abcdef", TakenAt: now, Source: "sim",
 		Numeric: map[string]float64{"cpu": 0.25}, Sets: map[string][]string{"ports": {"22", "80"}},
-		Syscalls: &imgward.Syscalls{Histogram: map[int]int64{0: 3, 59: 1}}}
+		Syscalls: &Syscalls{Histogram: map[int32]uint64{0: 3, 59: 1}}}
 	b, err := Marshal(s)
 	if err != nil {
 		t.Fatal(err)
@@ -177,8 +177,12 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Parse(out, now); err != nil {
+		back, err := Parse(out, now)
+		if err != nil {
 			t.Fatalf("re-parse of %s: %v", out, err)
+		}
+		if diff := cmp.Diff(s, back, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("%s: re-parsed (-first +again):\n%s", out, diff)
 		}
 	})
 }
