@@ -10,8 +10,8 @@
 #      through detect/pipeline on one goroutine, as the service does; then the
 #      leave-one-family-out selection (go test -bench Select, which fails if it
 #      does not choose the shipped defaults) and imgward eval --recurrent on
-#      ADFA-LD (go test -bench EvalADFARecurrent, which fails below the AUCs of
-#      docs/EVALUATION.md);
+#      ADFA-LD (go test -bench EvalADFARecurrent, which fails if it costs more
+#      than 0.02 of AUC against the default, docs/EVALUATION.md);
 #   2. go test -bench on seal, fingerprint, detect and server (the server's
 #      need the throwaway PostgreSQL of scripts/pg-test-server.sh);
 #   3. sealing against raw AES-256-GCM, the age CLI and skopeo's layer

@@ -26,7 +26,9 @@ const evalUsage = `usage: imgward eval --train FILE --test FILE --label-col COL 
 Trains an anomaly detector on the rows of --train whose --label-col is --normal
 (and that match every --train-where), scores the rows of --test, and reports
 ROC AUC and the true-positive rate at a false-positive rate of at most 1%%.
-A row is anomalous when its label is not --normal.
+A row is anomalous when its label is not --normal. Rows are scored as the
+service scores instances (package detect/pipeline): each becomes the snapshot
+that imgward replay sends, and the training rows a role's baseline.
 
 No test row is a training row: when --test is the --train file, the rows the
 detector trained on are left out of the test rows. --holdout F leaves a
@@ -53,10 +55,10 @@ folds (normal rows only), scores each family of --train's anomalous rows on its
 own against the held-out fold, and judges each candidate configuration by its
 worst family. It prints every candidate's cross-validated AUC per family, the
 one to ship (best worst family over all families) and, for each family, the one
-chosen on the other families only. With --test, each family's test figure is
-that of the configuration chosen without it. Candidates: the sequence models
-and their combinations with --sequence-col, else the detectors. Takes about
-two minutes on ADFA-LD.
+chosen on the other families only. Each family's test figure (on the rows of
+--test not trained on) is that of the configuration chosen without it. Candidates: the sequence models
+and their combinations with --sequence-col, else the detectors. Takes 5 to 15
+minutes on ADFA-LD on a shared 2-core machine.
 
 Features are the columns that parse as numbers in every row of --train, except
 the label, family, sequence and --train-where columns. --sequence-col names a
@@ -68,11 +70,13 @@ the training traces (package detect/trace), named by --models:
   calls   1 - cosine similarity of the trace's set of calls to the nearest
           training trace's
   pairs   the same for log(1 + count) of each pair of successive calls
-By default (--models %s) the detector gets each model's score as a feature:
-the configuration that leave-one-family-out selection chose on ADFA-LD. --combine min makes the models' scores one
+By default (--models %s) the detector gets each model's score as a
+feature, beside the service's set features of the trace's distinct calls
+(syscalls.count, syscalls.novel): the configuration that leave-one-family-out
+selection chose on ADFA-LD. --combine min makes the models' scores one
 feature, seq.novelty, the smallest of their robust z-scores (novel to every
-model); --combine fisher, the sum of -ln of their tail probabilities among
-the training traces' scores.
+model); --combine fisher, the sum of -ln of their tail probabilities among the
+training traces' scores.
 --neural and --recurrent add the surprise under a feed-forward and a recurrent
 (GRU) neural language model; both train small networks on all cores (45 s to 2
 minutes for 833 traces on 2 cores) and are deterministic. A plain STIDE
