@@ -19,6 +19,11 @@ want debian-archive-keyring /usr/share/keyrings/debian-archive-keyring.gpg
 want qemu-utils /usr/bin/qemu-img
 want qemu-system-x86 /usr/bin/qemu-system-x86_64 # introspect/vmi boots a VM under TCG
 want python3-cryptography /usr/lib/python3/dist-packages/cryptography # seal/testdata/kat_v1.py
+# scripts/keystone-test-server.sh and the OpenStack client tests (api/openstack_test.go)
+want python3-keystone /usr/bin/keystone-wsgi-public
+want python3-glanceclient /usr/bin/glance
+want python3-openstackclient /usr/bin/openstack
+want python3-openstacksdk /usr/lib/python3/dist-packages/openstack
 if [ "${1:-}" = bench ]; then
 	want python3-sklearn /usr/lib/python3/dist-packages/sklearn
 	want age /usr/bin/age
