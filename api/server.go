@@ -19,6 +19,7 @@ import (
 	"imgward/catalog"
 	"imgward/errors"
 	"imgward/identity"
+	"imgward/keystone"
 	"imgward/monitor"
 )
 
@@ -37,6 +38,9 @@ type Server struct {
 	issuer  *identity.Issuer // protect.go
 	now     func() time.Time
 	upload  UploadLimits // upload.go
+
+	keystone *keystone.Validator // keystone.go; nil: imgward's tokens only
+	roles    KeystoneRoles
 }
 
 // Option configures a Server.
@@ -129,7 +133,7 @@ func (s *Server) routes() {
 // handle registers an authenticated route.
 func (s *Server) handle(pattern string, h handlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.cat.Authenticate(r.Context(), token(r))
+		p, err := s.authenticate(r.Context(), token(r))
 		if err != nil {
 			s.error(w, r, err)
 			return

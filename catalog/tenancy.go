@@ -16,16 +16,16 @@ import (
 	"imgward/identity"
 )
 
-// tokenPrefix marks imgward tokens, so that a leaked one is recognisable by
-// secret scanners.
-const tokenPrefix = "iwt_"
+// TokenPrefix marks imgward tokens, so that a leaked one is recognisable by
+// secret scanners, and tells them from Keystone's.
+const TokenPrefix = "iwt_"
 
 // maxTokenLen bounds what is hashed for a lookup.
 const maxTokenLen = 256
 
 // NewToken returns a fresh API token and the hash under which it is stored.
 func NewToken() (token string, hash []byte) {
-	token = tokenPrefix + randomHex(32)
+	token = TokenPrefix + randomHex(32)
 	return token, HashToken(token)
 }
 

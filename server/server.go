@@ -24,6 +24,7 @@ import (
 	"imgward/catalog"
 	"imgward/errors"
 	"imgward/identity"
+	"imgward/keystone"
 	"imgward/internal/securefile"
 	"imgward/monitor"
 	"imgward/store/postgres"
@@ -51,6 +52,10 @@ type Config struct {
 	// zero fields take the defaults).
 	Upload api.UploadLimits
 	Now    func() time.Time // the clock; nil for time.Now (tests set it)
+	// Keystone, if set, validates OpenStack tokens (api.WithKeystone),
+	// with KeystoneRoles mapping Keystone's roles to imgward's.
+	Keystone      *keystone.Config
+	KeystoneRoles api.KeystoneRoles
 }
 
 // opener opens a store backend.
@@ -175,9 +180,19 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, errors.E(op, err)
 	}
 	brk := broker.New(st, blobs, keys, issuer, broker.WithClock(cfg.Now), broker.WithLogger(cfg.Logger))
-	h := api.New(cat, api.WithLogger(cfg.Logger), api.WithReadiness(ready),
+	opts := []api.Option{api.WithLogger(cfg.Logger), api.WithReadiness(ready),
 		api.WithBroker(brk), api.WithIdentity(issuer), api.WithClock(cfg.Now), api.WithMonitor(mon),
-		api.WithUploadLimits(cfg.Upload))
+		api.WithUploadLimits(cfg.Upload)}
+	if cfg.Keystone != nil {
+		v, err := keystone.New(*cfg.Keystone)
+		if err != nil {
+			st.Close()
+			keys.Close()
+			return nil, errors.E(op, err)
+		}
+		opts = append(opts, api.WithKeystone(v, cfg.KeystoneRoles))
+	}
+	h := api.New(cat, opts...)
 	svc := &Service{Handler: h, Catalog: cat, Store: st, Keys: keys, Issuer: issuer, Monitor: mon, AdminToken: token}
 	if cfg.DetectEvery > 0 {
 		ctx, stop := context.WithCancel(context.Background())

@@ -20,6 +20,7 @@ import (
 	"imgward/api"
 	"imgward/catalog"
 	"imgward/errors"
+	"imgward/keystone"
 	"imgward/monitor"
 	"imgward/server"
 )
@@ -54,6 +55,7 @@ An upload's body must bring at least --upload-min-rate bytes/s over every
 upload ends with 400, its image is queued again, and what it held is free
 (a protected upload in progress keeps key rotation from retiring versions).
 
+` + keystoneHelp + `
 Every flag can also be set in the environment, as IMGWARD_<FLAG> with dashes
 as underscores (IMGWARD_DATA_DIR, IMGWARD_LISTEN, IMGWARD_STORE, IMGWARD_DSN...).
 
@@ -97,6 +99,10 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		"the window of --upload-min-rate: a stalled upload ends within it")
 	upTimeout := fs.String("upload-timeout", env("upload-timeout", api.DefaultUploadLimits.Timeout.String()),
 		"longest time an upload's body may take, such as 24h (0: no limit)")
+	ksURL := fs.String("keystone-url", env("keystone-url", ""), "validate OpenStack tokens against this Keystone (see above)")
+	ksFile := fs.String("keystone-config", env("keystone-config", ""), "file of the Keystone service user's credentials")
+	ksAdmin := fs.String("keystone-admin-role", env("keystone-admin-role", "admin"), "Keystone role that makes an imgward admin")
+	ksCollector := fs.String("keystone-collector-role", env("keystone-collector-role", "imgward-collector"), "Keystone role that makes an imgward collector")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveUsage)
 		fs.PrintDefaults()
@@ -147,6 +153,10 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	if msg == "" && (*tlsCert == "") != (*tlsKey == "") {
 		msg = "--tls-cert and --tls-key go together"
 	}
+	var ks *keystone.Config
+	if msg == "" {
+		ks, msg = keystoneConfig(*ksURL, *ksFile, getenv)
+	}
 	if msg != "" {
 		fmt.Fprintf(stderr, "error: %s\n", msg)
 		return 2
@@ -161,7 +171,7 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		Detect: monitor.Config{Alpha: a, MinInstances: mi, Webhook: *webhook}, DetectEvery: every,
 		Protection: server.Protection{KMS: *kmsName, PKCS11Module: *p11Module, PKCS11Token: *p11Token,
 			PKCS11PIN: *p11PIN, DerivedThreshold: threshold},
-		Upload: upload,
+		Upload: upload, Keystone: ks, KeystoneRoles: api.KeystoneRoles{Admin: *ksAdmin, Collector: *ksCollector},
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %s\n", errorText(err))
