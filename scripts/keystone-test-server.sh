@@ -69,8 +69,19 @@ CONF
 				--bootstrap-admin-url "http://127.0.0.1:$port/v3/" \
 				--bootstrap-public-url "http://127.0.0.1:$port/v3/" \
 				--bootstrap-internal-url "http://127.0.0.1:$port/v3/" \
-				--bootstrap-region-id RegionOne
-	} >>"$dir/manage.log" 2>&1 || { tail -20 "$dir/manage.log" >&2; die "keystone-manage failed"; }
+				--bootstrap-region-id RegionOne &&
+			# Projects, users and roles are made offline by bootstrap too:
+			# Keystone 22 on SQLite fails role creation over the API with
+			# "database is locked". Each user also gets its role on the
+			# system scope, which imgward never sees (it takes project-scoped
+			# tokens only).
+			"${km[@]}" bootstrap --bootstrap-username imgward --bootstrap-password "$pw" \
+				--bootstrap-project-name service --bootstrap-role-name service &&
+			"${km[@]}" bootstrap --bootstrap-username alice --bootstrap-password "$pw" \
+				--bootstrap-project-name alice --bootstrap-role-name member &&
+			"${km[@]}" bootstrap --bootstrap-username bob --bootstrap-password "$pw" \
+				--bootstrap-project-name bob --bootstrap-role-name member
+	} >>"$dir/manage.log" 2>&1 || { tail -n 20 "$dir/manage.log" >&2; die "keystone-manage failed"; }
 	OS_KEYSTONE_CONFIG_FILES=$dir/keystone.conf setsid keystone-wsgi-public --host 127.0.0.1 --port "$port" \
 		>>"$dir/server.log" 2>&1 &
 	pid=$!
@@ -79,7 +90,7 @@ CONF
 		if curl -fsS "http://127.0.0.1:$port/v3" >/dev/null 2>&1; then
 			break
 		fi
-		kill -0 "$pid" 2>/dev/null || { tail -20 "$dir/server.log" >&2; die "keystone exited"; }
+		kill -0 "$pid" 2>/dev/null || { tail -n 20 "$dir/server.log" >&2; die "keystone exited"; }
 		sleep 0.5
 	done
 	curl -fsS "http://127.0.0.1:$port/v3" >/dev/null || die "keystone did not answer on port $port"
@@ -88,19 +99,9 @@ CONF
 		OS_PASSWORD=$pw OS_PROJECT_NAME=admin OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default
 	unset OS_TOKEN OS_URL OS_CLOUD
 	{
-		openstack project create --domain default service &&
-			openstack role create service &&
-			openstack role create --or-show member &&
-			openstack user create --domain default --project service --password "$pw" imgward &&
-			openstack role add --project service --user imgward service &&
-			for u in alice bob; do
-				openstack project create --domain default "$u" &&
-					openstack user create --domain default --project "$u" --password "$pw" "$u" &&
-					openstack role add --project "$u" --user "$u" member || exit 1
-			done &&
-			openstack service create --name glance image &&
+		openstack service create --name glance image &&
 			openstack endpoint create --region RegionOne image public "http://127.0.0.1:$image"
-	} >>"$dir/setup.log" 2>&1 || { tail -20 "$dir/setup.log" >&2; stop_dir "$dir"; die "setting up the catalog failed"; }
+	} >>"$dir/setup.log" 2>&1 || { tail -n 20 "$dir/setup.log" "$dir/server.log" >&2; stop_dir "$dir"; die "setting up the catalog failed"; }
 	log "Keystone on 127.0.0.1:$port, image endpoint 127.0.0.1:$image, in $dir"
 	echo "export IMGWARD_TEST_KEYSTONE_URL='http://127.0.0.1:$port/v3'"
 	echo "export IMGWARD_TEST_KEYSTONE_IMAGE_PORT='$image'"
