@@ -164,6 +164,7 @@ func token(r *http.Request) string {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rw := &statusWriter{ResponseWriter: w, code: 200}
+	unversioned(r)
 	h, pattern := s.mux.Handler(r)
 	if pattern == "" {
 		// The mux answers 404 or 405 in plain text; answer in JSON instead.
@@ -183,6 +184,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := time.Since(start)
 	s.metrics.observe(pattern, r.Method, rw.code, d)
 	s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rw.code, "duration", d)
+}
+
+// unversioned serves Glance's v2 paths also without /v2, as the current
+// version: openstackclient and glanceclient given an endpoint without a
+// version and a token of their own (admin_token, --os-image-url) skip
+// version discovery and append /images to the endpoint.
+func unversioned(r *http.Request) {
+	p := r.URL.Path
+	for _, prefix := range []string{"/images", "/schemas/", "/info/"} {
+		if p == prefix || strings.HasPrefix(p, prefix+"/") || strings.HasSuffix(prefix, "/") && strings.HasPrefix(p, prefix) {
+			r.URL.Path = "/v2" + p
+			if r.URL.RawPath != "" {
+				r.URL.RawPath = "/v2" + r.URL.RawPath
+			}
+			return
+		}
+	}
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

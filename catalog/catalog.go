@@ -37,6 +37,8 @@ type Service struct {
 	log    *slog.Logger
 	limits Limits
 	prot   protection // protect.go
+	// external: projects are an identity service's (federated.go)
+	external bool
 }
 
 // Limits are the quotas of a catalog; zero fields take the defaults.

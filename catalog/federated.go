@@ -98,3 +98,31 @@ func validFederatedID(id string) bool {
 	}
 	return true
 }
+
+// WithExternalProjects says that projects belong to an identity service
+// (Keystone): a member named by a project id imgward has not seen yet is
+// recorded as a project, as Glance takes any project id, so that an owner
+// can share with a project before anyone of it has called imgward.
+func WithExternalProjects() Option { return func(s *Service) { s.external = true } }
+
+// checkMemberProject checks that member names a project, recording it
+// first when projects are external.
+func (s *Service) checkMemberProject(ctx context.Context, tx imgward.Tx, p imgward.Principal, member imgward.ProjectID) error {
+	const op = "catalog.AddMember"
+	_, err := tx.Project(ctx, member)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(errors.NotExist, err):
+		return err
+	case !s.external:
+		return errors.E(op, errors.Invalid, errors.Msg("member is not a project"))
+	case !validFederatedID(string(member)):
+		return errors.E(op, errors.Invalid, errors.Msg("member is not a project id"))
+	}
+	pr := &imgward.Project{ID: member, Name: string(member), CreatedAt: s.stamp()}
+	if err := tx.CreateProject(ctx, pr); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, p, "project.create", "project/"+string(member), "first named as a member")
+}

@@ -35,9 +35,7 @@ func (s *Service) AddMember(ctx context.Context, p imgward.Principal, id imgward
 		if member == a.img.Owner {
 			return errors.E(op, errors.Invalid, errors.Msg("the owner cannot be a member of its own image"))
 		}
-		if _, err := tx.Project(ctx, member); errors.Is(errors.NotExist, err) {
-			return errors.E(op, errors.Invalid, errors.Msg("member is not a project"))
-		} else if err != nil {
+		if err := s.checkMemberProject(ctx, tx, p, member); err != nil {
 			return err
 		}
 		ms, err := tx.ListMembers(ctx, id)

@@ -141,9 +141,13 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		keys.Close()
 		return nil, errors.E(op, err)
 	}
-	cat := catalog.New(st, blobs, catalog.WithLogger(cfg.Logger), catalog.WithLimits(cfg.Limits),
+	catOpts := []catalog.Option{catalog.WithLogger(cfg.Logger), catalog.WithLimits(cfg.Limits),
 		catalog.WithClock(cfg.Now), catalog.WithKeys(keys, cfg.Protection.KeyID),
-		catalog.WithDerivedThreshold(cfg.Protection.DerivedThreshold))
+		catalog.WithDerivedThreshold(cfg.Protection.DerivedThreshold)}
+	if cfg.Keystone != nil {
+		catOpts = append(catOpts, catalog.WithExternalProjects())
+	}
+	cat := catalog.New(st, blobs, catOpts...)
 	// One node owns every upload of an embedded store; nodes sharing a
 	// database leave a day for another node's upload to finish.
 	cutoff := time.Now()
