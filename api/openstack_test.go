@@ -199,7 +199,7 @@ func TestOpenStackClientsKeystone(t *testing.T) {
 // runGlance drives the glance CLI; args go before each command.
 func runGlance(t *testing.T, alice, bob client, args []string, bobProject, path string, data []byte, launchAsBob func(string)) {
 	g := func(c client, rest ...string) string {
-		return c.run(append(append([]string{"sh", "-c", glanceSh+`"$@"`, "glance"}, args...), rest...)...)
+		return c.run(append(append([]string{"sh", "-c", glanceSh + `"$@"`, "glance"}, args...), rest...)...)
 	}
 	m := glanceID.FindStringSubmatch(g(alice, "image-create", "--name", "gl-b", "--disk-format", "raw",
 		"--container-format", "bare", "--file", path))
