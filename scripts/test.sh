@@ -14,7 +14,14 @@ IMGWARD_TEST_SKOPEO=$(scripts/skopeo-build.sh)
 export IMGWARD_TEST_SKOPEO
 pgenv=$(scripts/pg-test-server.sh start)
 eval "$pgenv"
-cleanup() { scripts/pg-test-server.sh stop || true; [ -n "${hsmdir:-}" ] && rm -rf "$hsmdir"; }
+# A throwaway Keystone for the OpenStack client tests (api/openstack_test.go).
+ksenv=$(scripts/keystone-test-server.sh start)
+eval "$ksenv"
+cleanup() {
+	scripts/pg-test-server.sh stop || true
+	scripts/keystone-test-server.sh stop || true
+	[ -n "${hsmdir:-}" ] && rm -rf "$hsmdir"
+}
 trap cleanup EXIT INT TERM
 eval "$(scripts/softhsm-test.sh)"
 hsmdir=$(dirname "$SOFTHSM2_CONF")
