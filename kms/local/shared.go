@@ -277,53 +277,17 @@ func (s *Shared) Retire(ctx context.Context, id imgward.KeyID, version uint32) e
 // GenerateDataKey implements imgward.KeyService. It reads the ring first,
 // so that it wraps under the cluster's current version.
 func (s *Shared) GenerateDataKey(ctx context.Context, id imgward.KeyID, ad []byte) ([]byte, imgward.WrappedKey, error) {
-	const op = "local.GenerateDataKey"
-	v, n, err := s.lookup(ctx, op, id, 0, true)
-	if err != nil {
-		return nil, imgward.WrappedKey{}, err
-	}
-	dk := kms.NewDataKey()
-	w, err := kms.Seal(v.aead, id, n, dk, ad)
-	if err != nil {
-		return nil, imgward.WrappedKey{}, errors.E(op, err)
-	}
-	return dk, w, nil
+	return finder(s.lookup).generate(ctx, id, ad)
 }
 
 // Unwrap implements imgward.KeyService. It is a decryption oracle.
 func (s *Shared) Unwrap(ctx context.Context, w imgward.WrappedKey, ad []byte) ([]byte, error) {
-	const op = "local.Unwrap"
-	if err := kms.Check(w, ad); err != nil {
-		return nil, errors.E(op, err)
-	}
-	v, _, err := s.lookup(ctx, op, w.KeyID, w.Version, false)
-	if err != nil {
-		return nil, err
-	}
-	dk, err := kms.Open(v.aead, w, ad)
-	if err != nil {
-		return nil, errors.E(op, err)
-	}
-	return dk, nil
+	return finder(s.lookup).unwrap(ctx, w, ad)
 }
 
 // Rewrap implements imgward.KeyService, to the cluster's current version.
 func (s *Shared) Rewrap(ctx context.Context, w imgward.WrappedKey, ad []byte) (imgward.WrappedKey, error) {
-	const op = "local.Rewrap"
-	dk, err := s.Unwrap(ctx, w, ad)
-	if err != nil {
-		return imgward.WrappedKey{}, errors.E(op, err)
-	}
-	defer clear(dk)
-	v, n, err := s.lookup(ctx, op, w.KeyID, 0, true)
-	if err != nil {
-		return imgward.WrappedKey{}, err
-	}
-	nw, err := kms.Seal(v.aead, w.KeyID, n, dk, ad)
-	if err != nil {
-		return imgward.WrappedKey{}, errors.E(op, err)
-	}
-	return nw, nil
+	return finder(s.lookup).rewrap(ctx, w, ad)
 }
 
 // Import copies the master keys of a single node's key file into the shared
