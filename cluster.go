@@ -70,3 +70,7 @@ type ClusterTx interface {
 	// DeleteIdentityKey removes a key; NotExist if absent.
 	DeleteIdentityKey(ctx context.Context, kid string) error
 }
+
+// IdentitySeedAD is the additional data of an identity signing key's seed
+// wrapped by the KMS, so that no image key can pass for it.
+const IdentitySeedAD = "imgward-identity-seed-v1"
