@@ -76,7 +76,7 @@ func TestSharedRing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(missReload) // a reads the ring on a miss at most this often
+	time.Sleep(missReload)                                          // a reads the ring on a miss at most this often
 	if _, err := a.Verify(tok2, now.Add(time.Minute)); err != nil { // a has not read the ring since
 		t.Fatalf("a document signed with a key rotated on b does not verify on a: %v", err)
 	}
