@@ -158,6 +158,7 @@ func (s *Service) Upload(ctx context.Context, p imgward.Principal, id imgward.Im
 		return nil, notFound(op)
 	}
 	var up *imgward.Image
+	ul := s.newLease(uploadLease(id))
 	err := s.store.Update(ctx, func(tx imgward.Tx) error {
 		a, err := loadAccess(ctx, tx, p, id)
 		if err != nil {
@@ -175,7 +176,7 @@ func (s *Service) Upload(ctx context.Context, p imgward.Principal, id imgward.Im
 		}
 		a.img.Status, a.img.UpdatedAt = imgward.StatusSaving, s.stamp()
 		up = a.img
-		if err := s.takeLease(ctx, tx, uploadLease(id)); err != nil {
+		if err := s.takeLease(ctx, tx, ul); err != nil {
 			return err
 		}
 		return tx.UpdateImage(ctx, a.img)
@@ -185,7 +186,7 @@ func (s *Service) Upload(ctx context.Context, p imgward.Principal, id imgward.Im
 	}
 	// The lease tells the other nodes that this upload lives; if this node
 	// dies, they return the image to queued (RecoverUploads).
-	stopLease, lost := s.holdLease(ctx, uploadLease(id))
+	stopLease, lost := s.holdLease(ctx, ul)
 	in, perr := s.ingest(ctx, up, r)
 	stopLease()
 	select {
@@ -211,14 +212,14 @@ func (s *Service) Upload(ctx context.Context, p imgward.Principal, id imgward.Im
 		if err != nil {
 			return err
 		}
-		held, err := s.holdsLease(ctx, tx, uploadLease(id))
+		held, err := s.holdsLease(ctx, tx, ul)
 		if err != nil {
 			return err
 		}
 		if img.Status != imgward.StatusSaving || !held {
 			return errors.E(op, errors.Conflict, errors.Msg("image changed during the upload"))
 		}
-		if err := tx.ReleaseLease(ctx, uploadLease(id), s.node.name); err != nil {
+		if err := s.releaseLease(ctx, tx, ul); err != nil {
 			return err
 		}
 		img.UpdatedAt = s.stamp()

@@ -32,7 +32,8 @@ type node struct {
 // WithNode names this node in the leases it takes, and sets their period
 // (0: DefaultLeasePeriod). name should tell an operator which node holds a
 // lease; a random suffix per process is added, so that a node restarted
-// within a lease period does not take over the leases of its former life.
+// within a lease period does not take over the leases of its former life
+// (each job adds its own suffix too: newLease).
 func WithNode(name string, period time.Duration) Option {
 	return func(s *Service) {
 		b := make([]byte, 4)
@@ -52,16 +53,29 @@ func uploadLease(id imgward.ImageID) string { return "upload/" + string(id) }
 
 func rotateLease(id imgward.KeyID) string { return "rotate/" + string(id) }
 
-// takeLease takes or renews lease name for this node, in tx.
-func (s *Service) takeLease(ctx context.Context, tx imgward.Tx, name string) error {
-	now := s.now()
-	return tx.TakeLease(ctx, name, s.node.name, now.Add(s.node.period), now)
+// lease is a lease held by one job of this node: its owner names the node
+// and the job, so that two jobs of one node exclude each other as well.
+type lease struct {
+	name, owner string
 }
 
-// holdLease renews lease name, already taken, every third of the period
+// newLease names a lease for a new job of this node.
+func (s *Service) newLease(name string) lease {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return lease{name: name, owner: s.node.name + "#" + hex.EncodeToString(b)}
+}
+
+// takeLease takes or renews l, in tx.
+func (s *Service) takeLease(ctx context.Context, tx imgward.Tx, l lease) error {
+	now := s.now()
+	return tx.TakeLease(ctx, l.name, l.owner, now.Add(s.node.period), now)
+}
+
+// holdLease renews l, already taken, every third of the period
 // until the returned stop is called. lost is closed if a renewal finds the
 // lease taken by another node: the job must then not commit its result.
-func (s *Service) holdLease(ctx context.Context, name string) (stop func(), lost <-chan struct{}) {
+func (s *Service) holdLease(ctx context.Context, l lease) (stop func(), lost <-chan struct{}) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	lostc := make(chan struct{})
 	var wg sync.WaitGroup
@@ -75,12 +89,12 @@ func (s *Service) holdLease(ctx context.Context, name string) (stop func(), lost
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				err := s.store.Update(ctx, func(tx imgward.Tx) error { return s.takeLease(ctx, tx, name) })
+				err := s.store.Update(ctx, func(tx imgward.Tx) error { return s.takeLease(ctx, tx, l) })
 				if errors.Is(errors.Conflict, err) {
 					close(lostc)
 					return
 				} else if err != nil && ctx.Err() == nil {
-					s.log.Warn("lease not renewed", "lease", name, "err", err)
+					s.log.Warn("lease not renewed", "lease", l.name, "err", err)
 				}
 			}
 		}
@@ -88,15 +102,20 @@ func (s *Service) holdLease(ctx context.Context, name string) (stop func(), lost
 	return func() { cancel(); wg.Wait() }, lostc
 }
 
-// holdsLease reports, in tx, whether this node still holds lease name.
-func (s *Service) holdsLease(ctx context.Context, tx imgward.Tx, name string) (bool, error) {
-	l, err := tx.Lease(ctx, name)
+// holdsLease reports, in tx, whether l is still held.
+func (s *Service) holdsLease(ctx context.Context, tx imgward.Tx, l lease) (bool, error) {
+	got, err := tx.Lease(ctx, l.name)
 	if errors.Is(errors.NotExist, err) {
 		return false, nil
 	} else if err != nil {
 		return false, err
 	}
-	return l.Owner == s.node.name, nil
+	return got.Owner == l.owner, nil
+}
+
+// releaseLease drops l if it is still held.
+func (s *Service) releaseLease(ctx context.Context, tx imgward.Tx, l lease) error {
+	return tx.ReleaseLease(ctx, l.name, l.owner)
 }
 
 // RecoverUploads returns to queued the images saving whose upload lease

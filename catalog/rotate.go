@@ -48,7 +48,7 @@ func (s *Service) RotateKeys(ctx context.Context, p imgward.Principal, retire bo
 	// One rotation at a time in the cluster: two at once would make two
 	// versions, and one's retirement could destroy the version the other
 	// is re-wrapping to.
-	lease := rotateLease(s.prot.keyID)
+	lease := s.newLease(rotateLease(s.prot.keyID))
 	err := s.store.Update(ctx, func(tx imgward.Tx) error { return s.takeLease(ctx, tx, lease) })
 	if errors.Is(errors.Conflict, err) {
 		return nil, errors.E(op, errors.Conflict, errors.Msg("a rotation of this key is in progress on another node; try again when it ends"), err)
@@ -59,7 +59,7 @@ func (s *Service) RotateKeys(ctx context.Context, p imgward.Principal, retire bo
 	defer func() {
 		stop()
 		actx := context.WithoutCancel(ctx)
-		s.store.Update(actx, func(tx imgward.Tx) error { return tx.ReleaseLease(actx, lease, s.node.name) })
+		s.store.Update(actx, func(tx imgward.Tx) error { return s.releaseLease(actx, tx, lease) })
 	}()
 	v, err := s.prot.keys.Rotate(ctx, s.prot.keyID)
 	if err != nil {

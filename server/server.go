@@ -98,6 +98,7 @@ type Service struct {
 	// AdminToken is the first admin's token when this start created it,
 	// else "". It is also written to DataDir/admin.token.
 	AdminToken string
+	closeOnce  sync.Once
 	stop       context.CancelFunc // of the periodic detection
 	loops      sync.WaitGroup     // the periodic detection, waited for by Close
 }
@@ -226,14 +227,18 @@ func (s *Service) detectLoop(ctx context.Context, every time.Duration, log *slog
 	}
 }
 
-// Close releases the service's resources.
+// Close releases the service's resources; later calls do nothing.
 func (s *Service) Close() error {
-	if s.stop != nil {
-		s.stop()
-		s.loops.Wait() // a run in progress ends before the store closes
-	}
-	s.Monitor.Close()
-	s.Issuer.Close()
-	s.Keys.Close()
-	return s.Store.Close()
+	var err error
+	s.closeOnce.Do(func() {
+		if s.stop != nil {
+			s.stop()
+			s.loops.Wait() // a run in progress ends before the store closes
+		}
+		s.Monitor.Close()
+		s.Issuer.Close()
+		s.Keys.Close()
+		err = s.Store.Close()
+	})
+	return err
 }

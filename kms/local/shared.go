@@ -124,8 +124,8 @@ func (s *Shared) decodeMaster(vs []imgward.MasterKeyVersion) (*master, error) {
 	return m, nil
 }
 
-// reload reads key id from the store unless another caller did so after
-// seen, and returns the fresh copy.
+// reload reads key id from the store unless a copy read after seen (its
+// read began after seen) is there, and returns the copy.
 func (s *Shared) reload(ctx context.Context, id imgward.KeyID, seen time.Time) (sharedKey, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -162,10 +162,17 @@ func (s *Shared) lookup(ctx context.Context, op string, id imgward.KeyID, versio
 	if err := kms.CheckID(op, id); err != nil {
 		return nil, 0, err
 	}
+	start := time.Now()
 	k, ok := (*s.state.Load())[id]
-	if !ok || fresh || time.Since(k.read) > s.refresh || (k.find(version) == nil && time.Since(k.read) > missReload) {
+	if !ok || fresh || time.Since(k.read) > s.refresh || k.missing(version) {
+		// A fresh copy must have been read after this call began: one read
+		// before may miss a version committed just before the call.
+		seen := k.read
+		if fresh {
+			seen = start
+		}
 		var err error
-		if k, err = s.reload(ctx, id, k.read); err != nil {
+		if k, err = s.reload(ctx, id, seen); err != nil {
 			return nil, 0, errors.E(op, err)
 		}
 	}
@@ -180,6 +187,18 @@ func (s *Shared) lookup(ctx context.Context, op string, id imgward.KeyID, versio
 		return nil, 0, errors.E(op, errors.NotExist, errors.Msg("no such key version"))
 	}
 	return v, version, nil
+}
+
+// missing reports whether this copy lacks version and the ring should be
+// read again: always for a version past the current one, which another node
+// may just have made; at most every missReload for an older one, which was
+// retired, so that wraps under retired versions cannot make a node read the
+// ring for every request.
+func (k sharedKey) missing(version uint32) bool {
+	if k.find(version) != nil {
+		return false
+	}
+	return k.m == nil || version > k.m.current || time.Since(k.read) > missReload
 }
 
 func (k sharedKey) find(version uint32) *keyVersion {
