@@ -79,11 +79,12 @@ func KeyServiceNames() []string {
 	return ns
 }
 
-// sharedKMS reports whether every node of cfg's cluster holds the same
-// master keys: an HSM, or the local ring kept in a database that nodes
-// share.
+// sharedKMS reports whether cfg is a node of a cluster whose nodes hold the
+// same master keys: on a database that nodes share, an HSM or the local
+// ring kept in that database. A single node on SQLite keeps its identity
+// key file even with an HSM.
 func sharedKMS(cfg Config) bool {
-	return cfg.Protection.KMS == "pkcs11" || (cfg.Store != "sqlite" && cfg.Protection.KEKFile != "")
+	return cfg.Store != "sqlite" && (cfg.Protection.KMS == "pkcs11" || cfg.Protection.KEKFile != "")
 }
 
 // openKeys opens the KMS of cfg, makes sure its master key exists, and
