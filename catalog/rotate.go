@@ -51,7 +51,17 @@ func (s *Service) RotateKeys(ctx context.Context, p imgward.Principal, retire bo
 	lease := s.newLease(rotateLease(s.prot.keyID))
 	err := s.store.Update(ctx, func(tx imgward.Tx) error { return s.takeLease(ctx, tx, lease) })
 	if errors.Is(errors.Conflict, err) {
-		return nil, errors.E(op, errors.Conflict, errors.Msg("a rotation of this key is in progress on another node; try again when it ends"), err)
+		// Refused, and audited with the holder, so that the log says why
+		// this admin's rotation did nothing.
+		holder := "another node"
+		s.store.View(ctx, func(tx imgward.Tx) error {
+			if l, err := tx.Lease(ctx, lease.name); err == nil {
+				holder = l.Owner
+			}
+			return nil
+		})
+		return nil, s.deny(ctx, p, "key.rotate", object, "a rotation is in progress on "+holder,
+			errors.E(op, errors.Conflict, errors.Msg("a rotation of this key is in progress on another node; try again when it ends"), err))
 	} else if err != nil {
 		return nil, errors.E(op, err)
 	}

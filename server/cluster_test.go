@@ -173,6 +173,9 @@ func TestClusterRotationLease(t *testing.T) {
 			t.Errorf("node %d: rotate while another node holds the lease: %d %s", i+1, r.code, r.body)
 		}
 	}
+	if n := countReason(auditEntries(t, nodes[0]), "a rotation is in progress on elsewhere"); n != 2 {
+		t.Errorf("%d refused rotations audited with the holder, want 2", n)
+	}
 	var vs []imgward.MasterKeyVersion
 	nodes[1].svc.Store.View(ctx, func(tx imgward.Tx) (err error) {
 		vs, err = tx.MasterKeyVersions(ctx, "imgward-images")
@@ -267,4 +270,14 @@ func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func countReason(es []auditEntry, reason string) int {
+	n := 0
+	for _, e := range es {
+		if e.Reason == reason {
+			n++
+		}
+	}
+	return n
 }
