@@ -99,6 +99,9 @@ func (s *Snapshot) Validate() error {
 	if len(s.Sets) > MaxSets {
 		return bad(errors.TooLarge, "%d set features, more than %d", len(s.Sets), MaxSets)
 	}
+	if name := NumberAndSet(s.Numeric, s.Sets); name != "" {
+		return bad(errors.Invalid, "%s is both a numeric feature and a set; a name is one or the other", name)
+	}
 	for name, items := range s.Sets {
 		if !ValidName(name) {
 			return bad(errors.Invalid, "set feature name %.80q is not 1-64 bytes of [a-z0-9_.]", name)
@@ -155,6 +158,20 @@ func ValidName(name string) bool {
 		}
 	}
 	return true
+}
+
+// NumberAndSet returns a name that is both a numeric feature and a set, the
+// least such name when there are several, or "" when there is none. The
+// unified state keeps one parameter per name, a number or a set, so such a
+// snapshot could be stored but never folded (docs/SNAPSHOT.md).
+func NumberAndSet(numeric map[string]float64, sets map[string][]string) string {
+	both := ""
+	for name := range sets {
+		if _, ok := numeric[name]; ok && (both == "" || name < both) {
+			both = name
+		}
+	}
+	return both
 }
 
 // ValidInstanceID reports whether id is "i-" and 16 lowercase hex digits.

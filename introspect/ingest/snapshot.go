@@ -148,6 +148,9 @@ func checkFeatures(s *imgward.Snapshot) string {
 	if len(s.Sets) > MaxSets {
 		return "more than 32 set features"
 	}
+	if name := introspect.NumberAndSet(s.Numeric, s.Sets); name != "" {
+		return name + " is both a numeric feature and a set; a name is one or the other"
+	}
 	for name, items := range s.Sets {
 		if !introspect.ValidName(name) {
 			return "set name " + strconv.Quote(clip(name)) + " is not 1-64 bytes of [a-z0-9_.]"

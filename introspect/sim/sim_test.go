@@ -103,7 +103,7 @@ func TestBehaviours(t *testing.T) {
 		}{
 			{"cryptominer", "proc.cpu_percent", 1.3, "xmrig"},
 			{"botnet", "net.connections", 2, "kdevtmpfsi"},
-			{"backdoor", "net.listen", 1.01, "31337"},
+			{"backdoor", "net.listeners", 1.01, "31337"},
 			{"exfiltration", "net.tx_bytes_per_s", 5, "rclone"},
 		} {
 			k := key{c.b, r}
