@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 
 	"imgward"
 	"imgward/errors"
@@ -13,11 +14,15 @@ import (
 
 // Report summarises a detection run.
 type Report struct {
-	Scored     int                 `json:"scored"`   // instances scored against a baseline
-	Unscored   int                 `json:"unscored"` // instances without a role or a baseline
-	Images     int                 `json:"images"`   // images judged
-	Publishers int                 `json:"publishers"`
-	Flagged    []imgward.ProjectID `json:"flagged"` // publishers flagged by this run
+	Scored   int `json:"scored"`   // instances scored against a baseline
+	Unscored int `json:"unscored"` // running instances not scored
+	// UnscoredBy counts the unscored instances by reason (UnscoredNoRole...);
+	// UnscoredList names the first MaxUnscoredListed of them.
+	UnscoredBy   map[string]int      `json:"unscored_by"`
+	UnscoredList []Unscored          `json:"unscored_instances"`
+	Images       int                 `json:"images"` // images judged
+	Publishers   int                 `json:"publishers"`
+	Flagged      []imgward.ProjectID `json:"flagged"` // publishers flagged by this run
 }
 
 // scored is one instance's result.
@@ -54,15 +59,16 @@ func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	rep := &Report{Flagged: []imgward.ProjectID{}}
+	rep := &Report{Flagged: []imgward.ProjectID{}, UnscoredBy: map[string]int{}, UnscoredList: []Unscored{}}
 	var results []scored
 	surprises := fleet.New(fleet.Config{})
 	running := map[string]bool{}
 	err = s.eachLatest(ctx, func(snap *imgward.Snapshot, rec *imgward.SnapshotRecord) {
 		running[string(rec.InstanceID)] = true
-		sc := scorers[roles[rec.ImageID]]
-		if sc == nil || rec.Publisher == "" {
-			rep.Unscored++
+		role := roles[rec.ImageID]
+		sc := scorers[role]
+		if why := whyUnscored(rec, role, sc != nil); why != "" {
+			rep.unscored(Unscored{rec.InstanceID, rec.ImageID, role, why})
 			return
 		}
 		x := sc.vector(snap)
@@ -80,6 +86,9 @@ func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
+	if err := s.silent(ctx, running, roles, rep); err != nil {
+		return nil, errors.E(op, err)
+	}
 	// The unified state forgets instances terminated since they reported.
 	for _, id := range s.fleet.InstanceIDs() {
 		if !running[id] {
@@ -94,6 +103,28 @@ func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error)
 	}
 	rep.Flagged = flagged
 	return rep, nil
+}
+
+// silent counts the running instances that have sent no snapshot.
+func (s *Service) silent(ctx context.Context, reported map[string]bool, roles map[imgward.ImageID]string, rep *Report) error {
+	var ins []imgward.Instance
+	err := s.store.View(ctx, func(tx imgward.Tx) error {
+		var err error
+		ins, err = tx.ListInstances(ctx, imgward.InstanceFilter{State: imgward.InstanceRunning})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	// ListInstances lists the newest first; the report lists by id, as
+	// the instances with snapshots are.
+	slices.SortFunc(ins, func(a, b imgward.Instance) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	for _, in := range ins {
+		if !reported[string(in.ID)] {
+			rep.unscored(Unscored{in.ID, in.ImageID, roles[in.ImageID], UnscoredNoSnapshot})
+		}
+	}
+	return nil
 }
 
 // loadScorers refits the latest baseline of every role.
