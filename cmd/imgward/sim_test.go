@@ -34,7 +34,7 @@ func TestSimOut(t *testing.T) {
 	if code != exitOK || stdout != string(outs[0]) {
 		t.Errorf("--out -: exit %d", code)
 	}
-	for _, bad := range [][]string{{"sim"}, {"sim", "--out", "x", "--url", "http://a"}, {"sim", "--out", "-", "--malicious", "30"}, {"sim", "--out", "-", "--start", "yesterday"}} {
+	for _, bad := range [][]string{{"sim"}, {"sim", "--out", "x", "--url", "http://a"}, {"sim", "--out", "-", "--malicious", "30"}, {"sim", "--out", "-", "--start", "yesterday"}, {"sim", "--out", "-", "--roles", "web,mail"}} {
 		if _, _, code := runCLI(t, offline, nil, bad...); code != exitUsage {
 			t.Errorf("%q: exit %d, want %d", bad, code, exitUsage)
 		}
