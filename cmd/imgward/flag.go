@@ -61,7 +61,7 @@ func flagList(e *env, args []string) error {
 		}
 		all = append(all, resp.Verdicts...)
 	}
-	return e.emitList(all, []string{"KIND", "SUBJECT", "SCORE", "THRESHOLD", "INSTANCES", "FLAGGED"}, func(o object) []string {
+	return e.emitList(all, []string{"KIND", "SUBJECT", "SCORE", "THRESHOLD", "INSTANCES", "UPDATED"}, func(o object) []string {
 		return []string{o.s("kind"), o.s("subject"), o.num("score", 3), o.num("threshold", 3), o.s("instances"), o.s("updated_at")}
 	})
 }

@@ -87,7 +87,7 @@ func TestDetectionJourney(t *testing.T) {
 		}},
 		{`imgward flag clear $BAD`, func(t *testing.T, v map[string]string, out, _ string) { has(t, out, v["BAD"], "cleared") }},
 		{`imgward flag list`, func(t *testing.T, _ map[string]string, out, _ string) {
-			if strings.TrimSpace(out) != "KIND  SUBJECT  SCORE  THRESHOLD  INSTANCES  FLAGGED" {
+			if strings.TrimSpace(out) != "KIND  SUBJECT  SCORE  THRESHOLD  INSTANCES  UPDATED" {
 				t.Errorf("flag list after clear:\n%s", out)
 			}
 		}},
