@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
-	"strings"
 
 	"imgward"
 	"imgward/errors"
@@ -104,28 +103,6 @@ func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error)
 	}
 	rep.Flagged = flagged
 	return rep, nil
-}
-
-// silent counts the running instances that have sent no snapshot.
-func (s *Service) silent(ctx context.Context, reported map[string]bool, roles map[imgward.ImageID]string, rep *Report) error {
-	var ins []imgward.Instance
-	err := s.store.View(ctx, func(tx imgward.Tx) error {
-		var err error
-		ins, err = tx.ListInstances(ctx, imgward.InstanceFilter{State: imgward.InstanceRunning})
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	// ListInstances lists the newest first; the report lists by id, as
-	// the instances with snapshots are.
-	slices.SortFunc(ins, func(a, b imgward.Instance) int { return strings.Compare(string(a.ID), string(b.ID)) })
-	for _, in := range ins {
-		if !reported[string(in.ID)] {
-			rep.unscored(Unscored{in.ID, in.ImageID, roles[in.ImageID], UnscoredNoSnapshot})
-		}
-	}
-	return nil
 }
 
 // loadScorers refits the latest baseline of every role.

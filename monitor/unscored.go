@@ -1,6 +1,12 @@
 package monitor
 
-import "imgward"
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"imgward"
+)
 
 // The reasons a detection run leaves a running instance unscored, as
 // Report.UnscoredBy counts them.
@@ -46,4 +52,26 @@ func whyUnscored(rec *imgward.SnapshotRecord, role string, hasBaseline bool) str
 		return UnscoredNoBaseline
 	}
 	return ""
+}
+
+// silent counts the running instances that have sent no snapshot.
+func (s *Service) silent(ctx context.Context, reported map[string]bool, roles map[imgward.ImageID]string, rep *Report) error {
+	var ins []imgward.Instance
+	err := s.store.View(ctx, func(tx imgward.Tx) error {
+		var err error
+		ins, err = tx.ListInstances(ctx, imgward.InstanceFilter{State: imgward.InstanceRunning})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	// ListInstances lists the newest first; the report lists by id, as
+	// the instances with snapshots are.
+	slices.SortFunc(ins, func(a, b imgward.Instance) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	for _, in := range ins {
+		if !reported[string(in.ID)] {
+			rep.unscored(Unscored{in.ID, in.ImageID, roles[in.ImageID], UnscoredNoSnapshot})
+		}
+	}
+	return nil
 }
