@@ -125,6 +125,20 @@ func TestSimURL(t *testing.T) {
 	if len(perImage) != 6 || len(perPublisher) != 3 {
 		t.Errorf("%d images, %d publishers, want 6 and 3", len(perImage), len(perPublisher))
 	}
+
+	// No image has a role yet: detect run lists every instance, and why.
+	var rep struct {
+		Unscored   int            `json:"unscored"`
+		UnscoredBy map[string]int `json:"unscored_by"`
+		List       []struct {
+			ID     string `json:"instance_id"`
+			Reason string `json:"reason"`
+		} `json:"unscored_instances"`
+	}
+	admin.json(&rep, "detect", "run")
+	if rep.Unscored != 12 || rep.UnscoredBy["no_role"] != 12 || len(rep.List) != 12 || !onServer[rep.List[0].ID] || rep.List[0].Reason != "no_role" {
+		t.Errorf("detect run --output json: %+v", rep)
+	}
 }
 
 func TestReplay(t *testing.T) {
