@@ -83,10 +83,20 @@ func (s *Service) RotateKeys(ctx context.Context, p imgward.Principal, retire bo
 		rot.Rewrapped += n
 	}
 	if err == nil && retire {
+		// The renewals notice a lost lease only every third of its period:
+		// look in the store too, just before destroying anything.
+		held := false
 		select {
 		case <-lost:
-			err = errors.E(errors.Conflict, errors.Msg("the rotation's lease was lost; nothing retired"))
 		default:
+			err = s.store.View(ctx, func(tx imgward.Tx) (err error) {
+				held, err = s.holdsLease(ctx, tx, lease)
+				return err
+			})
+		}
+		if err == nil && !held {
+			err = errors.E(errors.Conflict, errors.Msg("the rotation's lease was lost; nothing retired"))
+		} else if err == nil {
 			rot.Retired, err = s.retireBelow(ctx, v)
 		}
 	}

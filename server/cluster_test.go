@@ -281,3 +281,41 @@ func countReason(es []auditEntry, reason string) int {
 	}
 	return n
 }
+
+// stealingKeys is a KeyService whose Rotate lets another holder take the
+// rotation's lease, as if the rotating node had stalled past its period.
+type stealingKeys struct {
+	imgward.KeyService
+	st *imgward.Store
+}
+
+func (k stealingKeys) Rotate(ctx context.Context, id imgward.KeyID) (uint32, error) {
+	far := time.Now().Add(24 * time.Hour)
+	err := (*k.st).Update(ctx, func(tx imgward.Tx) error {
+		return tx.TakeLease(ctx, "rotate/"+string(id), "thief", far.Add(time.Hour), far)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return k.KeyService.Rotate(ctx, id)
+}
+
+// TestRotationLeaseLost checks that a rotation whose lease another node
+// took meanwhile retires nothing.
+func TestRotationLeaseLost(t *testing.T) {
+	var st imgward.Store
+	server.KeyServices["stealing"] = func(ctx context.Context, cfg server.Config, s imgward.Store) (imgward.KeyService, error) {
+		ks, err := server.KeyServices["local"](ctx, cfg, s)
+		st = s
+		return stealingKeys{ks, &st}, err
+	}
+	defer delete(server.KeyServices, "stealing")
+	c := newCloudWith(t, func(cfg *server.Config) { cfg.Protection.KMS, cfg.Now = "stealing", nil })
+	r := c.do("POST", "/v1/keys/rotate", c.admin, map[string]bool{"retire_below": true})
+	if r.code != http.StatusConflict {
+		t.Fatalf("rotate with retire after the lease was taken: %d %s, want 409", r.code, r.body)
+	}
+	if err := c.svc.Keys.Retire(context.Background(), "imgward-images", 1); err != nil {
+		t.Errorf("version 1 was already retired by a rotation that lost its lease: %v", err)
+	}
+}
