@@ -14,7 +14,7 @@ func testVerdicts(t *testing.T, s imgward.Store) {
 		{Kind: imgward.VerdictPublisher, Subject: string(projectID(1)), Score: 1.2, Threshold: 3, Instances: 7,
 			Explanation: []byte(`[]`), State: imgward.VerdictOK, UpdatedAt: at(0)},
 		{Kind: imgward.VerdictPublisher, Subject: string(projectID(2)), Score: 5.5, Threshold: 3, Instances: 9,
-			Explanation: []byte(`[{"feature":"cpu"}]`), State: imgward.VerdictFlagged, UpdatedAt: at(0)},
+			Explanation: []byte(`[{"feature":"cpu"}]`), State: imgward.VerdictFlagged, UpdatedAt: at(0), Uncapped: 7.25},
 		{Kind: imgward.VerdictImage, Subject: string(imageID(1)), Score: 9, Threshold: 3, Instances: 2,
 			Explanation: []byte(`null`), State: imgward.VerdictOK, UpdatedAt: at(0)},
 	}
@@ -27,7 +27,7 @@ func testVerdicts(t *testing.T, s imgward.Store) {
 		return nil
 	})
 	// Clearing replaces the verdict.
-	vs[1].State, vs[1].ClearedBy, vs[1].UpdatedAt = imgward.VerdictCleared, userID(1), at(5)
+	vs[1].State, vs[1].ClearedBy, vs[1].UpdatedAt, vs[1].ClearedAt = imgward.VerdictCleared, userID(1), at(5), 7.25
 	update(t, s, func(tx imgward.Tx) error { return tx.PutVerdict(ctx(t), &vs[1]) })
 	view(t, s, func(tx imgward.Tx) error {
 		got, err := tx.Verdict(ctx(t), imgward.VerdictPublisher, string(projectID(2)))
