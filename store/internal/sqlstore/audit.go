@@ -191,20 +191,29 @@ func (t *tx) IntegrateAudit(ctx context.Context, max int) (int64, error) {
 		hash tlog.Hash
 	}
 	var add []stored
-	for _, p := range ps {
+	runStart := 0 // index in ps of the current run of consecutive seqs
+	for i, p := range ps {
 		hs, err := tlog.StoredHashes(n, p.hash, reader)
 		if err != nil {
 			return 0, t.d.wrap(op, errors.E(errors.Internal, err))
 		}
 		base := tlog.StoredHashIndex(0, n)
-		for i, h := range hs {
-			fresh[base+int64(i)] = h
-			add = append(add, stored{base + int64(i), h})
+		for j, h := range hs {
+			fresh[base+int64(j)] = h
+			add = append(add, stored{base + int64(j), h})
 		}
 		n++
-		if err := t.exec(ctx, op, `UPDATE audit_log SET leaf = $1 WHERE seq = $2`, n, p.seq); err != nil {
+		// One UPDATE per run of consecutive seqs, the usual case, rather
+		// than one per entry: the integrator holds SQLite's one writer.
+		if i+1 < len(ps) && ps[i+1].seq == p.seq+1 {
+			continue
+		}
+		first := p.seq - int64(i-runStart)
+		if err := t.exec(ctx, op, `UPDATE audit_log SET leaf = seq + $1 WHERE seq >= $2 AND seq <= $3`,
+			n-p.seq, first, p.seq); err != nil {
 			return 0, err
 		}
+		runStart = i + 1
 	}
 	err = t.chunks(len(add), 2, func(lo, hi int) error {
 		var q query
