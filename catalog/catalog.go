@@ -36,8 +36,9 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 	limits Limits
-	prot   protection // protect.go
-	node   node       // lease.go
+	prot   protection    // protect.go
+	signer *audit.Signer // auditlog.go; nil: no checkpoints
+	node   node          // lease.go
 }
 
 // Limits are the quotas of a catalog; zero fields take the defaults.

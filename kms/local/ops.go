@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"crypto/ed25519"
 
 	"imgward"
 	"imgward/errors"
@@ -60,4 +61,24 @@ func (f finder) rewrap(ctx context.Context, w imgward.WrappedKey, ad []byte) (im
 		return imgward.WrappedKey{}, errors.E(op, err)
 	}
 	return nw, nil
+}
+
+func (f finder) publicKey(ctx context.Context, id imgward.KeyID) (ed25519.PublicKey, error) {
+	v, _, err := f(ctx, "local.PublicKey", id, 0, false)
+	if err != nil {
+		return nil, err
+	}
+	return v.sign.Public().(ed25519.PublicKey), nil
+}
+
+func (f finder) sign(ctx context.Context, id imgward.KeyID, msg []byte) ([]byte, error) {
+	const op = "local.Sign"
+	if len(msg) > imgward.MaxSignSize {
+		return nil, errors.E(op, errors.TooLarge, errors.Msg("message too large to sign"))
+	}
+	v, _, err := f(ctx, op, id, 0, false)
+	if err != nil {
+		return nil, err
+	}
+	return ed25519.Sign(v.sign, msg), nil
 }

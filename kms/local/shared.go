@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/cipher"
+	"crypto/ed25519"
 	"encoding/base64"
 	"maps"
 	"os"
@@ -307,6 +308,19 @@ func (s *Shared) Unwrap(ctx context.Context, w imgward.WrappedKey, ad []byte) ([
 // Rewrap implements imgward.KeyService, to the cluster's current version.
 func (s *Shared) Rewrap(ctx context.Context, w imgward.WrappedKey, ad []byte) (imgward.WrappedKey, error) {
 	return finder(s.lookup).rewrap(ctx, w, ad)
+}
+
+// PublicKey implements imgward.KeyService: the public key of the signing
+// key derived from the current version of master key id, the same on every
+// node.
+func (s *Shared) PublicKey(ctx context.Context, id imgward.KeyID) (ed25519.PublicKey, error) {
+	return finder(s.lookup).publicKey(ctx, id)
+}
+
+// Sign implements imgward.KeyService with the signing key derived from the
+// current version of master key id.
+func (s *Shared) Sign(ctx context.Context, id imgward.KeyID, msg []byte) ([]byte, error) {
+	return finder(s.lookup).sign(ctx, id, msg)
 }
 
 // Import copies the master keys of a single node's key file into the shared

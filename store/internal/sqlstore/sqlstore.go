@@ -35,6 +35,13 @@ type Dialect struct {
 	// append after it without another node slipping in between. SQLite
 	// needs none: BEGIN IMMEDIATE on its one write connection does the same.
 	WriteLock func(ctx context.Context, tx *sql.Tx) error
+	// AuditSeq, if set, is the query that hands AppendAudit the next
+	// sequence number without a lock (a PostgreSQL sequence); the default,
+	// MAX(seq)+1, relies on a single writer.
+	AuditSeq string
+	// AuditLock, if set, keeps IntegrateAudit runs apart across processes.
+	// It is taken by the integrator only, never by an append.
+	AuditLock func(ctx context.Context, tx *sql.Tx) error
 	// WriteOptions begin every write transaction, migrations included;
 	// nil for the driver's default.
 	WriteOptions *sql.TxOptions
