@@ -11,8 +11,9 @@ until interrupted. PATH is the QMP monitor socket that QEMU serves
 so QEMU's one monitor client is free in between. Run it on the host: QEMU
 and the host kernel count what it reports (run state, vCPUs, disk I/O,
 balloon, the QEMU process's CPU time and memory), so the guest cannot forge
-it. It does not read the guest's memory. The token must be a collector's or
-an admin's. The features are listed in docs/SNAPSHOT.md.
+it. It does not read the guest's memory. The token must be an admin's or a
+collector's bound to the instance's host (imgward user create --role
+collector --hosts). The features are listed in docs/SNAPSHOT.md.
 
 A failure to reach the server, or a QEMU that does not answer in time, is
 reported on stderr and the next period tries again; a refusal (4xx), a
