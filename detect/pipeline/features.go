@@ -2,9 +2,11 @@ package pipeline
 
 import (
 	"slices"
+	"strconv"
 	"sync"
 	"unsafe"
 
+	"imgward"
 	"imgward/snapshot"
 )
 
@@ -23,7 +25,12 @@ type columns struct {
 	num   map[string]int32 // numeric feature → its column
 	set   map[string]int32 // set feature → its index in Model.Sets
 	vocab []map[string]bool
-	pool  sync.Pool // of *nameCache, learnt from earlier snapshots
+	// calls is the set syscalls's index, or -1, and callVocab its common
+	// items that are call numbers as setsOf writes them, so that the set
+	// of a snapshot's system calls is counted without writing it out.
+	calls     int32
+	callVocab map[int32]bool
+	pool      sync.Pool // of *nameCache, learnt from earlier snapshots
 }
 
 // nameCol is what a name is in a model: a numeric column and a set's
@@ -39,11 +46,20 @@ func (c *columns) index(m *Model) {
 	}
 	c.set = make(map[string]int32, len(m.Sets))
 	c.vocab = make([]map[string]bool, len(m.Sets))
+	c.calls, c.callVocab = -1, map[int32]bool{}
 	for i, n := range m.Sets {
 		c.set[n] = int32(i)
 		c.vocab[i] = make(map[string]bool, len(m.Vocab[n]))
 		for _, it := range m.Vocab[n] {
 			c.vocab[i][it] = true
+		}
+		if n == syscallSet {
+			c.calls = int32(i)
+			for _, it := range m.Vocab[n] {
+				if nr, err := strconv.ParseInt(it, 10, 32); err == nil && strconv.Itoa(int(nr)) == it {
+					c.callVocab[int32(nr)] = true
+				}
+			}
 		}
 	}
 }
@@ -54,7 +70,7 @@ func (c *columns) resolve(name string) nameCol {
 	if i, ok := c.num[name]; ok {
 		nc.num = i
 	}
-	if i, ok := c.set[name]; ok {
+	if i, ok := c.set[name]; ok && !imgward.IsMeta(name) { // as setsOf leaves metadata out
 		nc.set = i
 	}
 	return nc
@@ -83,6 +99,7 @@ type nameCache struct {
 	shift uint // 64 - log2(len(keys))
 	n     int
 	max   int
+	calls distinctCalls
 }
 
 func newNameCache(names int) *nameCache {
@@ -135,20 +152,33 @@ func (sc *Scorer) vector(x []float64, s *snapshot.Snapshot, nc *nameCache) []flo
 			}
 		}
 	}
+	// The sets, as setsOf gives them, without writing them out: the
+	// snapshot's own but its metadata (which resolves to no set), then
+	// the set of its system calls, which replaces a set of that name
+	// that is nil.
 	base := len(m.Numeric)
-	for n, items := range setsOf(s) {
-		i := nc.lookup(c, n).set
-		if i < 0 {
-			continue
-		}
-		items = dedup(items)
-		novel := 0
-		for _, it := range items {
-			if !c.vocab[i][it] {
-				novel++
+	for n, items := range s.Sets {
+		if i := nc.lookup(c, n).set; i >= 0 {
+			items = dedup(items)
+			novel := 0
+			for _, it := range items {
+				if !c.vocab[i][it] {
+					novel++
+				}
 			}
+			x[base+2*int(i)], x[base+2*int(i)+1] = float64(len(items)), float64(novel)
 		}
-		x[base+2*int(i)], x[base+2*int(i)+1] = float64(len(items)), float64(novel)
+	}
+	if i := c.calls; i >= 0 && s.Syscalls != nil && s.Sets[syscallSet] == nil {
+		if calls := nc.calls.of(s.Syscalls); len(calls) > 0 {
+			novel := 0
+			for _, nr := range calls {
+				if !c.callVocab[nr] {
+					novel++
+				}
+			}
+			x[base+2*int(i)], x[base+2*int(i)+1] = float64(len(calls)), float64(novel)
+		}
 	}
 	if sc.seq != nil {
 		if t := sequenceOf(s); t != nil {
@@ -177,4 +207,54 @@ func dedup(items []string) []string {
 	s := slices.Clone(items)
 	slices.Sort(s)
 	return slices.Compact(s)
+}
+
+// distinctCalls finds the distinct call numbers of a snapshot's system
+// calls, as setsOf lists them, in scratch space kept from one snapshot to
+// the next: a bit per call number up to snapshot.MaxSyscall, which it
+// clears after each snapshot, and a map for numbers beyond, which only a
+// snapshot that was not validated has.
+type distinctCalls struct {
+	seen  []uint64
+	calls []int32
+}
+
+// of returns the distinct calls of c's sequence and of its histogram's
+// entries with a count, in no order, valid until the next call.
+func (d *distinctCalls) of(c *snapshot.Syscalls) []int32 {
+	if d.seen == nil {
+		d.seen = make([]uint64, snapshot.MaxSyscall/64+1)
+	}
+	d.calls = d.calls[:0]
+	var other map[int32]bool
+	add := func(nr int32) {
+		if nr < 0 || nr > snapshot.MaxSyscall {
+			if other == nil {
+				other = map[int32]bool{}
+			}
+			if !other[nr] {
+				other[nr] = true
+				d.calls = append(d.calls, nr)
+			}
+			return
+		}
+		if w, b := nr/64, uint64(1)<<(nr%64); d.seen[w]&b == 0 {
+			d.seen[w] |= b
+			d.calls = append(d.calls, nr)
+		}
+	}
+	for _, nr := range c.Sequence {
+		add(nr)
+	}
+	for nr, n := range c.Histogram {
+		if n > 0 {
+			add(nr)
+		}
+	}
+	for _, nr := range d.calls {
+		if nr >= 0 && nr <= snapshot.MaxSyscall {
+			d.seen[nr/64] = 0
+		}
+	}
+	return d.calls
 }

@@ -64,7 +64,8 @@ func fresh(s *snapshot.Snapshot) *snapshot.Snapshot {
 // once (Vector, and ScoreAll's batches) gives the rows, and so the scores,
 // that looking every feature up by name gives: for snapshots whose names
 // are the strings the cache has met, new strings of the same names, names
-// the model lacks, and with a cache that is full and no longer learns.
+// the model lacks, metadata, the sets of system calls in every form, and
+// with a cache that is full and no longer learns.
 func TestVectorResolvesNames(t *testing.T) {
 	train, probes := goldenSnapshots()
 	m := Build(Config{Detector: "ensemble", Seed: 1}, train)
@@ -78,8 +79,15 @@ func TestVectorResolvesNames(t *testing.T) {
 			snaps = append(snaps, p, fresh(p))
 		}
 	}
+	seq := &snapshot.Syscalls{Sequence: []int32{5, 3, 3, 4, 6, 41, 5}}
 	snaps = append(snaps, &snapshot.Snapshot{}, &snapshot.Snapshot{Numeric: map[string]float64{"procs": 3},
-		Sets: map[string][]string{"cpu": {"x"}}}) // nothing, and names of the other kind
+		Sets: map[string][]string{"cpu": {"x"}}}, // nothing, and names of the other kind
+		&snapshot.Snapshot{Sets: map[string][]string{"meta.label": {"Malware"}, "procs": {"sshd"}}, Syscalls: seq},
+		&snapshot.Snapshot{Sets: map[string][]string{"syscalls": nil}, Syscalls: seq},
+		&snapshot.Snapshot{Sets: map[string][]string{"syscalls": {"3", "999", "3"}}, Syscalls: seq},
+		&snapshot.Snapshot{Sets: map[string][]string{"syscalls": nil}, Syscalls: &snapshot.Syscalls{}},
+		&snapshot.Snapshot{Syscalls: &snapshot.Syscalls{Sequence: []int32{-1, 100000, 3, 3, -1, 63, 64},
+			Histogram: map[int32]uint64{3: 1, 7: 0, 100000: 2, 12345: 1}}}) // unvalidated numbers too
 	full := newNameCache(1)
 	for i := range full.max {
 		full.lookup(&sc.idx, strings.Repeat("x", i+1))
