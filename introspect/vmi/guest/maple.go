@@ -1,0 +1,127 @@
+package guest
+
+import "encoding/binary"
+
+// Since Linux 6.1 a process's memory mappings (VMAs) are kept in a maple
+// tree (lib/maple_tree.c), mm->mm_mt, and no longer in a list. A node
+// pointer in the tree is encoded: the node's 256-byte aligned address,
+// its type in bits 3-6, and 0b10 in the low bits (an xarray "internal"
+// entry). Range nodes (maple_range_64, and maple_leaf_64 at the bottom)
+// and allocation-range nodes (maple_arange_64, which also keep the gaps)
+// hold pivots: slot i covers (pivot[i-1], pivot[i]], the last slot up to
+// the node's own maximum. A leaf's slots are struct vm_area_struct
+// pointers.
+const (
+	mapleLeaf64   = 1
+	mapleRange64  = 2
+	mapleArange64 = 3
+	mapleMaxDepth = 32 // MAPLE_HEIGHT_MAX is 31
+	vmWrite       = 0x2
+	vmExec        = 0x4
+)
+
+// mapleNode decodes an encoded node pointer.
+func mapleNode(entry uint64) (addr uint64, typ int, ok bool) {
+	if entry&3 != 2 || entry <= 4096 {
+		return 0, 0, false
+	}
+	addr, typ = entry&^0xff, int(entry>>3)&0xf
+	return addr, typ, isKernelPtr(addr) && typ >= mapleLeaf64 && typ <= mapleArange64
+}
+
+// mapleFrame is a node still to read, with the range it covers.
+type mapleFrame struct {
+	entry, min, max uint64
+	depth           int
+}
+
+// rwxMappings counts the anonymous mappings of mm (at its maple tree's
+// root entry) that are both writable and executable: code that a process
+// wrote itself, the mark of injected or unpacked code.
+func (s *scan) rwxMappings(mm, root uint64) int {
+	if root == 0 {
+		return 0
+	}
+	rwx := 0
+	stack := []mapleFrame{{entry: root, max: ^uint64(0)}}
+	node := make([]byte, s.mapleNodeBytes())
+	for len(stack) > 0 {
+		f := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		addr, typ, ok := mapleNode(f.entry)
+		if !ok || f.depth > mapleMaxDepth || s.r.mem.ReadKernel(addr, node) != nil {
+			s.st.Skipped++
+			continue
+		}
+		if binary.LittleEndian.Uint64(node) == addr {
+			s.st.Torn++ // a dead node: freed while the tree was read
+			continue
+		}
+		for _, c := range s.mapleSlots(node, typ, f) {
+			if s.vmas >= s.lim.VMAs {
+				s.truncated("mappings: limit")
+				return rwx
+			}
+			s.vmas++
+			if typ == mapleLeaf64 {
+				if s.isRWX(mm, c.entry) {
+					rwx++
+				}
+				continue
+			}
+			stack = append(stack, c)
+		}
+	}
+	return rwx
+}
+
+func (s *scan) mapleNodeBytes() int {
+	l := s.l
+	return int(max(l.rangeSlot+8*l.rangeSlots, l.arangeSlot+8*l.arangeSlots))
+}
+
+// mapleSlots is the non-empty slots of a node with their ranges, up to
+// the end of its data: a zero pivot after the first, or the node's max.
+func (s *scan) mapleSlots(node []byte, typ int, f mapleFrame) []mapleFrame {
+	l := s.l
+	pivots, slots, n := l.rangePivot, l.rangeSlot, l.rangeSlots
+	if typ == mapleArange64 {
+		pivots, slots, n = l.arangePivot, l.arangeSlot, l.arangeSlots
+	}
+	var out []mapleFrame
+	lo := f.min
+	for i := uint64(0); i < n; i++ {
+		hi := f.max
+		if i < n-1 {
+			hi = binary.LittleEndian.Uint64(node[pivots+8*i:])
+			if (hi == 0 && i > 0) || hi < lo || hi > f.max {
+				break
+			}
+		}
+		if e := binary.LittleEndian.Uint64(node[slots+8*i:]); e != 0 {
+			out = append(out, mapleFrame{entry: e, min: lo, max: hi, depth: f.depth + 1})
+		}
+		if hi == f.max {
+			break
+		}
+		lo = hi + 1
+	}
+	return out
+}
+
+// isRWX reads one VMA and reports whether it is anonymous, writable and
+// executable. A VMA of another mm, or whose range is not its slot's, is
+// skipped.
+func (s *scan) isRWX(mm, vma uint64) bool {
+	l := s.l
+	if !isKernelPtr(vma) {
+		s.st.Skipped++
+		return false
+	}
+	v, ok := s.r.obj(vma, l.vmaSpan)
+	if !ok || v.u64(l.vmaMM) != mm || v.u64(l.vmaStart) >= v.u64(l.vmaEnd) {
+		s.st.Skipped++
+		return false
+	}
+	return v.u64(l.vmaFile) == 0 && v.u64(l.vmaFlags)&(vmWrite|vmExec) == vmWrite|vmExec
+}
