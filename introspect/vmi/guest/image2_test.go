@@ -1,0 +1,164 @@
+package guest
+
+import "sort"
+
+// taskSpec is a thread group to lay out.
+type taskSpec struct {
+	pid, ppid int
+	comm      string
+	kthread   bool
+	uid       uint32
+	threads   int
+	argv      []string
+	exe       []string // path components; nil: no executable
+	deleted   bool     // the executable was unlinked
+	rss       [mmCounters]int64
+	socks     []sockSpec
+	vmas      []vmaSpec
+	hidden    bool // in the PID table only
+	zombie    bool // no mm
+}
+
+// addTask lays out a task_struct with its cred, signal, mm (and user
+// memory with the arguments), files and sockets; it joins the task list
+// unless hidden, and the PID table when the image is finished.
+func (im *image) addTask(s taskSpec) uint64 {
+	const t = "task_struct"
+	task := im.alloc(0x100)
+	im.put32(task+im.o(t, "pid"), uint32(s.pid))
+	im.put32(task+im.o(t, "tgid"), uint32(s.pid))
+	copy(im.at(task+im.o(t, "comm")), s.comm)
+	im.field(task, t, "start_time", uint64(s.pid)*1e6)
+	im.field(task, t, "group_leader", task)
+	parent := im.initTask
+	if p, ok := im.tasksByPID[s.ppid]; ok {
+		parent = p
+	}
+	im.field(task, t, "real_parent", parent)
+	cred := im.alloc(0x20)
+	im.put32(cred+im.o("cred", "uid"), s.uid)
+	im.field(task, t, "cred", cred)
+	sig := im.alloc(0x20)
+	im.put32(sig+im.o("signal_struct", "nr_threads"), uint32(max(s.threads, 1)))
+	im.field(task, t, "signal", sig)
+	if s.kthread {
+		im.field(task, t, "flags", pfKthread)
+	} else if !s.zombie {
+		im.field(task, t, "mm", im.mm(s))
+	}
+	if len(s.socks) > 0 {
+		im.field(task, t, "files", im.files(s.socks))
+	}
+	if !s.hidden {
+		im.listAdd(im.initTask+im.o(t, "tasks"), task+im.o(t, "tasks"))
+	}
+	pid := im.alloc(0x40)
+	im.put(pid+im.o("pid", "tasks"), task+im.o(t, "pid_links"))
+	im.pids[s.pid] = pid
+	im.tasksByPID[s.pid] = task
+	return task
+}
+
+func (im *image) mm(s taskSpec) uint64 {
+	const m = "mm_struct"
+	mm := im.alloc(0x80)
+	im.field(mm, m, "pgd", im.alloc(4096))
+	var args []byte
+	for _, a := range s.argv {
+		args = append(append(args, a...), 0)
+	}
+	if len(args) > 0 {
+		va := im.alloc(uint64(len(args)))
+		copy(im.at(va), args)
+		uva := va - kbase + ubase // the same bytes, seen from user space
+		im.field(mm, m, "arg_start", uva)
+		im.field(mm, m, "arg_end", uva+uint64(len(args)))
+	}
+	if s.exe != nil {
+		f := im.file(s.exe...)
+		if s.deleted {
+			d := im.get(f + im.o("file", "f_path") + im.o("path", "dentry"))
+			im.field(d, "dentry", "d_hash.pprev", 0)
+		}
+		im.field(mm, m, "exe_file", f)
+	}
+	for i, n := range s.rss {
+		im.put(mm+im.o(m, "rss_stat.count")+8*uint64(i), uint64(n))
+	}
+	if len(s.vmas) > 0 {
+		im.field(mm, m, "mm_mt", im.mapleTree(mm, s.vmas))
+	}
+	return mm
+}
+
+func (im *image) files(socks []sockSpec) uint64 {
+	fdt := im.alloc(0x10)
+	n := uint64(len(socks) + 3)
+	fds := im.alloc(8 * n)
+	im.put32(fdt+im.o("fdtable", "max_fds"), uint32(n))
+	im.field(fdt, "fdtable", "fd", fds)
+	im.put(fds, im.file("dev", "console")) // fd 0: not a socket; fd 1 closed
+	for i, s := range socks {
+		im.put(fds+8*uint64(i+2), im.socketFile(s))
+	}
+	files := im.alloc(0x40)
+	im.field(files, "files_struct", "fdt", fdt)
+	return files
+}
+
+// addModule lays out a module with its kobject in the kset; a hidden one
+// is left out of the module list.
+func (im *image) addModule(name string, size uint32, hidden bool) uint64 {
+	mod := im.alloc(0x100)
+	copy(im.at(mod+im.o("module", "name")), name)
+	im.put32(mod+im.o("module", "core_layout.size"), size)
+	if !hidden {
+		im.listAdd(im.k.sym["modules"], mod+im.o("module", "list"))
+	}
+	mk := mod + im.o("module", "mkobj")
+	im.field(mk, "module_kobject", "mod", mod)
+	kobj := mk + im.o("module_kobject", "kobj")
+	s := im.alloc(uint64(len(name) + 1))
+	copy(im.at(s), name)
+	im.field(kobj, "kobject", "name", s)
+	im.listAdd(im.kset+im.o("kset", "list"), kobj+im.o("kobject", "entry"))
+	return mod
+}
+
+// addBuiltinKobject adds a kset entry of a built-in module: no module.
+func (im *image) addBuiltinKobject() {
+	mk := im.alloc(0x80)
+	kobj := mk + im.o("module_kobject", "kobj")
+	im.listAdd(im.kset+im.o("kset", "list"), kobj+im.o("kobject", "entry"))
+}
+
+// finish lays out the PID table: an xarray of one or two levels of
+// 64-slot nodes.
+func (im *image) finish() *image {
+	nrs := make([]int, 0, len(im.pids))
+	for nr := range im.pids {
+		nrs = append(nrs, nr)
+	}
+	sort.Ints(nrs)
+	node := func(shift uint8) uint64 {
+		n := im.alloc(im.o("xa_node", "slots") + 8*xaChunk)
+		im.at(n + im.o("xa_node", "shift"))[0] = shift
+		return n
+	}
+	slot := func(n uint64, i int, e uint64) { im.put(n+im.o("xa_node", "slots")+8*uint64(i), e) }
+	root := node(6)
+	leaves := map[int]uint64{}
+	for _, nr := range nrs {
+		if nr >= xaChunk*xaChunk {
+			panic("synthetic pid table: pid too large")
+		}
+		hi := nr / xaChunk
+		if leaves[hi] == 0 {
+			leaves[hi] = node(0)
+			slot(root, hi, leaves[hi]+2)
+		}
+		slot(leaves[hi], nr%xaChunk, im.pids[nr])
+	}
+	im.put(im.k.sym["init_pid_ns"]+im.o("pid_namespace", "idr.idr_rt.xa_head"), root+2)
+	return im
+}
