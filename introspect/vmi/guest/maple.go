@@ -45,14 +45,16 @@ func (s *scan) rwxMappings(mm, root uint64) int {
 	rwx := 0
 	stack := []mapleFrame{{entry: root, max: ^uint64(0)}}
 	node := make([]byte, s.mapleNodeBytes())
+	seen := map[uint64]bool{}
 	for len(stack) > 0 {
 		f := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		addr, typ, ok := mapleNode(f.entry)
-		if !ok || f.depth > mapleMaxDepth || s.r.mem.ReadKernel(addr, node) != nil {
+		if !ok || seen[addr] || f.depth > mapleMaxDepth || s.r.mem.ReadKernel(addr, node) != nil {
 			s.st.Skipped++
 			continue
 		}
+		seen[addr] = true
 		if binary.LittleEndian.Uint64(node) == addr {
 			s.st.Torn++ // a dead node: freed while the tree was read
 			continue

@@ -32,6 +32,7 @@ func (s *scan) walkPIDs() error {
 		depth int
 	}
 	stack := []frame{{head, 0}}
+	seen := map[uint64]bool{}
 	node := make([]byte, l.xaSlots+8*xaChunk)
 	for len(stack) > 0 {
 		f := stack[len(stack)-1]
@@ -42,12 +43,15 @@ func (s *scan) walkPIDs() error {
 			if f.e&3 == 0 && isKernelPtr(f.e) {
 				pids = append(pids, f.e)
 			}
-		case f.depth >= xaMaxDepth || len(pids)+len(stack) >= s.lim.Tasks:
+		case seen[f.e] || f.depth >= xaMaxDepth:
+			s.st.Skipped++ // a loop, or deeper than 64-bit indices go
+		case len(pids)+len(stack) >= s.lim.Tasks:
 			s.truncated("pid table: limit")
 			stack = nil
 		case s.r.mem.ReadKernel(f.e-2, node) != nil:
 			s.st.Skipped++
 		default:
+			seen[f.e] = true
 			for i := range xaChunk {
 				if e := binary.LittleEndian.Uint64(node[l.xaSlots+8*uint64(i):]); e != 0 {
 					stack = append(stack, frame{e, f.depth + 1})
