@@ -22,7 +22,15 @@ want qemu-system-x86 /usr/bin/qemu-system-x86_64 # introspect/vmi boots a VM und
 want busybox-static /bin/busybox
 want cpio /usr/bin/cpio
 want xz-utils /usr/bin/xz
-ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1 || need="$need linux-image-amd64"
+ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1 || need="$need linux-image-amd64 linux-headers-amd64"
+# introspect/vmi/guest builds a test kernel module (testdata/hideproc) for
+# the guests' kernel, the newest one: its headers, gcc and make
+if newest=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -n 1) && [ -n "$newest" ]; then
+	v=${newest#/boot/vmlinuz-}
+	want "linux-headers-$v" "/usr/src/linux-headers-$v/Makefile"
+fi
+want gcc /usr/bin/gcc
+want make /usr/bin/make
 if [ "${1:-}" = bench ]; then
 	want python3-sklearn /usr/lib/python3/dist-packages/sklearn
 	want age /usr/bin/age
