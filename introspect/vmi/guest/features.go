@@ -1,6 +1,10 @@
 package guest
 
-import "imgward/introspect"
+import (
+	"net/netip"
+
+	"imgward/introspect"
+)
 
 // Features turns a scan into snapshot v1 features (docs/SNAPSHOT.md),
 // named as the procfs source names the same things so that baselines
@@ -13,8 +17,11 @@ import "imgward/introspect"
 //	         proc.threads        their threads
 //	         proc.rss_bytes      their resident memory, summed
 //	         proc.kthreads       kernel threads
-//	         net.listen_count    listening TCP and unconnected bound UDP sockets
+//	         fd.count            their open file descriptors
+//	         net.listeners       listening TCP and unconnected bound UDP sockets
 //	         net.connections     sockets with a remote end
+//	         net.remote_hosts    distinct remote addresses of those
+//	         kernel.module_count loaded modules
 //	         mem.rwx_regions     anonymous mappings both writable and executable
 //	         proc.hidden         processes in the PID table but not in the task list
 //	         module.hidden       modules in the module kset but not in the module list
@@ -26,7 +33,7 @@ import "imgward/introspect"
 //	         net.remote          "ADDR:PORT" of connected peers
 //	         kernel.modules      loaded modules' names
 func (st *State) Features() (numeric map[string]float64, sets map[string][]string) {
-	var procs, threads, kthreads, hidden, fake, rwx int
+	var procs, threads, kthreads, hidden, fake, rwx, fds int
 	var rss uint64
 	var names, exes, listen, remote, modules []string
 	for _, p := range st.Processes {
@@ -44,6 +51,7 @@ func (st *State) Features() (numeric map[string]float64, sets map[string][]strin
 		threads += p.Threads
 		rss += p.RSS
 		rwx += p.RWX
+		fds += p.FDs
 		if p.FakeKthread {
 			fake++
 		}
@@ -52,12 +60,14 @@ func (st *State) Features() (numeric map[string]float64, sets map[string][]strin
 			exes = append(exes, p.Exe)
 		}
 	}
+	hosts := map[netip.Addr]bool{}
 	for _, s := range st.Sockets {
 		switch {
 		case s.Listening():
 			listen = append(listen, s.Proto+":"+s.Local.String())
 		default:
 			remote = append(remote, s.Remote.String())
+			hosts[s.Remote.Addr()] = true
 		}
 	}
 	modHidden := 0
@@ -69,8 +79,9 @@ func (st *State) Features() (numeric map[string]float64, sets map[string][]strin
 	}
 	numeric = map[string]float64{
 		"proc.count": float64(procs), "proc.threads": float64(threads),
-		"proc.rss_bytes": float64(rss), "proc.kthreads": float64(kthreads),
-		"net.listen_count": float64(len(listen)), "net.connections": float64(len(remote)),
+		"proc.rss_bytes": float64(rss), "proc.kthreads": float64(kthreads), "fd.count": float64(fds),
+		"net.listeners": float64(len(listen)), "net.connections": float64(len(remote)),
+		"net.remote_hosts": float64(len(hosts)), "kernel.module_count": float64(len(modules)),
 		"mem.rwx_regions": float64(rwx), "proc.hidden": float64(hidden),
 		"module.hidden": float64(modHidden), "proc.fake_kthreads": float64(fake),
 		"vmi.skipped": float64(st.Skipped),

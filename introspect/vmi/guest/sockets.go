@@ -55,6 +55,7 @@ func (s *scan) readFiles(p *Process, seen map[uint64]bool) {
 		}
 		for j := range k {
 			if f := binary.LittleEndian.Uint64(buf[j*8:]); f != 0 {
+				p.FDs++
 				s.readFile(p, f, seen)
 			}
 		}

@@ -34,6 +34,7 @@ type Process struct {
 	Start     time.Duration // since boot (task->start_time)
 	Kernel    bool          // a kernel thread (PF_KTHREAD)
 	RWX       int           // anonymous mappings both writable and executable
+	FDs       int           // open file descriptors (0 for a process sharing another's table)
 
 	Hidden      bool // in the PID table but not in the task list
 	FakeKthread bool // named like a kernel thread, but a user process
