@@ -17,6 +17,7 @@
 package guestmem
 
 import (
+	"bytes"
 	"encoding/binary"
 	"os"
 	"strconv"
@@ -159,4 +160,21 @@ func (p *Phys) Uint64(pa uint64) (uint64, error) {
 		return 0, errors.E("guestmem.Uint64", errors.NotExist, errors.Msg("physical address 0x"+strconv.FormatUint(pa, 16)+" is outside the guest's RAM"))
 	}
 	return binary.LittleEndian.Uint64(s), nil
+}
+
+// Find returns the physical addresses of up to max copies of b in the RAM.
+func (p *Phys) Find(b []byte, max int) []uint64 {
+	var found []uint64
+	for _, r := range p.regions {
+		d := p.data[r.off : r.off+r.size]
+		for from := 0; len(found) < max; {
+			i := bytes.Index(d[from:], b)
+			if i < 0 {
+				break
+			}
+			found = append(found, r.gpa+uint64(from+i))
+			from += i + 1
+		}
+	}
+	return found
 }

@@ -1,0 +1,115 @@
+package kernel
+
+import (
+	"regexp"
+	"strconv"
+	"sync"
+	"testing"
+
+	"imgward/introspect/vmi/guestmem"
+	"imgward/introspect/vmi/vmitest"
+)
+
+// TestLocateGuests boots two guests at once, one without KASLR (the PVH
+// entry of the vmlinux, which keeps 4-level paging), one with KASLR on a
+// CPU with 5-level paging (the vmlinuz's decompressor turns it on),
+// locates the kernel in each and checks the page walk against QEMU's own
+// (gva2gpa) and the paging mode against the guest's CR4.
+func TestLocateGuests(t *testing.T) {
+	vmitest.CanBoot(t)
+	cases := []struct {
+		name  string
+		opts  []string
+		kaslr bool
+		la57  bool
+	}{
+		{"nokaslr", nil, false, false},
+		{"kaslr", []string{"--kaslr"}, true, true},
+	}
+	guests := make([]*vmitest.Guest, len(cases))
+	var wg sync.WaitGroup
+	for i, c := range cases {
+		wg.Go(func() {
+			g, err := vmitest.Boot("locate-"+c.name, c.opts...)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			guests[i] = g
+		})
+	}
+	wg.Wait()
+	for _, g := range guests {
+		if g != nil {
+			t.Cleanup(func() { g.Stop() })
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) { checkLocate(t, guests[i], c.kaslr, c.la57) })
+	}
+}
+
+var cr4RE = regexp.MustCompile(`CR4=([0-9a-f]+)`)
+
+func checkLocate(t *testing.T, g *vmitest.Guest, kaslr, la57 bool) {
+	b, err := Load(g.Kernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := guestmem.OpenPhys(g.Mem, guestmem.Q35)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	r, err := b.Locate(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(r)
+	if r.Slide != 0 && !kaslr {
+		t.Errorf("slide %#x without KASLR", r.Slide)
+	}
+	regs, err := vmitest.HMP(g.QMP, "info registers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := cr4RE.FindStringSubmatch(regs)
+	if m == nil {
+		t.Fatalf("no CR4 in %q", regs)
+	}
+	cr4, _ := strconv.ParseUint(m[1], 16, 64)
+	if got := cr4&(1<<12) != 0; got != la57 || (r.Space.Levels == 5) != got {
+		t.Errorf("CR4.LA57 %v (want %v), walk with %d levels", got, la57, r.Space.Levels)
+	}
+	// Kernel addresses: the image, and the direct map (init_task's list
+	// pointer leads to another task).
+	initTask, _ := r.Symbol("init_task")
+	tasks, err := b.Offset("task_struct", "tasks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var next [8]byte
+	if err := r.Space.ReadKernel(initTask+tasks, next[:]); err != nil {
+		t.Fatal(err)
+	}
+	direct := uint64(next[0]) | uint64(next[1])<<8 | uint64(next[2])<<16 | uint64(next[3])<<24 |
+		uint64(next[4])<<32 | uint64(next[5])<<40 | uint64(next[6])<<48 | uint64(next[7])<<56
+	banner, _ := r.Symbol("linux_banner")
+	for _, va := range []uint64{banner, initTask, direct, direct + 0x1234} {
+		got, err := r.Space.Translate(va)
+		if err != nil {
+			t.Errorf("Translate(%#x): %v", va, err)
+			continue
+		}
+		out, err := vmitest.HMP(g.QMP, "gva2gpa 0x"+strconv.FormatUint(va, 16))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "gpa: 0x" + strconv.FormatUint(got, 16); !regexp.MustCompile(`^` + want + `\s*$`).MatchString(out) {
+			t.Errorf("%#x: walk %#x, QEMU %q", va, got, out)
+		}
+	}
+}
