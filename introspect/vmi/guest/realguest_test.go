@@ -1,0 +1,153 @@
+package guest_test
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"imgward/introspect/vmi/guest"
+	"imgward/introspect/vmi/guestmem"
+	"imgward/introspect/vmi/kernel"
+	"imgward/introspect/vmi/vmitest"
+)
+
+// These tests boot real guests (scripts/testguest.sh: Debian's kernel, a
+// busybox initramfs, QEMU TCG) whose init prints what the guest says of
+// itself on the serial console, and check a scan of the guest's memory
+// against it. The three guests boot at once.
+
+// guestKernel is the vmlinuz that testguest.sh boots (the newest) and its
+// version, for the modules built or copied for it.
+func guestKernel(t *testing.T) (path, version string) {
+	t.Helper()
+	out, err := exec.Command("sh", "-c", "ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1").Output()
+	path = strings.TrimSpace(string(out))
+	if err != nil || path == "" {
+		t.Fatalf("no Debian kernel in /boot (run scripts/test-deps.sh): %v", err)
+	}
+	return path, strings.TrimPrefix(filepath.Base(path), "vmlinuz-")
+}
+
+// bootScript boots a guest whose init runs script, with files copied in.
+func bootScript(t *testing.T, name, script string, files ...string) *vmitest.Guest {
+	t.Helper()
+	init := filepath.Join(t.TempDir(), "init.sh")
+	if err := os.WriteFile(init, []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := []string{"--init", init}
+	for _, f := range files {
+		opts = append(opts, "--file", f)
+	}
+	return vmitest.StartGuest(t, name, opts...)
+}
+
+// scanGuest scans the guest's memory, paused, as the collector does.
+func scanGuest(t *testing.T, g *vmitest.Guest) *guest.State {
+	t.Helper()
+	b, err := kernel.Load(g.Kernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := guestmem.OpenPhys(g.Mem, guestmem.Q35)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	r, err := b.Locate(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := guest.NewScanner(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vmitest.HMP(g.QMP, "stop"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sc.Scan(context.Background(), r.Space)
+	if _, err := vmitest.HMP(g.QMP, "cont"); err != nil {
+		t.Fatal(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Skipped != 0 || st.Torn != 0 || len(st.Truncated) != 0 {
+		t.Errorf("a paused guest: skipped %d, torn %d, truncated %q", st.Skipped, st.Torn, st.Truncated)
+	}
+	return st
+}
+
+// consoleOf is the guest's console so far, its lines ending in "\n"
+// (a serial console's end in "\r\n").
+func consoleOf(g *vmitest.Guest) string {
+	return strings.ReplaceAll(g.Console(), "\r", "")
+}
+
+// section is the console's lines between "===NAME" and the next "===".
+func section(console, name string) []string {
+	_, rest, ok := strings.Cut(console, "==="+name+"\n")
+	if !ok {
+		return nil
+	}
+	rest, _, _ = strings.Cut(rest, "===")
+	return strings.Split(strings.TrimSpace(rest), "\n")
+}
+
+// consoleValue is the word after "key " on the console.
+func consoleValue(t *testing.T, console, key string) int {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^` + key + ` (\d+)$`).FindStringSubmatch(console)
+	if m == nil {
+		t.Fatalf("the console has no %q line:\n%s", key, console)
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// netstatListen is the "tcp:ADDR:PORT" of busybox netstat -ltn's lines
+// ("tcp 0 0 :::8080 :::* LISTEN").
+func netstatListen(t *testing.T, lines []string) []string {
+	t.Helper()
+	var out []string
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) < 6 || !strings.HasPrefix(f[0], "tcp") || f[5] != "LISTEN" {
+			continue
+		}
+		i := strings.LastIndexByte(f[3], ':')
+		addr, err1 := netip.ParseAddr(f[3][:i])
+		port, err2 := strconv.ParseUint(f[3][i+1:], 10, 16)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("netstat line %q", l)
+		}
+		out = append(out, "tcp:"+netip.AddrPortFrom(addr, uint16(port)).String())
+	}
+	slices.Sort(out)
+	return out
+}
+
+func tcpListen(sets map[string][]string) []string {
+	var out []string
+	for _, s := range sets["net.listen"] {
+		if strings.HasPrefix(s, "tcp:") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func byPID(st *guest.State) map[int]guest.Process {
+	m := map[int]guest.Process{}
+	for _, p := range st.Processes {
+		m[p.PID] = p
+	}
+	return m
+}
