@@ -261,4 +261,3 @@ func buildHideproc(t *testing.T) string {
 	}
 	return filepath.Join(dir, "hideproc.ko")
 }
-
