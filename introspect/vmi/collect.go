@@ -53,6 +53,10 @@ type Collector struct {
 	Socket   string // QEMU's QMP socket: -qmp unix:PATH,server=on,wait=off
 	Instance string // the instance id the snapshots name
 	Now      func() time.Time
+	// Guest, when set, reads the guest's memory too, in the same QMP
+	// session: each snapshot then carries the guest's processes, sockets
+	// and modules beside what the hypervisor counts.
+	Guest *Guest
 }
 
 // Snapshot takes one snapshot of the machine. No QEMU at the socket, or a
@@ -84,6 +88,11 @@ func (c *Collector) Snapshot(ctx context.Context) (*introspect.Snapshot, error) 
 		now = c.Now
 	}
 	s := v.snapshot(c.Instance, now(), h)
+	if c.Guest != nil {
+		if err := c.addGuest(ctx, qc, v.status.Running, s); err != nil {
+			return nil, errors.E(op, err)
+		}
+	}
 	if err := s.Validate(); err != nil {
 		return nil, errors.E(op, err)
 	}

@@ -53,7 +53,7 @@ func (b *Build) Locate(p *guestmem.Phys) (*Running, error) {
 					continue
 				}
 				r := &Running{Build: b, Space: s, Slide: slide, PhysDelta: delta}
-				if r.confirm() {
+				if r.Confirm() {
 					return r, nil
 				}
 			}
@@ -79,9 +79,11 @@ func (b *Build) bannerCopies(p *guestmem.Phys, off uint64) []uint64 {
 	return p.Find(b.banner, 16)
 }
 
-// confirm checks a candidate placement: the banner reads back through the
-// page tables, and init_top_pgt's virtual address maps to the root.
-func (r *Running) confirm() bool {
+// Confirm reports whether the kernel is still where Locate found it: the
+// banner reads back through the page tables, and init_top_pgt's virtual
+// address maps to the root. A rebooted guest has moved it (with KASLR)
+// or is another kernel.
+func (r *Running) Confirm() bool {
 	buf := make([]byte, len(r.banner))
 	if r.Space.ReadKernel(r.Build.syms["linux_banner"].addr+r.Slide, buf) != nil || !bytes.Equal(buf, r.banner) {
 		return false

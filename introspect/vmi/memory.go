@@ -1,0 +1,287 @@
+package vmi
+
+import (
+	"context"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"imgward/errors"
+	"imgward/introspect"
+	"imgward/introspect/vmi/guest"
+	"imgward/introspect/vmi/guestmem"
+	"imgward/introspect/vmi/kernel"
+)
+
+var (
+	_ guest.Memory = (*guestmem.Space)(nil)
+	_ guest.Kernel = (*kernel.Running)(nil)
+)
+
+// maxPause bounds how long a scan keeps the guest paused: a scan that
+// has not finished by then ends (kind Unavailable) and the guest runs
+// again. (A variable for the tests.)
+var maxPause = 2 * time.Second
+
+// Bounds of a guest-memory scan.
+const (
+	// liveAttempts is how often a live scan is tried before it gives up
+	// on a guest whose lists keep changing under it.
+	liveAttempts = 3
+)
+
+// Guest reads a running guest's memory: its processes, sockets and
+// modules (package guest), through the RAM file that QEMU shares with the
+// host (package guestmem) and the kernel image the guest booted (package
+// kernel). It keeps the mapping, the located kernel and its offsets from
+// one scan to the next, and finds the kernel again when the guest has
+// rebooted (KASLR moves it) or QEMU has restarted (a new RAM file).
+//
+// By default a scan pauses the guest (QMP stop, then cont) for its
+// duration, usually a millisecond or two: the guest cannot change its
+// lists while they are read, so a busy or hostile guest can neither tear
+// the view nor hide a process by relinking it at the right moment. With
+// Live, the guest keeps running: a scan whose lists changed under it
+// (guest.State.Torn) is tried again, up to 3 times, then given up (kind
+// Unavailable). Live needs no QMP session; it suits guests that must
+// never stop, at the price of a view that a guest racing the scan can
+// bend.
+type Guest struct {
+	Mem     string           // the RAM file (-object memory-backend-file,mem-path=PATH,share=on)
+	Kernel  string           // the guest's kernel: its vmlinuz or vmlinux
+	Machine guestmem.Machine // the guest's memory layout; default q35
+	Live    bool             // scan without pausing
+
+	mu      sync.Mutex
+	phys    *guestmem.Phys
+	ino     uint64 // the RAM file's inode when it was mapped
+	run     *kernel.Running
+	scanner *guest.Scanner
+}
+
+// Timing is what a scan cost.
+type Timing struct {
+	Scan     time.Duration // reading the guest's memory, all attempts
+	Paused   time.Duration // the guest stopped, from QMP stop sent to cont answered; 0 when live
+	Attempts int           // scans run: 1, or more when a live scan was torn
+}
+
+// Scan reads the guest's state. socket is its QMP socket, through which a
+// scan pauses it; it is not used with Live. A RAM file or kernel that is
+// missing is an error of kind NotExist; one that is not a guest's or not
+// this guest's kernel, Invalid or NotExist with a message saying which;
+// a guest that did not stop or resume, or a scan that ran out of time,
+// Unavailable.
+func (g *Guest) Scan(ctx context.Context, socket string) (*guest.State, Timing, error) {
+	const op = "vmi.Guest.Scan"
+	if g.Live {
+		st, t, err := g.scan(ctx, nil)
+		return st, t, errors.Wrap(op, err)
+	}
+	qc, err := dial(ctx, socket)
+	if err != nil {
+		return nil, Timing{}, errors.E(op, err)
+	}
+	defer qc.close()
+	var status status
+	if err := qc.execute(ctx, "query-status", &status); err != nil {
+		return nil, Timing{}, errors.E(op, err)
+	}
+	st, t, err := g.scan(ctx, pauser(ctx, qc, socket, status.Running))
+	return st, t, errors.Wrap(op, err)
+}
+
+// pause stops the guest and returns the function that resumes it.
+type pause func(ctx context.Context) (resume func() error, err error)
+
+// pauser pauses through the session qc, opened with ctx, with the QEMU at
+// socket; a guest that is not running is left as it is (and not resumed
+// after).
+func pauser(ctx context.Context, qc *client, socket string, running bool) pause {
+	return func(pctx context.Context) (func() error, error) {
+		if !running {
+			return func() error { return nil }, nil
+		}
+		if err := qc.execute(pctx, "stop", nil); err != nil {
+			return nil, err
+		}
+		return func() error {
+			// The guest must run again even when the scan ran out of
+			// time (pctx), and even when ctx has ended, which ends
+			// qc's session: then through a session of its own, once
+			// QEMU's one monitor client is free.
+			if ctx.Err() == nil {
+				if err := qc.execute(ctx, "cont", nil); err == nil {
+					return nil
+				}
+			}
+			qc.close()
+			return resumeAlone(socket)
+		}, nil
+	}
+}
+
+// resumeAlone resumes the guest at socket through a new session.
+func resumeAlone(socket string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), defaultTimeout)
+	defer cancel()
+	qc, err := dial(ctx, socket)
+	if err != nil {
+		return err
+	}
+	defer qc.close()
+	return qc.execute(ctx, "cont", nil)
+}
+
+// scan runs one scan, paused with pause, or live when pause is nil.
+func (g *Guest) scan(ctx context.Context, pause pause) (*guest.State, Timing, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var t Timing
+	// The kernel is parsed and found before the guest is paused: that
+	// takes seconds the first time.
+	if err := g.prepare(); err != nil {
+		return nil, t, err
+	}
+	if pause == nil {
+		return g.scanLive(ctx, &t)
+	}
+	pctx, cancel := context.WithTimeout(ctx, maxPause)
+	defer cancel()
+	start := time.Now()
+	resume, err := pause(pctx)
+	if err != nil {
+		return nil, t, err
+	}
+	st, err := g.scanOnce(pctx, &t)
+	if rerr := resume(); rerr != nil && err == nil {
+		err = errors.E(errors.Unavailable, errors.Msg("the guest did not resume after the scan"), rerr)
+	}
+	t.Paused = time.Since(start)
+	return st, t, err
+}
+
+func (g *Guest) scanLive(ctx context.Context, t *Timing) (*guest.State, Timing, error) {
+	for range liveAttempts {
+		st, err := g.scanOnce(ctx, t)
+		if err != nil || st.Torn == 0 {
+			return st, *t, err
+		}
+	}
+	return nil, *t, errors.E(errors.Unavailable, errors.Msg("the guest changed its lists during each of 3 live scans; scan it paused"))
+}
+
+// scanOnce scans the guest as it is, finding its kernel again first when
+// the kernel has moved since the last scan.
+func (g *Guest) scanOnce(ctx context.Context, t *Timing) (*guest.State, error) {
+	start := time.Now()
+	defer func() { t.Scan += time.Since(start); t.Attempts++ }()
+	if g.run != nil && !g.run.Confirm() {
+		g.run, g.scanner = nil, nil // rebooted: KASLR has moved the kernel
+	}
+	if g.run == nil {
+		if err := g.locate(); err != nil {
+			return nil, err
+		}
+	}
+	return g.scanner.Scan(ctx, g.run.Space)
+}
+
+// prepare maps the RAM file and finds the kernel in it, or keeps them
+// when they have not changed.
+func (g *Guest) prepare() error {
+	if err := g.open(); err != nil {
+		return err
+	}
+	if g.run != nil && g.run.Confirm() {
+		return nil
+	}
+	return g.locate()
+}
+
+// open maps the RAM file, or keeps it when it has not changed.
+func (g *Guest) open() error {
+	fi, err := os.Stat(g.Mem)
+	if err != nil {
+		kind := errors.Invalid
+		if os.IsNotExist(err) {
+			kind = errors.NotExist
+		}
+		return errors.E(kind, err)
+	}
+	var ino uint64
+	if s, ok := fi.Sys().(*syscall.Stat_t); ok {
+		ino = s.Ino
+	}
+	if g.phys != nil && ino == g.ino {
+		return nil
+	}
+	g.closeLocked()
+	if g.phys, err = guestmem.OpenPhys(g.Mem, g.Machine); err != nil {
+		return err
+	}
+	g.ino = ino
+	return nil
+}
+
+func (g *Guest) locate() error {
+	b, err := kernel.Load(g.Kernel)
+	if err != nil {
+		return err
+	}
+	run, err := b.Locate(g.phys)
+	if err != nil {
+		return err
+	}
+	sc, err := guest.NewScanner(run)
+	if err != nil {
+		return err
+	}
+	g.run, g.scanner = run, sc
+	return nil
+}
+
+// Close unmaps the RAM file.
+func (g *Guest) Close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.closeLocked()
+}
+
+func (g *Guest) closeLocked() error {
+	g.run, g.scanner = nil, nil
+	if g.phys == nil {
+		return nil
+	}
+	err := g.phys.Close()
+	g.phys = nil
+	return err
+}
+
+// addGuest scans the guest's memory, paused through the session qc
+// unless Live, and adds its features to s.
+func (c *Collector) addGuest(ctx context.Context, qc *client, running bool, s *introspect.Snapshot) error {
+	var p pause
+	if !c.Guest.Live {
+		p = pauser(ctx, qc, c.Socket, running)
+	}
+	st, _, err := c.Guest.scan(ctx, p)
+	if err != nil {
+		return err
+	}
+	numeric, sets := st.Features()
+	for k, v := range numeric {
+		if _, dup := s.Numeric[k]; dup {
+			return errors.E(errors.Internal, errors.Errorf("feature %s comes from both QMP and guest memory", k))
+		}
+		s.Numeric[k] = v
+	}
+	for k, v := range sets {
+		if _, dup := s.Sets[k]; dup {
+			return errors.E(errors.Internal, errors.Errorf("set %s comes from both QMP and guest memory", k))
+		}
+		s.Sets[k] = v
+	}
+	return nil
+}
