@@ -120,7 +120,7 @@ func (s *scan) isRWX(mm, vma uint64) bool {
 		s.st.Skipped++
 		return false
 	}
-	v, ok := s.r.obj(vma, l.vmaSpan)
+	v, ok := s.r.obj(&s.vmaBuf, vma, l.vmaSpan)
 	if !ok || v.u64(l.vmaMM) != mm || v.u64(l.vmaStart) >= v.u64(l.vmaEnd) {
 		s.st.Skipped++
 		return false

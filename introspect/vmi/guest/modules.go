@@ -59,7 +59,7 @@ func (s *scan) walkModules() error {
 
 func (s *scan) readModule(mod uint64, sp span) (Module, bool) {
 	l := s.l
-	v, ok := s.r.obj(mod, sp)
+	v, ok := s.r.obj(&s.modBuf, mod, sp)
 	if !ok {
 		s.st.Skipped++
 		return Module{}, false

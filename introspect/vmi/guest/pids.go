@@ -85,7 +85,7 @@ func (s *scan) addHidden(pids []uint64) error {
 		if _, known := s.tasks[leader]; known || leader == l.initTask {
 			continue
 		}
-		v, ok := s.r.obj(leader, l.taskSpan)
+		v, ok := s.r.obj(&s.taskBuf, leader, l.taskSpan)
 		if !ok {
 			s.st.Skipped++
 			continue

@@ -36,7 +36,7 @@ func (s *scan) readProcesses() error {
 
 func (s *scan) readMM(p *Process) {
 	l := s.l
-	v, ok := s.r.obj(p.mm, l.mmSpan)
+	v, ok := s.r.obj(&s.mmBuf, p.mm, l.mmSpan)
 	if !ok {
 		s.st.Skipped++
 		return
@@ -70,7 +70,10 @@ func (s *scan) cmdline(pgd, start, end uint64) string {
 		return ""
 	}
 	n := min(end-start, uint64(s.lim.ArgBytes))
-	b := make([]byte, n)
+	if uint64(cap(s.argBuf)) < n {
+		s.argBuf = make([]byte, n)
+	}
+	b := s.argBuf[:n]
 	if s.r.mem.ReadUser(pgd, start, b) != nil {
 		// Not yet faulted in, or swapped out: the kernel would fault it in,
 		// a reader from outside cannot.
@@ -78,5 +81,10 @@ func (s *scan) cmdline(pgd, start, end uint64) string {
 		return ""
 	}
 	b = bytes.TrimRight(b, "\x00")
-	return strings.ToValidUTF8(string(bytes.ReplaceAll(b, []byte{0}, []byte{' '})), "\uFFFD")
+	for i, c := range b {
+		if c == 0 {
+			b[i] = ' '
+		}
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
 }

@@ -37,9 +37,15 @@ func (r *reader) ptr(va uint64) (uint64, bool) {
 	return v, true
 }
 
-// obj reads the span sp of the object at va.
-func (r *reader) obj(va uint64, sp span) (view, bool) {
-	b := make([]byte, sp.n)
+// obj reads the span sp of the object at va into *buf, which it grows as
+// needed: a scan reads thousands of objects, each one kind's buffer in
+// turn, and the view is used up before the next object of the kind is
+// read.
+func (r *reader) obj(buf *[]byte, va uint64, sp span) (view, bool) {
+	if uint64(cap(*buf)) < sp.n {
+		*buf = make([]byte, sp.n)
+	}
+	b := (*buf)[:sp.n]
 	if r.mem.ReadKernel(va+sp.lo, b) != nil {
 		return view{}, false
 	}

@@ -35,14 +35,20 @@ func guestKernel(t *testing.T) (path, version string) {
 	return path, strings.TrimPrefix(filepath.Base(path), "vmlinuz-")
 }
 
-// bootScript boots a guest whose init runs script, with files copied in.
-func bootScript(t *testing.T, name, script string, files ...string) *vmitest.Guest {
+// writeInit writes a guest's init script into a temporary file.
+func writeInit(t testing.TB, script string) string {
 	t.Helper()
 	init := filepath.Join(t.TempDir(), "init.sh")
 	if err := os.WriteFile(init, []byte(script), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	opts := []string{"--init", init}
+	return init
+}
+
+// bootScript boots a guest whose init runs script, with files copied in.
+func bootScript(t *testing.T, name, script string, files ...string) *vmitest.Guest {
+	t.Helper()
+	opts := []string{"--init", writeInit(t, script)}
 	for _, f := range files {
 		opts = append(opts, "--file", f)
 	}

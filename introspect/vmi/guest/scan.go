@@ -17,6 +17,9 @@ type scan struct {
 	tasks map[uint64]int // task_struct address → index in st.Processes
 	fds   int            // fd slots read so far, against lim.FDs
 	vmas  int            // VMAs read so far, against lim.VMAs
+
+	// Buffers reused from one object to the next (reader.obj).
+	taskBuf, mmBuf, sockBuf, vmaBuf, modBuf, fdBuf, argBuf []byte
 }
 
 // Scan reads the guest's processes, sockets, modules and mappings, and
@@ -27,7 +30,7 @@ type scan struct {
 func (sc *Scanner) Scan(ctx context.Context, mem Memory) (*State, error) {
 	const op = "guest.Scan"
 	s := &scan{ctx: ctx, l: &sc.l, lim: sc.Limits, r: reader{mem: mem}, tasks: map[uint64]int{}}
-	if _, ok := s.r.obj(s.l.initTask, s.l.taskSpan); !ok {
+	if _, ok := s.r.obj(&s.taskBuf, s.l.initTask, s.l.taskSpan); !ok {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("init_task is not readable: the memory, or its page tables, are not this kernel's"))
 	}
 	steps := []func() error{s.walkTasks, s.walkPIDs, s.readProcesses, s.walkModules}

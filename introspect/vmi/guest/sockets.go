@@ -41,7 +41,10 @@ func (s *scan) readFiles(p *Process, seen map[uint64]bool) {
 		return
 	}
 	n := int(max & 0xffffffff)
-	buf := make([]byte, fdChunk*8)
+	if s.fdBuf == nil {
+		s.fdBuf = make([]byte, fdChunk*8)
+	}
+	buf := s.fdBuf
 	for i := 0; i < n; i += fdChunk {
 		if s.fds >= s.lim.FDs {
 			s.truncated("open files: limit")
@@ -85,7 +88,7 @@ func (s *scan) readFile(p *Process, file uint64, seen map[uint64]bool) {
 		return
 	}
 	seen[sk] = true
-	v, ok := s.r.obj(sk, l.skSpan)
+	v, ok := s.r.obj(&s.sockBuf, sk, l.skSpan)
 	if !ok {
 		s.st.Skipped++
 		return

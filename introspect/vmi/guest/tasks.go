@@ -35,7 +35,7 @@ func (s *scan) walkTasks() error {
 		}
 		seen[next] = true
 		addr := next - l.taskTasks
-		v, ok := s.r.obj(addr, l.taskSpan)
+		v, ok := s.r.obj(&s.taskBuf, addr, l.taskSpan)
 		if !ok {
 			s.st.Skipped++
 			s.truncated("task list: unreadable task")

@@ -1,0 +1,100 @@
+package guest_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"imgward/introspect/vmi"
+	"imgward/introspect/vmi/vmitest"
+)
+
+// benchInit starts a guest's processes: n sleepers beside init, the
+// payload's shell and the listener (about 45 kernel threads come on
+// top).
+func benchInit(n int) string {
+	return fmt.Sprintf(`
+nc -ll -p 8080 -e /bin/cat &
+i=0; while [ $i -lt %d ]; do sleep 100000 & i=$((i+1)); done
+`, n)
+}
+
+// BenchmarkScanGuest times, on real guests of about 50 and 500
+// processes: a scan of the paused guest's memory (scan); the same scan
+// as the collector runs it, pausing the guest through QMP (paused, with
+// how long the guest stood still); and, in the same run, the QMP-only
+// snapshot of today's collector (qmp-only) and the whole snapshot with
+// guest memory (collect).
+func BenchmarkScanGuest(b *testing.B) {
+	sizes := []int{50, 500}
+	guests := make([]*vmitest.Guest, len(sizes))
+	var wg sync.WaitGroup
+	for i, n := range sizes {
+		wg.Go(func() {
+			g, err := vmitest.Boot(fmt.Sprintf("bench%d", n), "--init", writeInit(b, benchInit(n-5)))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			guests[i] = g
+		})
+	}
+	wg.Wait()
+	for _, g := range guests {
+		if g != nil {
+			b.Cleanup(func() { g.Stop() })
+		}
+	}
+	if b.Failed() {
+		b.FailNow()
+	}
+	for i, n := range sizes {
+		g := guests[i]
+		mg := &vmi.Guest{Mem: g.Mem, Kernel: g.Kernel}
+		b.Cleanup(func() { mg.Close() })
+		ctx := context.Background()
+		st, _, err := mg.Scan(ctx, g.QMP)
+		if err != nil {
+			b.Fatal(err)
+		}
+		users := 0
+		for _, p := range st.Processes {
+			if !p.Kernel {
+				users++
+			}
+		}
+		b.Logf("guest of %d: %d processes, %d user processes", n, len(st.Processes), users)
+		b.Run(fmt.Sprintf("procs=%d/paused", n), func(b *testing.B) {
+			var scan, paused time.Duration
+			for b.Loop() {
+				_, t, err := mg.Scan(ctx, g.QMP)
+				if err != nil {
+					b.Fatal(err)
+				}
+				scan += t.Scan
+				paused += t.Paused
+			}
+			b.ReportMetric(float64(scan.Microseconds())/float64(b.N), "scan-µs/op")
+			b.ReportMetric(float64(paused.Microseconds())/float64(b.N), "paused-µs/op")
+			b.ReportMetric(float64((paused-scan).Microseconds())/float64(b.N), "pause-over-scan-µs/op")
+		})
+		b.Run(fmt.Sprintf("procs=%d/qmp-only", n), func(b *testing.B) {
+			c := &vmi.Collector{Socket: g.QMP, Instance: "i-0123456789abcdef"}
+			for b.Loop() {
+				if _, err := c.Snapshot(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("procs=%d/collect", n), func(b *testing.B) {
+			c := &vmi.Collector{Socket: g.QMP, Instance: "i-0123456789abcdef", Guest: mg}
+			for b.Loop() {
+				if _, err := c.Snapshot(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
