@@ -23,7 +23,7 @@ import (
 //	         net.remote_hosts    distinct remote addresses of those
 //	         kernel.module_count loaded modules
 //	         mem.rwx_regions     anonymous mappings both writable and executable
-//	         proc.hidden         processes in the PID table but not in the task list
+//	         proc.hidden         processes in the PID table or on a run queue but not in the task list
 //	         module.hidden       modules in the module kset but not in the module list
 //	         proc.fake_kthreads  user processes named like kernel threads
 //	         vmi.skipped         objects the scan could not read or believe

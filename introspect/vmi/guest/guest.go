@@ -1,9 +1,9 @@
 // Package guest reads what a Linux guest's kernel knows of itself out of
 // the guest's memory, from outside the guest: its processes, their sockets
 // and memory mappings, its loaded modules, and the cross-views that only
-// an outside reader can make (a task in the PID table but not in the task
-// list, a module in sysfs's kset but not in the module list, a process
-// dressed as a kernel thread).
+// an outside reader can make (a task in the PID table or on a run queue
+// but not in the task list, a module in sysfs's kset but not in the module
+// list, a process dressed as a kernel thread).
 //
 // The package knows the kernel's data structures (Linux 6.1, as Debian
 // bookworm ships it: the task list, files_struct, the VMA maple tree, the

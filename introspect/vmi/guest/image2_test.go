@@ -16,6 +16,7 @@ type taskSpec struct {
 	socks     []sockSpec
 	vmas      []vmaSpec
 	hidden    bool // in the PID table only
+	unlisted  bool // in neither the task list nor the PID table
 	zombie    bool // no mm
 }
 
@@ -24,7 +25,7 @@ type taskSpec struct {
 // unless hidden, and the PID table when the image is finished.
 func (im *image) addTask(s taskSpec) uint64 {
 	const t = "task_struct"
-	task := im.alloc(0x100)
+	task := im.alloc(taskSize)
 	im.put32(task+im.o(t, "pid"), uint32(s.pid))
 	im.put32(task+im.o(t, "tgid"), uint32(s.pid))
 	copy(im.at(task+im.o(t, "comm")), s.comm)
@@ -49,13 +50,16 @@ func (im *image) addTask(s taskSpec) uint64 {
 	if len(s.socks) > 0 {
 		im.field(task, t, "files", im.files(s.socks))
 	}
-	if !s.hidden {
+	if !s.hidden && !s.unlisted {
 		im.listAdd(im.initTask+im.o(t, "tasks"), task+im.o(t, "tasks"))
+	}
+	im.tasksByPID[s.pid] = task
+	if s.unlisted {
+		return task
 	}
 	pid := im.alloc(0x40)
 	im.put(pid+im.o("pid", "tasks"), task+im.o(t, "pid_links"))
 	im.pids[s.pid] = pid
-	im.tasksByPID[s.pid] = task
 	return task
 }
 
@@ -161,4 +165,41 @@ func (im *image) finish() *image {
 	}
 	im.put(im.k.sym["init_pid_ns"]+im.o("pid_namespace", "idr.idr_rt.xa_head"), root+2)
 	return im
+}
+
+// runqueues lays out per-CPU run queues: CPU i runs curr[i] and has
+// queued[i] waiting in its CFS tree, under one task group's entity (so
+// the walk must descend into the group's own queue).
+func (im *image) runqueues(curr []uint64, queued [][]uint64) {
+	const areaOff = 0x1000 // runqueues' offset in each CPU's per-CPU area
+	n := len(curr)
+	offsets := im.alloc(8 * uint64(n))
+	for cpu := range n {
+		area := im.alloc(areaOff + 0x100)
+		im.put(offsets+8*uint64(cpu), area)
+		rq := area + areaOff
+		im.field(rq, "rq", "curr", curr[cpu])
+		if len(queued[cpu]) == 0 {
+			continue
+		}
+		group := im.alloc(0x40) // the group's sched_entity
+		q := im.alloc(0x20)     // its cfs_rq
+		im.field(group, "sched_entity", "my_q", q)
+		im.field(rq, "rq", "cfs.tasks_timeline.rb_root.rb_node", group+im.o("sched_entity", "run_node"))
+		// The group's tasks: a right spine is a valid (if unbalanced) tree.
+		var prev uint64
+		for i, task := range queued[cpu] {
+			node := task + im.o("task_struct", "se") + im.o("sched_entity", "run_node")
+			if i == 0 {
+				im.field(q, "cfs_rq", "tasks_timeline.rb_root.rb_node", node)
+			} else {
+				im.field(prev, "rb_node", "rb_right", node)
+			}
+			prev = node
+		}
+	}
+	im.k.sym["runqueues"] = areaOff // per-CPU: an offset, not an address
+	im.k.sym["__per_cpu_offset"] = offsets
+	im.k.sym["nr_cpu_ids"] = im.alloc(8)
+	im.put32(im.k.sym["nr_cpu_ids"], uint32(n))
 }

@@ -81,11 +81,17 @@ func newFakeKernel() *fakeKernel {
 			"maple_arange_64.pivot": 0x8, "maple_arange_64.slot": 0x50, "maple_arange_64.gap": 0xa0,
 			"vm_area_struct.vm_start": 0x0, "vm_area_struct.vm_end": 0x8, "vm_area_struct.vm_mm": 0x10,
 			"vm_area_struct.vm_flags": 0x20, "vm_area_struct.vm_file": 0x28,
+			"task_struct.se": 0xe0, "sched_entity.run_node": 0x10, "sched_entity.my_q": 0x30,
+			"rq.curr": 0x10, "rq.cfs.tasks_timeline.rb_root.rb_node": 0x48,
+			"cfs_rq.tasks_timeline.rb_root.rb_node": 0x8, "rb_node.rb_right": 0x8, "rb_node.rb_left": 0x10,
 		},
 		size: map[string]uint64{"maple_range_64": 256},
 		sym:  map[string]uint64{},
 	}
 }
+
+// taskSize is a synthetic task_struct's.
+const taskSize = 0x140
 
 // image is a synthetic guest memory: kernel structures at kbase+off, user
 // memory at ubase+off, in one byte slice.
@@ -158,7 +164,7 @@ func (im *image) listAdd(head, node uint64) {
 func newImage(size int) *image {
 	im := &image{k: newFakeKernel(), mem: make([]byte, size), pids: map[int]uint64{}, tasksByPID: map[int]uint64{}}
 	im.alloc(256) // nothing at kbase: address 0 of the image stays unused
-	im.initTask = im.alloc(0x100)
+	im.initTask = im.alloc(taskSize)
 	im.listInit(im.initTask + im.o("task_struct", "tasks"))
 	copy(im.at(im.initTask+im.o("task_struct", "comm")), "swapper/0")
 	im.field(im.initTask, "task_struct", "flags", pfKthread)

@@ -51,6 +51,8 @@ type layout struct {
 	arangePivot, arangeSlot, arangeSlots       uint64
 	vmaStart, vmaEnd, vmaMM, vmaFlags, vmaFile uint64
 	vmaSpan                                    span
+
+	rq *rqLayout // nil: the kernel lacks what the run-queue walk needs
 }
 
 // span is the bytes of a struct that a scan reads at once: one read per

@@ -196,6 +196,8 @@ sleep 100000 &
 echo "hidden $!"
 insmod /files/hideproc.ko pid=$!
 echo "insmod $?"
+sh -c 'while :; do :; done' &
+echo "busy $!"
 `
 
 // testHiddenGuest: a process that a kernel module unlinks from the task
@@ -224,6 +226,11 @@ func testHiddenGuest(t *testing.T) {
 	}
 	if !reflect.DeepEqual(hiddenMods, []string{"hideproc"}) {
 		t.Errorf("hidden modules %q, want hideproc", hiddenMods)
+	}
+	// A process that never sleeps is on the run queue whenever the guest
+	// is paused: the run-queue walk reads the real kernel's.
+	if busy := consoleValue(t, console, "busy"); !byPID(st)[busy].Runnable {
+		t.Errorf("the busy process %d is not on a run queue: %+v", busy, byPID(st)[busy])
 	}
 	num, sets := st.Features()
 	if num["proc.hidden"] != 1 || num["module.hidden"] != 1 || !slices.Contains(sets["kernel.modules"], "hideproc") {

@@ -33,7 +33,7 @@ func (sc *Scanner) Scan(ctx context.Context, mem Memory) (*State, error) {
 	if _, ok := s.r.obj(&s.taskBuf, s.l.initTask, s.l.taskSpan); !ok {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("init_task is not readable: the memory, or its page tables, are not this kernel's"))
 	}
-	steps := []func() error{s.walkTasks, s.walkPIDs, s.readProcesses, s.walkModules}
+	steps := []func() error{s.walkTasks, s.walkPIDs, s.walkRunqueues, s.readProcesses, s.walkModules}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, errors.E(op, err)

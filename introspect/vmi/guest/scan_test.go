@@ -233,3 +233,36 @@ func TestDigitless(t *testing.T) {
 		t.Error("kworker/ is not a kernel thread prefix")
 	}
 }
+
+func TestScanRunqueues(t *testing.T) {
+	im := sampleGuest()
+	idle := im.addTask(taskSpec{pid: 0, comm: "swapper/1", kthread: true, unlisted: true})
+	im.field(idle, "task_struct", "flags", pfKthread|pfIdle)
+	ghost := im.addTask(taskSpec{pid: 60, ppid: 1, comm: "ghost", argv: []string{"ghost"}, unlisted: true})
+	im.runqueues([]uint64{im.tasksByPID[10], idle},
+		[][]uint64{nil, {im.tasksByPID[1], ghost, im.tasksByPID[30]}})
+	st := scanImage(t, im)
+	var hidden []string
+	for _, p := range st.Processes {
+		if p.Hidden {
+			hidden = append(hidden, p.Comm)
+		}
+	}
+	if !reflect.DeepEqual(hidden, []string{"evil", "ghost"}) || st.Skipped != 0 {
+		t.Errorf("hidden %q, skipped %d; want evil (from the PID table) and ghost (from a run queue)", hidden, st.Skipped)
+	}
+	var runnable []int
+	for _, p := range st.Processes {
+		if p.Runnable {
+			runnable = append(runnable, p.PID)
+		}
+	}
+	if !reflect.DeepEqual(runnable, []int{1, 10, 30, 60}) {
+		t.Errorf("runnable %v, want 1, 10, 30 and 60", runnable)
+	}
+	// A kernel without the run-queue symbols is scanned without them.
+	delete(im.k.sym, "runqueues")
+	if st := scanImage(t, im); len(st.Processes) != 9 {
+		t.Errorf("%d processes without run queues, want 9", len(st.Processes))
+	}
+}

@@ -60,6 +60,7 @@ func resolve(r *resolver) layout {
 	resolveSock(r, &l)
 	resolveModule(r, &l)
 	resolveMaple(r, &l)
+	l.rq = resolveRunqueues(r.k)
 	return l
 }
 

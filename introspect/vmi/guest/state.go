@@ -36,7 +36,8 @@ type Process struct {
 	RWX       int           // anonymous mappings both writable and executable
 	FDs       int           // open file descriptors (0 for a process sharing another's table)
 
-	Hidden      bool // in the PID table but not in the task list
+	Hidden      bool // in the PID table or on a run queue, but not in the task list
+	Runnable    bool // on a CPU's run queue (running, or waiting to run); false when the kernel lacks run-queue symbols
 	FakeKthread bool // named like a kernel thread, but a user process
 
 	addr, mm, files uint64
