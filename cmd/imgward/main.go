@@ -79,6 +79,9 @@ Client commands:
 Introspection:
   collect procfs --instance ID --pid P   post snapshots of a process group, from /proc
   collect vmi --instance ID --qmp PATH   post snapshots of a QEMU VM, from its QMP monitor
+        [--mem PATH --kernel VMLINUZ]    and from the guest's memory
+  vmi ps|sockets|modules --qmp PATH      a guest's processes, sockets or modules,
+        --mem PATH --kernel VMLINUZ      read from its memory on the host
   replay --file F                        replay a dataset as snapshots (imgward replay --help)
   sim                                    simulate a cloud of publishers (imgward sim --help)
 
@@ -210,7 +213,7 @@ type command struct {
 }
 
 var nouns = []*noun{&projectNoun, &userNoun, &publisherNoun, &imageNoun, &instanceNoun, &diskNoun, &auditNoun,
-	&collectNoun, &baselineNoun, &detectNoun, &keyNoun, &identityNoun}
+	&collectNoun, &vmiNoun, &baselineNoun, &detectNoun, &keyNoun, &identityNoun}
 
 func findNoun(name string) *noun {
 	for _, n := range nouns {
