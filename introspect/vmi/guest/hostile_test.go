@@ -125,12 +125,13 @@ func wantTruncated(t *testing.T, st *State, what string) {
 	t.Errorf("truncated %q, want %q among them", st.Truncated, what)
 }
 
-// FuzzScan scans the sample guest with words overwritten: each 12 bytes
+// FuzzScan scans the sample guest (with a run queue) with words overwritten: each 12 bytes
 // of input are a 4-byte offset into the image and an 8-byte value,
 // which, when the offset's top bit is set, becomes a pointer into the
 // image. A scan of any memory must end without panicking.
 func FuzzScan(f *testing.F) {
 	im := sampleGuest()
+	im.runqueues([]uint64{im.tasksByPID[10]}, [][]uint64{{im.tasksByPID[1], im.tasksByPID[20]}})
 	f.Add(patch(uint32(im.tasksByPID[10]-kbase+im.o("task_struct", "tasks")), im.tasksByPID[1]-kbase, true))
 	f.Add(patch(uint32(im.k.sym["modules"]-kbase), 0, false))
 	f.Add(patch(uint32(im.tasksByPID[20]-kbase+im.o("task_struct", "files")), 8, true))
