@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -55,11 +54,17 @@ func guestArgs(g *vmitest.Guest) []string {
 	return []string{"--qmp", g.QMP, "--mem", g.Mem, "--kernel", g.Kernel}
 }
 
-// TestVMICommands runs vmi ps, sockets and modules, and collect vmi --mem,
+// TestVMIGuests boots the guests of a web image, 5 benign and 3 with a
+// backdoor, for the tests below, which share them.
+func TestVMIGuests(t *testing.T) {
+	web, bad := bootWebGuests(t, 5, 3)
+	t.Run("commands", func(t *testing.T) { testVMICommands(t, bad[0]) })
+	t.Run("seed", func(t *testing.T) { testVMISeed(t, web, bad) })
+}
+
+// testVMICommands runs vmi ps, sockets and modules, and collect vmi --mem,
 // on a backdoored guest, in tables and JSON, and their usage errors.
-func TestVMICommands(t *testing.T) {
-	_, bad := bootWebGuests(t, 0, 1)
-	g := bad[0]
+func testVMICommands(t *testing.T, g *vmitest.Guest) {
 	cli := func(args ...string) (string, string, int) { return runCLI(t, offline, nil, args...) }
 	ok := func(args ...string) string {
 		t.Helper()
@@ -147,5 +152,4 @@ func TestVMICommands(t *testing.T) {
 	if out := ok("collect", "vmi", "--instance", "i-00000000000000c1", "--once", "--out", "-", "--qmp", g.QMP); !strings.Contains(out, `"vm.running":1`) {
 		t.Errorf("after the commands: %s", out)
 	}
-	_ = os.Getpid
 }
