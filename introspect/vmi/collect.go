@@ -4,10 +4,12 @@
 // and the host kernel, outside the guest, so a guest cannot forge it short
 // of escaping into the host.
 //
-// It does not read guest memory or kernel structures (that is, it is not
-// VMI in the LibVMI sense): it sees what the hypervisor sees of the
-// guest's run state, vCPUs, disks and memory balloon, not the guest's
-// processes or sockets.
+// By itself the Collector sees what the hypervisor sees of the guest's
+// run state, vCPUs, disks and memory balloon. With a Guest (memory.go) it
+// also reads the guest's memory, VMI in the LibVMI sense: the guest
+// kernel's own structures, found through the subpackages guestmem (RAM
+// and page tables), kernel (symbols, types, KASLR) and guest (what a scan
+// reads), in the same QMP session, which pauses the guest for the scan.
 //
 // Each snapshot is one QMP session: connect, read the greeting, negotiate
 // capabilities, run the query commands, disconnect, so that a restarted
