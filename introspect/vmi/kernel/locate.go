@@ -35,7 +35,9 @@ const (
 // page tables (init_top_pgt, found at the same distance from the banner as
 // in the image), which must map the banner's relocated virtual address to
 // that copy, with 4 or 5 levels. A guest that runs another kernel (or that
-// has not booted yet) is an error of kind NotExist.
+// has not booted yet) is an error of kind NotExist. Two copies that both
+// confirm are refused (kind Invalid) rather than guessed between: only a
+// guest that forged a kernel image in its RAM has them.
 func (b *Build) Locate(p *guestmem.Phys) (*Running, error) {
 	const op = "kernel.Locate"
 	banner := b.syms["linux_banner"].addr
@@ -43,23 +45,39 @@ func (b *Build) Locate(p *guestmem.Phys) (*Running, error) {
 	if !ok {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("the kernel has no symbol init_top_pgt: not an x86-64 kernel this version reads"))
 	}
+	var found []*Running
 	for _, pa := range b.bannerCopies(p, banner%kernelAlign) {
 		delta := pa - (banner - startKernelMap)
 		root := top.addr - startKernelMap + delta
-		for _, levels := range []int{5, 4} {
-			s := &guestmem.Space{Phys: p, Root: root, Levels: levels}
-			for slide := uint64(0); banner-startKernelMap+slide < imageRange; slide += kernelAlign {
-				if got, err := s.Translate(banner + slide); err != nil || got != pa {
-					continue
-				}
-				r := &Running{Build: b, Space: s, Slide: slide, PhysDelta: delta}
-				if r.Confirm() {
-					return r, nil
-				}
+		if r := b.confirmAt(p, root, pa, delta); r != nil {
+			found = append(found, r)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, errors.E(op, errors.NotExist, errors.Msg("the guest's memory holds no running copy of the kernel "+b.Version+" (another kernel, or not booted yet)"))
+	case 1:
+		return found[0], nil
+	}
+	return nil, errors.E(op, errors.Invalid, errors.Msg(strconv.Itoa(len(found))+" copies of the kernel in the guest's memory each map themselves: refusing to guess which one runs"))
+}
+
+// confirmAt tries the banner copy at pa with the page tables at root: the
+// first slide and paging depth under which they map the banner there.
+func (b *Build) confirmAt(p *guestmem.Phys, root, pa, delta uint64) *Running {
+	banner := b.syms["linux_banner"].addr
+	for _, levels := range []int{5, 4} {
+		s := &guestmem.Space{Phys: p, Root: root, Levels: levels}
+		for slide := uint64(0); banner-startKernelMap+slide < imageRange; slide += kernelAlign {
+			if got, err := s.Translate(banner + slide); err != nil || got != pa {
+				continue
+			}
+			if r := (&Running{Build: b, Space: s, Slide: slide, PhysDelta: delta}); r.Confirm() {
+				return r
 			}
 		}
 	}
-	return nil, errors.E(op, errors.NotExist, errors.Msg("the guest's memory holds no running copy of the kernel "+b.Version+" (another kernel, or not booted yet)"))
+	return nil
 }
 
 // bannerCopies returns the physical addresses of linux_banner's bytes in
