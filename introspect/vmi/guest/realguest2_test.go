@@ -19,11 +19,18 @@ func TestRealGuests(t *testing.T) {
 
 const benignInit = `
 [ -f /files/dummy.ko ] && insmod /files/dummy.ko
+mkdir -p /etc /var/lib/misc
+touch /var/lib/misc/udhcpd.leases
+printf 'interface lo\nstart 127.0.0.2\nend 127.0.0.10\n' >/etc/udhcpd.conf
+udhcpd -f /etc/udhcpd.conf >/dev/null 2>&1 &
 nc -ll -p 8080 -e /bin/cat &
 httpd -p 127.0.0.1:8081 &
 sleep 1
+sleep 100000 | nc 127.0.0.1 8080 &
+sleep 1
 echo ===PS; ps -o pid,ppid,user,rss,comm,args
-echo ===NETSTAT; netstat -ltn
+echo ===NETSTAT; netstat -ltun
+echo ===CONNECTIONS; netstat -tn
 echo ===MODULES; cat /proc/modules
 echo ===EXE; for p in /proc/[0-9]*; do e=$(readlink $p/exe) && echo "${p#/proc/} $e"; done
 echo ===END
@@ -131,8 +138,11 @@ func testBenignGuest(t *testing.T) {
 	}
 
 	num, sets := st.Features()
-	if got, want := tcpListen(sets), netstatListen(t, section(console, "NETSTAT")); !reflect.DeepEqual(got, want) || len(want) != 2 {
-		t.Errorf("listeners: the scan %q, netstat %q", got, want)
+	if got, want := sets["net.listen"], netstatAddrs(t, section(console, "NETSTAT"), true); !reflect.DeepEqual(got, want) || len(want) != 3 {
+		t.Errorf("listeners: the scan %q, netstat -ltun %q", got, want)
+	}
+	if got, want := sets["net.remote"], netstatAddrs(t, section(console, "CONNECTIONS"), false); !reflect.DeepEqual(got, want) || len(want) != 2 {
+		t.Errorf("connections' peers: the scan %q, netstat -tn %q", got, want)
 	}
 	var mods []string
 	for _, l := range section(console, "MODULES") {

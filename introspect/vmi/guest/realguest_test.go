@@ -118,36 +118,40 @@ func consoleValue(t *testing.T, console, key string) int {
 	return n
 }
 
-// netstatListen is the "tcp:ADDR:PORT" of busybox netstat -ltn's lines
-// ("tcp 0 0 :::8080 :::* LISTEN").
-func netstatListen(t *testing.T, lines []string) []string {
+// netstatAddrs reads busybox netstat's lines: with listen, the
+// "PROTO:ADDR:PORT" of listening TCP and bound UDP sockets (netstat -ltun:
+// "tcp 0 0 :::8080 :::* LISTEN", "udp 0 0 0.0.0.0:67 0.0.0.0:*");
+// without, the "ADDR:PORT" of established TCP connections' peers
+// (netstat -tn). IPv4-mapped addresses are unmapped, as procfs does.
+func netstatAddrs(t *testing.T, lines []string, listen bool) []string {
 	t.Helper()
 	var out []string
 	for _, l := range lines {
 		f := strings.Fields(l)
-		if len(f) < 6 || !strings.HasPrefix(f[0], "tcp") || f[5] != "LISTEN" {
+		if len(f) < 5 {
 			continue
 		}
-		i := strings.LastIndexByte(f[3], ':')
-		addr, err1 := netip.ParseAddr(f[3][:i])
-		port, err2 := strconv.ParseUint(f[3][i+1:], 10, 16)
-		if err1 != nil || err2 != nil {
-			t.Fatalf("netstat line %q", l)
+		proto := strings.TrimSuffix(f[0], "6")
+		switch {
+		case listen && proto == "tcp" && len(f) == 6 && f[5] == "LISTEN", listen && proto == "udp":
+			out = append(out, proto+":"+parseHostPort(t, f[3]))
+		case !listen && proto == "tcp" && len(f) == 6 && f[5] == "ESTABLISHED":
+			out = append(out, parseHostPort(t, f[4]))
 		}
-		out = append(out, "tcp:"+netip.AddrPortFrom(addr, uint16(port)).String())
 	}
 	slices.Sort(out)
 	return out
 }
 
-func tcpListen(sets map[string][]string) []string {
-	var out []string
-	for _, s := range sets["net.listen"] {
-		if strings.HasPrefix(s, "tcp:") {
-			out = append(out, s)
-		}
+func parseHostPort(t *testing.T, s string) string {
+	t.Helper()
+	i := strings.LastIndexByte(s, ':')
+	addr, err1 := netip.ParseAddr(s[:max(i, 0)])
+	port, err2 := strconv.ParseUint(s[i+1:], 10, 16)
+	if i < 0 || err1 != nil || err2 != nil {
+		t.Fatalf("netstat address %q", s)
 	}
-	return out
+	return netip.AddrPortFrom(addr.Unmap(), uint16(port)).String()
 }
 
 func byPID(st *guest.State) map[int]guest.Process {
