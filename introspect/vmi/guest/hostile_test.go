@@ -50,7 +50,7 @@ func TestScanHostileMemory(t *testing.T) {
 		}},
 		{"a maple node is its own child", func(im *image) {
 			mm := im.get(im.tasksByPID[50] + im.o("task_struct", "mm"))
-			root := im.get(mm + im.o("mm_struct", "mm_mt"))
+			root := im.get(mm + im.o("mm_struct", "mm_mt") + im.o("maple_tree", "ma_root"))
 			im.put((root&^0xff)+im.o("maple_arange_64", "slot"), root)
 		}, func(t *testing.T, st *State) {
 			if st.Skipped == 0 {

@@ -90,7 +90,7 @@ func (im *image) mm(s taskSpec) uint64 {
 		im.put(mm+im.o(m, "rss_stat.count")+8*uint64(i), uint64(n))
 	}
 	if len(s.vmas) > 0 {
-		im.field(mm, m, "mm_mt", im.mapleTree(mm, s.vmas))
+		im.put(mm+im.o(m, "mm_mt")+im.o("maple_tree", "ma_root"), im.mapleTree(mm, s.vmas))
 	}
 	return mm
 }

@@ -288,10 +288,10 @@ func (im *image) mapleTree(mm uint64, vmas []vmaSpec) uint64 {
 			max = ^uint64(0)
 			set(0, max)
 		}
-		leaves = append(leaves, leaf{node | mapleLeaf64<<3 | 2, max})
+		leaves = append(leaves, leaf{node | mapleLeaf64<<3 | 4, max})
 	}
 	if len(leaves) == 1 {
-		return leaves[0].entry
+		return leaves[0].entry | 2 // the root
 	}
 	if len(leaves) > 10 {
 		panic("synthetic maple tree: too many leaves")
@@ -303,7 +303,7 @@ func (im *image) mapleTree(mm uint64, vmas []vmaSpec) uint64 {
 		}
 		im.put(root+im.o("maple_arange_64", "slot")+8*uint64(i), lf.entry)
 	}
-	return root | mapleArange64<<3 | 2
+	return root | mapleArange64<<3 | 4 | 2
 }
 
 func (im *image) vma(mm uint64, v vmaSpec) uint64 {

@@ -46,7 +46,6 @@ type layout struct {
 	pidnsXaHead, xaShift, xaSlots, pidTasks uint64
 
 	// The VMA maple tree.
-	mtRoot                                     uint64
 	rangePivot, rangeSlot, rangeSlots          uint64
 	arangePivot, arangeSlot, arangeSlots       uint64
 	vmaStart, vmaEnd, vmaMM, vmaFlags, vmaFile uint64

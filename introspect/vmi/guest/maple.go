@@ -4,9 +4,11 @@ import "encoding/binary"
 
 // Since Linux 6.1 a process's memory mappings (VMAs) are kept in a maple
 // tree (lib/maple_tree.c), mm->mm_mt, and no longer in a list. A node
-// pointer in the tree is encoded: the node's 256-byte aligned address,
-// its type in bits 3-6, and 0b10 in the low bits (an xarray "internal"
-// entry). Range nodes (maple_range_64, and maple_leaf_64 at the bottom)
+// pointer in the tree is encoded (mt_mk_node): the node's 256-byte
+// aligned address, its type in bits 3-6 and MAPLE_ENODE_NULL (0x4); the
+// root's also has MAPLE_ROOT_NODE (0x2), which makes it an xarray
+// "internal" entry (a root without it is a lone entry, not a node; an mm
+// has none such). Range nodes (maple_range_64, and maple_leaf_64 at the bottom)
 // and allocation-range nodes (maple_arange_64, which also keep the gaps)
 // hold pivots: slot i covers (pivot[i-1], pivot[i]], the last slot up to
 // the node's own maximum. A leaf's slots are struct vm_area_struct
@@ -20,9 +22,9 @@ const (
 	vmExec        = 0x4
 )
 
-// mapleNode decodes an encoded node pointer.
-func mapleNode(entry uint64) (addr uint64, typ int, ok bool) {
-	if entry&3 != 2 || entry <= 4096 {
+// mapleNode decodes an encoded node pointer, the root's or a child's.
+func mapleNode(entry uint64, root bool) (addr uint64, typ int, ok bool) {
+	if root && (entry&3 != 2 || entry <= 4096) {
 		return 0, 0, false
 	}
 	addr, typ = entry&^0xff, int(entry>>3)&0xf
@@ -35,23 +37,22 @@ type mapleFrame struct {
 	depth           int
 }
 
-// rwxMappings counts the anonymous mappings of mm (at its maple tree's
-// root entry) that are both writable and executable: code that a process
-// wrote itself, the mark of injected or unpacked code.
-func (s *scan) rwxMappings(mm, root uint64) int {
+// mappings counts the mappings of mm (at its maple tree's root entry),
+// and those that are anonymous, writable and executable: code that a
+// process wrote itself, the mark of injected or unpacked code.
+func (s *scan) mappings(mm, root uint64) (n, rwx int) {
 	if root == 0 {
-		return 0
+		return 0, 0
 	}
-	rwx := 0
 	stack := []mapleFrame{{entry: root, max: ^uint64(0)}}
 	node := make([]byte, s.mapleNodeBytes())
 	seen := map[uint64]bool{}
 	for len(stack) > 0 {
 		f := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		addr, typ, ok := mapleNode(f.entry)
+		addr, typ, ok := mapleNode(f.entry, f.depth == 0)
 		if !ok || seen[addr] || f.depth > mapleMaxDepth || s.r.mem.ReadKernel(addr, node) != nil {
-			s.st.Skipped++
+			s.skip("maple node")
 			continue
 		}
 		seen[addr] = true
@@ -62,11 +63,15 @@ func (s *scan) rwxMappings(mm, root uint64) int {
 		for _, c := range s.mapleSlots(node, typ, f) {
 			if s.vmas >= s.lim.VMAs {
 				s.truncated("mappings: limit")
-				return rwx
+				return n, rwx
 			}
 			s.vmas++
 			if typ == mapleLeaf64 {
-				if s.isRWX(mm, c.entry) {
+				ok, isRWX := s.readVMA(mm, c.entry)
+				if ok {
+					n++
+				}
+				if isRWX {
 					rwx++
 				}
 				continue
@@ -74,7 +79,7 @@ func (s *scan) rwxMappings(mm, root uint64) int {
 			stack = append(stack, c)
 		}
 	}
-	return rwx
+	return n, rwx
 }
 
 func (s *scan) mapleNodeBytes() int {
@@ -111,19 +116,19 @@ func (s *scan) mapleSlots(node []byte, typ int, f mapleFrame) []mapleFrame {
 	return out
 }
 
-// isRWX reads one VMA and reports whether it is anonymous, writable and
-// executable. A VMA of another mm, or whose range is not its slot's, is
-// skipped.
-func (s *scan) isRWX(mm, vma uint64) bool {
+// readVMA reads one VMA and reports whether it is one of mm's, and
+// whether it is anonymous, writable and executable. A VMA of another mm,
+// or with an empty range, is skipped.
+func (s *scan) readVMA(mm, vma uint64) (ok, rwx bool) {
 	l := s.l
 	if !isKernelPtr(vma) {
-		s.st.Skipped++
-		return false
+		s.skip("mapping")
+		return false, false
 	}
 	v, ok := s.r.obj(&s.vmaBuf, vma, l.vmaSpan)
 	if !ok || v.u64(l.vmaMM) != mm || v.u64(l.vmaStart) >= v.u64(l.vmaEnd) {
-		s.st.Skipped++
-		return false
+		s.skip("mapping")
+		return false, false
 	}
-	return v.u64(l.vmaFile) == 0 && v.u64(l.vmaFlags)&(vmWrite|vmExec) == vmWrite|vmExec
+	return true, v.u64(l.vmaFile) == 0 && v.u64(l.vmaFlags)&(vmWrite|vmExec) == vmWrite|vmExec
 }

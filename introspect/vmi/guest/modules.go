@@ -34,7 +34,7 @@ func (s *scan) walkModules() error {
 	}
 	kset, ok := s.r.ptr(l.moduleKset)
 	if !ok || kset == 0 {
-		s.st.Skipped++
+		s.skip("module kset")
 		return nil
 	}
 	return s.walkList(kset+l.ksetList, "module kset", func(node uint64) {
@@ -42,11 +42,11 @@ func (s *scan) walkModules() error {
 		mod, ok := s.r.ptr(mk + l.mkobjMod)
 		switch {
 		case !ok:
-			s.st.Skipped++
+			s.skip("module kobject")
 		case mod == 0 || listed[mod]:
 			// A built-in module with parameters has a kobject and no module.
 		case mod+l.modMkobj != mk:
-			s.st.Skipped++ // not the module's own kobject: garbage
+			s.skip("module kobject") // not the module's own kobject: garbage
 		default:
 			if m, ok := s.readModule(mod, sp); ok {
 				m.Hidden = true
@@ -61,7 +61,7 @@ func (s *scan) readModule(mod uint64, sp span) (Module, bool) {
 	l := s.l
 	v, ok := s.r.obj(&s.modBuf, mod, sp)
 	if !ok {
-		s.st.Skipped++
+		s.skip("module")
 		return Module{}, false
 	}
 	m := Module{Name: strings.ToValidUTF8(v.str(l.modName, moduleNameLen), "\uFFFD"), State: "unknown"}
@@ -88,7 +88,7 @@ func (s *scan) walkList(head uint64, what string, fn func(node uint64)) error {
 		}
 		switch {
 		case !ok || next == 0:
-			s.st.Skipped++
+			s.skip("module list")
 			s.truncated(what + ": unreadable link")
 			return nil
 		case seen[next]:

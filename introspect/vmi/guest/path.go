@@ -14,7 +14,7 @@ func (s *scan) filePath(file uint64) string {
 	vfsmnt, ok1 := s.r.ptr(file + l.filePath + l.pathMnt)
 	dentry, ok2 := s.r.ptr(file + l.filePath + l.pathDentry)
 	if !ok1 || !ok2 || vfsmnt == 0 || dentry == 0 {
-		s.st.Skipped++
+		s.skip("file path")
 		return ""
 	}
 	deleted := s.unhashed(dentry)
@@ -56,7 +56,7 @@ func (s *scan) filePath(file uint64) string {
 		names = append(names, name)
 		dentry = parent
 	}
-	s.st.Skipped++
+	s.skip("file path")
 	return ""
 }
 

@@ -23,7 +23,7 @@ func (s *scan) walkPIDs() error {
 	l := s.l
 	head, ok := s.r.u64(l.initPidNs + l.pidnsXaHead)
 	if !ok {
-		s.st.Skipped++
+		s.skip("pid table")
 		return nil
 	}
 	var pids []uint64
@@ -44,12 +44,12 @@ func (s *scan) walkPIDs() error {
 				pids = append(pids, f.e)
 			}
 		case seen[f.e] || f.depth >= xaMaxDepth:
-			s.st.Skipped++ // a loop, or deeper than 64-bit indices go
+			s.skip("pid table node") // a loop, or deeper than 64-bit indices go
 		case len(pids)+len(stack) >= s.lim.Tasks:
 			s.truncated("pid table: limit")
 			stack = nil
 		case s.r.mem.ReadKernel(f.e-2, node) != nil:
-			s.st.Skipped++
+			s.skip("pid table node")
 		default:
 			seen[f.e] = true
 			for i := range xaChunk {
@@ -79,7 +79,7 @@ func (s *scan) addHidden(pids []uint64) error {
 		task := first - l.taskPidLinks // pid_links[PIDTYPE_PID]
 		leader, ok := s.r.ptr(task + l.taskGroupLeader)
 		if !ok || leader == 0 {
-			s.st.Skipped++
+			s.skip("pid")
 			continue
 		}
 		if _, known := s.tasks[leader]; known || leader == l.initTask {
@@ -87,7 +87,7 @@ func (s *scan) addHidden(pids []uint64) error {
 		}
 		v, ok := s.r.obj(&s.taskBuf, leader, l.taskSpan)
 		if !ok {
-			s.st.Skipped++
+			s.skip("task")
 			continue
 		}
 		s.addTask(leader, v).Hidden = true

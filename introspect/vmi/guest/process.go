@@ -38,7 +38,7 @@ func (s *scan) readMM(p *Process) {
 	l := s.l
 	v, ok := s.r.obj(&s.mmBuf, p.mm, l.mmSpan)
 	if !ok {
-		s.st.Skipped++
+		s.skip("mm")
 		return
 	}
 	for i := uint64(0); i < mmCounters; i++ {
@@ -56,7 +56,7 @@ func (s *scan) readMM(p *Process) {
 	if exe := v.ptr(l.mmExe); exe != 0 {
 		p.Exe = s.filePath(exe)
 	}
-	p.RWX = s.rwxMappings(p.mm, v.u64(l.mmRoot))
+	p.Mappings, p.RWX = s.mappings(p.mm, v.u64(l.mmRoot))
 }
 
 // mmSwapEnts is MM_SWAPENTS, the counter of swapped-out pages, which are
@@ -77,7 +77,7 @@ func (s *scan) cmdline(pgd, start, end uint64) string {
 	if s.r.mem.ReadUser(pgd, start, b) != nil {
 		// Not yet faulted in, or swapped out: the kernel would fault it in,
 		// a reader from outside cannot.
-		s.st.Skipped++
+		s.skip("arguments")
 		return ""
 	}
 	b = bytes.TrimRight(b, "\x00")

@@ -1,6 +1,7 @@
 package guest_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,6 +34,7 @@ echo ===NETSTAT; netstat -ltun
 echo ===CONNECTIONS; netstat -tn
 echo ===MODULES; cat /proc/modules
 echo ===EXE; for p in /proc/[0-9]*; do e=$(readlink $p/exe) && echo "${p#/proc/} $e"; done
+echo ===MAPS; for p in /proc/[0-9]*; do n=$(wc -l <$p/maps) && [ "$n" -gt 0 ] && echo "${p#/proc/} $n"; done
 echo ===END
 `
 
@@ -137,6 +139,24 @@ func testBenignGuest(t *testing.T) {
 		}
 	}
 
+	// The VMA maple trees' mappings are those /proc/PID/maps lists.
+	maps := 0
+	for _, l := range section(console, "MAPS") {
+		var pid, n int
+		if _, err := fmt.Sscan(l, &pid, &n); err != nil {
+			t.Fatalf("maps line %q", l)
+		}
+		if p, ok := procs[pid]; ok && pid != payload {
+			maps++
+			if p.Mappings != n {
+				t.Errorf("pid %d (%s): %d mappings in /proc/PID/maps, %d in the scan", pid, p.Comm, n, p.Mappings)
+			}
+		}
+	}
+	if maps < 5 {
+		t.Errorf("only %d processes' mappings compared", maps)
+	}
+
 	num, sets := st.Features()
 	if got, want := sets["net.listen"], netstatAddrs(t, section(console, "NETSTAT"), true); !reflect.DeepEqual(got, want) || len(want) != 3 {
 		t.Errorf("listeners: the scan %q, netstat -ltun %q", got, want)
@@ -166,17 +186,24 @@ nc -ll -p 31337 -e /bin/sh &
 echo "listener $!"
 sh -c 'printf "kworker/0:3" > /proc/$$/comm; while :; do sleep 3600; done' &
 echo "disguised $!"
+/files/rwx &
+echo "injected $!"
 sleep 1
 `
 
-// testBackdoorGuest: a listener on an unusual port and a process dressed
-// as a kernel thread are seen, and named.
+// testBackdoorGuest: a listener on an unusual port, a process dressed as
+// a kernel thread and one running code it wrote into an anonymous
+// writable and executable mapping (testdata/rwx, built here) are seen,
+// and named.
 func testBackdoorGuest(t *testing.T) {
 	t.Parallel()
-	g := bootScript(t, "scan-backdoor", backdoorInit)
+	g := bootScript(t, "scan-backdoor", backdoorInit, buildRWX(t))
 	st := scanGuest(t, g)
 	console := consoleOf(g)
 	listener, disguised := consoleValue(t, console, "listener"), consoleValue(t, console, "disguised")
+	if p := byPID(st)[consoleValue(t, console, "injected")]; p.RWX != 1 || p.Exe != "/files/rwx" {
+		t.Errorf("the process with injected code: %+v, want 1 RWX mapping", p)
+	}
 	var found bool
 	for _, s := range st.Sockets {
 		if s.Local.Port() == 31337 {
@@ -193,8 +220,8 @@ func testBackdoorGuest(t *testing.T) {
 		t.Errorf("the disguised process: %+v", p)
 	}
 	num, sets := st.Features()
-	if num["proc.fake_kthreads"] != 1 {
-		t.Errorf("proc.fake_kthreads %v, want 1", num["proc.fake_kthreads"])
+	if num["proc.fake_kthreads"] != 1 || num["mem.rwx_regions"] != 1 {
+		t.Errorf("proc.fake_kthreads %v, mem.rwx_regions %v, want 1 and 1", num["proc.fake_kthreads"], num["mem.rwx_regions"])
 	}
 	if !slices.Contains(sets["net.listen"], "tcp:[::]:31337") || !slices.Contains(sets["proc.names"], "kworker/0:3") {
 		t.Errorf("net.listen %q, proc.names %q", sets["net.listen"], sets["proc.names"])
@@ -248,20 +275,41 @@ func testHiddenGuest(t *testing.T) {
 	}
 }
 
-// buildHideproc builds testdata/hideproc for the guests' kernel.
-func buildHideproc(t *testing.T) string {
+// needFiles skips the test (fails it with CI=true) when a file it needs
+// to build its guest's programs is missing.
+func needFiles(t *testing.T, what string, files ...string) {
 	t.Helper()
-	_, version := guestKernel(t)
-	build := filepath.Join("/lib/modules", version, "build")
-	for _, need := range []string{build + "/Makefile", "/usr/bin/gcc", "/usr/bin/make"} {
-		if _, err := os.Stat(need); err != nil {
-			msg := "building the test module needs linux-headers-" + version + ", gcc and make (run scripts/test-deps.sh): " + err.Error()
+	for _, f := range files {
+		if _, err := os.Stat(f); err != nil {
+			msg := what + " (run scripts/test-deps.sh): " + err.Error()
 			if os.Getenv("CI") == "true" {
 				t.Fatal(msg)
 			}
 			t.Skip(msg)
 		}
 	}
+}
+
+// buildRWX builds testdata/rwx, a static program without libc.
+func buildRWX(t *testing.T) string {
+	t.Helper()
+	needFiles(t, "building the test program needs gcc", "/usr/bin/gcc")
+	out := filepath.Join(t.TempDir(), "rwx")
+	b, err := exec.Command("gcc", "-Os", "-static", "-nostdlib", "-fno-stack-protector",
+		"-o", out, "testdata/rwx/rwx.c").CombinedOutput()
+	if err != nil {
+		t.Fatalf("building rwx: %v\n%s", err, b)
+	}
+	return out
+}
+
+// buildHideproc builds testdata/hideproc for the guests' kernel.
+func buildHideproc(t *testing.T) string {
+	t.Helper()
+	_, version := guestKernel(t)
+	build := filepath.Join("/lib/modules", version, "build")
+	needFiles(t, "building the test module needs linux-headers-"+version+", gcc and make",
+		build+"/Makefile", "/usr/bin/gcc", "/usr/bin/make")
 	dir := t.TempDir()
 	for _, f := range []string{"hideproc.c", "Kbuild"} {
 		b, err := os.ReadFile(filepath.Join("testdata/hideproc", f))

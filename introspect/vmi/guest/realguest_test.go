@@ -86,7 +86,7 @@ func scanGuest(t *testing.T, g *vmitest.Guest) *guest.State {
 		t.Fatal(err)
 	}
 	if st.Skipped != 0 || st.Torn != 0 || len(st.Truncated) != 0 {
-		t.Errorf("a paused guest: skipped %d, torn %d, truncated %q", st.Skipped, st.Torn, st.Truncated)
+		t.Errorf("a paused guest: skipped %v, torn %d, truncated %q", st.SkippedBy, st.Torn, st.Truncated)
 	}
 	return st
 }

@@ -65,7 +65,7 @@ func (s *scan) walkRunqueues() error {
 	}
 	n, ok := s.r.u64(rl.nrCPUIDs)
 	if !ok {
-		s.st.Skipped++
+		s.skip("run queue")
 		return nil
 	}
 	n = min(n&0xffffffff, maxCPUs)
@@ -75,7 +75,7 @@ func (s *scan) walkRunqueues() error {
 		}
 		off, ok := s.r.u64(rl.perCPUOffset + 8*cpu)
 		if !ok {
-			s.st.Skipped++
+			s.skip("run queue")
 			continue
 		}
 		rq := rl.runqueues + off
@@ -93,7 +93,7 @@ func (s *scan) walkCFS(va uint64) {
 	rl := s.l.rq
 	root, ok := s.r.ptr(va)
 	if !ok {
-		s.st.Skipped++
+		s.skip("run queue")
 		return
 	}
 	stack := []uint64{root}
@@ -112,7 +112,7 @@ func (s *scan) walkCFS(va uint64) {
 		left, ok1 := s.r.ptr(node + rl.rbLeft)
 		right, ok2 := s.r.ptr(node + rl.rbRight)
 		if !ok1 || !ok2 {
-			s.st.Skipped++
+			s.skip("run queue")
 			continue
 		}
 		stack = append(stack, left, right)
@@ -120,7 +120,7 @@ func (s *scan) walkCFS(va uint64) {
 		if rl.seMyQ != noOffset {
 			myq, ok := s.r.ptr(se + rl.seMyQ)
 			if !ok {
-				s.st.Skipped++
+				s.skip("run queue")
 				continue
 			}
 			if myq != 0 { // a task group's entity: its own queue holds the tasks
@@ -148,7 +148,7 @@ func (s *scan) addRunning(task uint64) {
 	leader, ok1 := s.r.ptr(task + l.taskGroupLeader)
 	flags, ok2 := s.r.u64(task + l.taskFlags)
 	if !ok1 || !ok2 || leader == 0 {
-		s.st.Skipped++
+		s.skip("task")
 		return
 	}
 	if flags&pfIdle != 0 || leader == l.initTask {
@@ -160,7 +160,7 @@ func (s *scan) addRunning(task uint64) {
 	}
 	v, ok := s.r.obj(&s.taskBuf, leader, l.taskSpan)
 	if !ok {
-		s.st.Skipped++
+		s.skip("task")
 		return
 	}
 	p := s.addTask(leader, v)

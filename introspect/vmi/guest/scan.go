@@ -51,6 +51,15 @@ func (s *scan) alive() error {
 	return nil
 }
 
+// skip counts an object left out, by what it was.
+func (s *scan) skip(what string) {
+	s.st.Skipped++
+	if s.st.SkippedBy == nil {
+		s.st.SkippedBy = map[string]int{}
+	}
+	s.st.SkippedBy[what]++
+}
+
 func (s *scan) truncated(what string) {
 	s.st.Truncated = append(s.st.Truncated, what)
 }

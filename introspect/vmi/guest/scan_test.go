@@ -89,23 +89,23 @@ func TestScanProcesses(t *testing.T) {
 		Threads       int
 		RSS           uint64
 		Kernel        bool
-		RWX           int
+		Maps, RWX     int
 		Hidden, Fake  bool
 	}
 	var got []row
 	for _, p := range st.Processes {
-		got = append(got, row{p.PID, p.PPID, p.UID, p.Comm, p.Cmdline, p.Exe, p.Threads, p.RSS, p.Kernel, p.RWX, p.Hidden, p.FakeKthread})
+		got = append(got, row{p.PID, p.PPID, p.UID, p.Comm, p.Cmdline, p.Exe, p.Threads, p.RSS, p.Kernel, p.Mappings, p.RWX, p.Hidden, p.FakeKthread})
 	}
 	want := []row{
-		{1, 0, 0, "init", "/sbin/init", "/bin/busybox", 1, (100 + 50 + 2) * 4096, false, 0, false, false},
-		{2, 0, 0, "kthreadd", "", "", 1, 0, true, 0, false, false},
-		{3, 2, 0, "kworker/0:1", "", "", 1, 0, true, 0, false, false},
-		{10, 1, 0, "sshd", "/usr/sbin/sshd -D", "/usr/sbin/sshd", 3, 10 * 4096, false, 0, false, false},
-		{20, 1, 1000, "kworker/0:2", "kworker/0:2", "/tmp/x (deleted)", 1, 0, false, 1, false, true},
-		{21, 1, 0, "sh", "[kthreadd]", "/bin/busybox", 1, 0, false, 0, false, true},
-		{40, 1, 0, "defunct", "", "", 1, 0, false, 0, false, false},
-		{50, 1, 0, "java", "java -jar app.jar", "/usr/bin/java", 1, 0, false, 3, false, false},
-		{30, 1, 0, "evil", "./evil", "/root/evil", 1, 0, false, 0, true, false},
+		{1, 0, 0, "init", "/sbin/init", "/bin/busybox", 1, (100 + 50 + 2) * 4096, false, 0, 0, false, false},
+		{2, 0, 0, "kthreadd", "", "", 1, 0, true, 0, 0, false, false},
+		{3, 2, 0, "kworker/0:1", "", "", 1, 0, true, 0, 0, false, false},
+		{10, 1, 0, "sshd", "/usr/sbin/sshd -D", "/usr/sbin/sshd", 3, 10 * 4096, false, 0, 0, false, false},
+		{20, 1, 1000, "kworker/0:2", "kworker/0:2", "/tmp/x (deleted)", 1, 0, false, 4, 1, false, true},
+		{21, 1, 0, "sh", "[kthreadd]", "/bin/busybox", 1, 0, false, 0, 0, false, true},
+		{40, 1, 0, "defunct", "", "", 1, 0, false, 0, 0, false, false},
+		{50, 1, 0, "java", "java -jar app.jar", "/usr/bin/java", 1, 0, false, 20, 3, false, false},
+		{30, 1, 0, "evil", "./evil", "/root/evil", 1, 0, false, 0, 0, true, false},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("processes:\n got %+v\nwant %+v", got, want)

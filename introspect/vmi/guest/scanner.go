@@ -77,7 +77,8 @@ func resolveTask(r *resolver, l *layout) {
 
 	const m = "mm_struct"
 	l.mmPgd, l.mmArgStart, l.mmArgEnd = r.off(m, "pgd"), r.off(m, "arg_start"), r.off(m, "arg_end")
-	l.mmExe, l.mmRoot = r.off(m, "exe_file"), r.off(m, "mm_mt")
+	// The root entry of the VMAs' maple tree, mm_mt.ma_root.
+	l.mmExe, l.mmRoot = r.off(m, "exe_file"), r.off(m, "mm_mt")+r.off("maple_tree", "ma_root")
 	// Linux 6.1 counts RSS in atomic_long_t rss_stat.count[]; 6.2 and later
 	// in struct percpu_counter rss_stat[], whose count is the sum but for
 	// what the CPUs have not folded in yet.
@@ -133,7 +134,6 @@ func resolveModule(r *resolver, l *layout) {
 }
 
 func resolveMaple(r *resolver, l *layout) {
-	l.mtRoot = r.off("maple_tree", "ma_root")
 	// A range node's slots fill it to its end (their last one shares its
 	// place with the node's metadata); an allocation node's end at gap[].
 	l.rangePivot, l.rangeSlot = r.off("maple_range_64", "pivot"), r.off("maple_range_64", "slot")

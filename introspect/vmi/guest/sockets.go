@@ -31,13 +31,13 @@ func (s *scan) readFiles(p *Process, seen map[uint64]bool) {
 	l := s.l
 	fdt, ok := s.r.ptr(p.files + l.filesFdt)
 	if !ok || fdt == 0 {
-		s.st.Skipped++
+		s.skip("fd table")
 		return
 	}
 	max, ok1 := s.r.u64(fdt + l.fdtMax)
 	fd, ok2 := s.r.ptr(fdt + l.fdtFd)
 	if !ok1 || !ok2 || fd == 0 {
-		s.st.Skipped++
+		s.skip("fd table")
 		return
 	}
 	n := int(max & 0xffffffff)
@@ -53,7 +53,7 @@ func (s *scan) readFiles(p *Process, seen map[uint64]bool) {
 		k := min(fdChunk, n-i, s.lim.FDs-s.fds)
 		s.fds += k
 		if s.r.mem.ReadKernel(fd+uint64(i)*8, buf[:k*8]) != nil {
-			s.st.Skipped++
+			s.skip("fd table")
 			return
 		}
 		for j := range k {
@@ -68,12 +68,12 @@ func (s *scan) readFiles(p *Process, seen map[uint64]bool) {
 func (s *scan) readFile(p *Process, file uint64, seen map[uint64]bool) {
 	l := s.l
 	if !isKernelPtr(file) {
-		s.st.Skipped++
+		s.skip("open file")
 		return
 	}
 	op, ok := s.r.u64(file + l.fileOp)
 	if !ok {
-		s.st.Skipped++
+		s.skip("open file")
 		return
 	}
 	if op != l.socketFileOps {
@@ -90,7 +90,7 @@ func (s *scan) readFile(p *Process, file uint64, seen map[uint64]bool) {
 	seen[sk] = true
 	v, ok := s.r.obj(&s.sockBuf, sk, l.skSpan)
 	if !ok {
-		s.st.Skipped++
+		s.skip("socket")
 		return
 	}
 	if so, ok := s.decodeSock(v); ok {

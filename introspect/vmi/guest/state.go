@@ -13,7 +13,8 @@ type State struct {
 
 	// Skipped counts objects left out because they could not be read or
 	// made no sense (a pointer outside RAM, a length past its limit).
-	Skipped int
+	Skipped   int
+	SkippedBy map[string]int // Skipped by kind of object: "task", "mapping", "arguments"...
 	// Torn counts list links whose back pointer disagreed with the walk:
 	// none in a paused guest; in a live one, lists that changed as they
 	// were read.
@@ -33,6 +34,7 @@ type Process struct {
 	RSS       uint64        // resident bytes: file, anonymous and shared memory pages
 	Start     time.Duration // since boot (task->start_time)
 	Kernel    bool          // a kernel thread (PF_KTHREAD)
+	Mappings  int           // memory mappings (VMAs), as /proc/PID/maps lists them
 	RWX       int           // anonymous mappings both writable and executable
 	FDs       int           // open file descriptors (0 for a process sharing another's table)
 

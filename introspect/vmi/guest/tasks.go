@@ -23,7 +23,7 @@ func (s *scan) walkTasks() error {
 		}
 		switch {
 		case next == 0:
-			s.st.Skipped++
+			s.skip("task list")
 			s.truncated("task list: unreadable link")
 			return nil
 		case seen[next]:
@@ -37,7 +37,7 @@ func (s *scan) walkTasks() error {
 		addr := next - l.taskTasks
 		v, ok := s.r.obj(&s.taskBuf, addr, l.taskSpan)
 		if !ok {
-			s.st.Skipped++
+			s.skip("task")
 			s.truncated("task list: unreadable task")
 			return nil
 		}
