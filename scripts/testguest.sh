@@ -143,13 +143,13 @@ start() {
 	shm=/dev/shm/imgward-$name
 	if [ $kaslr = yes ]; then
 		boot=$vmlinuz
-		cmdline="console=ttyS0 quiet panic=-1"
+		cmdline="console=ttyS0 quiet"
 	else
 		boot=$(vmlinux "$vmlinuz")
-		cmdline="console=ttyS0 quiet panic=-1 nokaslr"
+		cmdline="console=ttyS0 quiet nokaslr"
 	fi
 	: >"$g/serial.log"
-	qemu-system-x86_64 -nodefaults -display none -no-reboot \
+	qemu-system-x86_64 -nodefaults -display none \
 		-accel tcg,thread=multi -cpu "$cpu" -smp 1 \
 		-object memory-backend-file,id=mem,size="$mem",mem-path="$shm",share=on \
 		-machine q35,memory-backend=mem -m "$mem" \

@@ -172,3 +172,37 @@ func TestGuestPauseTimeout(t *testing.T) {
 		t.Errorf("after the scan: %v, vm.running %v", err, s.Numeric["vm.running"])
 	}
 }
+
+// TestGuestReboot resets the KASLR guest: the kernel comes back at
+// another address, and the same Guest finds it again.
+func TestGuestReboot(t *testing.T) {
+	g := bootGuests(t)["kaslr"]
+	gm := &Guest{Mem: g.Mem, Kernel: g.Kernel}
+	defer gm.Close()
+	if _, _, err := gm.Scan(context.Background(), g.QMP); err != nil {
+		t.Fatal(err)
+	}
+	before := gm.run.Slide
+	if _, err := vmitest.HMP(g.QMP, "system_reset"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for strings.Count(g.Console(), "IMGWARD-GUEST-READY") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the guest did not come back:\n%s", g.Console())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	st, _, err := gm.Scan(context.Background(), g.QMP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("slide %#x before the reset, %#x after", before, gm.run.Slide)
+	var nc bool
+	for _, p := range st.Processes {
+		nc = nc || p.Comm == "nc"
+	}
+	if !nc {
+		t.Errorf("after the reset, no nc among %d processes", len(st.Processes))
+	}
+}
