@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"imgward/introspect/vmi/vmitest"
@@ -21,31 +20,16 @@ func bootWebGuests(t *testing.T, benign, backdoor int) (web, bad []*vmitest.Gues
 	if m, _ := filepath.Glob("/usr/lib/modules/*-amd64/kernel/drivers/net/dummy.ko"); len(m) > 0 {
 		opts = append(opts, "--file", m[len(m)-1])
 	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	boot := func(name, init string, into *[]*vmitest.Guest) {
-		wg.Go(func() {
-			g, err := vmitest.Boot(name, append([]string{"--init", init, "--mem", "192M"}, opts...)...)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			*into = append(*into, g)
-			t.Cleanup(func() { g.Stop() })
-		})
+	var specs []vmitest.Spec
+	for i := range benign + backdoor {
+		spec := vmitest.Spec{Name: "web", Opts: append([]string{"--init", "testdata/web-init.sh", "--mem", "192M"}, opts...)}
+		if i >= benign {
+			spec = vmitest.Spec{Name: "backdoor", Opts: append([]string{"--init", "testdata/backdoor-init.sh", "--mem", "192M"}, opts...)}
+		}
+		specs = append(specs, spec)
 	}
-	for range benign {
-		boot("web", "testdata/web-init.sh", &web)
-	}
-	for range backdoor {
-		boot("backdoor", "testdata/backdoor-init.sh", &bad)
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
+	guests := vmitest.StartGuests(t, specs...)
+	web, bad = guests[:benign], guests[benign:]
 	return web, bad
 }
 

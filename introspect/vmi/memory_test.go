@@ -34,26 +34,14 @@ func bootGuests(t *testing.T) map[string]*vmitest.Guest {
 	t.Helper()
 	vmitest.CanBoot(t)
 	testGuests.once.Do(func() {
-		opts := map[string][]string{
-			"plain": {"--init", "testdata/guest-init.sh"},
-			"kaslr": {"--init", "testdata/guest-init.sh", "--kaslr"},
+		guests, err := vmitest.BootAll(
+			vmitest.Spec{Name: "vmi-plain", Opts: []string{"--init", "testdata/guest-init.sh"}},
+			vmitest.Spec{Name: "vmi-kaslr", Opts: []string{"--init", "testdata/guest-init.sh", "--kaslr"}})
+		if err != nil {
+			testGuests.err = err
+			return
 		}
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		testGuests.m = map[string]*vmitest.Guest{}
-		for name, o := range opts {
-			wg.Go(func() {
-				g, err := vmitest.Boot("vmi-"+name, o...)
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil {
-					testGuests.err = err
-					return
-				}
-				testGuests.m[name] = g
-			})
-		}
-		wg.Wait()
+		testGuests.m = map[string]*vmitest.Guest{"plain": guests[0], "kaslr": guests[1]}
 	})
 	if testGuests.err != nil {
 		t.Fatal(testGuests.err)

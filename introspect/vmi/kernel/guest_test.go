@@ -3,7 +3,6 @@ package kernel
 import (
 	"regexp"
 	"strconv"
-	"sync"
 	"testing"
 
 	"imgward/introspect/vmi/guestmem"
@@ -26,27 +25,11 @@ func TestLocateGuests(t *testing.T) {
 		{"nokaslr", nil, false, false},
 		{"kaslr", []string{"--kaslr"}, true, true},
 	}
-	guests := make([]*vmitest.Guest, len(cases))
-	var wg sync.WaitGroup
-	for i, c := range cases {
-		wg.Go(func() {
-			g, err := vmitest.Boot("locate-"+c.name, c.opts...)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			guests[i] = g
-		})
+	var specs []vmitest.Spec
+	for _, c := range cases {
+		specs = append(specs, vmitest.Spec{Name: "locate-" + c.name, Opts: c.opts})
 	}
-	wg.Wait()
-	for _, g := range guests {
-		if g != nil {
-			t.Cleanup(func() { g.Stop() })
-		}
-	}
-	if t.Failed() {
-		t.FailNow()
-	}
+	guests := vmitest.StartGuests(t, specs...)
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) { checkLocate(t, guests[i], c.kaslr, c.la57) })
 	}

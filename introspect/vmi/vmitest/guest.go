@@ -2,11 +2,13 @@ package vmitest
 
 import (
 	"bytes"
+	stderrors "errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -75,24 +77,54 @@ func (g *Guest) Console() string {
 	return string(b)
 }
 
-// StartGuest boots a guest for a test and stops it at the test's end. A
-// host that cannot run guests (no QEMU, and not root to install it) skips
-// the test, or fails it with CI=true.
-func StartGuest(t testing.TB, name string, opts ...string) *Guest {
+// Spec is a guest to boot: a name and scripts/testguest.sh's start options.
+type Spec struct {
+	Name string
+	Opts []string
+}
+
+// BootAll boots the guests at once (a TCG guest's boot is mostly waiting
+// on one core) and returns them in the order given. When one fails, those
+// that came up are stopped.
+func BootAll(specs ...Spec) ([]*Guest, error) {
+	guests := make([]*Guest, len(specs))
+	errs := make([]error, len(specs))
+	var wg sync.WaitGroup
+	for i, s := range specs {
+		wg.Go(func() { guests[i], errs[i] = Boot(s.Name, s.Opts...) })
+	}
+	wg.Wait()
+	if err := stderrors.Join(errs...); err != nil {
+		for _, g := range guests {
+			if g != nil {
+				g.Stop()
+			}
+		}
+		return nil, err
+	}
+	return guests, nil
+}
+
+// StartGuests boots guests for a test, at once, and stops them at the
+// test's end. A host that cannot run guests (no QEMU, and not root to
+// install it) skips the test, or fails it with CI=true.
+func StartGuests(t testing.TB, specs ...Spec) []*Guest {
 	t.Helper()
 	CanBoot(t)
 	start := time.Now()
-	g, err := Boot(name, opts...)
+	guests, err := BootAll(specs...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if err := g.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
-	t.Logf("guest %s up in %v", g.Name, time.Since(start).Round(time.Millisecond))
-	return g
+	for _, g := range guests {
+		t.Cleanup(func() {
+			if err := g.Stop(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	t.Logf("%d guests up in %v", len(guests), time.Since(start).Round(time.Millisecond))
+	return guests
 }
 
 // CanBoot skips the test (fails it with CI=true) when this host can
@@ -129,4 +161,10 @@ func scriptPath() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// StartGuest boots one guest for a test, as StartGuests.
+func StartGuest(t testing.TB, name string, opts ...string) *Guest {
+	t.Helper()
+	return StartGuests(t, Spec{Name: name, Opts: opts})[0]
 }
