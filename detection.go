@@ -5,33 +5,15 @@ import (
 	"time"
 )
 
-// This file is the vocabulary of detection: snapshots of instances'
+// This file is the vocabulary of detection: stored snapshots of instances'
 // behaviour, baselines learned from trusted publishers, verdicts, the
 // events that tell projects about them, and the Store methods that keep
-// them (DetectionTx). docs/SNAPSHOT.md describes the snapshot format.
+// them (DetectionTx). A snapshot itself is package snapshot's one type
+// (docs/SNAPSHOT.md), which imports this package for its ids.
 
 // RoleCollector may post snapshots (POST /v1/snapshots) and nothing else
 // beyond its own project: the role of an introspection tool.
 const RoleCollector Role = "collector"
-
-// Snapshot is one observation of an instance's behaviour from a trusted,
-// out-of-guest source (format v1, docs/SNAPSHOT.md).
-type Snapshot struct {
-	InstanceID InstanceID
-	TakenAt    time.Time
-	Source     string             // vmi, procfs, ingest, sim or dataset
-	Numeric    map[string]float64 // finite values only
-	Sets       map[string][]string
-	// Syscalls is an optional system-call sequence or histogram.
-	Syscalls *Syscalls
-}
-
-// Syscalls holds either a sequence of system-call numbers or a histogram
-// of them (number → count), never both.
-type Syscalls struct {
-	Sequence  []int
-	Histogram map[int]int64
-}
 
 // SnapshotRecord is a stored snapshot: the latest one of an instance, as
 // its v1 JSON line, with the number of snapshots the instance sent.

@@ -8,8 +8,8 @@ import (
 	"imgward"
 	"imgward/errors"
 	"imgward/fleet"
-	"imgward/introspect/ingest"
 	"imgward/monitor"
+	"imgward/snapshot"
 )
 
 // collectorRoutes are the only routes a user of the collector role may
@@ -37,7 +37,7 @@ func (s *Server) postSnapshots(w http.ResponseWriter, r *http.Request, p imgward
 		s.fail(w, r, errUnsupported)
 		return
 	}
-	body := http.MaxBytesReader(w, r.Body, ingest.MaxBatchBytes)
+	body := http.MaxBytesReader(w, r.Body, snapshot.MaxBatchBytes)
 	res, replayed, err := s.mon.Ingest(r.Context(), p, r.Header.Get("Idempotency-Key"), body)
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"imgward"
-	"imgward/introspect/ingest"
 	"imgward/monitor"
 	"imgward/server"
+	"imgward/snapshot"
 )
 
 // newDetectEnv is newEnv with a detection configuration.
@@ -60,7 +60,7 @@ func (e *env) collector() string {
 
 // behaviour makes a web server's snapshot; a zombie mines and calls home.
 func behaviour(rng *rand.Rand, id string, zombie bool, at time.Time) string {
-	s := &imgward.Snapshot{InstanceID: imgward.InstanceID(id), TakenAt: at, Source: "sim",
+	s := &snapshot.Snapshot{InstanceID: imgward.InstanceID(id), TakenAt: at, Source: "sim",
 		Numeric: map[string]float64{
 			"cpu.pct": 10 + rng.NormFloat64(), "rss_mb": 500 + 20*rng.NormFloat64(),
 			"conns": 5 + rng.NormFloat64(), "threads": 40 + 2*rng.NormFloat64(),
@@ -72,7 +72,7 @@ func behaviour(rng *rand.Rand, id string, zombie bool, at time.Time) string {
 		s.Sets["procs"] = append(s.Sets["procs"], "kworkerd")
 		s.Sets["ports"] = append(s.Sets["ports"], "4444")
 	}
-	b, err := ingest.Marshal(s)
+	b, err := snapshot.Marshal(s)
 	if err != nil {
 		panic(err)
 	}
@@ -85,7 +85,7 @@ func behaviour(rng *rand.Rand, id string, zombie bool, at time.Time) string {
 // no call that it would not make anyway: only their order tells.
 // Everything else is the same.
 func syscallBehaviour(rng *rand.Rand, id string, exfiltrates bool, at time.Time) string {
-	var seq []int
+	var seq []int32
 	for range 40 + rng.IntN(40) {
 		seq = append(seq, 43, 0) // accept, read
 		for range 1 + rng.IntN(3) {
@@ -99,15 +99,15 @@ func syscallBehaviour(rng *rand.Rand, id string, exfiltrates bool, at time.Time)
 	if exfiltrates {
 		for range 3 {
 			at := rng.IntN(len(seq))
-			steal := []int{257, 0, 44, 0, 44, 0, 44, 3} // openat, (read, sendto) ×3, close
+			steal := []int32{257, 0, 44, 0, 44, 0, 44, 3} // openat, (read, sendto) ×3, close
 			seq = append(seq[:at], append(steal, seq[at:]...)...)
 		}
 	}
-	s := &imgward.Snapshot{InstanceID: imgward.InstanceID(id), TakenAt: at, Source: "sim",
+	s := &snapshot.Snapshot{InstanceID: imgward.InstanceID(id), TakenAt: at, Source: "sim",
 		Numeric:  map[string]float64{"cpu.pct": 10 + rng.NormFloat64(), "rss_mb": 500 + 20*rng.NormFloat64()},
 		Sets:     map[string][]string{"procs": {"nginx", "sshd"}},
-		Syscalls: &imgward.Syscalls{Sequence: seq}}
-	b, err := ingest.Marshal(s)
+		Syscalls: &snapshot.Syscalls{Sequence: seq}}
+	b, err := snapshot.Marshal(s)
 	if err != nil {
 		panic(err)
 	}

@@ -64,12 +64,11 @@ func simulateOnce(spec FleetSpec, r uint64, surprise []float64, normal, bad []in
 					row = normals.draw()
 				}
 				values[0] = surprise[row]
-				err := f.Put(fleet.Snapshot{
+				err := f.PutValues(fleet.Member{
 					Instance:  fmt.Sprintf("p%d/i%d/k%d", p, i, k),
 					Image:     fmt.Sprintf("p%d/i%d", p, i),
 					Publisher: fmt.Sprintf("p%d", p),
-					Names:     names, Values: values,
-				})
+				}, names, values)
 				if err != nil {
 					return Metrics{}, err
 				}

@@ -8,11 +8,11 @@ import (
 
 // snapshotOf builds a report of 54 numeric parameters (as CIC-MalMem-2022
 // has) and 8 set values.
-func snapshotOf(i int, names []string, values []float64) Snapshot {
+func snapshotOf(i int, names []string, values []float64) report {
 	for j := range values {
 		values[j] = float64(i*j%97) + 0.5
 	}
-	return Snapshot{
+	return report{
 		Instance:  fmt.Sprintf("i-%016x", i),
 		Image:     fmt.Sprintf("img-%d", i%300),
 		Publisher: fmt.Sprintf("pub-%d", i%20),
@@ -45,7 +45,7 @@ func TestMemoryPerInstance(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	for i := range n {
-		if err := f.Put(snapshotOf(i, names, values)); err != nil {
+		if err := f.put(snapshotOf(i, names, values)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -62,14 +62,14 @@ func TestMemoryPerInstance(t *testing.T) {
 func BenchmarkPut(b *testing.B) {
 	names, values := names54(), make([]float64, 54)
 	f := New(Config{Params: map[string]Param{"feature.00": {Strategy: Max}, "feature.01": {Strategy: Quantile, Q: 0.9}}})
-	snaps := make([]Snapshot, 10000)
+	snaps := make([]report, 10000)
 	for i := range snaps {
 		snaps[i] = snapshotOf(i, names, append([]float64(nil), values...))
 	}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if err := f.Put(snaps[i%len(snaps)]); err != nil {
+		if err := f.put(snaps[i%len(snaps)]); err != nil {
 			b.Fatal(err)
 		}
 		i++

@@ -28,6 +28,7 @@ import (
 	"sync"
 
 	"imgward/errors"
+	"imgward/snapshot"
 )
 
 // Strategy says how a numeric parameter is folded over instances.
@@ -94,19 +95,26 @@ type Config struct {
 	Limits  Limits
 }
 
-// Snapshot is one instance's report. Numeric parameters come as parallel
-// Names and Values (a vector with its schema), or in Numeric, or both.
-type Snapshot struct {
+// Member places an instance in the fleet: its image, the image's
+// publisher, and the instance's weight in their aggregates, in
+// [1e-6, 1e6] (0 means 1).
+type Member struct {
+	Instance, Image, Publisher string
+	Weight                     float64
+}
+
+// report is one instance's parameters as Put takes them: numbers as
+// parallel names and values (a vector with its schema), or in a map, or
+// both, and sets.
+type report struct {
 	Instance  string
 	Image     string
 	Publisher string
-	// Weight is the instance's weight in its image's and publisher's
-	// aggregates, in [1e-6, 1e6]; 0 means 1.
-	Weight  float64
-	Names   []string
-	Values  []float64
-	Numeric map[string]float64
-	Sets    map[string][]string
+	Weight    float64
+	Names     []string
+	Values    []float64
+	Numeric   map[string]float64
+	Sets      map[string][]string
 }
 
 // Fleet is the unified state of all images and publishers.
@@ -162,11 +170,27 @@ func New(cfg Config) *Fleet {
 	}
 }
 
-// Put records s as its instance's latest report, replacing the previous
-// one. An invalid snapshot (no ids, a non-finite value, a bad weight,
-// mismatched Names and Values) is an error of kind Invalid; one over the
-// limits is kind TooLarge. A rejected snapshot changes nothing.
-func (f *Fleet) Put(s Snapshot) error {
+// Put records the numeric and set features of s as the latest report of
+// m's instance, replacing the previous one; s's instance id, time, source
+// and system calls are not folded. An invalid report (no ids, a
+// non-finite value, a bad weight, a name given both as a number and as a
+// set) is an error of kind Invalid; one over the limits is kind TooLarge.
+// A rejected report changes nothing.
+func (f *Fleet) Put(m Member, s *snapshot.Snapshot) error {
+	return f.put(report{Instance: m.Instance, Image: m.Image, Publisher: m.Publisher, Weight: m.Weight,
+		Numeric: s.Numeric, Sets: s.Sets})
+}
+
+// PutValues is Put for a report of numbers only, given as parallel names
+// and values (a vector with its schema), such as the surprise of each
+// scored instance; it takes neither maps nor sets. Mismatched names and
+// values are an error of kind Invalid.
+func (f *Fleet) PutValues(m Member, names []string, values []float64) error {
+	return f.put(report{Instance: m.Instance, Image: m.Image, Publisher: m.Publisher, Weight: m.Weight,
+		Names: names, Values: values})
+}
+
+func (f *Fleet) put(s report) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.validate(s); err != nil {

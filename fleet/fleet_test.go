@@ -7,11 +7,12 @@ import (
 	"testing"
 
 	"imgward/errors"
+	"imgward/snapshot"
 )
 
-func put(t *testing.T, f *Fleet, s Snapshot) {
+func put(t *testing.T, f *Fleet, s report) {
 	t.Helper()
-	if err := f.Put(s); err != nil {
+	if err := f.put(s); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -36,7 +37,7 @@ func TestStrategies(t *testing.T) {
 		"conn": {}, // mean
 	}})
 	for i, x := range []float64{10, 20, 30, 40} {
-		put(t, f, Snapshot{
+		put(t, f, report{
 			Instance: fmt.Sprint("i", i), Image: "img", Publisher: "pub", Weight: float64(i + 1),
 			Names: []string{"cpu", "rss"}, Values: []float64{x, x},
 			Numeric: map[string]float64{"conn": x},
@@ -61,9 +62,9 @@ func TestStrategies(t *testing.T) {
 
 func TestReplaceSubtractsTheOldReport(t *testing.T) {
 	f := New(Config{Params: map[string]Param{"cpu": {Strategy: Max}}})
-	put(t, f, Snapshot{Instance: "a", Image: "img1", Publisher: "p", Numeric: map[string]float64{"cpu": 90, "mem": 1}})
-	put(t, f, Snapshot{Instance: "b", Image: "img1", Publisher: "p", Numeric: map[string]float64{"cpu": 10, "mem": 3}})
-	put(t, f, Snapshot{Instance: "a", Image: "img2", Publisher: "p", Numeric: map[string]float64{"cpu": 20, "mem": 5}})
+	put(t, f, report{Instance: "a", Image: "img1", Publisher: "p", Numeric: map[string]float64{"cpu": 90, "mem": 1}})
+	put(t, f, report{Instance: "b", Image: "img1", Publisher: "p", Numeric: map[string]float64{"cpu": 10, "mem": 3}})
+	put(t, f, report{Instance: "a", Image: "img2", Publisher: "p", Numeric: map[string]float64{"cpu": 20, "mem": 5}})
 	st, _ := f.Publisher("p")
 	if v := param(t, st, "cpu"); !near(v.Value, 20, 0.01) {
 		t.Errorf("cpu max = %v, want 20 once a's 90 is replaced", v.Value)
@@ -93,12 +94,12 @@ func TestReplaceSubtractsTheOldReport(t *testing.T) {
 
 func TestSets(t *testing.T) {
 	f := New(Config{})
-	put(t, f, Snapshot{Instance: "a", Image: "i", Publisher: "p", Weight: 2,
+	put(t, f, report{Instance: "a", Image: "i", Publisher: "p", Weight: 2,
 		Sets: map[string][]string{"ports": {"22", "443", "443"}}})
-	put(t, f, Snapshot{Instance: "b", Image: "i", Publisher: "p",
+	put(t, f, report{Instance: "b", Image: "i", Publisher: "p",
 		Sets: map[string][]string{"ports": {"443", "6667"}}})
-	put(t, f, Snapshot{Instance: "c", Image: "i", Publisher: "p", Sets: map[string][]string{"ports": nil}})
-	put(t, f, Snapshot{Instance: "d", Image: "i", Publisher: "p", Numeric: map[string]float64{"x": 1}})
+	put(t, f, report{Instance: "c", Image: "i", Publisher: "p", Sets: map[string][]string{"ports": nil}})
+	put(t, f, report{Instance: "d", Image: "i", Publisher: "p", Numeric: map[string]float64{"x": 1}})
 	st, _ := f.Image("i")
 	if len(st.Sets) != 1 {
 		t.Fatalf("sets %+v", st.Sets)
@@ -110,7 +111,7 @@ func TestSets(t *testing.T) {
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("ports = %+v\nwant    %+v", s, want)
 	}
-	put(t, f, Snapshot{Instance: "a", Image: "i", Publisher: "p", Sets: map[string][]string{"ports": {"6667"}}})
+	put(t, f, report{Instance: "a", Image: "i", Publisher: "p", Sets: map[string][]string{"ports": {"6667"}}})
 	st, _ = f.Image("i")
 	if s := st.Sets[0]; s.Dominant != "6667" || s.Prevalence != 2.0/3 {
 		t.Errorf("after a's new report: %+v", s)
@@ -122,27 +123,27 @@ func TestSets(t *testing.T) {
 
 func TestRejectedSnapshotChangesNothing(t *testing.T) {
 	f := New(Config{Limits: Limits{Params: 3, SetValues: 2, ValueLength: 8, Instances: 1}})
-	good := Snapshot{Instance: "a", Image: "i", Publisher: "p", Numeric: map[string]float64{"x": 1}}
+	good := report{Instance: "a", Image: "i", Publisher: "p", Numeric: map[string]float64{"x": 1}}
 	put(t, f, good)
 	before, _ := f.Publisher("p")
 	for _, tc := range []struct {
 		name string
-		s    Snapshot
+		s    report
 		kind errors.Kind
 	}{
-		{"no image", Snapshot{Instance: "a", Publisher: "p"}, errors.Invalid},
-		{"NaN", Snapshot{Instance: "a", Image: "i", Publisher: "p", Numeric: map[string]float64{"x": math.NaN()}}, errors.Invalid},
-		{"Inf", Snapshot{Instance: "a", Image: "i", Publisher: "p", Names: []string{"x"}, Values: []float64{math.Inf(-1)}}, errors.Invalid},
-		{"names and values", Snapshot{Instance: "a", Image: "i", Publisher: "p", Names: []string{"x"}}, errors.Invalid},
-		{"twice", Snapshot{Instance: "a", Image: "i", Publisher: "p", Names: []string{"x"}, Values: []float64{1}, Numeric: map[string]float64{"x": 2}}, errors.Invalid},
-		{"weight", Snapshot{Instance: "a", Image: "i", Publisher: "p", Weight: -1}, errors.Invalid},
-		{"kind changes", Snapshot{Instance: "a", Image: "i", Publisher: "p", Sets: map[string][]string{"x": {"1"}}}, errors.Invalid},
-		{"too many params", Snapshot{Instance: "a", Image: "i", Publisher: "p", Numeric: map[string]float64{"y": 1, "z": 1, "w": 1}}, errors.TooLarge},
-		{"too many values", Snapshot{Instance: "a", Image: "i", Publisher: "p", Sets: map[string][]string{"s": {"1", "2", "3"}}}, errors.TooLarge},
-		{"long value", Snapshot{Instance: "a", Image: "i", Publisher: "p", Sets: map[string][]string{"s": {"123456789"}}}, errors.TooLarge},
-		{"too many instances", Snapshot{Instance: "b", Image: "i", Publisher: "p"}, errors.TooLarge},
+		{"no image", report{Instance: "a", Publisher: "p"}, errors.Invalid},
+		{"NaN", report{Instance: "a", Image: "i", Publisher: "p", Numeric: map[string]float64{"x": math.NaN()}}, errors.Invalid},
+		{"Inf", report{Instance: "a", Image: "i", Publisher: "p", Names: []string{"x"}, Values: []float64{math.Inf(-1)}}, errors.Invalid},
+		{"names and values", report{Instance: "a", Image: "i", Publisher: "p", Names: []string{"x"}}, errors.Invalid},
+		{"twice", report{Instance: "a", Image: "i", Publisher: "p", Names: []string{"x"}, Values: []float64{1}, Numeric: map[string]float64{"x": 2}}, errors.Invalid},
+		{"weight", report{Instance: "a", Image: "i", Publisher: "p", Weight: -1}, errors.Invalid},
+		{"kind changes", report{Instance: "a", Image: "i", Publisher: "p", Sets: map[string][]string{"x": {"1"}}}, errors.Invalid},
+		{"too many params", report{Instance: "a", Image: "i", Publisher: "p", Numeric: map[string]float64{"y": 1, "z": 1, "w": 1}}, errors.TooLarge},
+		{"too many values", report{Instance: "a", Image: "i", Publisher: "p", Sets: map[string][]string{"s": {"1", "2", "3"}}}, errors.TooLarge},
+		{"long value", report{Instance: "a", Image: "i", Publisher: "p", Sets: map[string][]string{"s": {"123456789"}}}, errors.TooLarge},
+		{"too many instances", report{Instance: "b", Image: "i", Publisher: "p"}, errors.TooLarge},
 	} {
-		if err := f.Put(tc.s); !errors.Is(tc.kind, err) {
+		if err := f.put(tc.s); !errors.Is(tc.kind, err) {
 			t.Errorf("%s: err = %v, want kind %v", tc.name, err, tc.kind)
 		}
 	}
@@ -170,5 +171,27 @@ func TestSketchAccuracy(t *testing.T) {
 	}
 	if got := s.quantile(1); got != 0 {
 		t.Errorf("after removals, max = %v, want 0", got)
+	}
+}
+
+// TestPutSnapshot checks the public entry points: Put folds a snapshot's
+// numbers and sets, PutValues a vector, into the member's image and
+// publisher.
+func TestPutSnapshot(t *testing.T) {
+	f := New(Config{})
+	s := &snapshot.Snapshot{InstanceID: "i-00000000000000a1", Numeric: map[string]float64{"cpu": 4},
+		Sets: map[string][]string{"ports": {"22"}}}
+	if err := f.Put(Member{Instance: "a", Image: "i", Publisher: "p", Weight: 3}, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.PutValues(Member{Instance: "b", Image: "i", Publisher: "p"}, []string{"cpu"}, []float64{8}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := f.Image("i")
+	if v := param(t, st, "cpu"); v.Value != 5 || st.Instances != 2 || len(st.Sets) != 1 || st.Sets[0].Dominant != "22" {
+		t.Errorf("state %+v", st)
+	}
+	if err := f.PutValues(Member{Instance: "c", Image: "i", Publisher: "p"}, []string{"cpu"}, nil); !errors.Is(errors.Invalid, err) {
+		t.Errorf("names without values: %v", err)
 	}
 }

@@ -15,7 +15,7 @@ import (
 // from old in its numeric parameters only. Set values are compared as
 // Put would store them: in the order of their parameters' indices, each
 // value once, in the order given.
-func (f *Fleet) sameButNumbers(old *instance, s Snapshot) bool {
+func (f *Fleet) sameButNumbers(old *instance, s report) bool {
 	p := &f.pend
 	if old.image.id != s.Image || old.pub.id != s.Publisher || old.weight != p.weight {
 		return false

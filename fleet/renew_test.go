@@ -14,9 +14,9 @@ func TestReplaceEqualsFresh(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	cfg := Config{Params: map[string]Param{"cpu": {Strategy: Max}, "rss": {Strategy: Quantile, Q: 0.5}}}
 	f := New(cfg)
-	last := map[string]Snapshot{}
-	report := func(i int) Snapshot {
-		s := Snapshot{Instance: fmt.Sprint("i", i), Image: "img0", Publisher: "p", Weight: 1,
+	last := map[string]report{}
+	report := func(i int) report {
+		s := report{Instance: fmt.Sprint("i", i), Image: "img0", Publisher: "p", Weight: 1,
 			Numeric: map[string]float64{"cpu": float64(rng.IntN(100)), "rss": float64(rng.IntN(100)),
 				"conn": float64(rng.IntN(4))},
 			Sets: map[string][]string{"ports": {"22", "443"}, "procs": {"sshd", "nginx", "sshd"}}}

@@ -30,7 +30,7 @@ type pendingSet struct {
 
 // validate checks s against the rules and limits and resolves it into
 // f.pend. It changes no state that a reader could see.
-func (f *Fleet) validate(s Snapshot) error {
+func (f *Fleet) validate(s report) error {
 	bad := func(format string, args ...any) error {
 		return errors.E(putOp, errors.Invalid, errors.Errorf(format, args...))
 	}

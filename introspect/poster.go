@@ -1,3 +1,8 @@
+// Package introspect holds the collectors, the sources of snapshots
+// (package snapshot): procfs (a process tree or cgroup seen from the host),
+// vmi (a QEMU VM from the hypervisor's side), sim (a seeded cloud) and
+// dataset (replay of labelled tables), and the Poster that sends their
+// snapshots to POST /v1/snapshots in batches.
 package introspect
 
 import (
@@ -12,10 +17,11 @@ import (
 	"time"
 
 	"imgward/errors"
+	"imgward/snapshot"
 )
 
 // Poster sends snapshots to POST /v1/snapshots in NDJSON batches of at most
-// MaxBatchLines lines and MaxBatchBytes bytes. Each batch carries an
+// snapshot.MaxBatchLines lines and snapshot.MaxBatchBytes bytes. Each batch carries an
 // Idempotency-Key, the same on every retry of it, so that a batch the
 // server stored but whose answer was lost is not counted twice.
 //
@@ -39,7 +45,7 @@ const maxAnswer = 64 << 10
 // Post validates and sends snaps, batching them, and returns how many the
 // server accepted. It stops at the first batch that fails: batches before it
 // are stored, it and those after are not.
-func (p *Poster) Post(ctx context.Context, snaps []Snapshot) (int, error) {
+func (p *Poster) Post(ctx context.Context, snaps []snapshot.Snapshot) (int, error) {
 	var body bytes.Buffer
 	lines, accepted := 0, 0
 	flush := func() error {
@@ -53,11 +59,12 @@ func (p *Poster) Post(ctx context.Context, snaps []Snapshot) (int, error) {
 		return err
 	}
 	for i := range snaps {
-		line, err := snaps[i].MarshalLine()
+		line, err := snapshot.Marshal(&snaps[i])
 		if err != nil {
 			return accepted, err
 		}
-		if lines == MaxBatchLines || body.Len()+len(line) > MaxBatchBytes {
+		line = append(line, '\n')
+		if lines == snapshot.MaxBatchLines || body.Len()+len(line) > snapshot.MaxBatchBytes {
 			if err := flush(); err != nil {
 				return accepted, err
 			}

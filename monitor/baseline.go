@@ -8,7 +8,7 @@ import (
 
 	"imgward"
 	"imgward/errors"
-	"imgward/introspect/ingest"
+	"imgward/snapshot"
 )
 
 // MaxRole bounds the length of an image role.
@@ -93,11 +93,11 @@ func (s *Service) BuildBaselines(ctx context.Context, p imgward.Principal) (*Bui
 	for _, t := range trusted {
 		isTrusted[t] = true
 	}
-	byRole := map[string][]*imgward.Snapshot{}
+	byRole := map[string][]*snapshot.Snapshot{}
 	for _, r := range roles {
 		byRole[r] = nil // every role is reported, learned or skipped
 	}
-	err = s.eachLatest(ctx, func(snap *imgward.Snapshot, rec *imgward.SnapshotRecord) {
+	err = s.eachLatest(ctx, func(snap *snapshot.Snapshot, rec *imgward.SnapshotRecord) {
 		if role, ok := roles[rec.ImageID]; ok && isTrusted[rec.Publisher] {
 			byRole[role] = append(byRole[role], snap)
 		}
@@ -163,7 +163,7 @@ func (s *Service) Baselines(ctx context.Context, p imgward.Principal) ([]imgward
 
 // eachLatest calls fn with the latest snapshot of every running instance,
 // in instance order, a page at a time.
-func (s *Service) eachLatest(ctx context.Context, fn func(*imgward.Snapshot, *imgward.SnapshotRecord)) error {
+func (s *Service) eachLatest(ctx context.Context, fn func(*snapshot.Snapshot, *imgward.SnapshotRecord)) error {
 	const page = 5000
 	var after imgward.InstanceID
 	for {
@@ -177,7 +177,7 @@ func (s *Service) eachLatest(ctx context.Context, fn func(*imgward.Snapshot, *im
 			return err
 		}
 		for i := range recs {
-			snap, err := ingest.Parse(recs[i].Body, recs[i].TakenAt)
+			snap, err := snapshot.Parse(recs[i].Body, recs[i].TakenAt)
 			if err != nil {
 				s.log.Warn("stored snapshot unreadable", "instance", recs[i].InstanceID, "err", err)
 				continue

@@ -8,7 +8,7 @@ import (
 
 	"imgward"
 	"imgward/errors"
-	"imgward/introspect/ingest"
+	"imgward/snapshot"
 )
 
 // Result is the answer to a batch of snapshots.
@@ -36,7 +36,7 @@ func (s *Service) Ingest(ctx context.Context, p imgward.Principal, key string, b
 			return res, ok, err
 		}
 	}
-	lines, err := ingest.ParseBatch(body, s.now())
+	lines, err := snapshot.ParseBatch(body, s.now())
 	if err != nil {
 		return res, false, errors.E(op, err)
 	}
@@ -109,7 +109,7 @@ func (s *Service) replay(ctx context.Context, p imgward.Principal, key string, r
 
 // checkInstances fails the batch at the first line whose instance is
 // unknown or terminated, and returns the instances of the batch.
-func (s *Service) checkInstances(ctx context.Context, tx imgward.Tx, lines []ingest.Line) (map[imgward.InstanceID]imgward.InstanceRef, error) {
+func (s *Service) checkInstances(ctx context.Context, tx imgward.Tx, lines []snapshot.Line) (map[imgward.InstanceID]imgward.InstanceRef, error) {
 	const op = "monitor.Ingest"
 	ids := make([]imgward.InstanceID, 0, len(lines))
 	seen := make(map[imgward.InstanceID]bool, len(lines))
@@ -141,7 +141,7 @@ func (s *Service) checkInstances(ctx context.Context, tx imgward.Tx, lines []ing
 
 // trackBatch folds the newest snapshot of each instance of a committed
 // batch into the unified state.
-func (s *Service) trackBatch(lines []ingest.Line, refs map[imgward.InstanceID]imgward.InstanceRef) {
+func (s *Service) trackBatch(lines []snapshot.Line, refs map[imgward.InstanceID]imgward.InstanceRef) {
 	if len(refs) == len(lines) {
 		// One line per instance, as collectors send: each is the newest,
 		// and going in order reads the snapshots in the order they were
@@ -152,7 +152,7 @@ func (s *Service) trackBatch(lines []ingest.Line, refs map[imgward.InstanceID]im
 		}
 		return
 	}
-	newest := make(map[imgward.InstanceID]*imgward.Snapshot, len(refs))
+	newest := make(map[imgward.InstanceID]*snapshot.Snapshot, len(refs))
 	for _, l := range lines {
 		if cur := newest[l.Snapshot.InstanceID]; cur == nil || !l.Snapshot.TakenAt.Before(cur.TakenAt) {
 			newest[l.Snapshot.InstanceID] = l.Snapshot
@@ -165,7 +165,7 @@ func (s *Service) trackBatch(lines []ingest.Line, refs map[imgward.InstanceID]im
 }
 
 func validKey(k string) bool {
-	if len(k) > ingest.MaxIdempotency {
+	if len(k) > snapshot.MaxIdempotency {
 		return false
 	}
 	for i := 0; i < len(k); i++ {

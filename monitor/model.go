@@ -9,10 +9,10 @@ import (
 	"strconv"
 	"strings"
 
-	"imgward"
 	"imgward/detect"
 	"imgward/detect/trace"
 	"imgward/errors"
+	"imgward/snapshot"
 )
 
 // model is what a baseline keeps: the training matrix and what turns a
@@ -66,9 +66,9 @@ func sequenceConfig(seed uint64) trace.SequenceConfig {
 // newModel learns the features and the training matrix from snapshots,
 // ordered by instance id, keeping at most maxRows of them at an even
 // stride so that the choice is deterministic.
-func newModel(det string, seed uint64, snaps []*imgward.Snapshot, maxRows int) *model {
+func newModel(det string, seed uint64, snaps []*snapshot.Snapshot, maxRows int) *model {
 	if len(snaps) > maxRows {
-		kept := make([]*imgward.Snapshot, maxRows)
+		kept := make([]*snapshot.Snapshot, maxRows)
 		for i := range kept {
 			kept[i] = snaps[i*len(snaps)/maxRows]
 		}
@@ -126,7 +126,7 @@ func newModel(det string, seed uint64, snaps []*imgward.Snapshot, maxRows int) *
 // snapshots carry a system-call sequence: each trace gets its cross-fitted
 // features (trace.Sequence), and a row without a trace the typical ones,
 // since a collector that sees no calls says nothing about them.
-func (m *model) learnTraces(snaps []*imgward.Snapshot) {
+func (m *model) learnTraces(snaps []*snapshot.Snapshot) {
 	var traces [][]int32
 	var with []int // the rows that have a trace
 	calls := 0
@@ -276,7 +276,7 @@ func (sc *scorer) index() {
 // vector turns a snapshot into a row. A numeric feature the snapshot lacks
 // counts as 0, as does a set it lacks: collectors omit what they did not
 // see. The sequence features, if the model has them, come last.
-func (sc *scorer) vector(s *imgward.Snapshot) []float64 {
+func (sc *scorer) vector(s *snapshot.Snapshot) []float64 {
 	m := sc.m
 	x := make([]float64, len(m.Numeric)+2*len(m.Sets), len(m.Numeric)+2*len(m.Sets)+len(sc.seqTyp))
 	for i, n := range m.Numeric {
@@ -309,24 +309,24 @@ func (sc *scorer) vector(s *imgward.Snapshot) []float64 {
 
 // setsOf returns a snapshot's set features with, if it has system calls
 // and no set of that name, the set of its distinct call numbers.
-func setsOf(s *imgward.Snapshot) map[string][]string {
+func setsOf(s *snapshot.Snapshot) map[string][]string {
 	c := s.Syscalls
 	if c == nil || s.Sets[syscallSet] != nil {
 		return s.Sets
 	}
 	var calls []string
 	if len(c.Sequence) > 0 {
-		seen := map[int]bool{}
+		seen := map[int32]bool{}
 		for _, nr := range c.Sequence {
 			if !seen[nr] {
 				seen[nr] = true
-				calls = append(calls, strconv.Itoa(nr))
+				calls = append(calls, strconv.Itoa(int(nr)))
 			}
 		}
 	}
 	for nr, n := range c.Histogram {
 		if n > 0 {
-			calls = append(calls, strconv.Itoa(nr))
+			calls = append(calls, strconv.Itoa(int(nr)))
 		}
 	}
 	if len(calls) == 0 {
@@ -339,15 +339,11 @@ func setsOf(s *imgward.Snapshot) map[string][]string {
 }
 
 // sequenceOf returns a snapshot's system-call sequence, or nil.
-func sequenceOf(s *imgward.Snapshot) []int32 {
+func sequenceOf(s *snapshot.Snapshot) []int32 {
 	if s.Syscalls == nil || len(s.Syscalls.Sequence) == 0 {
 		return nil
 	}
-	t := make([]int32, len(s.Syscalls.Sequence))
-	for i, nr := range s.Syscalls.Sequence {
-		t[i] = int32(nr)
-	}
-	return t
+	return s.Syscalls.Sequence
 }
 
 // maxSurprise caps one instance's surprise (p = 4.5e-5), so that a single

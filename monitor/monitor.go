@@ -19,6 +19,7 @@ import (
 	"imgward/audit"
 	"imgward/errors"
 	"imgward/fleet"
+	"imgward/snapshot"
 )
 
 // Defaults of Config.
@@ -135,7 +136,7 @@ func (s *Service) Tracked() int { return s.fleet.Instances() }
 // rebuild folds the latest snapshot of every running instance into the
 // unified state.
 func (s *Service) rebuild(ctx context.Context) error {
-	err := s.eachLatest(ctx, func(snap *imgward.Snapshot, r *imgward.SnapshotRecord) {
+	err := s.eachLatest(ctx, func(snap *snapshot.Snapshot, r *imgward.SnapshotRecord) {
 		s.track(snap, r.ImageID, r.Publisher)
 	})
 	return errors.Wrap("monitor.rebuild", err)
@@ -144,7 +145,7 @@ func (s *Service) rebuild(ctx context.Context) error {
 // track folds a snapshot into the unified state. The state is a view the
 // Store can rebuild, so a snapshot it cannot take (over a fleet limit) is
 // logged, not failed: the batch is already durable.
-func (s *Service) track(snap *imgward.Snapshot, img imgward.ImageID, pub imgward.ProjectID) {
+func (s *Service) track(snap *snapshot.Snapshot, img imgward.ImageID, pub imgward.ProjectID) {
 	if pub == "" {
 		return // the image is gone; there is no publisher to fold into
 	}
@@ -162,8 +163,8 @@ func (s *Service) track(snap *imgward.Snapshot, img imgward.ImageID, pub imgward
 			sets[name], budget = items[:n], budget-n
 		}
 	}
-	err := s.fleet.Put(fleet.Snapshot{Instance: string(snap.InstanceID), Image: string(img),
-		Publisher: string(pub), Numeric: snap.Numeric, Sets: sets})
+	err := s.fleet.Put(fleet.Member{Instance: string(snap.InstanceID), Image: string(img), Publisher: string(pub)},
+		&snapshot.Snapshot{Numeric: snap.Numeric, Sets: sets})
 	if err != nil {
 		s.log.Warn("unified state refused a snapshot", "instance", snap.InstanceID, "err", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"imgward"
+	"imgward/snapshot"
 )
 
 func TestThreshold(t *testing.T) {
@@ -30,9 +31,9 @@ func TestThreshold(t *testing.T) {
 }
 
 func TestModel(t *testing.T) {
-	var snaps []*imgward.Snapshot
+	var snaps []*snapshot.Snapshot
 	for i := range 100 {
-		s := &imgward.Snapshot{Numeric: map[string]float64{"cpu": float64(i % 10)},
+		s := &snapshot.Snapshot{Numeric: map[string]float64{"cpu": float64(i % 10)},
 			Sets: map[string][]string{"procs": {"nginx", "sshd"}}}
 		if i == 7 {
 			s.Sets["procs"] = append(s.Sets["procs"], "rare") // once: not common
@@ -50,8 +51,8 @@ func TestModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	normal := sc.vector(&imgward.Snapshot{Numeric: map[string]float64{"cpu": 4}, Sets: map[string][]string{"procs": {"sshd", "nginx", "nginx"}}})
-	odd := sc.vector(&imgward.Snapshot{Numeric: map[string]float64{"cpu": 90}, Sets: map[string][]string{"procs": {"nginx", "xmrig", "rare"}}})
+	normal := sc.vector(&snapshot.Snapshot{Numeric: map[string]float64{"cpu": 4}, Sets: map[string][]string{"procs": {"sshd", "nginx", "nginx"}}})
+	odd := sc.vector(&snapshot.Snapshot{Numeric: map[string]float64{"cpu": 90}, Sets: map[string][]string{"procs": {"nginx", "xmrig", "rare"}}})
 	if normal[1] != 2 || normal[2] != 0 || odd[2] != 2 {
 		t.Errorf("vectors %v %v: want 2 distinct items, 0 and 2 novel", normal, odd)
 	}
@@ -104,8 +105,8 @@ func TestPublisherVerdict(t *testing.T) {
 func TestModelSyscalls(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	// The role's program: open, read a few times, write, close, in a loop.
-	normalTrace := func() []int {
-		var tr []int
+	normalTrace := func() []int32 {
+		var tr []int32
 		for range 20 + rng.IntN(20) {
 			tr = append(tr, 5)
 			for range 1 + rng.IntN(3) {
@@ -115,11 +116,11 @@ func TestModelSyscalls(t *testing.T) {
 		}
 		return tr
 	}
-	var snaps []*imgward.Snapshot
+	var snaps []*snapshot.Snapshot
 	for i := range 60 {
-		s := &imgward.Snapshot{Numeric: map[string]float64{"cpu": float64(i % 7)}}
+		s := &snapshot.Snapshot{Numeric: map[string]float64{"cpu": float64(i % 7)}}
 		if i%4 != 0 { // some collectors see no calls
-			s.Syscalls = &imgward.Syscalls{Sequence: normalTrace()}
+			s.Syscalls = &snapshot.Syscalls{Sequence: normalTrace()}
 		}
 		snaps = append(snaps, s)
 	}
@@ -136,26 +137,26 @@ func TestModelSyscalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The same calls in another order: open, write, read, close, read.
-	var shuffled []int
+	var shuffled []int32
 	for range 30 {
 		shuffled = append(shuffled, 5, 4, 3, 6, 3)
 	}
-	snap := func(c *imgward.Syscalls) *imgward.Snapshot {
-		return &imgward.Snapshot{Numeric: map[string]float64{"cpu": 3}, Syscalls: c}
+	snap := func(c *snapshot.Syscalls) *snapshot.Snapshot {
+		return &snapshot.Snapshot{Numeric: map[string]float64{"cpu": 3}, Syscalls: c}
 	}
-	normal := snap(&imgward.Syscalls{Sequence: normalTrace()})
+	normal := snap(&snapshot.Syscalls{Sequence: normalTrace()})
 	tests := []struct {
 		name    string
-		s       *imgward.Snapshot
+		s       *snapshot.Snapshot
 		novel   float64 // calls the baseline never makes
 		odd     bool    // more surprising than normal
 		typical bool    // sequence features are the typical ones
 	}{
 		{"normal trace", normal, 0, false, slices.Equal(sc.vector(normal)[3:], sc.seqTyp)}, // may be floored
 		{"no calls", snap(nil), 0, false, true},
-		{"histogram of usual calls", snap(&imgward.Syscalls{Histogram: map[int]int64{3: 10, 5: 2}}), 0, false, true},
-		{"histogram with ptrace", snap(&imgward.Syscalls{Histogram: map[int]int64{3: 10, 26: 1}}), 1, true, true},
-		{"usual calls, unusual order", snap(&imgward.Syscalls{Sequence: shuffled}), 0, true, false},
+		{"histogram of usual calls", snap(&snapshot.Syscalls{Histogram: map[int32]uint64{3: 10, 5: 2}}), 0, false, true},
+		{"histogram with ptrace", snap(&snapshot.Syscalls{Histogram: map[int32]uint64{3: 10, 26: 1}}), 1, true, true},
+		{"usual calls, unusual order", snap(&snapshot.Syscalls{Sequence: shuffled}), 0, true, false},
 	}
 	sNormal := sc.surprise(sc.det.Score(sc.vector(normal)))
 	for _, tc := range tests {
@@ -175,7 +176,7 @@ func TestModelSyscalls(t *testing.T) {
 		}
 	}
 	// The stored form refits the sequence model to the same features.
-	odd := snap(&imgward.Syscalls{Sequence: shuffled})
+	odd := snap(&snapshot.Syscalls{Sequence: shuffled})
 	if a, b := sc.vector(odd), refit(t, m).vector(odd); !slices.Equal(a, b) {
 		t.Errorf("a stored model's row %v, the built one's %v", b, a)
 	}

@@ -9,6 +9,7 @@ import (
 	"imgward"
 	"imgward/errors"
 	"imgward/fleet"
+	"imgward/snapshot"
 )
 
 // Report summarises a detection run.
@@ -58,7 +59,7 @@ func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error)
 	var results []scored
 	surprises := fleet.New(fleet.Config{})
 	running := map[string]bool{}
-	err = s.eachLatest(ctx, func(snap *imgward.Snapshot, rec *imgward.SnapshotRecord) {
+	err = s.eachLatest(ctx, func(snap *snapshot.Snapshot, rec *imgward.SnapshotRecord) {
 		running[string(rec.InstanceID)] = true
 		sc := scorers[roles[rec.ImageID]]
 		if sc == nil || rec.Publisher == "" {
@@ -74,8 +75,8 @@ func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error)
 			r.dev = append(r.dev, deviation{d.Feature, d.Value, d.Baseline, d.Score})
 		}
 		results = append(results, r)
-		surprises.Put(fleet.Snapshot{Instance: string(rec.InstanceID), Image: string(rec.ImageID),
-			Publisher: string(rec.Publisher), Numeric: map[string]float64{"surprise": r.surprise}})
+		surprises.PutValues(fleet.Member{Instance: string(rec.InstanceID), Image: string(rec.ImageID),
+			Publisher: string(rec.Publisher)}, []string{"surprise"}, []float64{r.surprise})
 	})
 	if err != nil {
 		return nil, errors.E(op, err)

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"imgward"
-	"imgward/introspect/ingest"
 	"imgward/server"
+	"imgward/snapshot"
 )
 
 // TestMain lets the test binary serve imgward as a child process, for the
@@ -104,13 +104,13 @@ func fleetSetup(tb testing.TB, e *benchEnv, st imgward.Store, admin string, n in
 func snapshotBatch(ids []string, at time.Time) string {
 	var b strings.Builder
 	for i, id := range ids {
-		s := &imgward.Snapshot{InstanceID: imgward.InstanceID(id), TakenAt: at, Source: "sim",
+		s := &snapshot.Snapshot{InstanceID: imgward.InstanceID(id), TakenAt: at, Source: "sim",
 			Numeric: map[string]float64{}, Sets: map[string][]string{
 				"procs": {"nginx", "sshd", "cron"}, "ports": {"22", "80", "443"}, "modules": {"ext4", "virtio_net"}}}
 		for f := range 24 {
 			s.Numeric[fmt.Sprintf("f%02d", f)] = float64(i%100) + float64(f)/10
 		}
-		line, _ := ingest.Marshal(s)
+		line, _ := snapshot.Marshal(s)
 		b.Write(line)
 		b.WriteByte('\n')
 	}

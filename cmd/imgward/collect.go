@@ -12,6 +12,7 @@ import (
 	imerrors "imgward/errors"
 	"imgward/introspect"
 	"imgward/introspect/procfs"
+	"imgward/snapshot"
 )
 
 var collectNoun = noun{
@@ -100,7 +101,7 @@ func (f collectFlags) check() error {
 // snapshotSink reads it, until interrupted, or once. A failure that may
 // pass (kind Unavailable: the server or the source did not answer) is
 // reported and the next period tries again; any other ends the command.
-func (e *env) collect(f collectFlags, snap func(context.Context) (*introspect.Snapshot, error)) error {
+func (e *env) collect(f collectFlags, snap func(context.Context) (*snapshot.Snapshot, error)) error {
 	once := *f.once
 	sink, err := e.snapshotSink(*f.out)
 	if err != nil {
@@ -112,7 +113,7 @@ func (e *env) collect(f collectFlags, snap func(context.Context) (*introspect.Sn
 	for {
 		s, err := snap(e.ctx)
 		if err == nil {
-			err = sink.put(e.ctx, []introspect.Snapshot{*s})
+			err = sink.put(e.ctx, []snapshot.Snapshot{*s})
 		} else {
 			err = snapshotError(err)
 		}
@@ -151,7 +152,7 @@ func snapshotError(err error) error {
 
 // sink is where snapshots go: an NDJSON file, or the server.
 type sink struct {
-	enc    *introspect.Encoder
+	enc    *snapshot.Encoder
 	file   io.Closer
 	poster *introspect.Poster
 	posted int
@@ -162,7 +163,7 @@ type sink struct {
 func (e *env) snapshotSink(out string) (*sink, error) {
 	switch out {
 	case "-":
-		return &sink{enc: introspect.NewEncoder(e.stdout)}, nil
+		return &sink{enc: snapshot.NewEncoder(e.stdout)}, nil
 	case "":
 		if e.api.err != nil {
 			return nil, e.api.err
@@ -173,12 +174,12 @@ func (e *env) snapshotSink(out string) (*sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sink{enc: introspect.NewEncoder(f), file: f}, nil
+	return &sink{enc: snapshot.NewEncoder(f), file: f}, nil
 }
 
 // putSnapshots sends snaps to out, as snapshotSink reads it, and closes the
 // sink; it returns how many the server acknowledged when it posted them.
-func (e *env) putSnapshots(out string, snaps []introspect.Snapshot) (posted int, err error) {
+func (e *env) putSnapshots(out string, snaps []snapshot.Snapshot) (posted int, err error) {
 	sink, err := e.snapshotSink(out)
 	if err != nil {
 		return 0, err
@@ -190,7 +191,7 @@ func (e *env) putSnapshots(out string, snaps []introspect.Snapshot) (posted int,
 	return sink.posted, err
 }
 
-func (s *sink) put(ctx context.Context, snaps []introspect.Snapshot) error {
+func (s *sink) put(ctx context.Context, snaps []snapshot.Snapshot) error {
 	if s.poster != nil {
 		n, err := s.poster.Post(ctx, snaps)
 		s.posted += n

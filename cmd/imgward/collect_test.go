@@ -19,15 +19,15 @@ import (
 	"time"
 
 	imerrors "imgward/errors"
-	"imgward/introspect"
 	"imgward/introspect/vmi/vmitest"
+	"imgward/snapshot"
 )
 
 // snapshotServer is a stand-in for POST /v1/snapshots that keeps what it
 // receives.
 type snapshotServer struct {
 	mu    sync.Mutex
-	snaps []introspect.Snapshot
+	snaps []snapshot.Snapshot
 }
 
 func (s *snapshotServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -39,16 +39,16 @@ func (s *snapshotServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sc := bufio.NewScanner(r.Body)
-	sc.Buffer(nil, introspect.MaxLineBytes+1)
+	sc.Buffer(nil, snapshot.MaxLine+1)
 	n := 0
 	for sc.Scan() {
-		var snap introspect.Snapshot
-		if err := json.Unmarshal(sc.Bytes(), &snap); err != nil || snap.Validate() != nil {
+		snap, err := snapshot.Parse(sc.Bytes(), time.Now())
+		if err != nil {
 			w.WriteHeader(http.StatusBadRequest)
 			w.Write([]byte(`{"error":{"message":"line ` + strconv.Itoa(n+1) + `: bad snapshot"}}`))
 			return
 		}
-		s.snaps = append(s.snaps, snap)
+		s.snaps = append(s.snaps, *snap)
 		n++
 	}
 	json.NewEncoder(w).Encode(map[string]int{"accepted": n})
@@ -108,7 +108,7 @@ func TestCollectVMI(t *testing.T) {
 		t.Errorf("snapshot %+v", got)
 	}
 	stdout, stderr, code := runCLI(t, offline, nil, "collect", "vmi", "--instance", "i-00000000000000c2", "--qmp", q.Socket, "--once", "--out", "-")
-	var line introspect.Snapshot
+	var line snapshot.Snapshot
 	if code != exitOK || json.Unmarshal([]byte(stdout), &line) != nil || line.Source != "vmi" {
 		t.Errorf("--out -: exit %d: %q %s", code, stdout, stderr)
 	}
@@ -193,8 +193,8 @@ func TestCollectVMIServer(t *testing.T) {
 // period, any other failure ends the command, and an interruption ends it
 // without error.
 func TestCollectLoop(t *testing.T) {
-	snap := &introspect.Snapshot{Version: introspect.Version, InstanceID: "i-00000000000000c3",
-		TakenAt: time.Now(), Source: introspect.SourceProcfs, Numeric: map[string]float64{"proc.count": 1}}
+	snap := &snapshot.Snapshot{InstanceID: "i-00000000000000c3",
+		TakenAt: time.Now(), Source: snapshot.SourceProcfs, Numeric: map[string]float64{"proc.count": 1}}
 	tests := []struct {
 		name    string
 		fails   []error // the errors of the first calls, then snapshots
@@ -212,11 +212,11 @@ func TestCollectLoop(t *testing.T) {
 			e := newEnv(ctx, nil, &stdout, &stderr, func(string) string { return "" })
 			fs := flag.NewFlagSet("test", flag.ContinueOnError)
 			f := addCollectFlags(fs)
-			if err := fs.Parse([]string{"--instance", snap.InstanceID, "--every", "1ms", "--out", "-"}); err != nil {
+			if err := fs.Parse([]string{"--instance", string(snap.InstanceID), "--every", "1ms", "--out", "-"}); err != nil {
 				t.Fatal(err)
 			}
 			calls := 0
-			err := e.collect(f, func(context.Context) (*introspect.Snapshot, error) {
+			err := e.collect(f, func(context.Context) (*snapshot.Snapshot, error) {
 				calls++
 				if calls <= len(tt.fails) {
 					return nil, tt.fails[calls-1]

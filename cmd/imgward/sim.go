@@ -2,11 +2,12 @@ package main
 
 import (
 	"fmt"
+	"imgward"
 	"os"
 	"time"
 
-	"imgward/introspect"
 	"imgward/introspect/sim"
+	"imgward/snapshot"
 )
 
 var simCommand = command{"sim", simUsage, simulate}
@@ -127,8 +128,8 @@ func writeManifest(e *env, m *sim.Manifest, name string) error {
 }
 
 // idMap renames the snapshots' instances to the server's ids.
-func idMap(snaps []introspect.Snapshot, ids map[string]string) {
+func idMap(snaps []snapshot.Snapshot, ids map[string]string) {
 	for i := range snaps {
-		snaps[i].InstanceID = ids[snaps[i].InstanceID]
+		snaps[i].InstanceID = imgward.InstanceID(ids[string(snaps[i].InstanceID)])
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"imgward/introspect"
 	"imgward/introspect/sim"
+	"imgward/snapshot"
 )
 
 // simTenants is how many tenant projects launch the simulated instances.
@@ -14,7 +15,7 @@ const simTenants = 5
 
 // feed builds the simulated cloud m on the server with the admin's client
 // e.api, renames m's instances to the server's ids and posts the snapshots.
-func (e *env) feed(m *sim.Manifest, snaps []introspect.Snapshot) error {
+func (e *env) feed(m *sim.Manifest, snaps []snapshot.Snapshot) error {
 	admin := e.api
 	users := map[string]*client{} // publisher name → its user's client
 	for i := range m.Publishers {

@@ -2,12 +2,13 @@ package dataset
 
 import (
 	"fmt"
+	"imgward"
 	"strings"
 	"time"
 
 	"imgward/detect/trace"
 	"imgward/errors"
-	"imgward/introspect"
+	"imgward/snapshot"
 )
 
 // Replay turns the rows of a table into snapshots (source "dataset"), as
@@ -17,7 +18,7 @@ import (
 //     and every byte outside [a-z0-9_.] made '_' (MalMem's
 //     "malfind.commitCharge" becomes "malfind.commitcharge");
 //   - a trace column (SequenceCol) becomes the snapshot's syscall sequence
-//     (its first introspect.MaxSequence calls) and the numeric features
+//     (its first snapshot.MaxSequence calls) and the numeric features
 //     "syscall.count" (the whole trace's length) and "ngram.h00".."ngram.hNN":
 //     counts of the trace's N-grams hashed into Buckets buckets, so that a
 //     detector sees the trace's local order without a learned vocabulary;
@@ -36,7 +37,7 @@ type Replay struct {
 }
 
 // Snapshots returns the rows of t as snapshots, in row order.
-func (r *Replay) Snapshots(t *Table) ([]introspect.Snapshot, error) {
+func (r *Replay) Snapshots(t *Table) ([]snapshot.Snapshot, error) {
 	const op = "dataset.Replay"
 	n, buckets, step := r.N, r.Buckets, r.Step
 	if n <= 0 {
@@ -60,7 +61,7 @@ func (r *Replay) Snapshots(t *Table) ([]introspect.Snapshot, error) {
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	if len(names)+buckets+1 > introspect.MaxNumeric {
+	if len(names)+buckets+1 > snapshot.MaxNumeric {
 		return nil, errors.E(op, errors.TooLarge, errors.Errorf("%d numeric columns, more than a snapshot holds", len(names)))
 	}
 	X, err := t.Matrix(nil, cols)
@@ -79,11 +80,11 @@ func (r *Replay) Snapshots(t *Table) ([]introspect.Snapshot, error) {
 			return nil, errors.E(op, err)
 		}
 	}
-	out := make([]introspect.Snapshot, len(t.Rows))
+	out := make([]snapshot.Snapshot, len(t.Rows))
 	for i := range out {
 		s := &out[i]
-		*s = introspect.Snapshot{
-			Version: introspect.Version, InstanceID: r.instance(i), Source: introspect.SourceDataset,
+		*s = snapshot.Snapshot{
+			InstanceID: imgward.InstanceID(r.instance(i)), Source: snapshot.SourceDataset,
 			TakenAt: start.Add(time.Duration(i) * step).UTC(),
 			Numeric: make(map[string]float64, len(names)+buckets+1),
 			Sets:    map[string][]string{},
@@ -97,10 +98,10 @@ func (r *Replay) Snapshots(t *Table) ([]introspect.Snapshot, error) {
 			for b, c := range trace.HashedNgrams(seq, n, buckets) {
 				s.Numeric[fmt.Sprintf("ngram.h%02d", b)] = c
 			}
-			s.Syscalls = &introspect.Syscalls{Sequence: seq[:min(len(seq), introspect.MaxSequence)]}
+			s.Syscalls = &snapshot.Syscalls{Sequence: seq[:min(len(seq), snapshot.MaxSequence)]}
 		}
 		if labels != nil {
-			s.Sets["dataset.label"] = []string{labels[i][:min(len(labels[i]), introspect.MaxItemLen)]}
+			s.Sets["dataset.label"] = []string{labels[i][:min(len(labels[i]), snapshot.MaxItem)]}
 		}
 		if err := s.Validate(); err != nil {
 			return nil, errors.E(op, errors.Errorf("line %d: %w", i+2, cause(err)), errors.KindOf(err))
@@ -128,7 +129,7 @@ func featureNames(cols []string) ([]string, error) {
 				b[j] = '_'
 			}
 		}
-		name := string(b[:min(len(b), introspect.MaxNameLen)])
+		name := string(b[:min(len(b), snapshot.MaxName)])
 		if prev, dup := seen[name]; dup {
 			return nil, errors.E(errors.Invalid, errors.Errorf("columns %q and %q both become feature %q", prev, c, name))
 		}

@@ -20,7 +20,7 @@
 //	         net.remote          "ADDR:PORT" of connected peers
 //	         kernel.modules      names of the loaded kernel modules
 //
-// Sets are sorted and cut at introspect.MaxSetItems items.
+// Sets are sorted and cut at snapshot.MaxSetItems items.
 package procfs
 
 import (
@@ -33,7 +33,7 @@ import (
 	"time"
 
 	"imgward/errors"
-	"imgward/introspect"
+	"imgward/snapshot"
 )
 
 // userHZ is the unit of utime and stime: USER_HZ, 100 on every Linux ABI
@@ -59,7 +59,7 @@ type Collector struct {
 
 // Snapshot takes one snapshot of the group. A group with no live process is
 // an error of kind NotExist.
-func (c *Collector) Snapshot(ctx context.Context) (*introspect.Snapshot, error) {
+func (c *Collector) Snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
 	const op = "procfs.Snapshot"
 	pids, err := c.members()
 	if err != nil {

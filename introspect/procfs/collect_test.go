@@ -3,6 +3,7 @@ package procfs
 import (
 	"context"
 	"fmt"
+	"imgward/snapshot"
 	"net"
 	"os"
 	"os/exec"
@@ -106,7 +107,7 @@ func TestProcessTree(t *testing.T) {
 	if n["proc.count"] != 4 || n["net.listen"] != 1 || n["net.connections"] != 2 || n["proc.threads"] < 4 || n["proc.rss_bytes"] <= 0 {
 		t.Errorf("numeric %v", n)
 	}
-	if _, err := s.MarshalLine(); err != nil {
+	if _, err := snapshot.Marshal(s); err != nil {
 		t.Error(err)
 	}
 

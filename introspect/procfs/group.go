@@ -1,6 +1,7 @@
 package procfs
 
 import (
+	"imgward"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -9,7 +10,7 @@ import (
 	"time"
 
 	"imgward/errors"
-	"imgward/introspect"
+	"imgward/snapshot"
 )
 
 // group accumulates what the processes of one instance hold.
@@ -127,9 +128,9 @@ func (g *group) addSocket(proto string, s socket) {
 	}
 }
 
-func (g *group) snapshot(instance string, now time.Time) *introspect.Snapshot {
-	s := &introspect.Snapshot{
-		Version: introspect.Version, InstanceID: instance, TakenAt: now, Source: introspect.SourceProcfs,
+func (g *group) snapshot(instance string, now time.Time) *snapshot.Snapshot {
+	s := &snapshot.Snapshot{
+		InstanceID: imgward.InstanceID(instance), TakenAt: now, Source: snapshot.SourceProcfs,
 		Numeric: map[string]float64{
 			"proc.count":       float64(g.procs),
 			"proc.threads":     float64(g.threads),
@@ -141,15 +142,15 @@ func (g *group) snapshot(instance string, now time.Time) *introspect.Snapshot {
 			"net.remote_hosts": float64(len(g.hosts)),
 		},
 		Sets: map[string][]string{
-			"proc.names": introspect.ClipSet(g.names),
-			"proc.exes":  introspect.ClipSet(g.exes),
-			"net.listen": introspect.ClipSet(g.listen),
-			"net.remote": introspect.ClipSet(g.remote),
+			"proc.names": snapshot.ClipSet(g.names),
+			"proc.exes":  snapshot.ClipSet(g.exes),
+			"net.listen": snapshot.ClipSet(g.listen),
+			"net.remote": snapshot.ClipSet(g.remote),
 		},
 	}
 	if g.modules != nil {
 		s.Numeric["kernel.modules"] = float64(len(g.modules))
-		s.Sets["kernel.modules"] = introspect.ClipSet(g.modules)
+		s.Sets["kernel.modules"] = snapshot.ClipSet(g.modules)
 	}
 	return s
 }

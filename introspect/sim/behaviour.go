@@ -2,13 +2,14 @@ package sim
 
 import (
 	"fmt"
+	"imgward"
 	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
 	"time"
 
-	"imgward/introspect"
+	"imgward/snapshot"
 )
 
 // Roles are the kinds of images; Behaviours the payloads of malicious ones.
@@ -59,9 +60,9 @@ var profiles = map[string]profile{
 
 func between(rng *rand.Rand, r [2]float64) float64 { return r[0] + (r[1]-r[0])*rng.Float64() }
 
-// snapshot draws one snapshot of an instance of role, running payload
+// draw draws one snapshot of an instance of role, running payload
 // behaviour unless it is empty.
-func snapshot(rng *rand.Rand, in Instance, role, behaviour string, at time.Time) introspect.Snapshot {
+func draw(rng *rand.Rand, in Instance, role, behaviour string, at time.Time) snapshot.Snapshot {
 	p := profiles[role]
 	load := in.load * (0.8 + 0.4*rng.Float64()) // and it varies over time
 	names := slices.Clone(p.procs)
@@ -135,18 +136,18 @@ type state struct {
 	calls                            map[int]float64
 }
 
-func (st *state) snapshot(id string, at time.Time, names, exes, listen []string) introspect.Snapshot {
+func (st *state) snapshot(id string, at time.Time, names, exes, listen []string) snapshot.Snapshot {
 	hosts := map[string]bool{}
 	for _, r := range st.remote {
 		hosts[r[:len(r)-len(portOf(r))-1]] = true
 	}
-	hist := make(map[string]uint64, len(st.calls))
+	hist := make(map[int32]uint64, len(st.calls))
 	for k, v := range st.calls {
-		hist[strconv.Itoa(k)] = uint64(v*100 + 0.5)
+		hist[int32(k)] = uint64(v*100 + 0.5)
 	}
 	round := func(v float64) float64 { return float64(int64(v*1000)) / 1000 }
-	return introspect.Snapshot{
-		Version: introspect.Version, InstanceID: id, TakenAt: at, Source: introspect.SourceSim,
+	return snapshot.Snapshot{
+		InstanceID: imgward.InstanceID(id), TakenAt: at, Source: snapshot.SourceSim,
 		Numeric: map[string]float64{
 			"proc.count": st.procs, "proc.threads": st.threads, "proc.cpu_percent": round(st.cpu),
 			"proc.rss_bytes": float64(int64(st.rss)), "net.listen": float64(len(listen)),
@@ -157,7 +158,7 @@ func (st *state) snapshot(id string, at time.Time, names, exes, listen []string)
 			"proc.names": sorted(names), "proc.exes": sorted(exes), "net.listen": sorted(listen),
 			"net.remote": sorted(st.remote),
 		},
-		Syscalls: &introspect.Syscalls{Histogram: hist},
+		Syscalls: &snapshot.Syscalls{Histogram: hist},
 	}
 }
 
@@ -174,5 +175,5 @@ func portOf(hostport string) string {
 func sorted(s []string) []string {
 	slices.Sort(s)
 	s = slices.Compact(s)
-	return s[:min(len(s), introspect.MaxSetItems)]
+	return s[:min(len(s), snapshot.MaxSetItems)]
 }

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"imgward/errors"
-	"imgward/introspect"
+	"imgward/snapshot"
 )
 
 // Config sizes the simulated cloud. A zero field means its default.
@@ -107,7 +107,7 @@ type Instance struct {
 
 // Generate simulates the cloud of c: its manifest and every snapshot, round
 // by round (all instances' first snapshots, then the second...).
-func Generate(c Config) (*Manifest, []introspect.Snapshot, error) {
+func Generate(c Config) (*Manifest, []snapshot.Snapshot, error) {
 	c, err := c.withDefaults()
 	if err != nil {
 		return nil, nil, err
@@ -144,7 +144,7 @@ func Generate(c Config) (*Manifest, []introspect.Snapshot, error) {
 			}
 		}
 	}
-	snaps := make([]introspect.Snapshot, 0, len(m.Instances)*c.Rounds)
+	snaps := make([]snapshot.Snapshot, 0, len(m.Instances)*c.Rounds)
 	roles := map[string]string{}
 	behaviour := map[string]string{}
 	for _, img := range m.Images {
@@ -160,7 +160,7 @@ func Generate(c Config) (*Manifest, []introspect.Snapshot, error) {
 			if in.Malicious {
 				b = behaviour[in.Publisher]
 			}
-			snaps = append(snaps, snapshot(rng, in, roles[in.Image], b, at))
+			snaps = append(snaps, draw(rng, in, roles[in.Image], b, at))
 		}
 	}
 	return m, snaps, nil

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"imgward/introspect"
+	"imgward/snapshot"
 )
 
 func encode(t *testing.T, c Config) []byte {
@@ -14,7 +14,7 @@ func encode(t *testing.T, c Config) []byte {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	enc := introspect.NewEncoder(&b)
+	enc := snapshot.NewEncoder(&b)
 	for i := range snaps {
 		if err := enc.Encode(&snaps[i]); err != nil {
 			t.Fatal(err)
@@ -71,7 +71,7 @@ func TestBehaviours(t *testing.T) {
 	sum, n := map[key]map[string]float64{}, map[key]float64{}
 	has := map[key]map[string]float64{} // fraction of snapshots whose sets hold an item
 	for _, s := range snaps {
-		in := byID[s.InstanceID]
+		in := byID[string(s.InstanceID)]
 		k := key{"benign", role[in.Image]}
 		if in.Malicious {
 			k.b = behaviour[in.Publisher]

@@ -37,17 +37,18 @@
 //
 // QEMU no longer says whether a vCPU is halted (query-cpus, which did,
 // was removed in QEMU 6.0), so there is no such feature. Sets are sorted
-// and cut at introspect.MaxSetItems items.
+// and cut at snapshot.MaxSetItems items.
 package vmi
 
 import (
 	"context"
+	"imgward"
 	"strconv"
 	"time"
 
 	"imgward/errors"
-	"imgward/introspect"
 	"imgward/introspect/procfs"
+	"imgward/snapshot"
 )
 
 // Collector takes snapshots of one QEMU virtual machine.
@@ -65,7 +66,7 @@ type Collector struct {
 // QEMU that quits meanwhile, is an error of kind NotExist; a socket that
 // does not speak QMP, Invalid; no answer by ctx's deadline (10 seconds
 // without one), Unavailable.
-func (c *Collector) Snapshot(ctx context.Context) (*introspect.Snapshot, error) {
+func (c *Collector) Snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
 	const op = "vmi.Snapshot"
 	if c.Socket == "" {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("no QMP socket"))
@@ -173,7 +174,7 @@ func hostUsage(pid int, cs cpus) (host, error) {
 	return h, nil
 }
 
-func (v *view) snapshot(instance string, now time.Time, h host) *introspect.Snapshot {
+func (v *view) snapshot(instance string, now time.Time, h host) *snapshot.Snapshot {
 	var rdB, wrB, rdO, wrO, flO float64
 	devices := make([]string, 0, len(v.blocks))
 	for _, b := range v.blocks {
@@ -190,8 +191,8 @@ func (v *view) snapshot(instance string, now time.Time, h host) *introspect.Snap
 	if v.status.Running {
 		running = 1
 	}
-	s := &introspect.Snapshot{
-		Version: introspect.Version, InstanceID: instance, TakenAt: now, Source: introspect.SourceVMI,
+	s := &snapshot.Snapshot{
+		InstanceID: imgward.InstanceID(instance), TakenAt: now, Source: snapshot.SourceVMI,
 		Numeric: map[string]float64{
 			"vm.running":        running,
 			"vm.vcpus":          float64(len(v.cpus)),
@@ -207,7 +208,7 @@ func (v *view) snapshot(instance string, now time.Time, h host) *introspect.Snap
 		},
 		Sets: map[string][]string{
 			"vm.status":     {v.status.Status},
-			"block.devices": introspect.ClipSet(devices),
+			"block.devices": snapshot.ClipSet(devices),
 		},
 	}
 	if v.balloon != nil {

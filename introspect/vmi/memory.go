@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"imgward/errors"
-	"imgward/introspect"
 	"imgward/introspect/vmi/guest"
 	"imgward/introspect/vmi/guestmem"
 	"imgward/introspect/vmi/kernel"
+	"imgward/snapshot"
 )
 
 var (
@@ -261,7 +261,7 @@ func (g *Guest) closeLocked() error {
 
 // addGuest scans the guest's memory, paused through the session qc
 // unless Live, and adds its features to s.
-func (c *Collector) addGuest(ctx context.Context, qc *client, running bool, s *introspect.Snapshot) error {
+func (c *Collector) addGuest(ctx context.Context, qc *client, running bool, s *snapshot.Snapshot) error {
 	var p pause
 	if !c.Guest.Live {
 		p = pauser(ctx, qc, c.Socket, running)

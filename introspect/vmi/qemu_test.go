@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"imgward/errors"
-	"imgward/introspect"
 	"imgward/introspect/vmi/vmitest"
+	"imgward/snapshot"
 )
 
 const instance = "i-00000000000000b1"
@@ -30,9 +30,9 @@ func TestQEMU(t *testing.T) {
 	}
 	qc.close()
 
-	s := waitFor(t, c, func(s *introspect.Snapshot) bool { return s.Numeric["block.rd_ops"] >= 1 })
+	s := waitFor(t, c, func(s *snapshot.Snapshot) bool { return s.Numeric["block.rd_ops"] >= 1 })
 	n := s.Numeric
-	if s.Source != introspect.SourceVMI || s.InstanceID != instance {
+	if s.Source != snapshot.SourceVMI || s.InstanceID != instance {
 		t.Errorf("source %q, instance %q", s.Source, s.InstanceID)
 	}
 	if n["vm.running"] != 1 || !slices.Equal(s.Sets["vm.status"], []string{"running"}) {
@@ -48,7 +48,7 @@ func TestQEMU(t *testing.T) {
 	if n["host.threads"] < 4 || n["host.rss_bytes"] < 1<<20 || n["host.cpu_seconds"] < n["host.vcpu_seconds"] || n["host.cpu_seconds"] <= 0 {
 		t.Errorf("host: %v", n)
 	}
-	if _, err := s.MarshalLine(); err != nil {
+	if _, err := snapshot.Marshal(s); err != nil {
 		t.Error(err)
 	}
 
@@ -82,9 +82,9 @@ func TestQEMU(t *testing.T) {
 
 // waitFor polls c until ok holds of a snapshot, for at most a minute (TCG
 // on a busy machine boots slowly).
-func waitFor(t *testing.T, c *Collector, ok func(*introspect.Snapshot) bool) *introspect.Snapshot {
+func waitFor(t *testing.T, c *Collector, ok func(*snapshot.Snapshot) bool) *snapshot.Snapshot {
 	t.Helper()
-	var s *introspect.Snapshot
+	var s *snapshot.Snapshot
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		var err error
 		if s, err = c.Snapshot(context.Background()); err != nil {

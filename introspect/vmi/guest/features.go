@@ -3,7 +3,7 @@ package guest
 import (
 	"net/netip"
 
-	"imgward/introspect"
+	"imgward/snapshot"
 )
 
 // Features turns a scan into snapshot v1 features (docs/SNAPSHOT.md),
@@ -87,9 +87,9 @@ func (st *State) Features() (numeric map[string]float64, sets map[string][]strin
 		"vmi.skipped": float64(st.Skipped),
 	}
 	sets = map[string][]string{
-		"proc.names": introspect.ClipSet(names), "proc.exes": introspect.ClipSet(exes),
-		"net.listen": introspect.ClipSet(listen), "net.remote": introspect.ClipSet(remote),
-		"kernel.modules": introspect.ClipSet(modules),
+		"proc.names": snapshot.ClipSet(names), "proc.exes": snapshot.ClipSet(exes),
+		"net.listen": snapshot.ClipSet(listen), "net.remote": snapshot.ClipSet(remote),
+		"kernel.modules": snapshot.ClipSet(modules),
 	}
 	return numeric, sets
 }

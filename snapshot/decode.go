@@ -1,4 +1,4 @@
-package ingest
+package snapshot
 
 import (
 	"maps"
@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 
 	"imgward/errors"
-	"imgward/introspect"
 )
 
 // decoder reads one snapshot object. It is a JSON parser for exactly the
@@ -173,7 +172,7 @@ func intern(b []byte) string {
 		return s
 	}
 	s := string(b)
-	if !introspect.ValidName(s) {
+	if !ValidName(s) {
 		return s
 	}
 	names.mu.Lock()

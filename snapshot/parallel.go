@@ -1,4 +1,4 @@
-package ingest
+package snapshot
 
 import (
 	"runtime"
@@ -14,7 +14,7 @@ import (
 // error reported is that of the first bad line, as a sequential parse
 // would report.
 func parseAll(lines []Line, now time.Time) error {
-	const op = "ingest.ParseBatch"
+	const op = "snapshot.ParseBatch"
 	workers := min(runtime.GOMAXPROCS(0), (len(lines)+255)/256)
 	errs := make([]error, len(lines))
 	var wg sync.WaitGroup

@@ -1,4 +1,4 @@
-package ingest
+package snapshot
 
 import (
 	"bytes"
@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"imgward"
 	"imgward/errors"
 )
 
@@ -119,9 +118,9 @@ func TestSequenceLimit(t *testing.T) {
 }
 
 func TestRoundTrip(t *testing.T) {
-	s := &imgward.Snapshot{InstanceID: "i-0123456789abcdef", TakenAt: now, Source: "sim",
+	s := &Snapshot{InstanceID: "i-0123456789abcdef", TakenAt: now, Source: "sim",
 		Numeric: map[string]float64{"cpu": 0.25}, Sets: map[string][]string{"ports": {"22", "80"}},
-		Syscalls: &imgward.Syscalls{Histogram: map[int]int64{0: 3, 59: 1}}}
+		Syscalls: &Syscalls{Histogram: map[int32]uint64{0: 3, 59: 1}}}
 	b, err := Marshal(s)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package introspect
+package snapshot
 
 import (
 	"slices"
@@ -22,9 +22,9 @@ func TestClipSet(t *testing.T) {
 		t.Errorf("%d items, want %d", len(got), MaxSetItems)
 	}
 	// A 3-byte rune across the cut is dropped, not split.
-	long := strings.Repeat("a", MaxItemLen-1) + "€"
+	long := strings.Repeat("a", MaxItem-1) + "€"
 	got := ClipSet([]string{long})
-	if len(got[0]) != MaxItemLen-1 || !utf8.ValidString(got[0]) {
+	if len(got[0]) != MaxItem-1 || !utf8.ValidString(got[0]) {
 		t.Errorf("cut item of %d bytes, valid UTF-8 %v", len(got[0]), utf8.ValidString(got[0]))
 	}
 }

@@ -1,4 +1,4 @@
-package ingest
+package snapshot
 
 import (
 	"bufio"
@@ -7,14 +7,13 @@ import (
 	"strconv"
 	"time"
 
-	"imgward"
 	"imgward/errors"
 )
 
 // Line is one parsed line of a batch: the snapshot and its JSON.
 type Line struct {
 	N        int // the line number, from 1
-	Snapshot *imgward.Snapshot
+	Snapshot *Snapshot
 	Raw      []byte
 }
 
@@ -24,7 +23,7 @@ type Line struct {
 // collector can find it; nothing of a failed batch is to be stored. A read
 // error of r (such as a body over its limit) is returned as it is.
 func ParseBatch(r io.Reader, now time.Time) ([]Line, error) {
-	const op = "ingest.ParseBatch"
+	const op = "snapshot.ParseBatch"
 	br := bufio.NewReaderSize(r, 64<<10)
 	var lines []Line
 	for n := 1; ; n++ {

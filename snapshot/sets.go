@@ -1,4 +1,4 @@
-package introspect
+package snapshot
 
 import (
 	"slices"
@@ -6,7 +6,7 @@ import (
 )
 
 // ClipSet sorts and deduplicates items and cuts them to the limits of a
-// snapshot's set: MaxSetItems items of at most MaxItemLen bytes, each still
+// snapshot's set: MaxSetItems items of at most MaxItem bytes, each still
 // valid UTF-8, so that a source with more to say loses detail rather than
 // its whole snapshot. It may reorder items in place; the result is never
 // nil, as an empty set must encode as [].
@@ -18,8 +18,8 @@ func ClipSet(items []string) []string {
 		if len(out) == MaxSetItems {
 			break
 		}
-		if len(it) > MaxItemLen {
-			it = strings.ToValidUTF8(it[:MaxItemLen], "")
+		if len(it) > MaxItem {
+			it = strings.ToValidUTF8(it[:MaxItem], "")
 		}
 		out = append(out, it)
 	}
