@@ -9,7 +9,12 @@ import (
 // names up to the root of each mount, then on through the mount points up
 // to the root mount. An unlinked file gets " (deleted)", as in
 // /proc/PID/exe; a path that cannot be read whole is "" and counted.
+// Paths are kept for the scan by file and by mount and dentry: most
+// processes run one of a few executables, and forked ones share the file.
 func (s *scan) filePath(file uint64) string {
+	if p, ok := s.paths[file]; ok {
+		return p
+	}
 	l := s.l
 	vfsmnt, ok1 := s.r.ptr(file + l.filePath + l.pathMnt)
 	dentry, ok2 := s.r.ptr(file + l.filePath + l.pathDentry)
@@ -17,6 +22,19 @@ func (s *scan) filePath(file uint64) string {
 		s.skip("file path")
 		return ""
 	}
+	key := [2]uint64{vfsmnt, dentry}
+	p, ok := s.dpaths[key]
+	if !ok {
+		p = s.dentryPath(vfsmnt, dentry)
+		s.dpaths[key] = p
+	}
+	s.paths[file] = p
+	return p
+}
+
+// dentryPath is the path of dentry under the mount vfsmnt.
+func (s *scan) dentryPath(vfsmnt, dentry uint64) string {
+	l := s.l
 	deleted := s.unhashed(dentry)
 	mount := vfsmnt - l.mountMnt
 	var names []string

@@ -18,6 +18,9 @@ type scan struct {
 	fds   int            // fd slots read so far, against lim.FDs
 	vmas  int            // VMAs read so far, against lim.VMAs
 
+	paths  map[uint64]string    // file → path (filePath)
+	dpaths map[[2]uint64]string // vfsmount, dentry → path
+
 	// Buffers reused from one object to the next (reader.obj).
 	taskBuf, mmBuf, sockBuf, vmaBuf, modBuf, fdBuf, argBuf []byte
 }
@@ -29,7 +32,8 @@ type scan struct {
 // a live one, State.Torn says whether lists moved under it.
 func (sc *Scanner) Scan(ctx context.Context, mem Memory) (*State, error) {
 	const op = "guest.Scan"
-	s := &scan{ctx: ctx, l: &sc.l, lim: sc.Limits, r: reader{mem: mem}, tasks: map[uint64]int{}}
+	s := &scan{ctx: ctx, l: &sc.l, lim: sc.Limits, r: reader{mem: mem}, tasks: map[uint64]int{},
+		paths: map[uint64]string{}, dpaths: map[[2]uint64]string{}}
 	if _, ok := s.r.obj(&s.taskBuf, s.l.initTask, s.l.taskSpan); !ok {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("init_task is not readable: the memory, or its page tables, are not this kernel's"))
 	}

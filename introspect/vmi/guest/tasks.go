@@ -54,15 +54,15 @@ func (s *scan) walkTasks() error {
 func (s *scan) addTask(addr uint64, v view) *Process {
 	l := s.l
 	p := Process{
-		PID:    int(int32(v.u32(l.taskTgid))),
-		Comm:   v.str(l.taskComm, 16),
-		Start:  time.Duration(v.u64(l.taskStart)),
-		Kernel: v.u32(l.taskFlags)&pfKthread != 0,
-		addr:   addr,
-		mm:     v.ptr(l.taskMM),
-		files:  v.ptr(l.taskFiles),
+		PID:   int(int32(v.u32(l.taskTgid))),
+		Comm:  v.str(l.taskComm, 16),
+		Start: time.Duration(v.u64(l.taskStart)),
+		addr:  addr,
+		mm:    v.ptr(l.taskMM),
+		files: v.ptr(l.taskFiles),
 	}
-	if p.Kernel {
+	if flags, ok := s.r.u64(addr + l.taskFlags); ok && uint32(flags)&pfKthread != 0 {
+		p.Kernel = true
 		p.mm = 0 // a kernel thread borrows others' address spaces (kthread_use_mm)
 	}
 	s.readParent(&p, v.ptr(l.taskRealParent))
