@@ -80,8 +80,10 @@ Introspection:
   collect procfs --instance ID --pid P   post snapshots of a process group, from /proc
   collect vmi --instance ID --qmp PATH   post snapshots of a QEMU VM, from its QMP monitor
         [--mem PATH --kernel VMLINUZ]    and from the guest's memory
-  vmi ps|sockets|modules --qmp PATH      a guest's processes, sockets or modules,
-        --mem PATH --kernel VMLINUZ      read from its memory on the host
+  vmi ps --qmp P --mem P --kernel K      a QEMU guest's processes, read from its
+                                         memory on the host
+  vmi sockets --qmp P --mem P --kernel K its TCP and UDP sockets
+  vmi modules --qmp P --mem P --kernel K its loaded kernel modules
   replay --file F                        replay a dataset as snapshots (imgward replay --help)
   sim                                    simulate a cloud of publishers (imgward sim --help)
 
