@@ -145,7 +145,8 @@ func (g *Guest) scan(ctx context.Context, pause pause) (*guest.State, Timing, er
 		return nil, t, err
 	}
 	if pause == nil {
-		return g.scanLive(ctx, &t)
+		st, err := retryTorn(func() (*guest.State, error) { return g.scanOnce(ctx, &t) })
+		return st, t, err
 	}
 	pctx, cancel := context.WithTimeout(ctx, maxPause)
 	defer cancel()
@@ -162,14 +163,16 @@ func (g *Guest) scan(ctx context.Context, pause pause) (*guest.State, Timing, er
 	return st, t, err
 }
 
-func (g *Guest) scanLive(ctx context.Context, t *Timing) (*guest.State, Timing, error) {
+// retryTorn runs a live scan until one is not torn (no list link changed
+// under it), up to liveAttempts times.
+func retryTorn(scan func() (*guest.State, error)) (*guest.State, error) {
 	for range liveAttempts {
-		st, err := g.scanOnce(ctx, t)
+		st, err := scan()
 		if err != nil || st.Torn == 0 {
-			return st, *t, err
+			return st, err
 		}
 	}
-	return nil, *t, errors.E(errors.Unavailable, errors.Msg("the guest changed its lists during each of 3 live scans; scan it paused"))
+	return nil, errors.E(errors.Unavailable, errors.Msg("the guest changed its lists during each of 3 live scans; scan it paused"))
 }
 
 // scanOnce scans the guest as it is, finding its kernel again first when

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"imgward/errors"
+	"imgward/introspect/vmi/guest"
 	"imgward/introspect/vmi/vmitest"
 )
 
@@ -192,5 +193,35 @@ func TestGuestReboot(t *testing.T) {
 	}
 	if !nc {
 		t.Errorf("after the reset, no nc among %d processes", len(st.Processes))
+	}
+}
+
+// TestRetryTorn: a live scan whose lists changed under it is run again,
+// up to 3 times; an error ends the retries at once.
+func TestRetryTorn(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		torn []int // Torn of each successive scan
+		fail int   // the scan (1-based) that errs; 0: none
+		runs int
+		kind errors.Kind
+	}{
+		{"clean", []int{0}, 0, 1, 0},
+		{"torn once", []int{2, 0}, 0, 2, 0},
+		{"torn twice", []int{1, 5, 0}, 0, 3, 0},
+		{"always torn", []int{1, 1, 1, 0}, 0, 3, errors.Unavailable},
+		{"an error", []int{1, 0}, 1, 1, errors.Invalid},
+	} {
+		runs := 0
+		st, err := retryTorn(func() (*guest.State, error) {
+			runs++
+			if runs == c.fail {
+				return nil, errors.E(errors.Invalid, errors.Msg("unreadable"))
+			}
+			return &guest.State{Torn: c.torn[runs-1]}, nil
+		})
+		if runs != c.runs || errors.KindOf(err) != c.kind || (err == nil && st.Torn != 0) {
+			t.Errorf("%s: %d runs, %v; want %d runs, kind %v", c.name, runs, err, c.runs, c.kind)
+		}
 	}
 }
