@@ -2,7 +2,7 @@ package main
 
 import "imgward/introspect/vmi"
 
-const collectVMIUsage = `usage: imgward collect vmi --instance ID --qmp PATH [--mem PATH --kernel VMLINUZ [--live]] [--every D] [--once] [--out FILE]
+const collectVMIUsage = `usage: imgward collect vmi --instance ID --qmp PATH [--mem PATH --kernel VMLINUZ [--machine TYPE] [--live]] [--every D] [--once] [--out FILE]
 
 Introspect a QEMU virtual machine from the hypervisor's side, as the
 instance ID, and post a snapshot to the server's POST /v1/snapshots every D
@@ -37,6 +37,7 @@ Flags:
   --qmp PATH         QEMU's QMP unix socket
   --mem PATH         the guest's RAM file (with --kernel: read guest memory too)
   --kernel VMLINUZ   the guest's kernel image
+  --machine TYPE     the guest's machine type: q35 (default) or pc (i440fx)
   --live             scan the guest's memory without pausing it
   --every D          the period between snapshots (default 10s)
   --once             take one snapshot and exit
@@ -65,8 +66,8 @@ func collectVMI(e *env, args []string) error {
 		}
 		defer gm.Close()
 		c.Guest = gm
-	} else if *g.live {
-		return usageError("--live needs --mem and --kernel")
+	} else if *g.live || *g.machine != "q35" {
+		return usageError("--live and --machine need --mem and --kernel")
 	}
 	return e.collect(f, c.Snapshot)
 }

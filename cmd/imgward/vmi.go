@@ -10,6 +10,7 @@ import (
 
 	"imgward/introspect/vmi"
 	"imgward/introspect/vmi/guest"
+	"imgward/introspect/vmi/guestmem"
 )
 
 var vmiNoun = noun{
@@ -27,14 +28,16 @@ const vmiFlagsUsage = `
 The guest is read from outside, with no agent in it: --mem is the file that
 backs its RAM (QEMU's -object memory-backend-file,...,mem-path=PATH,share=on),
 --kernel the vmlinuz (or vmlinux) it booted, whose kallsyms and BTF say where
-everything is. The scan pauses the guest through its QMP socket for about a
-millisecond, unless --live. Run it on the host, as a user that may read the
-RAM file.
+everything is (an uncompressed vmlinux is read in a fraction of the second
+that decompressing a vmlinuz takes). The scan pauses the guest through its
+QMP socket for about a millisecond, unless --live. Run it on the host, as a
+user that may read the RAM file.
 
 Flags:
   --qmp PATH         QEMU's QMP unix socket (not needed with --live)
   --mem PATH         the guest's RAM file
   --kernel VMLINUZ   the guest's kernel image
+  --machine TYPE     the guest's machine type: q35 (default) or pc (i440fx)
   --live             do not pause the guest; retry a scan that its changes tore
   --output FORMAT    table or json
 `
@@ -64,19 +67,24 @@ list (unlinked to hide it from lsmod).
 
 // guestFlags are the flags that read a guest's memory.
 type guestFlags struct {
-	mem, kernel *string
-	live        *bool
+	mem, kernel, machine *string
+	live                 *bool
 }
 
 func addGuestFlags(fs *flag.FlagSet) guestFlags {
-	return guestFlags{mem: fs.String("mem", "", ""), kernel: fs.String("kernel", "", ""), live: fs.Bool("live", false, "")}
+	return guestFlags{mem: fs.String("mem", "", ""), kernel: fs.String("kernel", "", ""),
+		machine: fs.String("machine", "q35", ""), live: fs.Bool("live", false, "")}
 }
 
 func (g guestFlags) guest() (*vmi.Guest, error) {
 	if *g.mem == "" || *g.kernel == "" {
 		return nil, usageError("give both --mem PATH and --kernel VMLINUZ")
 	}
-	return &vmi.Guest{Mem: *g.mem, Kernel: *g.kernel, Live: *g.live}, nil
+	m := guestmem.Machine(*g.machine)
+	if m != guestmem.Q35 && m != guestmem.PC {
+		return nil, usageError("--machine " + *g.machine + ": want q35 or pc")
+	}
+	return &vmi.Guest{Mem: *g.mem, Kernel: *g.kernel, Machine: m, Live: *g.live}, nil
 }
 
 // scanGuest parses a vmi command's flags and scans the guest once.

@@ -124,7 +124,8 @@ func testVMICommands(t *testing.T, g *vmitest.Guest) {
 		{[]string{"vmi", "ps", "--mem", g.Mem, "--kernel", g.Kernel}, exitUsage, "--qmp PATH is required"},
 		{[]string{"vmi", "ps", "--qmp", g.QMP, "--mem", "/nonexistent", "--kernel", g.Kernel}, exitNotFound, "/nonexistent"},
 		{[]string{"vmi", "ps", "--qmp", g.QMP, "--mem", g.Mem, "--kernel", "testdata/web-init.sh"}, exitUsage, "not a vmlinux"},
-		{[]string{"collect", "vmi", "--instance", "i-00000000000000c1", "--qmp", g.QMP, "--live", "--once"}, exitUsage, "--live needs --mem"},
+		{[]string{"collect", "vmi", "--instance", "i-00000000000000c1", "--qmp", g.QMP, "--live", "--once"}, exitUsage, "--live and --machine need --mem"},
+		{[]string{"vmi", "ps", "--qmp", g.QMP, "--mem", g.Mem, "--kernel", g.Kernel, "--machine", "virt"}, exitUsage, "want q35 or pc"},
 		{[]string{"collect", "vmi", "--instance", "i-00000000000000c1", "--qmp", g.QMP, "--mem", g.Mem, "--once"}, exitUsage, "give both"},
 	} {
 		_, errOut, code := cli(c.args...)

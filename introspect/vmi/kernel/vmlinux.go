@@ -97,7 +97,9 @@ func (img *image) btf() (*btf.Spec, error) {
 	if img.btfData == nil {
 		return nil, errors.E(errors.Invalid, errors.Msg("the kernel has no BTF (.BTF section): build it with CONFIG_DEBUG_INFO_BTF=y"))
 	}
-	spec, err := btf.LoadSpecFromReader(bytes.NewReader(img.btfData))
+	// A copy: the spec may keep what it reads, and the section is a
+	// slice of the whole vmlinux, which is not kept.
+	spec, err := btf.LoadSpecFromReader(bytes.NewReader(bytes.Clone(img.btfData)))
 	if err != nil {
 		return nil, errors.E(errors.Invalid, errors.Msg("the kernel's BTF is corrupt"), err)
 	}
