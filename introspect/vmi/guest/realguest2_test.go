@@ -75,7 +75,7 @@ func testBenignGuest(t *testing.T) {
 	if _, err := os.Stat(dummy); err == nil {
 		files = append(files, dummy)
 	}
-	g := bootScript(t, "scan-benign", benignInit, files...)
+	g := bootScript(t, "scan-benign", benignInit, false, files...)
 	st := scanGuest(t, g)
 	console := consoleOf(g)
 	procs := byPID(st)
@@ -194,10 +194,10 @@ sleep 1
 // testBackdoorGuest: a listener on an unusual port, a process dressed as
 // a kernel thread and one running code it wrote into an anonymous
 // writable and executable mapping (testdata/rwx, built here) are seen,
-// and named.
+// and named. This guest runs with KASLR and 5-level paging.
 func testBackdoorGuest(t *testing.T) {
 	t.Parallel()
-	g := bootScript(t, "scan-backdoor", backdoorInit, buildRWX(t))
+	g := bootScript(t, "scan-backdoor", backdoorInit, true, buildRWX(t))
 	st := scanGuest(t, g)
 	console := consoleOf(g)
 	listener, disguised := consoleValue(t, console, "listener"), consoleValue(t, console, "disguised")
@@ -244,7 +244,7 @@ echo "busy $!"
 func testHiddenGuest(t *testing.T) {
 	t.Parallel()
 	ko := buildHideproc(t)
-	g := bootScript(t, "scan-hidden", hiddenInit, ko)
+	g := bootScript(t, "scan-hidden", hiddenInit, false, ko)
 	console := consoleOf(g)
 	if consoleValue(t, console, "insmod") != 0 {
 		t.Fatalf("insmod failed:\n%s", console)

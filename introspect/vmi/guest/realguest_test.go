@@ -45,10 +45,15 @@ func writeInit(t testing.TB, script string) string {
 	return init
 }
 
-// bootScript boots a guest whose init runs script, with files copied in.
-func bootScript(t *testing.T, name, script string, files ...string) *vmitest.Guest {
+// bootScript boots a guest whose init runs script, with files copied in,
+// and with KASLR when kaslr is set (then the vmlinuz boots and turns on
+// 5-level paging; without, the vmlinux keeps 4 levels).
+func bootScript(t *testing.T, name, script string, kaslr bool, files ...string) *vmitest.Guest {
 	t.Helper()
 	opts := []string{"--init", writeInit(t, script)}
+	if kaslr {
+		opts = append(opts, "--kaslr")
+	}
 	for _, f := range files {
 		opts = append(opts, "--file", f)
 	}
