@@ -2,6 +2,7 @@ package guest
 
 import (
 	"net/netip"
+	"strings"
 
 	"imgward/snapshot"
 )
@@ -10,13 +11,16 @@ import (
 // named as the procfs source names the same things so that baselines
 // compare them alike. Processes are the user processes; kernel threads
 // are only counted (their names vary with the CPUs and the load, and a
-// user process dressed as one is proc.fake_kthreads). A hidden process
-// counts everywhere a listed one does, and in proc.hidden too.
+// user process dressed as one is proc.fake_kthreads), and not the
+// workqueues' workers (kworker/...), which the kernel starts and stops
+// with the load: identical guests differ by a few, which a baseline
+// would take for an anomaly. A hidden process counts everywhere a listed
+// one does, and in proc.hidden too.
 //
 //	numeric  proc.count          user processes (thread groups with an address space)
 //	         proc.threads        their threads
 //	         proc.rss_bytes      their resident memory, summed
-//	         proc.kthreads       kernel threads
+//	         proc.kthreads       kernel threads but the workqueues' workers
 //	         fd.count            their open file descriptors
 //	         net.listeners       listening TCP and unconnected bound UDP sockets
 //	         net.connections     sockets with a remote end
@@ -41,7 +45,9 @@ func (st *State) Features() (numeric map[string]float64, sets map[string][]strin
 			hidden++
 		}
 		if p.Kernel {
-			kthreads++
+			if !strings.HasPrefix(p.Comm, "kworker/") {
+				kthreads++
+			}
 			continue
 		}
 		if p.mm == 0 {

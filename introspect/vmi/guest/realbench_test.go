@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -31,27 +30,11 @@ i=0; while [ $i -lt %d ]; do sleep 100000 & i=$((i+1)); done
 // guest memory (collect).
 func BenchmarkScanGuest(b *testing.B) {
 	sizes := []int{50, 500}
-	guests := make([]*vmitest.Guest, len(sizes))
-	var wg sync.WaitGroup
-	for i, n := range sizes {
-		wg.Go(func() {
-			g, err := vmitest.Boot(fmt.Sprintf("bench%d", n), "--init", writeInit(b, benchInit(n-5)))
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			guests[i] = g
-		})
+	var specs []vmitest.Spec
+	for _, n := range sizes {
+		specs = append(specs, vmitest.Spec{Name: fmt.Sprintf("bench%d", n), Opts: []string{"--init", writeInit(b, benchInit(n-5))}})
 	}
-	wg.Wait()
-	for _, g := range guests {
-		if g != nil {
-			b.Cleanup(func() { g.Stop() })
-		}
-	}
-	if b.Failed() {
-		b.FailNow()
-	}
+	guests := vmitest.StartGuests(b, specs...)
 	for i, n := range sizes {
 		g := guests[i]
 		mg := &vmi.Guest{Mem: g.Mem, Kernel: g.Kernel}

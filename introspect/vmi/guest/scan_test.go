@@ -140,7 +140,7 @@ func TestScanSocketsAndModules(t *testing.T) {
 func TestFeatures(t *testing.T) {
 	num, sets := scanImage(t, sampleGuest()).Features()
 	wantNum := map[string]float64{
-		"proc.count": 6, "proc.threads": 8, "proc.rss_bytes": (152 + 10) * 4096, "proc.kthreads": 2,
+		"proc.count": 6, "proc.threads": 8, "proc.rss_bytes": (152 + 10) * 4096, "proc.kthreads": 1,
 		"fd.count": 11, "net.listeners": 4, "net.connections": 2, "net.remote_hosts": 2, "kernel.module_count": 3, "mem.rwx_regions": 4, "proc.hidden": 1,
 		"module.hidden": 1, "proc.fake_kthreads": 2, "vmi.skipped": 0,
 	}
