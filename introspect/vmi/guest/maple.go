@@ -45,7 +45,7 @@ func (s *scan) mappings(mm, root uint64) (n, rwx int) {
 		return 0, 0
 	}
 	stack := []mapleFrame{{entry: root, max: ^uint64(0)}}
-	node := make([]byte, s.mapleNodeBytes())
+	node := make([]byte, s.l.mapleNodeBytes())
 	seen := map[uint64]bool{}
 	for len(stack) > 0 {
 		f := stack[len(stack)-1]
@@ -82,9 +82,10 @@ func (s *scan) mappings(mm, root uint64) (n, rwx int) {
 	return n, rwx
 }
 
-func (s *scan) mapleNodeBytes() int {
-	l := s.l
-	return int(max(l.rangeSlot+8*l.rangeSlots, l.arangeSlot+8*l.arangeSlots))
+// mapleNodeBytes is how much of a node a scan reads: up to the end of
+// the slots of either kind.
+func (l *layout) mapleNodeBytes() uint64 {
+	return max(l.rangeSlot+8*l.rangeSlots, l.arangeSlot+8*l.arangeSlots)
 }
 
 // mapleSlots is the non-empty slots of a node with their ranges, up to

@@ -52,25 +52,6 @@ func (r *reader) obj(buf *[]byte, va uint64, sp span) (view, bool) {
 	return view{lo: sp.lo, b: b}, true
 }
 
-// cstring reads a NUL-terminated string of at most max bytes at va; the
-// string may end where memory does.
-func (r *reader) cstring(va uint64, max int) (string, bool) {
-	b := make([]byte, max)
-	if r.mem.ReadKernel(va, b) != nil {
-		// Read up to the page's end, so that a short string at a page's
-		// tail followed by an unmapped page still reads.
-		n := int(4096 - va%4096)
-		if n >= max || r.mem.ReadKernel(va, b[:n]) != nil {
-			return "", false
-		}
-		b = b[:n]
-	}
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
-	}
-	return string(b), true
-}
-
 // view is bytes [lo, lo+len(b)) of an object, decoded by member offset.
 type view struct {
 	lo uint64

@@ -178,6 +178,11 @@ func TestNewScannerNamesWhatIsMissing(t *testing.T) {
 		}
 	}
 	k = sampleGuest().k
+	k.off["maple_range_64.pivot"] = 0x1000 // past the node
+	if _, err := NewScanner(k); err == nil || !strings.Contains(err.Error(), "maple") {
+		t.Errorf("pivots past the node's end: err %v", err)
+	}
+	k = sampleGuest().k
 	k.off["task_struct.comm"] = 1 << 20
 	if _, err := NewScanner(k); err == nil || !strings.Contains(err.Error(), "task_struct.comm") {
 		t.Errorf("an implausible offset: err %v", err)

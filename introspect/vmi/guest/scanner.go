@@ -42,7 +42,7 @@ func NewScanner(k Kernel) (*Scanner, error) {
 	if err := r.err(op); err != nil {
 		return nil, err
 	}
-	if l.rangeSlots == 0 || l.rangeSlots > 64 || l.arangeSlots == 0 || l.arangeSlots > 64 {
+	if !l.mapleSound() {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("unsupported kernel: implausible maple node layout"))
 	}
 	return &Scanner{l: l, Limits: DefaultLimits}, nil
@@ -157,3 +157,13 @@ const noOffset = ^uint64(0)
 
 // mmCounters is NR_MM_COUNTERS: file, anon, swap entries, shmem.
 const mmCounters = 4
+
+// mapleSound reports whether the maple nodes' layout makes sense: a
+// handful of slots, and pivots that end inside the node. The BTF is the
+// guest's kernel image's, and a crafted one must not send a scan reading
+// past its buffers.
+func (l *layout) mapleSound() bool {
+	nodeEnd := l.mapleNodeBytes()
+	return l.rangeSlots > 1 && l.rangeSlots <= 64 && l.arangeSlots > 1 && l.arangeSlots <= 64 &&
+		l.rangePivot+8*(l.rangeSlots-1) <= nodeEnd && l.arangePivot+8*(l.arangeSlots-1) <= nodeEnd
+}
