@@ -1,8 +1,11 @@
 package guest
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 )
@@ -165,4 +168,37 @@ func patch(off uint32, v uint64, ptr bool) []byte {
 	}
 	b := binary.LittleEndian.AppendUint32(nil, off)
 	return binary.LittleEndian.AppendUint64(b, v)
+}
+
+// FuzzLayout scans the sample guest through a kernel whose offsets and
+// sizes the input sets (two bytes each, in a sorted order of the names):
+// the BTF is the guest's kernel image's, so a scan must survive any
+// layout NewScanner accepts.
+func FuzzLayout(f *testing.F) {
+	im := sampleGuest()
+	names := make([]string, 0, len(im.k.off))
+	for n := range im.k.off {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	f.Add([]byte{})
+	f.Add(bytes.Repeat([]byte{0xff}, 2*len(names)))
+	f.Add(bytes.Repeat([]byte{0x08, 0x01}, len(names)))
+	pristine := maps.Clone(im.k.off)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		k := &fakeKernel{off: maps.Clone(pristine), size: map[string]uint64{"maple_range_64": 256}, sym: im.k.sym}
+		for i := 0; i < len(names) && len(b) >= 2; i, b = i+1, b[2:] {
+			k.off[names[i]] = uint64(binary.LittleEndian.Uint16(b))
+		}
+		if len(b) >= 2 {
+			k.size["maple_range_64"] = uint64(binary.LittleEndian.Uint16(b))
+		}
+		sc, err := NewScanner(k)
+		if err != nil {
+			return
+		}
+		if _, err := sc.Scan(context.Background(), im); err != nil {
+			t.Logf("scan: %v", err)
+		}
+	})
 }

@@ -8,7 +8,8 @@ const moduleNameLen = 56
 var moduleStates = [...]string{"live", "coming", "going", "unformed"}
 
 func (l *layout) moduleSpan() span {
-	offs := []uint64{l.modList, l.modName + moduleNameLen - 16, l.modState}
+	// The name is wider than spanOf's 16 bytes: its start and its last 16.
+	offs := []uint64{l.modList, l.modName, l.modName + moduleNameLen - 16, l.modState}
 	if l.modSize != noOffset {
 		offs = append(offs, l.modSize)
 	}

@@ -91,7 +91,7 @@ func resolveTask(r *resolver, l *layout) {
 		l.mmRSSStride = r.size("percpu_counter")
 	}
 	l.mmSpan = spanOf(l.mmPgd, l.mmArgStart, l.mmArgEnd, l.mmExe, l.mmRoot,
-		l.mmRSS+mmCounters*l.mmRSSStride-8)
+		l.mmRSS, l.mmRSS+(mmCounters-1)*l.mmRSSStride)
 }
 
 func resolveFiles(r *resolver, l *layout) {
