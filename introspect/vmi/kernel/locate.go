@@ -36,9 +36,17 @@ const (
 // in the image), which must map the banner's relocated virtual address to
 // that copy, with 4 or 5 levels. A guest that runs another kernel (or that
 // has not booted yet) is an error of kind NotExist. Two copies that both
-// confirm are refused (kind Invalid) rather than guessed between: only a
-// guest that forged a kernel image in its RAM has them.
+// confirm are refused (kind Invalid) rather than guessed between; they are
+// found after a reboot (the RAM keeps the old kernel, which KASLR put
+// elsewhere) and in a guest that forged one: LocateCR3 tells them apart.
 func (b *Build) Locate(p *guestmem.Phys) (*Running, error) {
+	return b.LocateCR3(p, 0)
+}
+
+// LocateCR3 is Locate with the CR3 register of one of the guest's vCPUs
+// (from QEMU; 0: unknown): only the copy that the CPU's own page tables map
+// is the running kernel.
+func (b *Build) LocateCR3(p *guestmem.Phys, cr3 uint64) (*Running, error) {
 	const op = "kernel.Locate"
 	banner := b.syms["linux_banner"].addr
 	top, ok := b.syms["init_top_pgt"]
@@ -49,13 +57,13 @@ func (b *Build) Locate(p *guestmem.Phys) (*Running, error) {
 	for _, pa := range b.bannerCopies(p, banner%kernelAlign) {
 		delta := pa - (banner - startKernelMap)
 		root := top.addr - startKernelMap + delta
-		if r := b.confirmAt(p, root, pa, delta); r != nil {
+		if r := b.confirmAt(p, root, pa, delta); r != nil && (cr3 == 0 || r.Runs(cr3)) {
 			found = append(found, r)
 		}
 	}
 	switch len(found) {
 	case 0:
-		return nil, errors.E(op, errors.NotExist, errors.Msg("the guest's memory holds no running copy of the kernel "+b.Version+" (another kernel, or not booted yet)"))
+		return nil, errors.E(op, errors.NotExist, errors.Msg("the guest's memory holds no running copy of the kernel "+b.Version+" (another kernel, or booting)"))
 	case 1:
 		return found[0], nil
 	}
@@ -108,6 +116,27 @@ func (r *Running) Confirm() bool {
 	}
 	pa, err := r.Space.Translate(r.Build.syms["init_top_pgt"].addr + r.Slide)
 	return err == nil && pa == r.Space.Root
+}
+
+// Runs reports whether the page tables at cr3, the CR3 register of one of
+// the guest's vCPUs, map the kernel where r found it: the kernel half of
+// every address space is the kernel's, whichever process the CPU runs. With
+// page-table isolation a CPU in user mode has the user copy of its page
+// tables (bit 12 set), which hardly maps the kernel: the kernel copy is
+// tried too.
+func (r *Running) Runs(cr3 uint64) bool {
+	banner := r.Build.syms["linux_banner"].addr + r.Slide
+	want, err := r.Space.Translate(banner)
+	if err != nil {
+		return false
+	}
+	for _, root := range []uint64{cr3 &^ 0xfff, cr3 &^ 0x1fff} {
+		s := guestmem.Space{Phys: r.Space.Phys, Root: root, Levels: r.Space.Levels}
+		if pa, err := s.Translate(banner); err == nil && pa == want {
+			return true
+		}
+	}
+	return false
 }
 
 // Symbol is a symbol's run-time address: its link address moved by the
