@@ -143,6 +143,7 @@ func FuzzScan(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	im.mem = im.mem[:im.next] // the image's used part: copied afresh for each input
 	pristine := append([]byte(nil), im.mem...)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		copy(im.mem, pristine)
