@@ -20,6 +20,7 @@ import (
 // for scoring), and on every processor, in chunks of 256 rows as imgward
 // eval scores (procs=N).
 func BenchmarkScoreMalMem(b *testing.B) {
+	const chunk = 256 // as pipeline.ScoreAll takes them
 	X, T, names := malmemRows(b)
 	out := make([]float64, len(T))
 	for _, name := range detect.Names() {
@@ -61,7 +62,9 @@ func BenchmarkScoreMalMem(b *testing.B) {
 }
 
 // malmemRows returns the training rows, the test rows and the feature names
-// of the CIC-MalMem-2022 evaluation, skipping when the data is absent.
+// of the CIC-MalMem-2022 evaluation as the CSV file holds them (the
+// numeric columns in its order, as scikit-learn reads them), skipping when
+// the data is absent.
 func malmemRows(t testing.TB) (X, T [][]float64, names []string) {
 	t.Helper()
 	o := malmem(t)
@@ -73,14 +76,40 @@ func malmemRows(t testing.TB) (X, T [][]float64, names []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fz, X, err := fitFeatures(train, rows, o)
+	names = train.NumericColumns(o.LabelCol)
+	if X, err = train.Matrix(rows, names); err != nil {
+		t.Fatal(err)
+	}
+	if T, err = test.Matrix(nil, names); err != nil {
+		t.Fatal(err)
+	}
+	return X, T, names
+}
+
+// BenchmarkPipelineMalMem measures the default detector scoring the
+// CIC-MalMem-2022 test rows through the one pipeline, as the service and
+// imgward eval score: each row a replayed snapshot, featurised by the
+// baseline (pipeline.Scorer.Vector) and scored, on one goroutine.
+func BenchmarkPipelineMalMem(b *testing.B) {
+	o := malmem(b)
+	train, test, err := readTables(o.Train, o.Test)
 	if err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
-	if T, err = fz.rows(test, nil); err != nil {
-		t.Fatal(err)
+	sc, _, err := fit(context.Background(), train, o)
+	if err != nil {
+		b.Fatal(err)
 	}
-	return X, T, fz.names()
+	snaps, err := snapshots(test, nil, o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := sc.ScoreAll(context.Background(), snaps, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(snaps))/b.Elapsed().Seconds(), "rows/s")
 }
 
 // BenchmarkEval measures a whole evaluation, reading and training included.

@@ -1,77 +1,61 @@
 package evaluate
 
 import (
+	"imgward/detect/pipeline"
 	"imgward/detect/trace"
-	"imgward/errors"
 	"imgward/introspect/dataset"
+	"imgward/snapshot"
 )
 
-// featurizer turns a table row into a feature vector: the numeric columns,
-// then the sequence features of the trace column, if any.
-type featurizer struct {
-	cols   []string
-	seqCol string
-	seq    *trace.Sequence
-}
-
-// fitFeatures chooses the numeric columns of t, fits the sequence features
-// on the training rows, and returns the training matrix.
-func fitFeatures(t *dataset.Table, rows []int, o Options) (*featurizer, [][]float64, error) {
+// replay returns how the rows of a table become snapshots: as `imgward
+// replay` sends them to the service, without the label (it is no feature)
+// and without the --train-where columns, so that eval scores exactly what
+// the service would.
+func (o Options) replay() *dataset.Replay {
 	exclude := []string{o.LabelCol}
-	if o.SequenceCol != "" {
-		exclude = append(exclude, o.SequenceCol)
-	}
 	for _, w := range o.Where {
 		exclude = append(exclude, w.Col)
 	}
-	fz := &featurizer{cols: t.NumericColumns(exclude...), seqCol: o.SequenceCol}
-	X, err := t.Matrix(rows, fz.cols)
-	if err != nil {
-		return nil, nil, err
-	}
-	if o.SequenceCol != "" {
-		seqs, err := t.Sequences(rows, o.SequenceCol)
-		if err != nil {
-			return nil, nil, err
-		}
-		fz.seq = trace.NewSequence(trace.SequenceConfig{Seed: o.Seed, Neural: o.neural(),
-			Recurrent: o.recurrent(), Separate: o.Separate, NoUnseen: o.Recurrent})
-		S, err := fz.seq.Fit(seqs)
-		if err != nil {
-			return nil, nil, err
-		}
-		for i := range X {
-			X[i] = append(X[i], S[i]...)
-		}
-	}
-	if len(fz.names()) == 0 {
-		return nil, nil, errors.E("eval", errors.Invalid, errors.New(
-			"no features: no column is numeric in every row, and --sequence-col is not set"))
-	}
-	return fz, X, nil
+	return &dataset.Replay{SequenceCol: o.SequenceCol, Exclude: exclude}
 }
 
-// names returns the feature names, in order.
-func (fz *featurizer) names() []string {
-	names := append([]string(nil), fz.cols...)
-	if fz.seq != nil {
-		names = append(names, fz.seq.Names()...)
-	}
-	return names
-}
-
-// rows returns the feature vectors of the given rows of t.
-func (fz *featurizer) rows(t *dataset.Table, rows []int) ([][]float64, error) {
-	X, err := t.Matrix(rows, fz.cols)
-	if err != nil || fz.seq == nil {
-		return X, err
-	}
-	seqs, err := t.Sequences(rows, fz.seqCol)
+// snapshots returns the given rows of t as snapshots, every row for nil.
+func snapshots(t *dataset.Table, rows []int, o Options) ([]*snapshot.Snapshot, error) {
+	all, err := o.replay().Snapshots(t)
 	if err != nil {
 		return nil, err
 	}
-	fz.seq.AppendFeatures(seqs, X)
-	return X, nil
+	if rows == nil {
+		out := make([]*snapshot.Snapshot, len(all))
+		for i := range all {
+			out[i] = &all[i]
+		}
+		return out, nil
+	}
+	out := make([]*snapshot.Snapshot, len(rows))
+	for i, r := range rows {
+		out[i] = &all[r]
+	}
+	return out, nil
+}
+
+// config returns the pipeline's configuration of an evaluation: the
+// service's, but for the detector, the seed and the sequence features that
+// o names. The training rows are bounded as the service bounds a
+// baseline's.
+func (o Options) config() pipeline.Config {
+	return pipeline.Config{Detector: o.Detector, Seed: o.Seed, MaxRows: pipeline.DefaultMaxRows,
+		Sequence: o.sequence()}
+}
+
+// sequence returns the configuration of the sequence features:
+// pipeline.DefaultSequence unless an option chooses otherwise.
+func (o Options) sequence() *trace.SequenceConfig {
+	c := pipeline.DefaultSequence()
+	if o.Separate || o.Neural || o.Recurrent {
+		c = trace.SequenceConfig{Neural: o.neural(), Recurrent: o.recurrent(), Separate: o.Separate, NoUnseen: o.Recurrent}
+	}
+	return &c
 }
 
 // neural returns the configuration of the neural language model feature,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"imgward/detect"
+	"imgward/detect/pipeline"
 	"imgward/errors"
 	"imgward/introspect/dataset"
 )
@@ -26,8 +27,46 @@ type Metrics struct {
 	TPR float64 `json:"tpr_at_fpr_1pct"` // true-positive rate at FPR <= 1%
 }
 
-// Run performs the evaluation that o describes.
+// Run performs the evaluation that o describes: Score, then the metrics
+// of the scores and, with o.Fleet, of simulated publishers whose instances'
+// surprises fold as the service folds them.
 func Run(ctx context.Context, o Options) (*Result, error) {
+	const op = "eval"
+	sc, err := Score(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{NTrain: sc.NTrain, NTest: len(sc.Score),
+		RowsPerSecond: float64(len(sc.Score)) / max(sc.Elapsed.Seconds(), 1e-9)}
+	if res.Instance, err = metrics(sc.Score, sc.Anomaly); err != nil {
+		return nil, wrap(op, err)
+	}
+	if o.Fleet != nil {
+		m, err := simulate(ctx, *o.Fleet, sc.Surprise, sc.Anomaly, o.FleetParam)
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+		res.Publisher = &m
+	}
+	return res, nil
+}
+
+// Scores are what an evaluation gives each test row.
+type Scores struct {
+	Score    []float64 // the detector's anomaly score
+	Surprise []float64 // -ln p of the score, calibrated as the service calibrates
+	Anomaly  []bool    // whether the row's label is not Options.Normal
+	NTrain   int       // the training rows
+	Elapsed  time.Duration
+}
+
+// Score scores the test rows through the service's pipeline (package
+// detect/pipeline): the rows become snapshots as `imgward replay` makes
+// them (without the label), the normal training rows a baseline as a
+// role's trusted instances do, and each test row's snapshot is scored
+// against it as the service scores an instance. Elapsed times the
+// featurising and scoring of the test rows.
+func Score(ctx context.Context, o Options) (*Scores, error) {
 	const op = "eval"
 	if err := o.check(); err != nil {
 		return nil, wrap(op, err)
@@ -36,22 +75,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	rows, err := trainRows(train, o)
+	sc, n, err := fit(ctx, train, o)
 	if err != nil {
-		return nil, wrap(op, err)
-	}
-	fz, X, err := fitFeatures(train, rows, o)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	det, err := detect.New(o.Detector, detect.Config{Names: fz.names(), Seed: o.Seed})
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	if err := det.Fit(X); err != nil {
 		return nil, wrap(op, err)
 	}
 	labels, err := test.Strings(nil, o.LabelCol)
@@ -59,29 +84,47 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, wrap(op, err)
 	}
 	start := time.Now()
-	scores, err := scoreTable(ctx, det, fz, test, o.Workers)
+	snaps, err := snapshots(test, nil, o)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	elapsed := time.Since(start)
-	anomaly := make([]bool, len(labels))
-	for i, l := range labels {
-		anomaly[i] = l != o.Normal
-	}
-	res := &Result{NTrain: len(X), NTest: len(scores),
-		RowsPerSecond: float64(len(scores)) / max(elapsed.Seconds(), 1e-9)}
-	if res.Instance, err = metrics(scores, anomaly); err != nil {
+	scores, err := sc.ScoreAll(ctx, snaps, o.Workers)
+	if err != nil {
 		return nil, wrap(op, err)
 	}
-	if o.Fleet != nil {
-		cal := newCalibration(det, X)
-		m, err := simulate(ctx, *o.Fleet, cal.surprise(scores), anomaly, o.FleetParam)
-		if err != nil {
-			return nil, wrap(op, err)
-		}
-		res.Publisher = &m
+	out := &Scores{Score: scores, Surprise: sc.Surprises(scores), Anomaly: make([]bool, len(labels)),
+		NTrain: n, Elapsed: time.Since(start)}
+	for i, l := range labels {
+		out.Anomaly[i] = l != o.Normal
 	}
-	return res, nil
+	return out, nil
+}
+
+// fit builds and fits the baseline of the normal training rows of t, as
+// the service builds a role's baseline from its trusted instances, and
+// returns it with its number of training rows.
+func fit(ctx context.Context, t *dataset.Table, o Options) (*pipeline.Scorer, int, error) {
+	rows, err := trainRows(t, o)
+	if err != nil {
+		return nil, 0, err
+	}
+	snaps, err := snapshots(t, rows, o)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	m := pipeline.Build(o.config(), snaps)
+	if len(m.Columns()) == 0 {
+		return nil, 0, errors.E("eval", errors.Invalid, errors.New(
+			"no features: no column is numeric in every row, and --sequence-col is not set"))
+	}
+	sc, err := m.Fit()
+	if err != nil {
+		return nil, 0, err
+	}
+	return sc, len(m.Rows), nil
 }
 
 // wrap gives err the operation op unless it already has a kind, and so

@@ -5,17 +5,16 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"imgward/detect/pipeline"
 	"imgward/errors"
 	"imgward/fleet"
 )
 
-// surpriseParam is the fleet parameter that carries an instance's surprise.
-const surpriseParam = "anomaly.surprise"
-
 // simulate deals the test rows into the fleets that spec describes and
 // returns the publisher-level metrics averaged over spec.Repeat repeats.
 // surprise and anomaly describe the test rows; param is how a publisher's
-// unified state folds its instances' surprise.
+// state folds its instances' surprise (pipeline.Fold), the zero Param
+// being the service's mean.
 func simulate(ctx context.Context, spec FleetSpec, surprise []float64, anomaly []bool, param fleet.Param) (Metrics, error) {
 	var normal, bad []int
 	for i, a := range anomaly {
@@ -52,8 +51,7 @@ func simulateOnce(spec FleetSpec, r uint64, surprise []float64, normal, bad []in
 	for _, p := range rng.Perm(spec.Publishers)[:spec.Malicious] {
 		malicious[p] = true
 	}
-	f := fleet.New(fleet.Config{Params: map[string]fleet.Param{surpriseParam: param}})
-	names, values := []string{surpriseParam}, []float64{0}
+	f := pipeline.NewFold(param)
 	for p := range spec.Publishers {
 		for i := range spec.Images {
 			for k := range spec.Instances {
@@ -63,12 +61,11 @@ func simulateOnce(spec FleetSpec, r uint64, surprise []float64, normal, bad []in
 				} else {
 					row = normals.draw()
 				}
-				values[0] = surprise[row]
-				err := f.PutValues(fleet.Member{
+				err := f.Put(fleet.Member{
 					Instance:  fmt.Sprintf("p%d/i%d/k%d", p, i, k),
 					Image:     fmt.Sprintf("p%d/i%d", p, i),
 					Publisher: fmt.Sprintf("p%d", p),
-				}, names, values)
+				}, surprise[row])
 				if err != nil {
 					return Metrics{}, err
 				}
@@ -77,11 +74,11 @@ func simulateOnce(spec FleetSpec, r uint64, surprise []float64, normal, bad []in
 	}
 	scores := make([]float64, spec.Publishers)
 	for p := range scores {
-		v, ok := f.PublisherValue(fmt.Sprintf("p%d", p), surpriseParam)
+		g, ok := f.Publisher(fmt.Sprintf("p%d", p))
 		if !ok {
 			return Metrics{}, errors.E("eval", errors.Internal, errors.Errorf("publisher p%d has no state", p))
 		}
-		scores[p] = v
+		scores[p] = g.Surprise
 	}
 	return metrics(scores, malicious)
 }

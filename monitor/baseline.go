@@ -2,11 +2,14 @@ package monitor
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"imgward"
+	"imgward/detect/pipeline"
 	"imgward/errors"
 	"imgward/snapshot"
 )
@@ -107,19 +110,19 @@ func (s *Service) BuildBaselines(ctx context.Context, p imgward.Principal) (*Bui
 	}
 	res := &BuildResult{Built: []imgward.Baseline{}, Skipped: map[string]string{}}
 	var models []imgward.Baseline
-	for _, role := range sortedKeys(byRole) {
+	for _, role := range slices.Sorted(maps.Keys(byRole)) {
 		snaps := byRole[role]
 		if len(snaps) < DefaultMinTrainRows {
 			res.Skipped[role] = strconv.Itoa(len(snaps)) + " trusted instances with snapshots, fewer than " + strconv.Itoa(DefaultMinTrainRows)
 			continue
 		}
-		m := newModel(s.cfg.Detector, s.cfg.Seed, snaps, s.cfg.MaxTrainRows)
-		if _, err := m.fit(); err != nil {
+		m := pipeline.Build(pipeline.Config{Detector: s.cfg.Detector, Seed: s.cfg.Seed, MaxRows: s.cfg.MaxTrainRows}, snaps)
+		if _, err := m.Fit(); err != nil {
 			res.Skipped[role] = "the detector could not fit: " + err.Error()
 			continue
 		}
 		models = append(models, imgward.Baseline{Role: role, Detector: m.Detector, Rows: len(m.Rows),
-			CreatedAt: s.stamp(), Model: m.marshal()})
+			CreatedAt: s.stamp(), Model: m.Marshal()})
 	}
 	err = s.store.Update(ctx, func(tx imgward.Tx) error {
 		for i := range models {

@@ -1,8 +1,10 @@
 // Package monitor is imgward's detection service: it ingests snapshots
 // durably, keeps the unified state of every image and publisher (package
-// fleet), learns per-role baselines from trusted publishers (package
-// detect), scores every instance against its role's baseline, and responds
-// when a publisher's fleet as a whole deviates: its images are quarantined,
+// fleet), learns per-role baselines from trusted publishers, scores every
+// instance against its role's baseline and judges images and publishers
+// (all three through the scoring pipeline, package detect/pipeline, which
+// imgward eval measures), and responds when a publisher's fleet as a
+// whole deviates: its images are quarantined,
 // the projects running them are told, and everything is audited.
 //
 // Like catalog, monitor knows nothing of HTTP: errors carry kinds, and api/
@@ -17,6 +19,7 @@ import (
 
 	"imgward"
 	"imgward/audit"
+	"imgward/detect/pipeline"
 	"imgward/errors"
 	"imgward/fleet"
 	"imgward/snapshot"
@@ -25,12 +28,12 @@ import (
 // Defaults of Config.
 const (
 	DefaultDetector          = "ensemble"
-	DefaultMaxTrainRows      = 4096 // rows of a baseline's training matrix
-	DefaultMinTrainRows      = 10   // a role with fewer is not learned
-	DefaultInstanceThreshold = 4.6  // surprise: p ≤ 0.01 against the baseline
-	DefaultAlpha             = 1e-4 // false-flag rate of a benign image or publisher
-	DefaultMinInstances      = 5    // scored instances before a publisher is judged
-	DefaultFleetSetValues    = 64   // values of one set folded into the unified state
+	DefaultMaxTrainRows      = pipeline.DefaultMaxRows // rows of a baseline's training matrix
+	DefaultMinTrainRows      = 10                      // a role with fewer is not learned
+	DefaultInstanceThreshold = 4.6                     // surprise: p ≤ 0.01 against the baseline
+	DefaultAlpha             = 1e-4                    // false-flag rate of a benign image or publisher
+	DefaultMinInstances      = 5                       // scored instances before a publisher is judged
+	DefaultFleetSetValues    = 64                      // values of one set folded into the unified state
 	idempotencyTTL           = 24 * time.Hour
 )
 
@@ -90,7 +93,7 @@ type Service struct {
 	runMu sync.Mutex // one detection run at a time; guards fitted
 	// fitted keeps the scorer of each baseline version in use, by role
 	// and version, so that a run refits only new baselines.
-	fitted map[string]*scorer
+	fitted map[string]*pipeline.Scorer
 }
 
 // Option configures a Service.
@@ -106,7 +109,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 // snapshots in the store.
 func New(ctx context.Context, store imgward.Store, cfg Config, opts ...Option) (*Service, error) {
 	s := &Service{store: store, cfg: cfg.withDefaults(), now: time.Now, log: slog.Default(),
-		fitted: map[string]*scorer{}}
+		fitted: map[string]*pipeline.Scorer{}}
 	for _, o := range opts {
 		o(s)
 	}

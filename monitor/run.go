@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 
 	"imgward"
+	"imgward/detect/pipeline"
 	"imgward/errors"
 	"imgward/fleet"
 	"imgward/snapshot"
@@ -41,7 +43,8 @@ const explainTop = 5
 
 // Run scores every running instance that has a snapshot against its image
 // role's latest baseline, folds the surprises per image and per publisher
-// through a fleet.Fleet (weighted mean), records verdicts, and responds to
+// through pipeline.Fold (the mean), judges them against
+// pipeline.Threshold, records verdicts, and responds to
 // every newly flagged publisher (admin only; the periodic run passes a
 // system principal).
 func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error) {
@@ -57,7 +60,7 @@ func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error)
 	}
 	rep := &Report{Flagged: []imgward.ProjectID{}}
 	var results []scored
-	surprises := fleet.New(fleet.Config{})
+	surprises := pipeline.NewFold(fleet.Param{})
 	running := map[string]bool{}
 	err = s.eachLatest(ctx, func(snap *snapshot.Snapshot, rec *imgward.SnapshotRecord) {
 		running[string(rec.InstanceID)] = true
@@ -66,17 +69,17 @@ func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error)
 			rep.Unscored++
 			return
 		}
-		x := sc.vector(snap)
-		r := scored{rec: *rec, score: sc.det.Score(x)}
+		x := sc.Vector(snap)
+		r := scored{rec: *rec, score: sc.Score(x)}
 		r.rec.Body = nil
-		r.surprise = sc.surprise(r.score)
-		ex := sc.det.Explain(x)
+		r.surprise = sc.Surprise(r.score)
+		ex := sc.Explain(x)
 		for _, d := range ex[:min(explainTop, len(ex))] {
 			r.dev = append(r.dev, deviation{d.Feature, d.Value, d.Baseline, d.Score})
 		}
 		results = append(results, r)
-		surprises.PutValues(fleet.Member{Instance: string(rec.InstanceID), Image: string(rec.ImageID),
-			Publisher: string(rec.Publisher)}, []string{"surprise"}, []float64{r.surprise})
+		surprises.Put(fleet.Member{Instance: string(rec.InstanceID), Image: string(rec.ImageID),
+			Publisher: string(rec.Publisher)}, r.surprise)
 	})
 	if err != nil {
 		return nil, errors.E(op, err)
@@ -98,7 +101,7 @@ func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error)
 }
 
 // loadScorers refits the latest baseline of every role.
-func (s *Service) loadScorers(ctx context.Context) (map[string]*scorer, map[imgward.ImageID]string, error) {
+func (s *Service) loadScorers(ctx context.Context) (map[string]*pipeline.Scorer, map[imgward.ImageID]string, error) {
 	var bs []imgward.Baseline
 	var roles map[imgward.ImageID]string
 	err := s.store.View(ctx, func(tx imgward.Tx) error {
@@ -112,7 +115,7 @@ func (s *Service) loadScorers(ctx context.Context) (map[string]*scorer, map[imgw
 	if err != nil {
 		return nil, nil, err
 	}
-	scorers := map[string]*scorer{}
+	scorers := map[string]*pipeline.Scorer{}
 	for _, b := range bs {
 		// Fitting is deterministic: a version once fitted is kept.
 		key := b.Role + "\x00" + strconv.Itoa(b.Version)
@@ -120,19 +123,18 @@ func (s *Service) loadScorers(ctx context.Context) (map[string]*scorer, map[imgw
 			scorers[b.Role] = sc
 			continue
 		}
-		m, err := unmarshalModel(b.Model)
+		m, err := pipeline.Load(b.Model)
 		if err != nil {
 			return nil, nil, err
 		}
-		m.role = b.Role
-		if scorers[b.Role], err = m.fit(); err != nil {
+		if scorers[b.Role], err = m.Fit(); err != nil {
 			return nil, nil, err
 		}
 		s.fitted[key] = scorers[b.Role]
 	}
 	// Forget the versions no longer in use.
 	for key, sc := range s.fitted {
-		if scorers[sc.m.role] != sc {
+		if role, _, _ := strings.Cut(key, "\x00"); scorers[role] != sc {
 			delete(s.fitted, key)
 		}
 	}
@@ -141,7 +143,7 @@ func (s *Service) loadScorers(ctx context.Context) (map[string]*scorer, map[imgw
 
 // judge turns the scores into verdicts: every scored instance, and every
 // image and publisher with at least MinInstances scored instances.
-func (s *Service) judge(results []scored, surprises *fleet.Fleet, rep *Report) []imgward.Verdict {
+func (s *Service) judge(results []scored, surprises *pipeline.Fold, rep *Report) []imgward.Verdict {
 	now := s.stamp()
 	var vs []imgward.Verdict
 	explain := map[string][]deviation{}
@@ -157,24 +159,22 @@ func (s *Service) judge(results []scored, surprises *fleet.Fleet, rep *Report) [
 			explain[k] = append(explain[k], r.dev...)
 		}
 	}
-	group := func(kind imgward.VerdictKind, ids []string, state func(string) (fleet.State, bool)) {
-		for _, id := range ids {
-			st, _ := state(id)
-			if st.Instances < s.cfg.MinInstances || len(st.Numeric) == 0 {
+	judge := func(kind imgward.VerdictKind, groups []pipeline.Group) {
+		for _, g := range groups {
+			if g.Instances < s.cfg.MinInstances {
 				continue
 			}
-			mean, thr := st.Numeric[0].Value, threshold(st.Instances, s.cfg.Alpha)
-			v := imgward.Verdict{Kind: kind, Subject: id, Score: mean, Threshold: thr, Instances: st.Instances,
-				Explanation: mustJSON(summarise(explain[string(kind)+"/"+id])), State: imgward.VerdictOK, UpdatedAt: now}
-			if mean > thr {
+			thr, flagged := g.Judge(s.cfg.Alpha)
+			v := imgward.Verdict{Kind: kind, Subject: g.ID, Score: g.Surprise, Threshold: thr, Instances: g.Instances,
+				Explanation: mustJSON(summarise(explain[string(kind)+"/"+g.ID])), State: imgward.VerdictOK, UpdatedAt: now}
+			if flagged {
 				v.State = imgward.VerdictFlagged
 			}
 			vs = append(vs, v)
 		}
 	}
-	images, pubs := surprises.Images(), surprises.Publishers()
-	group(imgward.VerdictImage, images, surprises.Image)
-	group(imgward.VerdictPublisher, pubs, surprises.Publisher)
+	judge(imgward.VerdictImage, surprises.Images())
+	judge(imgward.VerdictPublisher, surprises.Publishers())
 	for _, v := range vs {
 		switch v.Kind {
 		case imgward.VerdictImage:

@@ -5,7 +5,9 @@
 #   1. detectors against scikit-learn: scripts/bench-sklearn.py (IsolationForest
 #      on CIC-MalMem-2022) and imgward eval with each detector on the same rows,
 #      printed side by side as ratios; then go test -bench ScoreMalMem, which
-#      times scoring alone on parsed rows, as score_samples does; then
+#      times scoring alone on parsed rows, as score_samples does, and
+#      PipelineMalMem, the default detector scoring replayed snapshots
+#      through detect/pipeline on one goroutine, as the service does; then
 #      imgward eval --recurrent on ADFA-LD (go test -bench EvalADFARecurrent,
 #      which fails below the AUCs of docs/EVALUATION.md);
 #   2. go test -bench on seal, fingerprint, detect and server (the server's
@@ -61,10 +63,10 @@ for f in sorted(os.listdir(d)):
     print("%-10s %5s %14.0f %8.4f %8.2fx %+10.4f" % (det, procs, r["rows_per_second"], auc,
           r["rows_per_second"] / sk["rows_per_second"], auc - sk["auc"]))
 PY
-echo "-- scoring alone on parsed rows, one goroutine and every processor (go test ./evaluate -bench ScoreMalMem)"
-go test -run '^$' -bench ScoreMalMem -benchtime "$BENCHTIME" ./evaluate/ | tee "$out/score.txt" | grep -E 'rows/s|^ok|FAIL' || true
+echo "-- scoring alone on parsed rows, one goroutine and every processor, and through the pipeline from snapshots (go test ./evaluate -bench 'ScoreMalMem|PipelineMalMem')"
+go test -run '^$' -bench 'ScoreMalMem|PipelineMalMem' -benchtime "$BENCHTIME" ./evaluate/ | tee "$out/score.txt" | grep -E 'rows/s|^ok|FAIL' || true
 sk=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["rows_per_second"])' "$out/sklearn.json")
-awk -v sk="$sk" '/^BenchmarkScoreMalMem/ { for (i = 2; i <= NF; i++) if ($(i) == "rows/s")
+awk -v sk="$sk" '/^Benchmark(Score|Pipeline)MalMem/ { for (i = 2; i <= NF; i++) if ($(i) == "rows/s")
 	printf "%-36s %12.0f rows/s  %6.2fx scikit-learn\n", $1, $(i-1), $(i-1) / sk }' "$out/score.txt"
 
 echo "-- ADFA-LD with the recurrent language model, whole file and held-out split (a few minutes)"

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"imgward/errors"
 )
@@ -176,8 +177,12 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Parse(out, now); err != nil {
+		back, err := Parse(out, now)
+		if err != nil {
 			t.Fatalf("re-parse of %s: %v", out, err)
+		}
+		if diff := cmp.Diff(s, back, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("%s: re-parsed (-first +again):\n%s", out, diff)
 		}
 	})
 }

@@ -21,10 +21,9 @@ or an admin) in batches.
 Each numeric column becomes a numeric feature, its name lowercased with
 bytes outside [a-z0-9_.] made '_' (CIC-MalMem-2022's Volatility features).
 A trace column (--sequence-col, space-separated system-call numbers, as in
-ADFA-LD) becomes the snapshot's syscall sequence plus the features
-syscall.count and ngram.h00..ngram.h63, counts of the trace's 3-grams hashed
-into 64 buckets. The label column is kept as the set dataset.label, never
-as a feature.
+ADFA-LD) becomes the snapshot's syscall sequence, from which the server
+derives the features of traces as it does for any collector's. The label
+column is kept as the set dataset.label, never as a feature.
 
 Flags:
   --file F            the CSV file, with a header line

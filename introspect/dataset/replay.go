@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"imgward/detect/trace"
 	"imgward/errors"
 	"imgward/snapshot"
 )
@@ -18,34 +17,29 @@ import (
 //     and every byte outside [a-z0-9_.] made '_' (MalMem's
 //     "malfind.commitCharge" becomes "malfind.commitcharge");
 //   - a trace column (SequenceCol) becomes the snapshot's syscall sequence
-//     (its first snapshot.MaxSequence calls) and the numeric features
-//     "syscall.count" (the whole trace's length) and "ngram.h00".."ngram.hNN":
-//     counts of the trace's N-grams hashed into Buckets buckets, so that a
-//     detector sees the trace's local order without a learned vocabulary;
+//     (its first snapshot.MaxSequence calls), as a collector would send
+//     it: features of traces are the scoring pipeline's to derive
+//     (package detect/pipeline), not a source's;
 //   - the label column, if named, becomes the set "dataset.label", so that
 //     whoever reads the snapshots can score them; it is never a feature.
 type Replay struct {
 	LabelCol    string
 	SequenceCol string
+	// Exclude names columns that are not features, beside the label and
+	// the trace: imgward eval's --train-where columns, and its label when
+	// it replays rows without one.
+	Exclude []string
 	// Instances are dealt the rows in turn; empty means one instance per
 	// row, i-0000000000000001 for the first.
 	Instances []string
 	Start     time.Time     // taken_at of the first row; zero means now
 	Step      time.Duration // between consecutive rows; 0 means 1 ms
-	N         int           // n-gram length; 0 means 3
-	Buckets   int           // hashed n-gram buckets, at most 100; 0 means 64
 }
 
 // Snapshots returns the rows of t as snapshots, in row order.
 func (r *Replay) Snapshots(t *Table) ([]snapshot.Snapshot, error) {
 	const op = "dataset.Replay"
-	n, buckets, step := r.N, r.Buckets, r.Step
-	if n <= 0 {
-		n = 3
-	}
-	if buckets <= 0 {
-		buckets = 64
-	}
+	step := r.Step
 	if step <= 0 {
 		step = time.Millisecond
 	}
@@ -53,15 +47,12 @@ func (r *Replay) Snapshots(t *Table) ([]snapshot.Snapshot, error) {
 	if start.IsZero() {
 		start = time.Now()
 	}
-	if buckets > 100 || n > 32 {
-		return nil, errors.E(op, errors.Invalid, errors.Msg("at most 100 buckets and 32-grams"))
-	}
-	cols := t.NumericColumns(r.LabelCol, r.SequenceCol)
+	cols := t.NumericColumns(append([]string{r.LabelCol, r.SequenceCol}, r.Exclude...)...)
 	names, err := featureNames(cols)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	if len(names)+buckets+1 > snapshot.MaxNumeric {
+	if len(names) > snapshot.MaxNumeric {
 		return nil, errors.E(op, errors.TooLarge, errors.Errorf("%d numeric columns, more than a snapshot holds", len(names)))
 	}
 	X, err := t.Matrix(nil, cols)
@@ -86,7 +77,7 @@ func (r *Replay) Snapshots(t *Table) ([]snapshot.Snapshot, error) {
 		*s = snapshot.Snapshot{
 			InstanceID: imgward.InstanceID(r.instance(i)), Source: snapshot.SourceDataset,
 			TakenAt: start.Add(time.Duration(i) * step).UTC(),
-			Numeric: make(map[string]float64, len(names)+buckets+1),
+			Numeric: make(map[string]float64, len(names)),
 			Sets:    map[string][]string{},
 		}
 		for k, name := range names {
@@ -94,10 +85,6 @@ func (r *Replay) Snapshots(t *Table) ([]snapshot.Snapshot, error) {
 		}
 		if seqs != nil {
 			seq := seqs[i]
-			s.Numeric["syscall.count"] = float64(len(seq))
-			for b, c := range trace.HashedNgrams(seq, n, buckets) {
-				s.Numeric[fmt.Sprintf("ngram.h%02d", b)] = c
-			}
 			s.Syscalls = &snapshot.Syscalls{Sequence: seq[:min(len(seq), snapshot.MaxSequence)]}
 		}
 		if labels != nil {

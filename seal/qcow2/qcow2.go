@@ -56,11 +56,25 @@ func Passphrase(dataKey []byte) (string, error) {
 // Encrypt converts the disk src, of format srcFormat ("raw", "qcow2"...),
 // to dst: qcow2 with LUKS encryption under the passphrase of dataKey.
 func Encrypt(ctx context.Context, src, srcFormat, dst string, dataKey []byte) error {
-	return withSecret(ctx, "qcow2.Encrypt", dataKey, func(obj string) []string {
-		return []string{"convert", "--object", obj, "-f", srcFormat, "-O", "qcow2",
-			"-o", "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=" + iterTime, src, dst}
-	})
+	var err error
+	// qemu-img times its PBKDF on the thread's CPU clock, which a loaded
+	// host can read as no time at all ("Unable to get accurate CPU
+	// usage"): a transient failure, so try again. convert rewrites dst.
+	for range maxPBKDFTries {
+		err = withSecret(ctx, "qcow2.Encrypt", dataKey, func(obj string) []string {
+			return []string{"convert", "--object", obj, "-f", srcFormat, "-O", "qcow2",
+				"-o", "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=" + iterTime, src, dst}
+		})
+		if errors.KindOf(err) != errors.Unavailable || ctx.Err() != nil {
+			break
+		}
+	}
+	return err
 }
+
+// maxPBKDFTries bounds Encrypt's attempts when qemu-img cannot time its
+// PBKDF.
+const maxPBKDFTries = 3
 
 // Decrypt converts the encrypted disk src to dst in format dstFormat,
 // plain. It fails, of kind Invalid, when dataKey does not open src.
@@ -160,6 +174,8 @@ func qemuImg(ctx context.Context, op string, args ...string) ([]byte, error) {
 	switch {
 	case !errors.As(err, &exit):
 		return nil, errors.E(op, errors.Unavailable, errors.Msg("cannot run qemu-img"), err)
+	case strings.Contains(msg, "Unable to get accurate CPU usage"):
+		return nil, errors.E(op, errors.Unavailable, errors.Msg("qemu-img: "+msg))
 	case strings.Contains(msg, "Invalid password") || strings.Contains(msg, "No key slot"):
 		return nil, errors.E(op, errors.Invalid, errors.Msg("the key does not open the disk"))
 	case args[0] == "compare" && exit.ExitCode() == 1:

@@ -1,15 +1,15 @@
-package monitor
+package pipeline
 
 import "math"
 
-// threshold returns the mean surprise over n benign instances that is
+// Threshold returns the mean surprise over n benign instances that is
 // exceeded with probability alpha: under the hypothesis that the instances
 // are benign, each surprise -ln p is (nearly) Exp(1) and their sum is
 // Gamma(n, 1) (Fisher's method), so the threshold is the 1-alpha quantile of
 // Gamma(n, 1), over n. It falls from -ln alpha (9.2 for 1e-4) at n = 1
 // toward 1 as n grows: the more instances agree, the smaller the excess
 // that gives a publisher away.
-func threshold(n int, alpha float64) float64 {
+func Threshold(n int, alpha float64) float64 {
 	if n <= 0 {
 		return math.Inf(1)
 	}

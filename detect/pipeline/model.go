@@ -1,4 +1,4 @@
-package monitor
+package pipeline
 
 import (
 	"cmp"
@@ -15,12 +15,12 @@ import (
 	"imgward/snapshot"
 )
 
-// model is what a baseline keeps: the training matrix and what turns a
+// Model is what a baseline keeps: the training matrix and what turns a
 // snapshot into a row. Keeping the rows rather than a fitted detector's
 // internals makes the stored form independent of the detectors' code:
 // every detector is deterministic, so refitting on the same rows with the
 // same seed gives the same scores.
-type model struct {
+type Model struct {
 	Detector string              `json:"detector"`
 	Seed     uint64              `json:"seed"`
 	Numeric  []string            `json:"numeric"` // numeric features, sorted
@@ -30,10 +30,27 @@ type model struct {
 	// Traces are the system-call sequences of the training snapshots that
 	// had one, when at least minTraces did: the sequence model is refitted
 	// from them, as the detector is from Rows.
-	Traces [][]int32       `json:"traces,omitempty"`
-	seq    *trace.Sequence // fitted on Traces when the model was built, for fit
-	role   string          // the baseline's role, once loaded
+	Traces [][]int32 `json:"traces,omitempty"`
+	// Sequence configures the sequence features (its Seed is the
+	// model's). A baseline stored before it was recorded has none: it was
+	// built with legacySequence, and keeps scoring as built.
+	Sequence *trace.SequenceConfig `json:"sequence,omitempty"`
+	seq      *trace.Sequence       // fitted on Traces when the model was built, for Fit
 }
+
+// Config configures Build; zero fields take the service's defaults.
+type Config struct {
+	Detector string // a name of detect.Names; default detect.DefaultName
+	Seed     uint64
+	MaxRows  int // training rows kept; default DefaultMaxRows
+	// Sequence configures the sequence features; nil means
+	// DefaultSequence(). Its Seed is ignored for the model's.
+	Sequence *trace.SequenceConfig
+}
+
+// DefaultMaxRows is the bound of a baseline's training rows that the
+// service uses.
+const DefaultMaxRows = 4096
 
 // Bounds of a model, so that a baseline stays small whatever the fleet.
 const (
@@ -51,22 +68,23 @@ const (
 // that the role's baseline never makes counts as novel.
 const syscallSet = "syscalls"
 
-// sequenceConfig configures the sequence features of the service: the
-// n-gram scores, as separate features, which fit in well under a second
-// (the neural models of imgward eval cost minutes a fit). Not the
-// consensus that is imgward eval's default: a trace made of a known
-// program's calls in a new order, such as a server that reads files and
-// sends them out, is ordinary to the consensus's repertoire model and so
-// to the consensus (api TestDetectionSyscalls fails with it), and stored
-// baselines keep these columns.
-func sequenceConfig(seed uint64) trace.SequenceConfig {
-	return trace.SequenceConfig{Seed: seed, Separate: true}
-}
-
-// newModel learns the features and the training matrix from snapshots,
-// ordered by instance id, keeping at most maxRows of them at an even
-// stride so that the choice is deterministic.
-func newModel(det string, seed uint64, snaps []*snapshot.Snapshot, maxRows int) *model {
+// Build learns the features and the training matrix from snapshots,
+// ordered by instance id, keeping at most c.MaxRows of them at an even
+// stride so that the choice is deterministic. It records the
+// configuration in the model, which Fit follows.
+func Build(c Config, snaps []*snapshot.Snapshot) *Model {
+	if c.Detector == "" {
+		c.Detector = detect.DefaultName
+	}
+	maxRows := c.MaxRows
+	if maxRows <= 0 {
+		maxRows = DefaultMaxRows
+	}
+	seqCfg := DefaultSequence()
+	if c.Sequence != nil {
+		seqCfg = *c.Sequence
+	}
+	seqCfg.Seed = 0 // the model's Seed applies
 	if len(snaps) > maxRows {
 		kept := make([]*snapshot.Snapshot, maxRows)
 		for i := range kept {
@@ -74,7 +92,7 @@ func newModel(det string, seed uint64, snaps []*snapshot.Snapshot, maxRows int) 
 		}
 		snaps = kept
 	}
-	m := &model{Detector: det, Seed: seed, Vocab: map[string][]string{}}
+	m := &Model{Detector: c.Detector, Seed: c.Seed, Vocab: map[string][]string{}, Sequence: &seqCfg}
 	numeric, sets := map[string]bool{}, map[string]map[string]int{}
 	for _, s := range snaps {
 		for n := range s.Numeric {
@@ -113,10 +131,10 @@ func newModel(det string, seed uint64, snaps []*snapshot.Snapshot, maxRows int) 
 		slices.Sort(common)
 		m.Vocab[n] = common
 	}
-	sc := &scorer{m: m}
+	sc := &Scorer{m: m}
 	sc.index()
 	for _, s := range snaps {
-		m.Rows = append(m.Rows, sc.vector(s))
+		m.Rows = append(m.Rows, sc.Vector(s))
 	}
 	m.learnTraces(snaps)
 	return m
@@ -126,7 +144,7 @@ func newModel(det string, seed uint64, snaps []*snapshot.Snapshot, maxRows int) 
 // snapshots carry a system-call sequence: each trace gets its cross-fitted
 // features (trace.Sequence), and a row without a trace the typical ones,
 // since a collector that sees no calls says nothing about them.
-func (m *model) learnTraces(snaps []*snapshot.Snapshot) {
+func (m *Model) learnTraces(snaps []*snapshot.Snapshot) {
 	var traces [][]int32
 	var with []int // the rows that have a trace
 	calls := 0
@@ -139,7 +157,7 @@ func (m *model) learnTraces(snaps []*snapshot.Snapshot) {
 	if len(traces) < minTraces {
 		return
 	}
-	seq := trace.NewSequence(sequenceConfig(m.Seed))
+	seq := trace.NewSequence(m.sequenceConfig())
 	feats, err := seq.Fit(traces)
 	if err != nil {
 		return // too few traces: the model goes without
@@ -154,26 +172,26 @@ func (m *model) learnTraces(snaps []*snapshot.Snapshot) {
 	m.Traces, m.seq = traces, seq
 }
 
-// columns names the row's columns: the numeric features, then per set
+// Columns names the row's columns: the numeric features, then per set
 // its size and its number of items that are not common in the baseline,
 // then the sequence features if the model has traces.
-func (m *model) columns() []string {
+func (m *Model) Columns() []string {
 	cols := slices.Clone(m.Numeric)
 	for _, n := range m.Sets {
 		cols = append(cols, n+".count", n+".novel")
 	}
 	if len(m.Traces) > 0 {
-		for _, n := range trace.NewSequence(sequenceConfig(m.Seed)).Names() {
+		for _, n := range trace.NewSequence(m.sequenceConfig()).Names() {
 			cols = append(cols, "syscalls."+strings.TrimPrefix(n, "seq."))
 		}
 	}
 	return cols
 }
 
-// scorer is a fitted model: a detector and the training rows' scores, to
+// Scorer is a fitted model: a detector and the training rows' scores, to
 // calibrate a score into a surprise.
-type scorer struct {
-	m      *model
+type Scorer struct {
+	m      *Model
 	cols   []string
 	det    detect.Detector
 	calib  []float64 // training scores, sorted
@@ -183,16 +201,16 @@ type scorer struct {
 	seqTyp []float64       // its features of a snapshot without a trace
 }
 
-// fit refits the model's detector on its rows.
-func (m *model) fit() (*scorer, error) {
-	const op = "monitor.fit"
-	sc := &scorer{m: m, cols: m.columns()}
+// Fit refits the model's detector on its rows and calibrates it.
+func (m *Model) Fit() (*Scorer, error) {
+	const op = "pipeline.Fit"
+	sc := &Scorer{m: m, cols: m.Columns()}
 	sc.index()
 	if len(m.Traces) > 0 {
 		// A model just built has its sequence model; a stored one refits
 		// it, with the same result: the fit is deterministic.
 		if sc.seq = m.seq; sc.seq == nil {
-			sc.seq = trace.NewSequence(sequenceConfig(m.Seed))
+			sc.seq = trace.NewSequence(m.sequenceConfig())
 			if _, err := sc.seq.Fit(m.Traces); err != nil {
 				return nil, errors.E(op, err)
 			}
@@ -214,55 +232,13 @@ func (m *model) fit() (*scorer, error) {
 	return sc, nil
 }
 
-// calibFolds is the number of folds of the cross-fit calibration.
-const calibFolds = 5
+// Score returns the detector's anomaly score of a row of Vector.
+func (sc *Scorer) Score(x []float64) float64 { return sc.det.Score(x) }
 
-// crossScores scores every training row with a detector fitted on the
-// other folds. A detector scores the rows it was fitted on lower than new
-// rows of the same behaviour, so calibrating on its own training scores
-// would make every new benign instance look surprising (a mean surprise
-// near 2 where it should be 1, in the simulator); out-of-fold scores are
-// what a new benign instance gets. With fewer than 2*calibFolds rows the
-// in-sample scores are used.
-func (m *model) crossScores(cols []string) ([]float64, error) {
-	n := len(m.Rows)
-	out := make([]float64, n)
-	if n < 2*calibFolds {
-		det, err := detect.New(m.Detector, detect.Config{Names: cols, Seed: m.Seed})
-		if err == nil {
-			if err = det.Fit(m.Rows); err == nil {
-				detect.ScoreBatch(det, m.Rows, out)
-			}
-		}
-		return out, err
-	}
-	for f := range calibFolds {
-		var train, test [][]float64
-		var idx []int
-		for i, r := range m.Rows {
-			if i%calibFolds == f {
-				test, idx = append(test, r), append(idx, i)
-			} else {
-				train = append(train, r)
-			}
-		}
-		det, err := detect.New(m.Detector, detect.Config{Names: cols, Seed: m.Seed + uint64(f) + 1})
-		if err != nil {
-			return nil, err
-		}
-		if err := det.Fit(train); err != nil {
-			return nil, err
-		}
-		scores := make([]float64, len(test))
-		detect.ScoreBatch(det, test, scores)
-		for j, i := range idx {
-			out[i] = scores[j]
-		}
-	}
-	return out, nil
-}
+// Explain returns the features of a row of Vector, the most deviant first.
+func (sc *Scorer) Explain(x []float64) []detect.Deviation { return sc.det.Explain(x) }
 
-func (sc *scorer) index() {
+func (sc *Scorer) index() {
 	sc.vocab, sc.setIdx = map[string]map[string]bool{}, map[string]int{}
 	for i, n := range sc.m.Sets {
 		sc.setIdx[n] = i
@@ -273,10 +249,10 @@ func (sc *scorer) index() {
 	}
 }
 
-// vector turns a snapshot into a row. A numeric feature the snapshot lacks
+// Vector turns a snapshot into a row. A numeric feature the snapshot lacks
 // counts as 0, as does a set it lacks: collectors omit what they did not
 // see. The sequence features, if the model has them, come last.
-func (sc *scorer) vector(s *snapshot.Snapshot) []float64 {
+func (sc *Scorer) Vector(s *snapshot.Snapshot) []float64 {
 	m := sc.m
 	x := make([]float64, len(m.Numeric)+2*len(m.Sets), len(m.Numeric)+2*len(m.Sets)+len(sc.seqTyp))
 	for i, n := range m.Numeric {
@@ -346,47 +322,15 @@ func sequenceOf(s *snapshot.Snapshot) []int32 {
 	return s.Syscalls.Sequence
 }
 
-// maxSurprise caps one instance's surprise (p = 4.5e-5), so that a single
-// wild instance cannot outweigh a benign fleet on its own: with n
-// instances its share of the mean is at most maxSurprise/n.
-const maxSurprise = 10
+// Marshal returns the model as a baseline stores it (imgward.Baseline.Model).
+func (m *Model) Marshal() []byte { b, _ := json.Marshal(m); return b }
 
-// surprise is -ln p of a score, p its conformal tail probability among
-// the training scores, as in docs/EVALUATION.md. Beyond the largest
-// training score the empirical p stops at 1/(n+1), which with a baseline
-// of a few dozen rows would cap every zombie's surprise at ln(n+1) ≈ 4 and
-// hide a partly infected fleet; there p is extrapolated by an exponential
-// tail fitted to the top tenth of the training scores (peaks over a
-// threshold), up to maxSurprise.
-func (sc *scorer) surprise(score float64) float64 {
-	n := len(sc.calib)
-	below, _ := slices.BinarySearch(sc.calib, score)
-	s := -math.Log(float64(1+n-below) / float64(n+1))
-	if below < n {
-		return s
-	}
-	k := max(5, n/10)
-	if k >= n {
-		return s
-	}
-	u := sc.calib[n-k-1]
-	beta := 0.0
-	for _, v := range sc.calib[n-k:] {
-		beta += v - u
-	}
-	if beta /= float64(k); beta <= 0 {
-		return s
-	}
-	tail := -math.Log(float64(k)/float64(n+1)) + (score-u)/beta
-	return min(maxSurprise, max(s, tail))
-}
-
-func (m *model) marshal() []byte { b, _ := json.Marshal(m); return b }
-
-func unmarshalModel(b []byte) (*model, error) {
-	var m model
+// Load reads a model as Marshal wrote it; an unreadable one is an error
+// of kind Internal, since only the service stores models.
+func Load(b []byte) (*Model, error) {
+	var m Model
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, errors.E("monitor.unmarshalModel", errors.Internal, err)
+		return nil, errors.E("pipeline.Load", errors.Internal, err)
 	}
 	return &m, nil
 }

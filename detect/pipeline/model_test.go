@@ -1,0 +1,194 @@
+package pipeline
+
+import (
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"testing"
+
+	"imgward/detect/trace"
+	"imgward/snapshot"
+)
+
+func TestThreshold(t *testing.T) {
+	// Known quantiles of Gamma(n, 1): P(Gamma(1) > x) = e^-x.
+	if got, want := Threshold(1, 1e-4), -math.Log(1e-4); math.Abs(got-want) > 1e-6 {
+		t.Errorf("Threshold(1) = %v, want %v", got, want)
+	}
+	// P(Gamma(2) > x) = e^-x (1 + x); check the tail at the threshold.
+	x := 2 * Threshold(2, 0.01)
+	if p := math.Exp(-x) * (1 + x); math.Abs(p-0.01) > 1e-6 {
+		t.Errorf("tail at Threshold(2, 0.01) = %v, want 0.01", p)
+	}
+	prev := math.Inf(1)
+	for _, n := range []int{1, 5, 20, 100, 1000} {
+		th := Threshold(n, 1e-4)
+		if !(th < prev && th > 1) {
+			t.Errorf("Threshold(%d) = %v: want decreasing toward 1", n, th)
+		}
+		prev = th
+	}
+}
+
+func TestModel(t *testing.T) {
+	var snaps []*snapshot.Snapshot
+	for i := range 100 {
+		s := &snapshot.Snapshot{Numeric: map[string]float64{"cpu": float64(i % 10)},
+			Sets: map[string][]string{"procs": {"nginx", "sshd"}}}
+		if i == 7 {
+			s.Sets["procs"] = append(s.Sets["procs"], "rare") // once: not common
+		}
+		snaps = append(snaps, s)
+	}
+	m := Build(Config{Detector: "ensemble", Seed: 1, MaxRows: 50}, snaps)
+	if len(m.Rows) != 50 {
+		t.Fatalf("%d rows, want 50 (the bound)", len(m.Rows))
+	}
+	if got := m.Columns(); len(got) != 3 || got[1] != "procs.count" || got[2] != "procs.novel" {
+		t.Errorf("columns %v", got)
+	}
+	sc, err := m.Fit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	normal := sc.Vector(&snapshot.Snapshot{Numeric: map[string]float64{"cpu": 4}, Sets: map[string][]string{"procs": {"sshd", "nginx", "nginx"}}})
+	odd := sc.Vector(&snapshot.Snapshot{Numeric: map[string]float64{"cpu": 90}, Sets: map[string][]string{"procs": {"nginx", "xmrig", "rare"}}})
+	if normal[1] != 2 || normal[2] != 0 || odd[2] != 2 {
+		t.Errorf("vectors %v %v: want 2 distinct items, 0 and 2 novel", normal, odd)
+	}
+	sn, so := sc.Surprise(sc.det.Score(normal)), sc.Surprise(sc.det.Score(odd))
+	if !(so > sn) || so < math.Log(51) {
+		t.Errorf("surprise normal %v, odd %v: want odd beyond the empirical cap ln 51", sn, so)
+	}
+	// The stored form refits to the same scores.
+	if sc2 := refit(t, m); sc2.det.Score(odd) != sc.det.Score(odd) {
+		t.Error("a stored model scores differently")
+	}
+}
+
+// TestModelSyscalls checks the features of system calls: the set of call
+// numbers of a sequence or a histogram, and the sequence scores, which
+// tell a trace of unusual order from the role's traces, and leave a
+// snapshot without a trace typical.
+func TestModelSyscalls(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	// The role's program: open, read a few times, write, close, in a loop.
+	normalTrace := func() []int32 {
+		var tr []int32
+		for range 20 + rng.IntN(20) {
+			tr = append(tr, 5)
+			for range 1 + rng.IntN(3) {
+				tr = append(tr, 3)
+			}
+			tr = append(tr, 4, 6)
+		}
+		return tr
+	}
+	var snaps []*snapshot.Snapshot
+	for i := range 60 {
+		s := &snapshot.Snapshot{Numeric: map[string]float64{"cpu": float64(i % 7)}}
+		if i%4 != 0 { // some collectors see no calls
+			s.Syscalls = &snapshot.Syscalls{Sequence: normalTrace()}
+		}
+		snaps = append(snaps, s)
+	}
+	m := Build(Config{Detector: "ensemble", Seed: 1, MaxRows: 1000}, snaps)
+	want := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.nll", "syscalls.unseen6"}
+	if got := m.Columns(); !slices.Equal(got, want) {
+		t.Fatalf("columns %v, want %v", got, want)
+	}
+	if len(m.Traces) != 45 {
+		t.Errorf("%d traces kept, want 45", len(m.Traces))
+	}
+	sc, err := m.Fit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same calls in another order: open, write, read, close, read.
+	var shuffled []int32
+	for range 30 {
+		shuffled = append(shuffled, 5, 4, 3, 6, 3)
+	}
+	snap := func(c *snapshot.Syscalls) *snapshot.Snapshot {
+		return &snapshot.Snapshot{Numeric: map[string]float64{"cpu": 3}, Syscalls: c}
+	}
+	normal := snap(&snapshot.Syscalls{Sequence: normalTrace()})
+	tests := []struct {
+		name    string
+		s       *snapshot.Snapshot
+		novel   float64 // calls the baseline never makes
+		odd     bool    // more surprising than normal
+		typical bool    // sequence features are the typical ones
+	}{
+		{"normal trace", normal, 0, false, slices.Equal(sc.Vector(normal)[3:], sc.seqTyp)}, // may be floored
+		{"no calls", snap(nil), 0, false, true},
+		{"histogram of usual calls", snap(&snapshot.Syscalls{Histogram: map[int32]uint64{3: 10, 5: 2}}), 0, false, true},
+		{"histogram with ptrace", snap(&snapshot.Syscalls{Histogram: map[int32]uint64{3: 10, 26: 1}}), 1, true, true},
+		{"usual calls, unusual order", snap(&snapshot.Syscalls{Sequence: shuffled}), 0, true, false},
+	}
+	sNormal := sc.Surprise(sc.det.Score(sc.Vector(normal)))
+	for _, tc := range tests {
+		x := sc.Vector(tc.s)
+		if len(x) != len(want) {
+			t.Fatalf("%s: row %v, want %d columns", tc.name, x, len(want))
+		}
+		if x[2] != tc.novel {
+			t.Errorf("%s: %v novel calls, want %v", tc.name, x[2], tc.novel)
+		}
+		if got := slices.Equal(x[3:], sc.seqTyp); got != tc.typical {
+			t.Errorf("%s: sequence features %v, typical %v: equal %v, want %v", tc.name, x[3:], sc.seqTyp, got, tc.typical)
+		}
+		s := sc.Surprise(sc.det.Score(x))
+		if odd := s > sNormal+2; odd != tc.odd {
+			t.Errorf("%s: surprise %.2f against a normal trace's %.2f: odd %v, want %v", tc.name, s, sNormal, odd, tc.odd)
+		}
+	}
+	// The stored form refits the sequence model to the same features.
+	odd := snap(&snapshot.Syscalls{Sequence: shuffled})
+	if a, b := sc.Vector(odd), refit(t, m).Vector(odd); !slices.Equal(a, b) {
+		t.Errorf("a stored model's row %v, the built one's %v", b, a)
+	}
+}
+
+// refit fits m as stored and loaded again.
+func refit(t *testing.T, m *Model) *Scorer {
+	t.Helper()
+	m2, err := Load(m.Marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := m2.Fit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+// TestModelRecordsSequence checks that a model stores the sequence
+// configuration it was built with and refits by it, not by the default.
+func TestModelRecordsSequence(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var snaps []*snapshot.Snapshot
+	for i := range 40 {
+		tr := []int32{}
+		for range 10 + rng.IntN(10) {
+			tr = append(tr, 5, 3, 4, 6)
+		}
+		snaps = append(snaps, &snapshot.Snapshot{Numeric: map[string]float64{"cpu": float64(i % 5)},
+			Syscalls: &snapshot.Syscalls{Sequence: tr}})
+	}
+	consensus := trace.SequenceConfig{}
+	m := Build(Config{Seed: 1, Sequence: &consensus}, snaps)
+	want := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.novelty"}
+	if got := m.Columns(); !slices.Equal(got, want) {
+		t.Fatalf("columns %v, want %v", got, want)
+	}
+	sc := refit(t, m)
+	if got := sc.cols; !slices.Equal(got, want) {
+		t.Errorf("a stored model refits to columns %v, want %v", got, want)
+	}
+	if d := Build(Config{Seed: 1}, snaps); d.Sequence == nil || !reflect.DeepEqual(*d.Sequence, DefaultSequence()) {
+		t.Errorf("a model built with the default records %+v", d.Sequence)
+	}
+}
