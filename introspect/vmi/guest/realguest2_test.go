@@ -1,6 +1,7 @@
 package guest_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,12 +11,52 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRealGuests(t *testing.T) {
 	t.Run("benign", testBenignGuest)
 	t.Run("backdoor", testBackdoorGuest)
 	t.Run("hidden", testHiddenGuest)
+	t.Run("churn", testChurningGuest)
+}
+
+const churnInit = `
+for i in 1 2 3; do (while :; do /bin/busybox true; done) & done
+sleep 1
+`
+
+// testChurningGuest scans, live, a guest whose processes come and go
+// hundreds of times a second, so that its lists change while they are
+// read: every scan ends, with what it saw and what tore, and none fails.
+func testChurningGuest(t *testing.T) {
+	t.Parallel()
+	g := bootScript(t, "scan-churn", churnInit, false)
+	sc, space := attach(t, g)
+	torn, scans, first := 0, 0, 0
+	pids := map[int]bool{}
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); scans++ {
+		time.Sleep(time.Millisecond) // a scan takes ~0.1 ms: let the guest move between scans
+		st, err := sc.Scan(context.Background(), space)
+		if err != nil {
+			t.Fatalf("scan %d of a live guest: %v", scans, err)
+		}
+		if len(st.Processes) < 40 {
+			t.Fatalf("scan %d saw %d processes", scans, len(st.Processes))
+		}
+		torn += st.Torn
+		for _, p := range st.Processes {
+			pids[p.PID] = true
+		}
+		if scans == 0 {
+			first = len(pids)
+		}
+	}
+	// A TCG guest on a loaded host forks some tens of times a second.
+	if len(pids) < first+10 {
+		t.Errorf("%d scans saw %d pids in all: the guest's processes did not churn", scans, len(pids))
+	}
+	t.Logf("%d live scans, %d pids, %d torn links", scans, len(pids), torn)
 }
 
 const benignInit = `

@@ -60,8 +60,8 @@ func bootScript(t *testing.T, name, script string, kaslr bool, files ...string) 
 	return vmitest.StartGuest(t, name, opts...)
 }
 
-// scanGuest scans the guest's memory, paused, as the collector does.
-func scanGuest(t *testing.T, g *vmitest.Guest) *guest.State {
+// attach finds the guest's kernel in its memory and makes a scanner of it.
+func attach(t *testing.T, g *vmitest.Guest) (*guest.Scanner, guest.Memory) {
 	t.Helper()
 	b, err := kernel.Load(g.Kernel)
 	if err != nil {
@@ -80,10 +80,17 @@ func scanGuest(t *testing.T, g *vmitest.Guest) *guest.State {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sc, r.Space
+}
+
+// scanGuest scans the guest's memory, paused, as the collector does.
+func scanGuest(t *testing.T, g *vmitest.Guest) *guest.State {
+	t.Helper()
+	sc, space := attach(t, g)
 	if _, err := vmitest.HMP(g.QMP, "stop"); err != nil {
 		t.Fatal(err)
 	}
-	st, err := sc.Scan(context.Background(), r.Space)
+	st, err := sc.Scan(context.Background(), space)
 	if _, err := vmitest.HMP(g.QMP, "cont"); err != nil {
 		t.Fatal(err)
 	}
