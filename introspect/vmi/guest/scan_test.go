@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"imgward/errors"
 )
@@ -269,5 +270,26 @@ func TestScanRunqueues(t *testing.T) {
 	delete(im.k.sym, "runqueues")
 	if st := scanImage(t, im); len(st.Processes) != 9 {
 		t.Errorf("%d processes without run queues, want 9", len(st.Processes))
+	}
+}
+
+// A guest names its processes, paths and modules as it likes: what the
+// scan reports is valid UTF-8 all the same, so that a snapshot is never
+// refused for it.
+func TestScanInvalidUTF8(t *testing.T) {
+	im := newImage(1 << 20)
+	im.addTask(taskSpec{pid: 1, comm: "a\xff\xfeb", argv: []string{"x\xc3"}, exe: []string{"bin", "\xffsh"}})
+	im.addModule("m\xff", 4096, false)
+	st := scanImage(t, im.finish())
+	_, sets := st.Features()
+	for name, items := range sets {
+		for _, it := range items {
+			if !utf8.ValidString(it) {
+				t.Errorf("%s: %q is not valid UTF-8", name, it)
+			}
+		}
+	}
+	if p := st.Processes[0]; !utf8.ValidString(p.Cmdline) || p.Comm != "a\uFFFDb" {
+		t.Errorf("comm %q, cmdline %q", p.Comm, p.Cmdline)
 	}
 }

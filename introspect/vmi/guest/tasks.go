@@ -1,6 +1,9 @@
 package guest
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // pfKthread is PF_KTHREAD of task_struct.flags: a kernel thread.
 const pfKthread = 0x00200000
@@ -55,7 +58,7 @@ func (s *scan) addTask(addr uint64, v view) *Process {
 	l := s.l
 	p := Process{
 		PID:   int(int32(v.u32(l.taskTgid))),
-		Comm:  v.str(l.taskComm, 16),
+		Comm:  strings.ToValidUTF8(v.str(l.taskComm, 16), "\uFFFD"), // a process names itself as it likes
 		Start: time.Duration(v.u64(l.taskStart)),
 		addr:  addr,
 		mm:    v.ptr(l.taskMM),
