@@ -2,6 +2,7 @@ package guest
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 
 	"imgward/snapshot"
@@ -31,6 +32,7 @@ import (
 //	         module.hidden       modules in the module kset but not in the module list
 //	         proc.fake_kthreads  user processes named like kernel threads
 //	         vmi.skipped         objects the scan could not read or believe
+//	         vmi.clipped_items   set items left out to keep the snapshot within its line
 //	sets     proc.names          user processes' names (comm)
 //	         proc.exes           their executables
 //	         net.listen          "tcp:ADDR:PORT" or "udp:ADDR:PORT" listened on
@@ -92,10 +94,53 @@ func (st *State) Features() (numeric map[string]float64, sets map[string][]strin
 		"module.hidden": float64(modHidden), "proc.fake_kthreads": float64(fake),
 		"vmi.skipped": float64(st.Skipped),
 	}
-	sets = map[string][]string{
-		"proc.names": snapshot.ClipSet(names), "proc.exes": snapshot.ClipSet(exes),
-		"net.listen": snapshot.ClipSet(listen), "net.remote": snapshot.ClipSet(remote),
-		"kernel.modules": snapshot.ClipSet(modules),
+	sets = map[string][]string{}
+	clipped := 0
+	for name, items := range map[string][]string{"proc.names": names, "proc.exes": exes,
+		"net.listen": listen, "net.remote": remote, "kernel.modules": modules} {
+		var n int
+		sets[name], n = fitSet(items)
+		clipped += n
 	}
+	numeric["vmi.clipped_items"] = float64(clipped)
 	return numeric, sets
+}
+
+// setBudget bounds the encoded bytes of each set: the guest chooses its
+// names, and five sets of snapshot.MaxSetItems items of snapshot.MaxItem
+// bytes would make a snapshot line of over a megabyte, past
+// snapshot.MaxLine, which ingest refuses whole: a guest could go dark by
+// naming its processes long. Five sets at this budget leave 14 KiB of the
+// line to the hypervisor's features and the numbers.
+const setBudget = 10 << 10
+
+// fitSet is snapshot.ClipSet's set cut further to setBudget bytes as JSON
+// encodes them (in sorted order; what is cut counts in
+// vmi.clipped_items), and how many distinct items were cut.
+func fitSet(items []string) ([]string, int) {
+	distinct := len(slices.Compact(slices.Sorted(slices.Values(items))))
+	out := snapshot.ClipSet(items)
+	size := 0
+	for i, it := range out {
+		size += jsonLen(it) + 1 // and a comma
+		if size > setBudget {
+			out = out[:i]
+			break
+		}
+	}
+	return out, distinct - len(out)
+}
+
+// jsonLen is an upper bound on the bytes of s as a JSON string: its
+// quotes, and six bytes for each byte that may be escaped.
+func jsonLen(s string) int {
+	n := 2
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f {
+			n += 6
+			continue
+		}
+		n++
+	}
+	return n
 }

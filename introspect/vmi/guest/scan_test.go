@@ -2,14 +2,17 @@ package guest
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"imgward/errors"
+	"imgward/snapshot"
 )
 
 var (
@@ -143,7 +146,7 @@ func TestFeatures(t *testing.T) {
 	wantNum := map[string]float64{
 		"proc.count": 6, "proc.threads": 8, "proc.rss_bytes": (152 + 10) * 4096, "proc.kthreads": 1,
 		"fd.count": 11, "net.listeners": 4, "net.connections": 2, "net.remote_hosts": 2, "kernel.module_count": 3, "mem.rwx_regions": 4, "proc.hidden": 1,
-		"module.hidden": 1, "proc.fake_kthreads": 2, "vmi.skipped": 0,
+		"module.hidden": 1, "proc.fake_kthreads": 2, "vmi.skipped": 0, "vmi.clipped_items": 0,
 	}
 	if !reflect.DeepEqual(num, wantNum) {
 		t.Errorf("numeric:\n got %v\nwant %v", num, wantNum)
@@ -291,5 +294,29 @@ func TestScanInvalidUTF8(t *testing.T) {
 	}
 	if p := st.Processes[0]; !utf8.ValidString(p.Cmdline) || p.Comm != "a\uFFFDb" {
 		t.Errorf("comm %q, cmdline %q", p.Comm, p.Cmdline)
+	}
+}
+
+// A guest whose thousands of processes have long, distinct names and
+// paths still makes a snapshot that fits its line, and says how much it
+// left out.
+func TestFeaturesFitTheLine(t *testing.T) {
+	im := newImage(64 << 20)
+	long := strings.Repeat("x", 200)
+	for i := range 2000 {
+		im.addTask(taskSpec{pid: 100 + i, comm: fmt.Sprintf("p%014d", i), argv: []string{"p"},
+			exe: []string{long, fmt.Sprintf("%s\"%d", long, i)}})
+	}
+	num, sets := scanImage(t, im.finish()).Features()
+	s := &snapshot.Snapshot{InstanceID: "i-0123456789abcdef", TakenAt: time.Now(), Source: snapshot.SourceVMI, Numeric: num, Sets: sets}
+	line, err := snapshot.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(line) > snapshot.MaxLine-14<<10 {
+		t.Errorf("a line of %d bytes leaves the hypervisor's features too little room", len(line))
+	}
+	if num["proc.count"] != 2000 || num["vmi.clipped_items"] < 2000 || len(sets["proc.exes"]) == 0 {
+		t.Errorf("proc.count %v, clipped %v, %d exes kept", num["proc.count"], num["vmi.clipped_items"], len(sets["proc.exes"]))
 	}
 }
