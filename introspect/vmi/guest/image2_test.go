@@ -17,6 +17,7 @@ type taskSpec struct {
 	vmas      []vmaSpec
 	hidden    bool // in the PID table only
 	unlisted  bool // in neither the task list nor the PID table
+	threadOf  int  // a thread of this pid's group (in the PID table only)
 	zombie    bool // no mm
 }
 
@@ -31,6 +32,12 @@ func (im *image) addTask(s taskSpec) uint64 {
 	copy(im.at(task+im.o(t, "comm")), s.comm)
 	im.field(task, t, "start_time", uint64(s.pid)*1e6)
 	im.field(task, t, "group_leader", task)
+	if s.threadOf != 0 {
+		leader := im.tasksByPID[s.threadOf]
+		im.field(task, t, "group_leader", leader)
+		im.put32(task+im.o(t, "tgid"), uint32(s.threadOf))
+		s.hidden, s.zombie = true, true // not listed; shares the leader's mm (not read)
+	}
 	parent := im.initTask
 	if p, ok := im.tasksByPID[s.ppid]; ok {
 		parent = p

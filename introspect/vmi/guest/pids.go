@@ -1,6 +1,9 @@
 package guest
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"slices"
+)
 
 // The PID table is an IDR, an xarray (lib/xarray.c) in
 // init_pid_ns.idr: every task of every namespace has a pid number at
@@ -82,15 +85,38 @@ func (s *scan) addHidden(pids []uint64) error {
 			s.skip("pid")
 			continue
 		}
-		if _, known := s.tasks[leader]; known || leader == l.initTask {
+		if leader == l.initTask {
 			continue
 		}
-		v, ok := s.r.obj(&s.taskBuf, leader, l.taskSpan)
-		if !ok {
-			s.skip("task")
-			continue
+		j, known := s.tasks[leader]
+		if !known {
+			v, ok := s.r.obj(&s.taskBuf, leader, l.taskSpan)
+			if !ok {
+				s.skip("task")
+				continue
+			}
+			s.addTask(leader, v).Hidden = true
+			j = len(s.st.Processes) - 1
 		}
-		s.addTask(leader, v).Hidden = true
+		if task != leader {
+			s.threadFiles(&s.st.Processes[j], task)
+		}
 	}
 	return nil
+}
+
+// threadFiles notes a thread's file table when it is not its leader's:
+// a thread made with clone(CLONE_THREAD) but without CLONE_FILES has a
+// table of its own, where a process could keep a socket that a scan of
+// its leader's would miss. The task list holds leaders only; the PID
+// table, every thread.
+func (s *scan) threadFiles(p *Process, thread uint64) {
+	f, ok := s.r.ptr(thread + s.l.taskFiles)
+	if !ok {
+		s.skip("task")
+		return
+	}
+	if f != 0 && f != p.files && !p.Kernel && !slices.Contains(p.threadFiles, f) {
+		p.threadFiles = append(p.threadFiles, f)
+	}
 }

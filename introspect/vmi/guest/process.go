@@ -10,9 +10,10 @@ const pageSize = 4096
 
 // readProcesses reads what each process's mm_struct and open files say:
 // command line, executable, RSS, writable-and-executable mappings,
-// sockets. Threads share their leader's mm and files, and the task list
-// holds leaders only, so each is read once (a vfork child may share its
-// parent's; the sockets are deduplicated).
+// sockets. Threads share their leader's mm, and most its files; the task
+// list holds leaders only, so each is read once (a vfork child may share
+// its parent's; the sockets are deduplicated), and the file tables of
+// threads that have their own (threadFiles) as the leader's.
 func (s *scan) readProcesses() error {
 	seenFiles := map[uint64]bool{}
 	seenSocks := map[uint64]bool{}
@@ -26,9 +27,14 @@ func (s *scan) readProcesses() error {
 		if p.mm != 0 {
 			s.readMM(p)
 		}
-		if p.files != 0 && !p.Kernel && !seenFiles[p.files] {
-			seenFiles[p.files] = true
-			s.readFiles(p, seenSocks)
+		if p.Kernel {
+			continue
+		}
+		for _, files := range append([]uint64{p.files}, p.threadFiles...) {
+			if files != 0 && !seenFiles[files] {
+				seenFiles[files] = true
+				s.readFiles(p, files, seenSocks)
+			}
 		}
 	}
 	return nil

@@ -320,3 +320,27 @@ func TestFeaturesFitTheLine(t *testing.T) {
 		t.Errorf("proc.count %v, clipped %v, %d exes kept", num["proc.count"], num["vmi.clipped_items"], len(sets["proc.exes"]))
 	}
 }
+
+// A thread with a file table of its own (clone without CLONE_FILES) is in
+// the PID table only; its sockets are its process's all the same.
+func TestScanThreadFiles(t *testing.T) {
+	im := newImage(1 << 20)
+	im.addTask(taskSpec{pid: 1, comm: "init", argv: []string{"init"}})
+	im.addTask(taskSpec{pid: 7, ppid: 1, comm: "app", argv: []string{"app"}, threads: 2,
+		socks: []sockSpec{{family: afInet, typ: sockStream, proto: ipprotoTCP, state: tcpListen, local: ap("0.0.0.0:80")}}})
+	im.addTask(taskSpec{pid: 8, comm: "app", threadOf: 7,
+		socks: []sockSpec{{family: afInet6, typ: sockStream, proto: ipprotoTCP, state: tcpListen, local: ap("[::]:4444")}}})
+	st := scanImage(t, im.finish())
+	if len(st.Processes) != 2 || st.Processes[1].Hidden {
+		t.Fatalf("processes %+v: a thread is not a hidden process", st.Processes)
+	}
+	_, sets := st.Features()
+	if want := []string{"tcp:0.0.0.0:80", "tcp:[::]:4444"}; !reflect.DeepEqual(sets["net.listen"], want) {
+		t.Errorf("net.listen %q, want %q", sets["net.listen"], want)
+	}
+	for _, so := range st.Sockets {
+		if so.PID != 7 {
+			t.Errorf("socket %v of pid %d, want 7", so, so.PID)
+		}
+	}
+}

@@ -25,11 +25,12 @@ var tcpStates = [...]string{1: "ESTABLISHED", "SYN-SENT", "SYN-RECV", "FIN-WAIT-
 // fdChunk is how many file pointers of an fd table are read at once.
 const fdChunk = 256
 
-// readFiles finds the sockets among a process's open files: files whose
-// f_op is socket_file_ops, whose private_data is the struct socket.
-func (s *scan) readFiles(p *Process, seen map[uint64]bool) {
+// readFiles finds the sockets among the open files of a process's file
+// table files: files whose f_op is socket_file_ops, whose private_data is
+// the struct socket.
+func (s *scan) readFiles(p *Process, files uint64, seen map[uint64]bool) {
 	l := s.l
-	fdt, ok := s.r.ptr(p.files + l.filesFdt)
+	fdt, ok := s.r.ptr(files + l.filesFdt)
 	if !ok || fdt == 0 {
 		s.skip("fd table")
 		return

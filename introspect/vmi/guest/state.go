@@ -43,6 +43,7 @@ type Process struct {
 	FakeKthread bool // named like a kernel thread, but a user process
 
 	addr, mm, files uint64
+	threadFiles     []uint64 // file tables of threads that do not share files
 }
 
 // Socket is one TCP or UDP socket of a process.
