@@ -44,9 +44,15 @@ func (s *scan) mappings(mm, root uint64) (n, rwx int) {
 	if root == 0 {
 		return 0, 0
 	}
-	stack := []mapleFrame{{entry: root, max: ^uint64(0)}}
-	node := make([]byte, s.l.mapleNodeBytes())
-	seen := map[uint64]bool{}
+	// The stack, the node's bytes and the nodes seen are the scan's,
+	// reused from one process to the next.
+	stack := append(s.maple.stack[:0], mapleFrame{entry: root, max: ^uint64(0)})
+	defer func() { s.maple.stack = stack }()
+	if s.maple.node == nil {
+		s.maple.node, s.maple.seen = make([]byte, s.l.mapleNodeBytes()), map[uint64]bool{}
+	}
+	node, seen := s.maple.node, s.maple.seen
+	clear(seen)
 	for len(stack) > 0 {
 		f := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -60,7 +66,8 @@ func (s *scan) mappings(mm, root uint64) (n, rwx int) {
 			s.st.Torn++ // a dead node: freed while the tree was read
 			continue
 		}
-		for _, c := range s.mapleSlots(node, typ, f) {
+		s.maple.slots = s.mapleSlots(s.maple.slots[:0], node, typ, f)
+		for _, c := range s.maple.slots {
 			if s.vmas >= s.lim.VMAs {
 				s.truncated("mappings: limit")
 				return n, rwx
@@ -88,15 +95,15 @@ func (l *layout) mapleNodeBytes() uint64 {
 	return max(l.rangeSlot+8*l.rangeSlots, l.arangeSlot+8*l.arangeSlots)
 }
 
-// mapleSlots is the non-empty slots of a node with their ranges, up to
-// the end of its data: a zero pivot after the first, or the node's max.
-func (s *scan) mapleSlots(node []byte, typ int, f mapleFrame) []mapleFrame {
+// mapleSlots appends to out the non-empty slots of a node with their
+// ranges, up to the end of its data: a zero pivot after the first, or the
+// node's max.
+func (s *scan) mapleSlots(out []mapleFrame, node []byte, typ int, f mapleFrame) []mapleFrame {
 	l := s.l
 	pivots, slots, n := l.rangePivot, l.rangeSlot, l.rangeSlots
 	if typ == mapleArange64 {
 		pivots, slots, n = l.arangePivot, l.arangeSlot, l.arangeSlots
 	}
-	var out []mapleFrame
 	lo := f.min
 	for i := uint64(0); i < n; i++ {
 		hi := f.max

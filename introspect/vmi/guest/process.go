@@ -30,7 +30,11 @@ func (s *scan) readProcesses() error {
 		if p.Kernel {
 			continue
 		}
-		for _, files := range append([]uint64{p.files}, p.threadFiles...) {
+		for i := -1; i < len(p.threadFiles); i++ {
+			files := p.files
+			if i >= 0 {
+				files = p.threadFiles[i]
+			}
 			if files != 0 && !seenFiles[files] {
 				seenFiles[files] = true
 				s.readFiles(p, files, seenSocks)

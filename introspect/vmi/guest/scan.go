@@ -23,6 +23,11 @@ type scan struct {
 
 	// Buffers reused from one object to the next (reader.obj).
 	taskBuf, mmBuf, sockBuf, vmaBuf, modBuf, fdBuf, argBuf []byte
+	maple                                                  struct {
+		stack, slots []mapleFrame
+		node         []byte
+		seen         map[uint64]bool
+	}
 }
 
 // Scan reads the guest's processes, sockets, modules and mappings, and
