@@ -26,7 +26,9 @@ var DefaultLimits = Limits{
 }
 
 // Scanner scans one guest kernel build: its offsets and symbols are
-// resolved once, at NewScanner.
+// resolved once, at NewScanner. It keeps nothing from one scan to the
+// next, so scans may run at once (of the same guest or, with the same
+// kernel at the same address, of others).
 type Scanner struct {
 	l      layout
 	Limits Limits
