@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"imgward/errors"
@@ -59,7 +58,7 @@ type Guest struct {
 
 	mu      sync.Mutex
 	phys    *guestmem.Phys
-	ino     uint64 // the RAM file's inode when it was mapped
+	file    os.FileInfo // the RAM file mapped
 	run     *kernel.Running
 	scanner *guest.Scanner
 	found   bool // a kernel was found in this RAM file once
@@ -248,11 +247,8 @@ func (g *Guest) open() error {
 		}
 		return errors.E(kind, err)
 	}
-	var ino uint64
-	if s, ok := fi.Sys().(*syscall.Stat_t); ok {
-		ino = s.Ino
-	}
-	if g.phys != nil && ino == g.ino {
+	// A restarted QEMU has a new file at the same path.
+	if g.phys != nil && os.SameFile(fi, g.file) {
 		return nil
 	}
 	g.closeLocked()
@@ -260,7 +256,7 @@ func (g *Guest) open() error {
 	if g.phys, err = guestmem.OpenPhys(g.Mem, g.Machine); err != nil {
 		return err
 	}
-	g.ino = ino
+	g.file = fi
 	return nil
 }
 
