@@ -75,6 +75,9 @@ func canonical(va uint64, levels int) bool {
 // mapping, so that a read may cross pages that are not contiguous in
 // physical memory.
 func (p *Phys) readVirt(root uint64, levels int, va uint64, b []byte) error {
+	if len(b) > 0 && va+uint64(len(b))-1 < va {
+		return errors.E("guestmem.Read", errors.NotExist, errors.Msg("a read past the end of the address space"))
+	}
 	for len(b) > 0 {
 		pa, n, err := p.translate(root, levels, va)
 		if err != nil {

@@ -95,6 +95,10 @@ func TestTranslate(t *testing.T) {
 		if err := s.ReadKernel(kernel+hugeSize+pageSize-4, b); err != nil || string(b) != "abcdefgh" {
 			t.Errorf("%d levels: a read across pages: %q, %v", levels, b, err)
 		}
+		// Past the end of the address space: refused, not wrapped to 0.
+		if err := s.ReadKernel(^uint64(0)-3, b); errors.KindOf(err) != errors.NotExist {
+			t.Errorf("%d levels: a read that wraps: %v", levels, err)
+		}
 		// Into an unmapped page: an error, whatever was read before.
 		if err := s.ReadKernel(kernel+hugeSize+2*pageSize-4, b); errors.KindOf(err) != errors.NotExist {
 			t.Errorf("%d levels: a read into an unmapped page: %v", levels, err)
