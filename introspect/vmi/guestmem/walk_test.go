@@ -95,7 +95,10 @@ func TestTranslate(t *testing.T) {
 		if err := s.ReadKernel(kernel+hugeSize+pageSize-4, b); err != nil || string(b) != "abcdefgh" {
 			t.Errorf("%d levels: a read across pages: %q, %v", levels, b, err)
 		}
-		// Past the end of the address space: refused, not wrapped to 0.
+		// Past the end of the address space: refused, not wrapped to 0,
+		// though both ends are mapped.
+		tb.mapPage(^uint64(0)&^(pageSize-1), 0x7000, pageSize)
+		tb.mapPage(0, 0x8000, pageSize)
 		if err := s.ReadKernel(^uint64(0)-3, b); errors.KindOf(err) != errors.NotExist {
 			t.Errorf("%d levels: a read that wraps: %v", levels, err)
 		}
