@@ -2,6 +2,7 @@ package imgward
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -12,8 +13,20 @@ import (
 // (docs/SNAPSHOT.md), which imports this package for its ids.
 
 // RoleCollector may post snapshots (POST /v1/snapshots) and nothing else
-// beyond its own project: the role of an introspection tool.
+// beyond its own project: the role of an introspection tool. It is bound
+// to hosts (User.Hosts) and may report only instances recorded on them.
 const RoleCollector Role = "collector"
+
+// MetaPrefix begins the names of a snapshot's metadata: numbers and sets
+// such as a replayed dataset's label ("meta.label") that describe the
+// snapshot rather than the instance's behaviour. They are stored and shown
+// like any other, but never scored: never a feature of a baseline's model,
+// never "novel", so that no label or annotation a collector adds can move
+// a verdict.
+const MetaPrefix = "meta."
+
+// IsMeta reports whether a numeric or set name is metadata (MetaPrefix).
+func IsMeta(name string) bool { return strings.HasPrefix(name, MetaPrefix) }
 
 // SnapshotRecord is a stored snapshot: the latest one of an instance, as
 // its v1 JSON line, with the number of snapshots the instance sent.
@@ -38,6 +51,7 @@ type InstanceRef struct {
 	ProjectID ProjectID
 	Publisher ProjectID
 	State     InstanceState
+	Host      string // the hypervisor host recorded at launch, if any
 }
 
 // Baseline is a versioned model of normal behaviour for one image role,
@@ -86,6 +100,13 @@ type Verdict struct {
 	State       VerdictState
 	ClearedBy   UserID
 	UpdatedAt   time.Time
+	// Uncapped is Score without the cap on one instance's surprise: it
+	// keeps growing as a fleet turns worse after Score has stopped.
+	Uncapped float64
+	// ClearedAt is, for a publisher an admin cleared, the Uncapped score it
+	// was cleared at; a later run flags it again only beyond it (see
+	// package monitor). 0 for a verdict never cleared.
+	ClearedAt float64
 }
 
 // Event tells a project about something that concerns it, such as a
@@ -103,19 +124,21 @@ type DetectionTx interface {
 	// InstanceRefs returns the instances among ids that exist, in any
 	// order, each with its image's owner.
 	InstanceRefs(ctx context.Context, ids []InstanceID) ([]InstanceRef, error)
-	// PutSnapshots records each snapshot as its instance's latest (when it
-	// is not older than the stored one) and counts it.
+	// PutSnapshots records each snapshot as its instance's latest and
+	// counts it: the latest is the one received last (the last of recs,
+	// then of the batches in commit order), whatever its TakenAt, which is
+	// the collector's to set and so no measure of what is newest.
 	PutSnapshots(ctx context.Context, recs []SnapshotRecord) error
 	// LatestSnapshots lists the latest snapshots of running instances, by
 	// instance id, after the given id, at most limit (0: no limit).
 	LatestSnapshots(ctx context.Context, after InstanceID, limit int) ([]SnapshotRecord, error)
 
-	// IdempotentResult returns the result stored under (user, key);
+	// IdempotentResult returns the record stored under (user, key);
 	// NotExist when there is none.
-	IdempotentResult(ctx context.Context, user UserID, key string) ([]byte, error)
-	// PutIdempotentResult stores a result under (user, key) and forgets
-	// the keys created before expire.
-	PutIdempotentResult(ctx context.Context, user UserID, key string, result []byte, at, expire time.Time) error
+	IdempotentResult(ctx context.Context, user UserID, key string) (*IdempotentRecord, error)
+	// PutIdempotentResult stores rec under (user, key) and forgets the
+	// keys created before expire; Exist when (user, key) is taken.
+	PutIdempotentResult(ctx context.Context, user UserID, key string, rec IdempotentRecord, at, expire time.Time) error
 
 	// SetImageRole sets an image's role; "" removes it.
 	SetImageRole(ctx context.Context, img ImageID, role string) error
@@ -155,4 +178,13 @@ type DetectionTx interface {
 	// ImageQuarantined reports whether an image is quarantined; NotExist
 	// when the image does not exist.
 	ImageQuarantined(ctx context.Context, id ImageID) (bool, error)
+}
+
+// IdempotentRecord is what a request with an Idempotency-Key left behind:
+// the SHA-256 of its body, so that the key reused with another body is
+// told apart from a retry, and its result, which a retry is answered.
+// BodyHash is empty for a record stored before the hash was kept.
+type IdempotentRecord struct {
+	BodyHash []byte
+	Result   []byte
 }

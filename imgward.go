@@ -42,6 +42,10 @@ type User struct {
 	ProjectID ProjectID
 	Role      Role
 	TokenHash []byte // SHA-256 of the token; never shown, compared in constant time
+	// Hosts are the hypervisor hosts a collector may report for: it may
+	// post snapshots only of instances recorded on one of them. Empty for
+	// other roles, and for a collector that may report for none.
+	Hosts     []string
 	CreatedAt time.Time
 }
 
@@ -50,6 +54,7 @@ type Principal struct {
 	UserID    UserID
 	ProjectID ProjectID
 	Role      Role
+	Hosts     []string // a collector's hosts (User.Hosts)
 }
 
 // IsAdmin reports whether the caller has the admin role.
@@ -120,6 +125,10 @@ type Image struct {
 	Properties      map[string]string // custom properties, strings as in Glance
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	// Quarantined is set while the owner is a flagged publisher (package
+	// monitor, DetectionTx.SetQuarantine): its data and keys go to nobody
+	// but the owner and admins. Read-only: UpdateImage does not write it.
+	Quarantined bool
 }
 
 // MemberStatus is the state of a member's acceptance of a shared image.

@@ -142,6 +142,7 @@ func (s *Server) putTrust(w http.ResponseWriter, r *http.Request, p imgward.Prin
 
 func verdictJSON(v *imgward.Verdict) map[string]any {
 	return map[string]any{"kind": v.Kind, "subject": v.Subject, "score": v.Score, "threshold": v.Threshold,
+		"uncapped": v.Uncapped, "cleared_at": v.ClearedAt,
 		"instances": v.Instances, "explanation": rawJSON(v.Explanation), "state": v.State,
 		"cleared_by": v.ClearedBy, "updated_at": v.UpdatedAt.Format(time.RFC3339Nano)}
 }

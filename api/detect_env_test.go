@@ -36,30 +36,57 @@ func (e *env) publicImage(owner tenant, name string) string {
 	return img.ID
 }
 
-// launchN launches n instances of an image as the tenant.
+// launchN launches n instances of an image as the tenant, on host hv-1.
 func (e *env) launchN(by tenant, image string, n int) []string {
+	e.t.Helper()
+	return e.launchOn(by, image, "hv-1", n)
+}
+
+// launchOn launches n instances of an image as the tenant on a host.
+func (e *env) launchOn(by tenant, image, host string, n int) []string {
 	e.t.Helper()
 	ids := make([]string, n)
 	for i := range ids {
 		var in instanceJSON
-		e.do("POST", "/v1/instances", by.token, map[string]string{"image_id": image}, 201, &in)
+		e.do("POST", "/v1/instances", by.token, map[string]string{"image_id": image, "host": host}, 201, &in)
 		ids[i] = in.ID
 	}
 	return ids
 }
 
-// collector creates a user of the collector role and returns its token.
+// collector creates a user of the collector role, bound to host hv-1,
+// and returns its token.
 func (e *env) collector() string {
 	e.t.Helper()
+	return e.collectorOf("ops", "hv-1")
+}
+
+// collectorOf creates a project and in it a collector bound to hosts, and
+// returns its token.
+func (e *env) collectorOf(project string, hosts ...string) string {
+	e.t.Helper()
 	var p struct{ ID string }
-	e.do("POST", "/v1/projects", e.admin, map[string]string{"name": "ops"}, 201, &p)
+	e.do("POST", "/v1/projects", e.admin, map[string]string{"name": project}, 201, &p)
 	var u struct{ Token string }
-	e.do("POST", "/v1/users", e.admin, map[string]string{"name": "collector", "project_id": p.ID, "role": "collector"}, 201, &u)
+	e.do("POST", "/v1/users", e.admin, map[string]any{"name": "collector", "project_id": p.ID, "role": "collector", "hosts": hosts}, 201, &u)
 	return u.Token
 }
 
 // behaviour makes a web server's snapshot; a zombie mines and calls home.
 func behaviour(rng *rand.Rand, id string, zombie bool, at time.Time) string {
+	return marshalLine(behaviourOf(rng, id, zombie, at))
+}
+
+func marshalLine(s *snapshot.Snapshot) string {
+	b, err := snapshot.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// behaviourOf is behaviour's snapshot, before it is marshalled.
+func behaviourOf(rng *rand.Rand, id string, zombie bool, at time.Time) *snapshot.Snapshot {
 	s := &snapshot.Snapshot{InstanceID: imgward.InstanceID(id), TakenAt: at, Source: "sim",
 		Numeric: map[string]float64{
 			"cpu.pct": 10 + rng.NormFloat64(), "rss_mb": 500 + 20*rng.NormFloat64(),
@@ -72,11 +99,7 @@ func behaviour(rng *rand.Rand, id string, zombie bool, at time.Time) string {
 		s.Sets["procs"] = append(s.Sets["procs"], "kworkerd")
 		s.Sets["ports"] = append(s.Sets["ports"], "4444")
 	}
-	b, err := snapshot.Marshal(s)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
+	return s
 }
 
 // syscallBehaviour makes a web server's snapshot with its system calls: a
@@ -107,11 +130,7 @@ func syscallBehaviour(rng *rand.Rand, id string, exfiltrates bool, at time.Time)
 		Numeric:  map[string]float64{"cpu.pct": 10 + rng.NormFloat64(), "rss_mb": 500 + 20*rng.NormFloat64()},
 		Sets:     map[string][]string{"procs": {"nginx", "sshd"}},
 		Syscalls: &snapshot.Syscalls{Sequence: seq}}
-	b, err := snapshot.Marshal(s)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
+	return marshalLine(s)
 }
 
 // post sends an NDJSON batch and checks the status; it returns the body.

@@ -18,6 +18,8 @@ type verdictOut struct {
 	Subject   string  `json:"subject"`
 	Score     float64 `json:"score"`
 	Threshold float64 `json:"threshold"`
+	Uncapped  float64 `json:"uncapped"`
+	ClearedAt float64 `json:"cleared_at"`
 	State     string  `json:"state"`
 }
 

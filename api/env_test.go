@@ -25,6 +25,8 @@ type env struct {
 	admin string // the admin's token
 	dir   string // the data directory
 	svc   *server.Service
+	ts    *httptest.Server
+	cfg   server.Config
 }
 
 func newEnv(t *testing.T, limits catalog.Limits) *env {
@@ -37,13 +39,31 @@ func newEnvWith(t *testing.T, set func(*server.Config)) *env {
 	dir := t.TempDir()
 	cfg := server.Config{DataDir: dir, Store: "sqlite", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	set(&cfg)
-	svc, err := server.Open(context.Background(), cfg)
+	e := &env{t: t, dir: dir, cfg: cfg}
+	e.start()
+	e.admin = e.svc.AdminToken
+	t.Cleanup(func() { e.ts.Close(); e.svc.Close() })
+	return e
+}
+
+// start opens the service on the env's store and serves it.
+func (e *env) start() {
+	e.t.Helper()
+	svc, err := server.Open(context.Background(), e.cfg)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	ts := httptest.NewServer(svc.Handler)
-	t.Cleanup(func() { ts.Close(); svc.Close() })
-	return &env{t: t, url: ts.URL, admin: svc.AdminToken, dir: dir, svc: svc}
+	e.svc, e.ts = svc, httptest.NewServer(svc.Handler)
+	e.url = e.ts.URL
+}
+
+// restart stops the service and starts it again on the same store, as
+// after a crash or an upgrade: what it holds in memory is rebuilt.
+func (e *env) restart() {
+	e.t.Helper()
+	e.ts.Close()
+	e.svc.Close()
+	e.start()
 }
 
 // tenant is a project with one member user.

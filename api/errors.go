@@ -25,6 +25,8 @@ func status(k errors.Kind) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Unavailable:
 		return http.StatusServiceUnavailable
+	case errors.Mismatch:
+		return http.StatusUnprocessableEntity
 	}
 	return http.StatusInternalServerError
 }

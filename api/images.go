@@ -194,9 +194,13 @@ func (s *Server) uploadImage(w http.ResponseWriter, r *http.Request, p imgward.P
 		s.error(w, r, errors.E(errors.TooLarge, errors.Msg("image data is over the size limit")))
 		return
 	}
-	// An upload may take long; the server's write timeout must not cut it.
-	http.NewResponseController(w).SetReadDeadline(time.Time{})
-	if _, err := s.cat.Upload(r.Context(), p, imgward.ImageID(r.PathValue("id")), r.Body); err != nil {
+	// An upload may take long, but not stall: its body is paced by the
+	// upload limits rather than by the server's timeouts.
+	body := newPacedBody(w, r.Body, s.upload, time.Now)
+	if _, err := s.cat.Upload(r.Context(), p, imgward.ImageID(r.PathValue("id")), body); err != nil {
+		if body.err != nil {
+			s.log.Info("upload ended by the upload limits", "image", r.PathValue("id"), "err", body.err)
+		}
 		s.error(w, r, err)
 		return
 	}

@@ -36,6 +36,7 @@ type Server struct {
 	broker  *broker.Broker   // protect.go
 	issuer  *identity.Issuer // protect.go
 	now     func() time.Time
+	upload  UploadLimits // upload.go
 }
 
 // Option configures a Server.
@@ -58,7 +59,8 @@ func WithRegistry(reg *prometheus.Registry) Option {
 
 // New returns the HTTP handler of imgward over a catalog.
 func New(cat *catalog.Service, opts ...Option) *Server {
-	s := &Server{cat: cat, log: slog.Default(), mux: http.NewServeMux(), now: time.Now}
+	s := &Server{cat: cat, log: slog.Default(), mux: http.NewServeMux(), now: time.Now,
+		upload: UploadLimits{}.withDefaults()}
 	for _, o := range opts {
 		o(s)
 	}

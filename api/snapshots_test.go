@@ -71,8 +71,9 @@ func TestSnapshotsIngest(t *testing.T) {
 	}
 
 	// A retry with the same key is answered, not counted again.
-	first := e.post(col, "batch-1", batch(good(0), good(0)), 200)
-	r, err := newNDJSON(e.url, col, "batch-1", batch(good(0), good(0)))
+	two := batch(good(0), good(0))
+	first := e.post(col, "batch-1", two, 200)
+	r, err := newNDJSON(e.url, col, "batch-1", two)
 	if err != nil {
 		t.Fatal(err)
 	}

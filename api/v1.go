@@ -57,21 +57,26 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request, p imgward.Pr
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
 	var body struct {
-		Name      string `json:"name"`
-		ProjectID string `json:"project_id"`
-		Role      string `json:"role"`
+		Name      string   `json:"name"`
+		ProjectID string   `json:"project_id"`
+		Role      string   `json:"role"`
+		Hosts     []string `json:"hosts"`
 	}
 	if err := decode(w, r, "application/json", &body); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	u, token, err := s.cat.CreateUser(r.Context(), p, body.Name, imgward.ProjectID(body.ProjectID), imgward.Role(body.Role))
+	u, token, err := s.cat.CreateUser(r.Context(), p, body.Name, imgward.ProjectID(body.ProjectID), imgward.Role(body.Role), body.Hosts)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
+	hosts := u.Hosts
+	if hosts == nil {
+		hosts = []string{}
+	}
 	writeJSON(w, http.StatusCreated, map[string]any{
-		"id": u.ID, "name": u.Name, "project_id": u.ProjectID, "role": u.Role,
+		"id": u.ID, "name": u.Name, "project_id": u.ProjectID, "role": u.Role, "hosts": hosts,
 		"created_at": u.CreatedAt.Format(time.RFC3339Nano), "token": token,
 	})
 }

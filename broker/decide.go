@@ -68,7 +68,11 @@ func (b *Broker) decide(ctx context.Context, tx imgward.Tx, doc *identity.Docume
 			return fail(err)
 		}
 	}
-	if see, use, why := catalog.MayUse(img, m, in.ProjectID); !see {
+	admin, err := b.quarantineAdmin(ctx, tx, img, in)
+	if err != nil {
+		return fail(err)
+	}
+	if see, use, why := catalog.MayUse(img, m, in.ProjectID, admin); !see {
 		return hidden(why)
 	} else if !use {
 		return perm(why)
@@ -94,6 +98,23 @@ func (b *Broker) decide(ctx context.Context, tx imgward.Tx, doc *identity.Docume
 		return b.unwrap(ctx, img, k, "instance "+string(in.ID))
 	}
 	return b.unseal(ctx, img, k, in)
+}
+
+// quarantineAdmin reports whether the user who launched in is an admin,
+// which only a quarantined image of another project asks: its key goes to
+// nobody but the owner's and admins' instances until it is cleared. The
+// role is read now, so an admin demoted since the launch gets no key.
+func (b *Broker) quarantineAdmin(ctx context.Context, tx imgward.Tx, img *imgward.Image, in *imgward.Instance) (bool, error) {
+	if !img.Quarantined || img.Owner == in.ProjectID {
+		return false, nil
+	}
+	u, err := tx.User(ctx, in.UserID)
+	if errors.Is(errors.NotExist, err) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return u.Role == imgward.RoleAdmin, nil
 }
 
 // keyless explains why an image has no key: usually it is not protected,

@@ -68,7 +68,7 @@ func (b *Broker) decideOwner(ctx context.Context, tx imgward.Tx, p imgward.Princ
 		if m, err = tx.Member(ctx, id, p.ProjectID); err != nil {
 			m = nil
 		}
-		if see, _, why := catalog.MayUse(img, m, p.ProjectID); !see {
+		if see, _, why := catalog.MayUse(img, m, p.ProjectID, p.IsAdmin()); !see {
 			return nil, why, errors.E(errors.NotExist, errors.Msg("no such image"))
 		}
 		return perm("only the image's owner may fetch its key; instances get it through the broker")

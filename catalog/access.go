@@ -33,11 +33,15 @@ func (a access) see() bool {
 
 // use reports whether the caller may launch or download the image, and if
 // not, why. Unlike Glance, a pending or rejected member may not use it:
-// acceptance gates use.
+// acceptance gates use. A quarantined image (its publisher is flagged) is
+// used by nobody but its owner and admins until an admin clears it: its
+// data and keys are what a malicious publisher's fleet would spread.
 func (a access) use() (bool, string) {
 	switch {
 	case a.owner:
 		return true, ""
+	case a.img.Quarantined && !a.admin:
+		return false, Quarantined
 	case a.img.Visibility == imgward.Public, a.img.Visibility == imgward.Community:
 		return true, ""
 	case a.img.Visibility != imgward.Shared:
@@ -81,12 +85,17 @@ func notFound(op string) error {
 	return errors.E(op, errors.NotExist, errors.Msg("no such image"))
 }
 
+// Quarantined is the reason, and the client's message, of a use of a
+// quarantined image refused.
+const Quarantined = "image quarantined: publisher flagged"
+
 // MayUse applies the rules of see and use to project, for the key broker,
 // which decides for an instance's project rather than for a caller. m is
-// project's membership of img, or nil. see false means that project must be
-// told the image does not exist.
-func MayUse(img *imgward.Image, m *imgward.Member, project imgward.ProjectID) (see, use bool, why string) {
-	a := access{img: img, member: m, owner: img.Owner == project}
+// project's membership of img, or nil; admin says whether the requester is
+// an admin, which matters only for a quarantined image. see false means
+// that project must be told the image does not exist.
+func MayUse(img *imgward.Image, m *imgward.Member, project imgward.ProjectID, admin bool) (see, use bool, why string) {
+	a := access{img: img, member: m, owner: img.Owner == project, admin: admin}
 	if !a.see() {
 		return false, false, "image not visible to the project"
 	}

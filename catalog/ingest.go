@@ -36,12 +36,54 @@ type ingested struct {
 // as it streams and, for a protected image, sealed before it reaches the
 // blob store, so that its plaintext never rests on disk.
 func (s *Service) ingest(ctx context.Context, img *imgward.Image, r io.Reader) (*ingested, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	return s.ingestFrom(ctx, img, &bodyReader{r: r})
+}
+
+// errBrokeOff is the answer to an upload whose body ended early or failed
+// to arrive, whatever the step it broke: the same for every mode, so that
+// a client that cuts its upload learns nothing else, and makes no other
+// part (the key service) look broken.
+var errBrokeOff = errors.Msg("upload broke off")
+
+// bodyReader keeps the error that reading an upload's body met, so that
+// it, and not whatever step it broke, is what the upload reports.
+type bodyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
+
+// brokeOff returns err, or the broken-off upload if the body failed first:
+// with the body's own client message if it has one (such as the pacing
+// of api's, which ends a stalled upload), so that the answer and the
+// audit log say why.
+func (b *bodyReader) brokeOff(err error) error {
+	if err == nil || b.err == nil {
+		return err
+	}
+	if m := errors.Message(b.err); m != "" {
+		return errors.E(errors.Invalid, errors.Msg(m), b.err)
+	}
+	return errors.E(errors.Invalid, errBrokeOff, b.err)
+}
+
+func (s *Service) ingestFrom(ctx context.Context, img *imgward.Image, body *bodyReader) (*ingested, error) {
+	br := bufio.NewReaderSize(body, 64<<10)
 	head, _ := br.Peek(seal.MaxHeaderSize)
+	if body.err != nil {
+		return nil, body.brokeOff(body.err) // before a key is made for nothing
+	}
 	if bytes.HasPrefix(head, []byte(seal.Magic)) {
 		if h, err := seal.ParseHeader(bytes.NewReader(head)); err == nil {
 			info, err := s.blobs.Put(ctx, string(img.ID), br, s.limits.MaxImageSize)
-			return &ingested{info: info, foreign: h}, err
+			return &ingested{info: info, foreign: h}, body.brokeOff(err)
 		}
 	}
 	isTar := len(head) >= 262 && string(head[257:262]) == "ustar"
@@ -56,7 +98,7 @@ func (s *Service) ingest(ctx context.Context, img *imgward.Image, r io.Reader) (
 			return nil, err
 		}
 		info, err := s.blobs.Put(ctx, string(img.ID), br, s.limits.MaxImageSize)
-		return &ingested{info: info}, err
+		return &ingested{info: info}, body.brokeOff(err)
 	}
 	fpr, fpw := io.Pipe()
 	fpDone := make(chan *fingerprint.Fingerprint, 1)
@@ -77,7 +119,7 @@ func (s *Service) ingest(ctx context.Context, img *imgward.Image, r io.Reader) (
 	fpw.CloseWithError(err) // nil: EOF
 	fp := <-fpDone
 	if err != nil {
-		return nil, err
+		return nil, body.brokeOff(err)
 	}
 	in.fp = fp
 	in.info = imgward.BlobInfo{Size: src.n, MD5: hex.EncodeToString(md.Sum(nil)), SHA512: hex.EncodeToString(sh.Sum(nil))}
@@ -133,7 +175,10 @@ func (s *Service) sealTo(ctx context.Context, img *imgward.Image, src io.Reader)
 func (s *Service) putSealed(ctx context.Context, img *imgward.Image, max func(seal.Header) int64,
 	write func(w io.Writer, dk []byte, h seal.Header) error) (wrapped imgward.WrappedKey, writeErr, err error) {
 	dk, wrapped, err := s.prot.keys.GenerateDataKey(ctx, s.prot.keyID, []byte(img.ID))
-	if err != nil {
+	if err != nil && ctx.Err() != nil {
+		// The client went away: its upload broke off, the KMS did not.
+		return wrapped, nil, errors.E(errors.Invalid, errBrokeOff, ctx.Err())
+	} else if err != nil {
 		return wrapped, nil, errors.E(errors.Unavailable, errors.Msg("key service unavailable"), err)
 	}
 	defer clear(dk)

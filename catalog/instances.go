@@ -33,6 +33,12 @@ func (s *Service) Launch(ctx context.Context, p imgward.Principal, id imgward.Im
 			}
 			return err
 		}
+		// A flagged publisher's images are quarantined (package monitor):
+		// no new instance may join the suspect fleet, whoever launches.
+		if a.img.Quarantined {
+			return denied("instance.launch", imageObject(id), Quarantined,
+				errors.E(op, errors.Permission, errors.Msg(Quarantined)))
+		}
 		if ok, why := a.use(); !ok {
 			return denied("instance.launch", imageObject(id), why,
 				errors.E(op, errors.Permission, errors.Msg("may not launch: "+why)))
@@ -40,14 +46,6 @@ func (s *Service) Launch(ctx context.Context, p imgward.Principal, id imgward.Im
 		if a.img.Status != imgward.StatusActive {
 			return denied("instance.launch", imageObject(id), "image is "+string(a.img.Status),
 				errors.E(op, errors.Conflict, errors.Msg("image is "+string(a.img.Status)+", not active")))
-		}
-		// A flagged publisher's images are quarantined (package monitor):
-		// no new instance may join the suspect fleet, whoever launches.
-		if q, err := tx.ImageQuarantined(ctx, id); err != nil {
-			return err
-		} else if q {
-			return denied("instance.launch", imageObject(id), "image quarantined",
-				errors.E(op, errors.Permission, errors.Msg("image quarantined: publisher flagged")))
 		}
 		if err := tx.CreateInstance(ctx, in); err != nil {
 			return err

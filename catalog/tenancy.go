@@ -4,11 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"imgward"
 	"imgward/errors"
+	"imgward/identity"
 )
 
 // tokenPrefix marks imgward tokens, so that a leaked one is recognisable by
@@ -57,7 +61,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (imgward.Princ
 	if subtle.ConstantTimeCompare(u.TokenHash, h) != 1 {
 		return imgward.Principal{}, bad
 	}
-	return imgward.Principal{UserID: u.ID, ProjectID: u.ProjectID, Role: u.Role}, nil
+	return imgward.Principal{UserID: u.ID, ProjectID: u.ProjectID, Role: u.Role, Hosts: u.Hosts}, nil
 }
 
 // Bootstrap creates the first admin, in a project named "admin", when the
@@ -168,8 +172,10 @@ func (s *Service) ListProjects(ctx context.Context, p imgward.Principal) ([]imgw
 }
 
 // CreateUser creates a user in a project (admin only) and returns it with
-// its token, which is shown only this once.
-func (s *Service) CreateUser(ctx context.Context, p imgward.Principal, name string, project imgward.ProjectID, role imgward.Role) (*imgward.User, string, error) {
+// its token, which is shown only this once. hosts binds a collector to the
+// hypervisor hosts it may report for (see checkHosts); other roles take
+// none.
+func (s *Service) CreateUser(ctx context.Context, p imgward.Principal, name string, project imgward.ProjectID, role imgward.Role, hosts []string) (*imgward.User, string, error) {
 	const op = "catalog.CreateUser"
 	if err := s.requireAdmin(ctx, p, op, "user.create", "user"); err != nil {
 		return nil, "", err
@@ -183,10 +189,14 @@ func (s *Service) CreateUser(ctx context.Context, p imgward.Principal, name stri
 	if role != imgward.RoleAdmin && role != imgward.RoleMember && role != imgward.RoleCollector {
 		return nil, "", errors.E(op, errors.Invalid, errors.Msg(`role must be "admin", "member" or "collector"`))
 	}
+	hosts, err := checkHosts(op, role, hosts)
+	if err != nil {
+		return nil, "", err
+	}
 	token, h := NewToken()
 	u := &imgward.User{ID: imgward.UserID(randomHex(16)), Name: strings.TrimSpace(name), ProjectID: project,
-		Role: role, TokenHash: h, CreatedAt: s.stamp()}
-	err := s.store.Update(ctx, func(tx imgward.Tx) error {
+		Role: role, TokenHash: h, Hosts: hosts, CreatedAt: s.stamp()}
+	err = s.store.Update(ctx, func(tx imgward.Tx) error {
 		if _, err := tx.Project(ctx, project); errors.Is(errors.NotExist, err) {
 			return errors.E(op, errors.Invalid, errors.Msg("no such project"))
 		} else if err != nil {
@@ -195,7 +205,13 @@ func (s *Service) CreateUser(ctx context.Context, p imgward.Principal, name stri
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, p, "user.create", "user/"+string(u.ID), "role "+string(role))
+		detail := "role " + string(role)
+		if list := strings.Join(hosts, ","); len(list) > 512 {
+			detail += ", " + strconv.Itoa(len(hosts)) + " hosts"
+		} else if list != "" {
+			detail += ", hosts " + list
+		}
+		return s.audit(ctx, tx, p, "user.create", "user/"+string(u.ID), detail)
 	})
 	if err != nil {
 		return nil, "", errors.E(op, err)
@@ -304,4 +320,32 @@ func (s *Service) PutPublisher(ctx context.Context, p imgward.Principal, id imgw
 		return nil, errors.E(op, err)
 	}
 	return pub, nil
+}
+
+// MaxCollectorHosts bounds the hosts of one collector.
+const MaxCollectorHosts = 1024
+
+// checkHosts validates a new user's hosts and returns them without
+// duplicates, sorted. Only a collector takes hosts: what it may report is
+// bound to them, so that a collector of one project cannot post snapshots
+// of another's instances to steer their verdicts. A collector may be
+// created without hosts (it then reports for none until recreated).
+func checkHosts(op string, role imgward.Role, hosts []string) ([]string, error) {
+	if len(hosts) == 0 {
+		return nil, nil
+	}
+	if role != imgward.RoleCollector {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("hosts are for users of the collector role only"))
+	}
+	if len(hosts) > MaxCollectorHosts {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("at most "+strconv.Itoa(MaxCollectorHosts)+" hosts"))
+	}
+	for _, h := range hosts {
+		if h == "" || !identity.ValidHost(h) {
+			return nil, errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("host %.64q is not a host name or address", h)))
+		}
+	}
+	hosts = slices.Clone(hosts)
+	slices.Sort(hosts)
+	return slices.Compact(hosts), nil
 }

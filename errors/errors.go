@@ -28,6 +28,7 @@ const (
 	Internal             // a bug or a broken invariant
 	TooLarge             // the input, or a quota, is over its limit
 	Unauthenticated      // no valid credentials were presented
+	Mismatch             // a retry (the same idempotency key) is not the request it claims to repeat
 )
 
 var kindNames = [...]string{
@@ -41,6 +42,7 @@ var kindNames = [...]string{
 	Internal:        "internal",
 	TooLarge:        "too large",
 	Unauthenticated: "unauthenticated",
+	Mismatch:        "mismatch",
 }
 
 func (k Kind) String() string {

@@ -101,6 +101,11 @@ type Config struct {
 type Member struct {
 	Instance, Image, Publisher string
 	Weight                     float64
+	// Seq orders an instance's reports as the server received them: a
+	// report with a lower Seq than the instance's current one arrived
+	// earlier, however late Put is called with it, and is ignored. 0 is
+	// unordered: such a report always replaces the current one.
+	Seq uint64
 }
 
 // report is one instance's parameters as Put takes them: numbers as
@@ -115,6 +120,7 @@ type report struct {
 	Values    []float64
 	Numeric   map[string]float64
 	Sets      map[string][]string
+	Seq       uint64 // Member.Seq
 }
 
 // Fleet is the unified state of all images and publishers.
@@ -139,6 +145,7 @@ type Fleet struct {
 type instance struct {
 	image, pub *group
 	weight     float64
+	seq        uint64 // Snapshot.Seq of the report
 	num        []numValue
 	sets       []setValue
 }
@@ -171,14 +178,15 @@ func New(cfg Config) *Fleet {
 }
 
 // Put records the numeric and set features of s as the latest report of
-// m's instance, replacing the previous one; s's instance id, time, source
-// and system calls are not folded. An invalid report (no ids, a
+// m's instance, replacing the previous one unless m.Seq says it was
+// received before that one; s's instance id, time, source and system calls
+// are not folded. An invalid report (no ids, a
 // non-finite value, a bad weight, a name given both as a number and as a
 // set) is an error of kind Invalid; one over the limits is kind TooLarge.
-// A rejected report changes nothing.
+// A rejected or superseded report changes nothing.
 func (f *Fleet) Put(m Member, s *snapshot.Snapshot) error {
 	return f.put(report{Instance: m.Instance, Image: m.Image, Publisher: m.Publisher, Weight: m.Weight,
-		Numeric: s.Numeric, Sets: s.Sets})
+		Numeric: s.Numeric, Sets: s.Sets, Seq: m.Seq})
 }
 
 // PutValues is Put for a report of numbers only, given as parallel names
@@ -187,25 +195,29 @@ func (f *Fleet) Put(m Member, s *snapshot.Snapshot) error {
 // values are an error of kind Invalid.
 func (f *Fleet) PutValues(m Member, names []string, values []float64) error {
 	return f.put(report{Instance: m.Instance, Image: m.Image, Publisher: m.Publisher, Weight: m.Weight,
-		Names: names, Values: values})
+		Names: names, Values: values, Seq: m.Seq})
 }
 
 func (f *Fleet) put(s report) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	old := f.instances[s.Instance]
+	if old != nil && s.Seq != 0 && s.Seq < old.seq {
+		return nil // superseded by a report received later
+	}
 	if err := f.validate(s); err != nil {
 		return err
 	}
 	p := &f.pend
-	old := f.instances[s.Instance]
 	if old == nil && len(f.instances) >= f.lim.Instances {
 		return errors.E(putOp, errors.TooLarge, errors.Errorf("more than %d instances", f.lim.Instances))
 	}
 	if old != nil && f.sameButNumbers(old, s) {
 		f.replaceNumbers(old)
+		old.seq = s.Seq
 		return nil
 	}
-	in := &instance{weight: p.weight}
+	in := &instance{weight: p.weight, seq: s.Seq}
 	if old != nil {
 		f.subtract(old)
 		in.num, in.sets = old.num[:0], old.sets[:0] // reuse storage

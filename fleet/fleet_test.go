@@ -195,3 +195,41 @@ func TestPutSnapshot(t *testing.T) {
 		t.Errorf("names without values: %v", err)
 	}
 }
+
+// TestSeq checks that a report received earlier (lower Seq) never replaces
+// one received later, whatever order Put sees them in, on both of Put's
+// paths (same sets: numbers only; other sets: the whole report).
+func TestSeq(t *testing.T) {
+	f := New(Config{})
+	type report struct {
+		seq uint64
+		s   *snapshot.Snapshot
+	}
+	snap := func(seq uint64, cpu float64, procs ...string) report {
+		return report{seq, &snapshot.Snapshot{Numeric: map[string]float64{"cpu": cpu}, Sets: map[string][]string{"procs": procs}}}
+	}
+	steps := []struct {
+		r        report
+		cpu      float64
+		dominant string
+	}{
+		{snap(2, 20, "nginx"), 20, "nginx"},
+		{snap(1, 10, "nginx"), 20, "nginx"}, // earlier, same sets: ignored
+		{snap(1, 10, "xmrig"), 20, "nginx"}, // earlier, other sets: ignored
+		{snap(3, 30, "nginx"), 30, "nginx"}, // later, same sets
+		{snap(4, 40, "xmrig"), 40, "xmrig"}, // later, other sets
+		{snap(3, 35, "nginx"), 40, "xmrig"}, // earlier again
+		{snap(0, 50, "sshd"), 50, "sshd"},   // unordered: replaces
+		{snap(5, 60, "sshd"), 60, "sshd"},
+	}
+	for i, st := range steps {
+		if err := f.Put(Member{Instance: "i", Image: "img", Publisher: "pub", Seq: st.r.seq}, st.r.s); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := f.Publisher("pub")
+		if v := param(t, got, "cpu"); v.Value != st.cpu || got.Sets[0].Dominant != st.dominant || got.Instances != 1 {
+			t.Errorf("step %d (seq %d): cpu %v, dominant %q, %d instances; want %v, %q, 1", i, st.r.seq, v.Value,
+				got.Sets[0].Dominant, got.Instances, st.cpu, st.dominant)
+		}
+	}
+}

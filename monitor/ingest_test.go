@@ -10,9 +10,10 @@ import (
 	"imgward/snapshot"
 )
 
-// TestTrackBatch checks that the unified state gets the newest snapshot
-// of each instance of a batch, whether the batch has one line per
-// instance or several, in any order.
+// TestTrackBatch checks that the unified state gets the last received
+// snapshot of each instance, whatever its taken_at: the last line of a
+// batch, and of batches the one committed last (the higher number), even
+// when batches are folded out of order.
 func TestTrackBatch(t *testing.T) {
 	s := &Service{fleet: fleet.New(fleet.Config{}), log: slog.New(slog.DiscardHandler)}
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -29,16 +30,22 @@ func TestTrackBatch(t *testing.T) {
 		}
 		return st.Numeric[0].Value
 	}
-	s.trackBatch([]snapshot.Line{line("a", 1, 10), line("b", 1, 20)}, refs)
-	if m := mean(); m != 15 {
-		t.Errorf("one line per instance: mean %v, want 15", m)
+	tests := []struct {
+		name  string
+		lines []snapshot.Line
+		seq   uint64
+		want  float64
+	}{
+		{"one line per instance", []snapshot.Line{line("a", 1, 10), line("b", 1, 20)}, 1, 15},
+		{"a's later line dated earlier", []snapshot.Line{line("a", 3, 30), line("a", 2, 90), line("b", 2, 40)}, 2, (90 + 40) / 2},
+		{"a twice at one time", []snapshot.Line{line("b", 4, 60), line("a", 4, 50), line("a", 4, 70)}, 4, (70 + 60) / 2},
+		{"an earlier batch folded late", []snapshot.Line{line("a", 9, 0), line("b", 9, 0)}, 3, (70 + 60) / 2},
+		{"dated in the past, received last", []snapshot.Line{line("a", 0, 20), line("b", 0, 40)}, 5, 30},
 	}
-	s.trackBatch([]snapshot.Line{line("a", 3, 30), line("a", 2, 90), line("b", 2, 40)}, refs)
-	if m := mean(); m != 35 {
-		t.Errorf("a's newer line first: mean %v, want (30+40)/2", m)
-	}
-	s.trackBatch([]snapshot.Line{line("b", 4, 60), line("a", 4, 50), line("a", 4, 70)}, refs)
-	if m := mean(); m != 65 {
-		t.Errorf("a twice at one time: mean %v, want the later line's, (70+60)/2", m)
+	for _, tt := range tests {
+		s.trackBatch(tt.lines, refs, tt.seq)
+		if m := mean(); m != tt.want {
+			t.Errorf("%s: mean %v, want %v", tt.name, m, tt.want)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"imgward"
@@ -90,7 +91,11 @@ type Service struct {
 	log   *slog.Logger
 	fleet *fleet.Fleet
 	hook  *webhook
-	runMu sync.Mutex // one detection run at a time; guards fitted
+	// received counts committed ingest batches, in commit order: a batch's
+	// number orders its snapshots in the unified state (fleet.Member.Seq)
+	// as the store orders them, whatever order trackBatch runs in.
+	received atomic.Uint64
+	runMu    sync.Mutex // one detection run at a time; guards fitted
 	// fitted keeps the scorer of each baseline version in use, by role
 	// and version, so that a run refits only new baselines.
 	fitted map[string]*pipeline.Scorer
@@ -140,15 +145,16 @@ func (s *Service) Tracked() int { return s.fleet.Instances() }
 // unified state.
 func (s *Service) rebuild(ctx context.Context) error {
 	err := s.eachLatest(ctx, func(snap *snapshot.Snapshot, r *imgward.SnapshotRecord) {
-		s.track(snap, r.ImageID, r.Publisher)
+		s.track(snap, r.ImageID, r.Publisher, 0)
 	})
 	return errors.Wrap("monitor.rebuild", err)
 }
 
-// track folds a snapshot into the unified state. The state is a view the
-// Store can rebuild, so a snapshot it cannot take (over a fleet limit) is
-// logged, not failed: the batch is already durable.
-func (s *Service) track(snap *snapshot.Snapshot, img imgward.ImageID, pub imgward.ProjectID) {
+// track folds a snapshot into the unified state, unless one received
+// later (a higher seq) is already there. The state is a view the Store can
+// rebuild, so a snapshot it cannot take (over a fleet limit) is logged,
+// not failed: the batch is already durable.
+func (s *Service) track(snap *snapshot.Snapshot, img imgward.ImageID, pub imgward.ProjectID, seq uint64) {
 	if pub == "" {
 		return // the image is gone; there is no publisher to fold into
 	}
@@ -166,7 +172,7 @@ func (s *Service) track(snap *snapshot.Snapshot, img imgward.ImageID, pub imgwar
 			sets[name], budget = items[:n], budget-n
 		}
 	}
-	err := s.fleet.Put(fleet.Member{Instance: string(snap.InstanceID), Image: string(img), Publisher: string(pub)},
+	err := s.fleet.Put(fleet.Member{Instance: string(snap.InstanceID), Image: string(img), Publisher: string(pub), Seq: seq},
 		&snapshot.Snapshot{Numeric: snap.Numeric, Sets: sets})
 	if err != nil {
 		s.log.Warn("unified state refused a snapshot", "instance", snap.InstanceID, "err", err)

@@ -26,7 +26,8 @@ type Report struct {
 // scored is one instance's result.
 type scored struct {
 	rec      imgward.SnapshotRecord
-	surprise float64
+	surprise float64 // capped (pipeline's Surprise)
+	uncapped float64 // not capped (Uncapped)
 	score    float64
 	dev      []deviation
 }
@@ -72,14 +73,14 @@ func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error)
 		x := sc.Vector(snap)
 		r := scored{rec: *rec, score: sc.Score(x)}
 		r.rec.Body = nil
-		r.surprise = sc.Surprise(r.score)
+		r.surprise, r.uncapped = sc.Surprise(r.score), sc.Uncapped(r.score)
 		ex := sc.Explain(x)
 		for _, d := range ex[:min(explainTop, len(ex))] {
 			r.dev = append(r.dev, deviation{d.Feature, d.Value, d.Baseline, d.Score})
 		}
 		results = append(results, r)
-		surprises.Put(fleet.Member{Instance: string(rec.InstanceID), Image: string(rec.ImageID),
-			Publisher: string(rec.Publisher)}, r.surprise)
+		surprises.PutUncapped(fleet.Member{Instance: string(rec.InstanceID), Image: string(rec.ImageID),
+			Publisher: string(rec.Publisher)}, r.surprise, r.uncapped)
 	})
 	if err != nil {
 		return nil, errors.E(op, err)
@@ -153,7 +154,7 @@ func (s *Service) judge(results []scored, surprises *pipeline.Fold, rep *Report)
 			st = imgward.VerdictFlagged
 		}
 		vs = append(vs, imgward.Verdict{Kind: imgward.VerdictInstance, Subject: string(r.rec.InstanceID),
-			Score: r.surprise, Threshold: s.cfg.InstanceThreshold, Instances: 1,
+			Score: r.surprise, Uncapped: r.uncapped, Threshold: s.cfg.InstanceThreshold, Instances: 1,
 			Explanation: mustJSON(r.dev), State: st, UpdatedAt: now})
 		for _, k := range []string{"image/" + string(r.rec.ImageID), "publisher/" + string(r.rec.Publisher)} {
 			explain[k] = append(explain[k], r.dev...)
@@ -165,7 +166,7 @@ func (s *Service) judge(results []scored, surprises *pipeline.Fold, rep *Report)
 				continue
 			}
 			thr, flagged := g.Judge(s.cfg.Alpha)
-			v := imgward.Verdict{Kind: kind, Subject: g.ID, Score: g.Surprise, Threshold: thr, Instances: g.Instances,
+			v := imgward.Verdict{Kind: kind, Subject: g.ID, Score: g.Surprise, Uncapped: g.Uncapped, Threshold: thr, Instances: g.Instances,
 				Explanation: mustJSON(summarise(explain[string(kind)+"/"+g.ID])), State: imgward.VerdictOK, UpdatedAt: now}
 			if flagged {
 				v.State = imgward.VerdictFlagged

@@ -31,6 +31,7 @@ if newest=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -n 1) && [ -n 
 fi
 want gcc /usr/bin/gcc
 want make /usr/bin/make
+want python3-cryptography /usr/lib/python3/dist-packages/cryptography # seal/testdata/kat_v1.py
 if [ "${1:-}" = bench ]; then
 	want python3-sklearn /usr/lib/python3/dist-packages/sklearn
 	want age /usr/bin/age

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -89,5 +90,31 @@ func TestKnownAnswerOpens(t *testing.T) {
 	got, err := openAll(append(hdr, payload...), testKey(0))
 	if err != nil || !bytes.Equal(got, katPlain(13)) {
 		t.Fatalf("golden 13-byte vector: %q, %v", got, err)
+	}
+}
+
+// TestKnownAnswerPython checks the vectors with testdata/kat_v1.py, an
+// implementation of the format written from docs/FORMATS.md alone with
+// Python's cryptography module: the vectors above come from this package,
+// so only an independent implementation shows that they are the format's.
+// Without python3 and the module the test skips, except under CI=true.
+func TestKnownAnswerPython(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err == nil {
+		err = exec.Command(python, "-c", "import cryptography.hazmat.primitives.ciphers.aead").Run()
+	}
+	if err != nil {
+		msg := "python3 with the cryptography module is missing (Debian: python3-cryptography, scripts/test-deps.sh): " + err.Error()
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	out, err := exec.Command(python, "testdata/kat_v1.py", katFile).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kat_v1.py: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "4 vectors agree") {
+		t.Fatalf("kat_v1.py checked less than every vector:\n%s", out)
 	}
 }

@@ -69,14 +69,14 @@ func startChild(t *testing.T, dir string) *child {
 }
 
 // fleetSetup makes a publisher with one image, n running instances of it
-// (written straight to the store, which is much faster than n launches)
-// and a collector; it returns the image, the instances and the
+// on host hv-1 (written straight to the store, which is much faster than n
+// launches) and a collector bound to hv-1; it returns the image, the instances and the
 // collector's token.
 func fleetSetup(tb testing.TB, e *benchEnv, st imgward.Store, admin string, n int) (image string, ids []string, collector string) {
 	var p struct{ ID string }
 	e.call(tb, "POST", "/v1/projects", admin, "application/json", map[string]string{"name": "ops"}, 201, &p)
 	var u struct{ Token string }
-	e.call(tb, "POST", "/v1/users", admin, "application/json", map[string]string{"name": "c", "project_id": p.ID, "role": "collector"}, 201, &u)
+	e.call(tb, "POST", "/v1/users", admin, "application/json", map[string]any{"name": "c", "project_id": p.ID, "role": "collector", "hosts": []string{"hv-1"}}, 201, &u)
 	var img struct{ ID string }
 	e.call(tb, "POST", "/v2/images", admin, "application/json", map[string]string{"name": "web", "disk_format": "raw", "container_format": "bare"}, 201, &img)
 	ctx := context.Background()
@@ -86,7 +86,7 @@ func fleetSetup(tb testing.TB, e *benchEnv, st imgward.Store, admin string, n in
 				id := fmt.Sprintf("i-%016x", i+1)
 				ids = append(ids, id)
 				if err := tx.CreateInstance(ctx, &imgward.Instance{ID: imgward.InstanceID(id), ImageID: imgward.ImageID(img.ID),
-					ProjectID: imgward.ProjectID(p.ID), UserID: "u", State: imgward.InstanceRunning, CreatedAt: time.Now()}); err != nil {
+					ProjectID: imgward.ProjectID(p.ID), UserID: "u", Host: "hv-1", State: imgward.InstanceRunning, CreatedAt: time.Now()}); err != nil {
 					return err
 				}
 			}

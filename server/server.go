@@ -46,7 +46,11 @@ type Config struct {
 	// Protection chooses the KMS and tunes derived-image detection
 	// (protect.go). Identity signing keys live in DataDir/identity.
 	Protection Protection
-	Now        func() time.Time // the clock; nil for time.Now (tests set it)
+	// Upload bounds the rate and duration of upload bodies, so that a
+	// stalled upload ends and frees what it holds (api.UploadLimits;
+	// zero fields take the defaults).
+	Upload api.UploadLimits
+	Now    func() time.Time // the clock; nil for time.Now (tests set it)
 }
 
 // opener opens a store backend.
@@ -172,7 +176,8 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	brk := broker.New(st, blobs, keys, issuer, broker.WithClock(cfg.Now), broker.WithLogger(cfg.Logger))
 	h := api.New(cat, api.WithLogger(cfg.Logger), api.WithReadiness(ready),
-		api.WithBroker(brk), api.WithIdentity(issuer), api.WithClock(cfg.Now), api.WithMonitor(mon))
+		api.WithBroker(brk), api.WithIdentity(issuer), api.WithClock(cfg.Now), api.WithMonitor(mon),
+		api.WithUploadLimits(cfg.Upload))
 	svc := &Service{Handler: h, Catalog: cat, Store: st, Keys: keys, Issuer: issuer, Monitor: mon, AdminToken: token}
 	if cfg.DetectEvery > 0 {
 		ctx, stop := context.WithCancel(context.Background())

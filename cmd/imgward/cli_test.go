@@ -60,6 +60,7 @@ func TestDispatch(t *testing.T) {
 		{args: []string{"image", "share", "x"}, code: exitUsage, stderr: "missing PROJECT"},
 		{args: []string{"user", "create", "bob"}, code: exitUsage, stderr: "--project is required"},
 		{args: []string{"user", "create", "bob", "--project", "p", "--role", "root"}, code: exitUsage, stderr: "want admin, member or collector"},
+		{args: []string{"user", "create", "bob", "--project", "p", "--hosts", "hv-1"}, code: exitUsage, stderr: "--hosts is for --role collector"},
 		{args: []string{"publisher", "set", "p"}, code: exitUsage, stderr: "nothing to change"},
 		{args: []string{"publisher", "set", "p", "--verified", "maybe"}, code: exitUsage, stderr: "want true or false"},
 		{args: []string{"audit", "list", "--limit", "0"}, code: exitUsage, stderr: "--limit 1 or more"},

@@ -30,8 +30,9 @@ Introspect a Linux process group from the host's /proc, as the instance ID,
 and post a snapshot to the server's POST /v1/snapshots every D until
 interrupted. The group is a cgroup v2 directory (its cgroup.procs), or the
 process tree rooted at PID. Run it on the host, not in the guest: what the
-host kernel reports, the instance cannot forge. The token must be a
-collector's or an admin's. The features are listed in docs/SNAPSHOT.md
+host kernel reports, the instance cannot forge. The token must be an
+admin's or a collector's bound to the instance's host (imgward user create
+--role collector --hosts). The features are listed in docs/SNAPSHOT.md
 (processes and executables, threads, RSS, CPU time, descriptors, listening
 ports and remote endpoints, kernel modules).
 
@@ -218,7 +219,7 @@ func postError(err error) error {
 	case imerrors.Unauthenticated:
 		return &hintError{&statusError{exitPermission, err.Error()}, "set IMGWARD_TOKEN to a collector's or an admin's token"}
 	case imerrors.Permission:
-		return &hintError{&statusError{exitPermission, err.Error()}, "snapshots need a token of a collector or an admin"}
+		return &hintError{&statusError{exitPermission, err.Error()}, "snapshots need an admin's token or a collector's bound to the instance's host (imgward user create NAME --role collector --hosts HOST)"}
 	case imerrors.Unavailable:
 		return withHint(err, "is imgward serve running at IMGWARD_URL?")
 	}

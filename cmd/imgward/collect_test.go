@@ -156,7 +156,10 @@ func TestCollectVMIServer(t *testing.T) {
 	admin.json(&p, "project", "create", "vmpub")
 	admin.json(&u, "user", "create", "vmowner", "--project", p["id"].(string))
 	owner := user{t, url, u["token"].(string)}
-	admin.json(&u, "user", "create", "vmcol", "--project", p["id"].(string), "--role", "collector")
+	admin.json(&u, "user", "create", "vmcol", "--project", p["id"].(string), "--role", "collector", "--hosts", "hv1")
+	if hosts, _ := u["hosts"].([]any); len(hosts) != 1 || hosts[0] != "hv1" {
+		t.Fatalf("collector created with hosts %v, want [hv1]", u["hosts"])
+	}
 	collector := user{t, url, u["token"].(string)}
 	owner.json(&img, "image", "create", "vm")
 	file := filepath.Join(t.TempDir(), "vm.qcow2")

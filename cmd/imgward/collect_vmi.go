@@ -11,8 +11,9 @@ until interrupted. PATH is the QMP monitor socket that QEMU serves
 so QEMU's one monitor client is free in between. Run it on the host: QEMU
 and the host kernel count what it reports (run state, vCPUs, disk I/O,
 balloon, the QEMU process's CPU time and memory), so the guest cannot forge
-it. The token must be a collector's or an admin's. The features are listed
-in docs/SNAPSHOT.md.
+it. The token must be an admin's or a collector's bound to the instance's
+host (imgward user create --role collector --hosts). The features are
+listed in docs/SNAPSHOT.md.
 
 With --mem and --kernel it also reads the guest's memory, with no agent in
 the guest: its processes, listening and connected sockets, kernel modules,

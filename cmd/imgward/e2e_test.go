@@ -21,6 +21,13 @@ import (
 // the first admin's token.
 func startServer(t *testing.T) (url, adminToken string) {
 	t.Helper()
+	svc, url := startService(t)
+	return url, svc.AdminToken
+}
+
+// startService is startServer for a test that needs the service too.
+func startService(t *testing.T) (*server.Service, string) {
+	t.Helper()
 	ctx := context.Background()
 	svc, err := server.Open(ctx, server.Config{
 		DataDir: t.TempDir(), Store: "sqlite", Sync: "normal",
@@ -31,7 +38,7 @@ func startServer(t *testing.T) (url, adminToken string) {
 	}
 	srv := httptest.NewServer(svc.Handler)
 	t.Cleanup(func() { srv.Close(); svc.Close() })
-	return srv.URL, svc.AdminToken
+	return svc, srv.URL
 }
 
 // user runs client commands as one user.

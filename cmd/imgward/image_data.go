@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/term"
 )
@@ -165,10 +166,11 @@ func writeAtomic(name string, write func(io.Writer) error) (err error) {
 }
 
 // acceptHint adds a hint to a refusal to use a shared image: only an
-// accepted member may use it, and one that may see it is a member.
+// accepted member may use it, and one that may see it is a member. A
+// refusal for another reason (a quarantined image) gets none.
 func (e *env) acceptHint(id string, err error) error {
 	var a *apiError
-	if !errors.As(err, &a) || a.Status != http.StatusForbidden {
+	if !errors.As(err, &a) || a.Status != http.StatusForbidden || strings.Contains(a.Message, "quarantined") {
 		return err
 	}
 	var img struct {

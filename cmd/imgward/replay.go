@@ -23,7 +23,7 @@ bytes outside [a-z0-9_.] made '_' (CIC-MalMem-2022's Volatility features).
 A trace column (--sequence-col, space-separated system-call numbers, as in
 ADFA-LD) becomes the snapshot's syscall sequence, from which the server
 derives the features of traces as it does for any collector's. The label
-column is kept as the set dataset.label, never as a feature.
+column is kept as the set meta.label, never as a feature.
 
 Flags:
   --file F            the CSV file, with a header line

@@ -16,10 +16,16 @@ var scanCommand = command{verb: "scan", run: runScan, usage: `usage: imgward sca
 
 Lists the entries of a root filesystem tar (FILE, or - for stdin; gzip
 compressed or not) that imgward seals when an image is protected with
---protect sensitive: PEM and OpenSSH private keys, SSH host keys
-(/etc/ssh/ssh_host_*_key), password hashes in /etc/shadow, AWS credentials,
-docker config.json with auths, kubeconfigs with user credentials, .env files
-with secret-looking variables, and licence files. Reads no server.
+--protect sensitive: private keys (PEM, OpenSSH, PGP, PuTTY, PKCS#12, Java
+keystores, GnuPG's key store, SSH host keys), password hashes (/etc/shadow,
+/etc/gshadow, their backups, crypt(3) hashes in shadow or htpasswd lines
+anywhere), AWS and gcloud credentials, registry auths (docker config.json,
+podman auth.json), kubeconfigs with user credentials, .pgpass, .netrc,
+.git-credentials, .env secrets, GitHub/GitLab/Slack/Stripe/Google API
+tokens, and licence files; under any leading directory, and under every
+name that the archive's links give a file (docs/FORMATS.md, section 5).
+An archive whose link makes an earlier, unsealed file sensitive, or that
+is cut short or has data after its end, is refused. Reads no server.
 
 Files over --max-scan bytes are judged by their path alone.
 

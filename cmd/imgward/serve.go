@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"imgward/api"
 	"imgward/catalog"
 	"imgward/errors"
 	"imgward/monitor"
@@ -44,6 +46,13 @@ keys wrapped by a master key of the KMS: --kms local keeps master keys in
 (binaries built with -tags pkcs11; the PIN comes from --pkcs11-pin env:NAME
 or file:PATH, never from the command line). Instance identity documents are
 signed with Ed25519 keys kept in <data-dir>/identity.
+
+--tls-cert and --tls-key serve HTTPS, with HTTP/2 for clients that offer it.
+
+An upload's body must bring at least --upload-min-rate bytes/s over every
+--upload-window and end within --upload-timeout: a stalled or trickling
+upload ends with 400, its image is queued again, and what it held is free
+(a protected upload in progress keeps key rotation from retiring versions).
 
 Every flag can also be set in the environment, as IMGWARD_<FLAG> with dashes
 as underscores (IMGWARD_DATA_DIR, IMGWARD_LISTEN, IMGWARD_STORE, IMGWARD_DSN...).
@@ -80,6 +89,14 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	webhook := fs.String("webhook-url", env("webhook-url", ""), "POST every event (a flagged publisher...) as JSON to this URL, with retries")
 	alpha := fs.String("detect-alpha", env("detect-alpha", "0.0001"), "false-flag rate per run of a benign publisher or image")
 	minInst := fs.String("detect-min-instances", env("detect-min-instances", "5"), "scored instances before a publisher or image is judged")
+	tlsCert := fs.String("tls-cert", env("tls-cert", ""), "PEM certificate (chain) to serve HTTPS and HTTP/2 with; needs --tls-key")
+	tlsKey := fs.String("tls-key", env("tls-key", ""), "PEM private key of --tls-cert")
+	upRate := fs.String("upload-min-rate", env("upload-min-rate", strconv.FormatInt(api.DefaultUploadLimits.MinRate, 10)),
+		"least average rate of an upload's body, in bytes/s over every --upload-window; a slower upload ends (0: no minimum)")
+	upWindow := fs.String("upload-window", env("upload-window", api.DefaultUploadLimits.Window.String()),
+		"the window of --upload-min-rate: a stalled upload ends within it")
+	upTimeout := fs.String("upload-timeout", env("upload-timeout", api.DefaultUploadLimits.Timeout.String()),
+		"longest time an upload's body may take, such as 24h (0: no limit)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveUsage)
 		fs.PrintDefaults()
@@ -126,6 +143,14 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		fmt.Fprintf(stderr, "error: --detect-min-instances must be a positive integer\n")
 		return 2
 	}
+	upload, msg := uploadLimits(*upRate, *upWindow, *upTimeout)
+	if msg == "" && (*tlsCert == "") != (*tlsKey == "") {
+		msg = "--tls-cert and --tls-key go together"
+	}
+	if msg != "" {
+		fmt.Fprintf(stderr, "error: %s\n", msg)
+		return 2
+	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -136,6 +161,7 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		Detect: monitor.Config{Alpha: a, MinInstances: mi, Webhook: *webhook}, DetectEvery: every,
 		Protection: server.Protection{KMS: *kmsName, PKCS11Module: *p11Module, PKCS11Token: *p11Token,
 			PKCS11PIN: *p11PIN, DerivedThreshold: threshold},
+		Upload: upload,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %s\n", errorText(err))
@@ -160,10 +186,26 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
-	log.Info("imgward serving", "addr", ln.Addr().String(), "store", *storeName, "data_dir", *dataDir)
-	fmt.Fprintf(stdout, "imgward serving on http://%s\n", ln.Addr())
+	scheme := "http"
+	if *tlsCert != "" {
+		// ServeTLS offers HTTP/2 by ALPN, and HTTP/1.1 to clients without it.
+		scheme = "https"
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	log.Info("imgward serving", "addr", ln.Addr().String(), "scheme", scheme, "store", *storeName, "data_dir", *dataDir)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	if *tlsCert != "" {
+		// The certificate is loaded before the address is announced, so
+		// that a bad one is an error at start and not at the first client.
+		if _, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey); err != nil {
+			fmt.Fprintf(stderr, "error: cannot load --tls-cert and --tls-key: %v\n", err)
+			return 1
+		}
+		go func() { errc <- hs.ServeTLS(ln, *tlsCert, *tlsKey) }()
+	} else {
+		go func() { errc <- hs.Serve(ln) }()
+	}
+	fmt.Fprintf(stdout, "imgward serving on %s://%s\n", scheme, ln.Addr())
 	select {
 	case err := <-errc:
 		fmt.Fprintf(stderr, "error: %v\n", err)
@@ -177,6 +219,33 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		log.Warn("shutdown", "err", err)
 	}
 	return 0
+}
+
+// uploadLimits parses the --upload-* flags; 0 turns a bound off. It
+// returns a message for the user when one is bad.
+func uploadLimits(rate, window, timeout string) (api.UploadLimits, string) {
+	var l api.UploadLimits
+	var err error
+	if l.MinRate, err = strconv.ParseInt(rate, 10, 64); err != nil || l.MinRate < 0 {
+		return l, "--upload-min-rate must be a number of bytes per second, or 0"
+	}
+	if l.Window, err = time.ParseDuration(window); err != nil || l.Window <= 0 {
+		return l, "--upload-window must be a positive duration such as 30s"
+	}
+	if timeout == "0" {
+		timeout = "0s"
+	}
+	if l.Timeout, err = time.ParseDuration(timeout); err != nil || l.Timeout < 0 {
+		return l, "--upload-timeout must be a duration such as 24h, or 0"
+	}
+	// In api.UploadLimits zero takes the default and a negative value is off.
+	if l.MinRate == 0 {
+		l.MinRate = -1
+	}
+	if l.Timeout == 0 {
+		l.Timeout = -1
+	}
+	return l, ""
 }
 
 // errorText is the message of err for a person: the client message if

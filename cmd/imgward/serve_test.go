@@ -27,10 +27,12 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// serveProcess starts "imgward serve" on dir and returns it with its URL.
-func serveProcess(t *testing.T, dir string) (*exec.Cmd, string) {
+// serveProcess starts "imgward serve" on dir, with the extra flags, and
+// returns it with its URL.
+func serveProcess(t *testing.T, dir string, extra ...string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-level", "error")
+	args := append([]string{"serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-level", "error"}, extra...)
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "IMGWARD_TEST_AS_MAIN=1")
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -85,7 +85,7 @@ func TestReplay(t *testing.T) {
 	if code != exitOK || stdout != "posted 2 snapshots\n" || len(s.snaps) != 2 {
 		t.Fatalf("exit %d, %q: %s", code, stdout, stderr)
 	}
-	if g := s.snaps[1]; g.InstanceID != "i-00000000000000d2" || g.Syscalls == nil || len(g.Syscalls.Sequence) != 3 || len(g.Numeric) != 1 || g.Sets["dataset.label"][0] != "attack" {
+	if g := s.snaps[1]; g.InstanceID != "i-00000000000000d2" || g.Syscalls == nil || len(g.Syscalls.Sequence) != 3 || len(g.Numeric) != 1 || g.Sets["meta.label"][0] != "attack" {
 		t.Errorf("snapshot %+v", g)
 	}
 	out := filepath.Join(dir, "o.ndjson")

@@ -7,8 +7,14 @@ import (
 )
 
 // surpriseParam is the parameter of a Fold that carries an instance's
-// surprise.
-const surpriseParam = "surprise"
+// surprise; uncappedParam its surprise without the cap (PutUncapped).
+const (
+	surpriseParam = "surprise"
+	uncappedParam = "uncapped"
+)
+
+// bothParams name the values of PutUncapped.
+var bothParams = []string{surpriseParam, uncappedParam}
 
 // Fold folds scored instances' surprises into their image's and their
 // publisher's state (package fleet): by default the weighted mean, which
@@ -28,11 +34,18 @@ func (a *Fold) Put(m fleet.Member, surprise float64) error {
 	return a.f.PutValues(m, []string{surpriseParam}, []float64{surprise})
 }
 
+// PutUncapped is Put with the instance's surprise uncapped too
+// (Scorer.Uncapped), which Group.Uncapped folds by weighted mean.
+func (a *Fold) PutUncapped(m fleet.Member, surprise, uncapped float64) error {
+	return a.f.PutValues(m, bothParams, []float64{surprise, uncapped})
+}
+
 // Group is the fold of the instances of one image or publisher.
 type Group struct {
 	ID        string
 	Instances int
 	Surprise  float64 // the instances' folded surprise
+	Uncapped  float64 // their mean uncapped surprise, if put (PutUncapped)
 }
 
 // Judge returns the threshold of a group of benign instances at the
@@ -69,8 +82,13 @@ func (a *Fold) groups(ids []string, state func(string) (fleet.State, bool)) []Gr
 
 func group(st fleet.State) Group {
 	g := Group{ID: st.ID, Instances: st.Instances}
-	if len(st.Numeric) > 0 {
-		g.Surprise = st.Numeric[0].Value
+	for _, v := range st.Numeric {
+		switch v.Name {
+		case surpriseParam:
+			g.Surprise = v.Value
+		case uncappedParam:
+			g.Uncapped = v.Value
+		}
 	}
 	return g
 }

@@ -60,14 +60,23 @@ func (m *Model) crossScores(cols []string) ([]float64, error) {
 // instances its share of the mean is at most maxSurprise/n.
 const maxSurprise = 10
 
-// Surprise is -ln p of a score, p its conformal tail probability among
+// Surprise is Uncapped, at most maxSurprise.
+func (sc *Scorer) Surprise(score float64) float64 { return min(maxSurprise, sc.Uncapped(score)) }
+
+// maxUncapped bounds Uncapped (p = e^-1e6): far beyond any threshold, and
+// finite, as the unified state requires.
+const maxUncapped = 1e6
+
+// Uncapped is -ln p of a score, p its conformal tail probability among
 // the training scores, as in docs/EVALUATION.md. Beyond the largest
 // training score the empirical p stops at 1/(n+1), which with a baseline
 // of a few dozen rows would cap every zombie's surprise at ln(n+1) ≈ 4 and
 // hide a partly infected fleet; there p is extrapolated by an exponential
 // tail fitted to the top tenth of the training scores (peaks over a
-// threshold), up to maxSurprise.
-func (sc *Scorer) Surprise(score float64) float64 {
+// threshold), up to maxUncapped. Surprise caps it; the service also keeps
+// it uncapped, the scale on which a cleared publisher is judged again (a
+// fleet cleared at the cap can still turn worse on it).
+func (sc *Scorer) Uncapped(score float64) float64 {
 	n := len(sc.calib)
 	below, _ := slices.BinarySearch(sc.calib, score)
 	s := -math.Log(float64(1+n-below) / float64(n+1))
@@ -87,5 +96,5 @@ func (sc *Scorer) Surprise(score float64) float64 {
 		return s
 	}
 	tail := -math.Log(float64(k)/float64(n+1)) + (score-u)/beta
-	return min(maxSurprise, max(s, tail))
+	return min(maxUncapped, max(s, tail))
 }

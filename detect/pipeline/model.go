@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"imgward"
 	"imgward/detect"
 	"imgward/detect/trace"
 	"imgward/errors"
@@ -96,7 +97,9 @@ func Build(c Config, snaps []*snapshot.Snapshot) *Model {
 	numeric, sets := map[string]bool{}, map[string]map[string]int{}
 	for _, s := range snaps {
 		for n := range s.Numeric {
-			numeric[n] = true
+			if !imgward.IsMeta(n) { // metadata is never a feature
+				numeric[n] = true
+			}
 		}
 		for n, items := range setsOf(s) {
 			if sets[n] == nil {
@@ -283,12 +286,25 @@ func (sc *Scorer) Vector(s *snapshot.Snapshot) []float64 {
 	return x
 }
 
-// setsOf returns a snapshot's set features with, if it has system calls
-// and no set of that name, the set of its distinct call numbers.
+// setsOf returns a snapshot's set features: its sets but the metadata
+// (imgward.IsMeta), which is never scored, with, if it has system calls and
+// no set of that name, the set of its distinct call numbers.
 func setsOf(s *snapshot.Snapshot) map[string][]string {
+	sets := s.Sets
+	for n := range s.Sets {
+		if imgward.IsMeta(n) {
+			sets = make(map[string][]string, len(s.Sets))
+			for n, items := range s.Sets {
+				if !imgward.IsMeta(n) {
+					sets[n] = items
+				}
+			}
+			break
+		}
+	}
 	c := s.Syscalls
-	if c == nil || s.Sets[syscallSet] != nil {
-		return s.Sets
+	if c == nil || sets[syscallSet] != nil {
+		return sets
 	}
 	var calls []string
 	if len(c.Sequence) > 0 {
@@ -306,12 +322,12 @@ func setsOf(s *snapshot.Snapshot) map[string][]string {
 		}
 	}
 	if len(calls) == 0 {
-		return s.Sets
+		return sets
 	}
-	sets := make(map[string][]string, len(s.Sets)+1)
-	maps.Copy(sets, s.Sets)
-	sets[syscallSet] = calls
-	return sets
+	with := make(map[string][]string, len(sets)+1)
+	maps.Copy(with, sets)
+	with[syscallSet] = calls
+	return with
 }
 
 // sequenceOf returns a snapshot's system-call sequence, or nil.

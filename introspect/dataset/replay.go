@@ -20,8 +20,10 @@ import (
 //     (its first snapshot.MaxSequence calls), as a collector would send
 //     it: features of traces are the scoring pipeline's to derive
 //     (package detect/pipeline), not a source's;
-//   - the label column, if named, becomes the set "dataset.label", so that
-//     whoever reads the snapshots can score them; it is never a feature.
+//   - the label column, if named, becomes the set "meta.label", so that
+//     whoever reads the snapshots can score them; as metadata
+//     (imgward.MetaPrefix) it is never a feature, so a label cannot move
+//     a score.
 type Replay struct {
 	LabelCol    string
 	SequenceCol string
@@ -35,6 +37,9 @@ type Replay struct {
 	Start     time.Time     // taken_at of the first row; zero means now
 	Step      time.Duration // between consecutive rows; 0 means 1 ms
 }
+
+// labelSet is the set that carries a row's label: metadata, never scored.
+const labelSet = imgward.MetaPrefix + "label"
 
 // Snapshots returns the rows of t as snapshots, in row order.
 func (r *Replay) Snapshots(t *Table) ([]snapshot.Snapshot, error) {
@@ -88,7 +93,7 @@ func (r *Replay) Snapshots(t *Table) ([]snapshot.Snapshot, error) {
 			s.Syscalls = &snapshot.Syscalls{Sequence: seq[:min(len(seq), snapshot.MaxSequence)]}
 		}
 		if labels != nil {
-			s.Sets["dataset.label"] = []string{labels[i][:min(len(labels[i]), snapshot.MaxItem)]}
+			s.Sets[labelSet] = []string{labels[i][:min(len(labels[i]), snapshot.MaxItem)]}
 		}
 		if err := s.Validate(); err != nil {
 			return nil, errors.E(op, errors.Errorf("line %d: %w", i+2, cause(err)), errors.KindOf(err))

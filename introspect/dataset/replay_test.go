@@ -26,7 +26,7 @@ func TestReplayNumeric(t *testing.T) {
 	if len(s.Numeric) != 2 || s.Numeric["pslist.nproc"] != 52 || s.Numeric["malfind.commitcharge"] != 9 {
 		t.Errorf("numeric %v", s.Numeric)
 	}
-	if !slices.Equal(s.Sets["dataset.label"], []string{"Malware"}) || s.Syscalls != nil {
+	if !slices.Equal(s.Sets["meta.label"], []string{"Malware"}) || s.Syscalls != nil {
 		t.Errorf("sets %v, syscalls %v", s.Sets, s.Syscalls)
 	}
 	// One instance per row when none are given.

@@ -1,6 +1,7 @@
 package sensitive
 
 import (
+	"archive/tar"
 	"bytes"
 	"io"
 	"testing"
@@ -25,6 +26,8 @@ func FuzzClassify(f *testing.F) {
 func FuzzSealTar(f *testing.F) {
 	f.Add(makeTar(&testing.T{}, rootfs))
 	f.Add([]byte{})
+	f.Add(tarOf(&testing.T{}, sym("root/.aws", "/data/aws"), hard("etc/shadow", "x"),
+		lentry{name: "data/aws/credentials", body: "aws_secret_access_key = x\n"}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := Scanner{MaxScan: 4096}
 		var sealed bytes.Buffer
@@ -33,6 +36,21 @@ func FuzzSealTar(f *testing.F) {
 		}
 		if _, err := UnsealSensitive(io.Discard, bytes.NewReader(sealed.Bytes()), testKey); err != nil {
 			t.Fatalf("sealed archive does not unseal: %v", err)
+		}
+		// No entry left in the clear is sensitive under its own name.
+		tr := tar.NewReader(bytes.NewReader(sealed.Bytes()))
+		for {
+			h, err := tr.Next()
+			if err != nil {
+				break
+			}
+			if h.Typeflag != tar.TypeReg || h.PAXRecords[PAXSealed] != "" || h.Size > s.MaxScan {
+				continue
+			}
+			b, _ := io.ReadAll(tr)
+			if kind, _, ok := s.Classify(h.Name, b); ok {
+				t.Fatalf("%s (%s) left in the clear", h.Name, kind)
+			}
 		}
 	})
 }

@@ -1,33 +1,38 @@
 // Package sensitive finds the entries of a root filesystem tar that hold
-// secrets (private keys, password hashes, cloud and registry credentials,
-// kubeconfigs, .env secrets, licence files) and seals only those, so that
-// the rest of the image stays inspectable: format "sensitive parts v1",
-// specified in docs/FORMATS.md.
+// secrets (private keys of every common format, password hashes, cloud,
+// cluster and registry credentials, password files, .env secrets, licence
+// files) and seals only those, so that the rest of the image stays
+// inspectable: format "sensitive parts v1", specified in docs/FORMATS.md.
 //
 // The rules look at an entry's path and, for a regular file of at most
-// Scanner.MaxScan bytes, at its content. They aim at what an image robber
-// would take, and prefer a false positive (an entry sealed for nothing) to a
-// missed secret; the table tests pin down both sides.
+// Scanner.MaxScan bytes, at its content. Paths are matched by their last
+// components, so that a rootfs packed under a leading directory
+// (rootfs/etc/shadow) is judged as one packed at its root. Every name of a
+// file counts: its own, and those it has through the archive's symbolic
+// and hard links (links.go). The rules aim at what an image robber would
+// take, and prefer a false positive (an entry sealed for nothing) to a
+// missed secret; the table tests pin down both sides, and docs/PROTECTION.md
+// compares them with gitleaks' rule set.
 package sensitive
 
 import (
-	"bytes"
-	"encoding/json"
 	"path"
-	"regexp"
-	"strconv"
 	"strings"
 )
 
 // The kinds of finding.
 const (
-	KindPrivateKey  = "private-key"         // a PEM private key
-	KindOpenSSHKey  = "openssh-private-key" // an OpenSSH private key
+	KindPrivateKey  = "private-key"         // a PEM private key, PKCS#12 or Java keystore
+	KindOpenSSHKey  = "openssh-private-key" // an OpenSSH (or SSH1) private key
 	KindSSHHostKey  = "ssh-host-key"        // /etc/ssh/ssh_host_*_key
-	KindShadow      = "password-hash"       // /etc/shadow with real hashes
-	KindAWS         = "cloud-credentials"   // .aws/credentials
+	KindPGPKey      = "pgp-private-key"     // an OpenPGP secret key, armored or in a GnuPG home
+	KindPuTTYKey    = "putty-private-key"   // a PuTTY .ppk key
+	KindShadow      = "password-hash"       // shadow, gshadow, their backups, htpasswd lines
+	KindCloud       = "cloud-credentials"   // AWS and Google Cloud credentials
 	KindDocker      = "registry-credentials"
 	KindKubeconfig  = "kubeconfig"
+	KindPassword    = "password-file" // .pgpass, .netrc, .git-credentials
+	KindToken       = "api-token"     // a vendor's API token, by its prefix
 	KindEnv         = "env-secret"
 	KindLicence     = "licence"
 	defaultMaxScan  = 1 << 20
@@ -65,52 +70,55 @@ func (s *Scanner) maxScan() int64 {
 	return defaultMaxScan
 }
 
-var (
-	pemPrivate = regexp.MustCompile(`-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY-----`)
-	envSecret  = regexp.MustCompile(`(?i)(SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL)`)
-)
+// clean makes an entry name comparable: slash-separated, relative, no
+// "." or ".." components, no trailing slash.
+func clean(name string) string { return strings.TrimLeft(path.Clean("/"+name), "/") }
 
 // Classify judges one regular file by its path (slash-separated, relative
 // or absolute) and its content, which may be nil when the file was too
 // large to read. It returns the finding's kind and reason, or ok false.
 func (s *Scanner) Classify(name string, content []byte) (kind, reason string, ok bool) {
-	p := strings.TrimLeft(path.Clean("/"+name), "/")
-	base := path.Base(p)
-	if m, _ := path.Match("etc/ssh/ssh_host_*_key", p); m {
-		return KindSSHHostKey, "SSH host private key path", true
-	}
-	if g := s.licenceGlob(p, base); g != "" {
-		return KindLicence, "matches licence pattern " + g, true
+	kind, reason, _, ok = s.classify([]string{clean(name)}, content)
+	return kind, reason, ok
+}
+
+// classify judges a file that has several cleaned names, and returns the
+// name that made it sensitive. The content rules run once, whatever the
+// number of names.
+func (s *Scanner) classify(names []string, content []byte) (kind, reason, name string, ok bool) {
+	for _, p := range names {
+		if kind, reason, ok = s.byPath(p); ok {
+			return kind, reason, p, true
+		}
 	}
 	if content == nil {
-		return "", "", false
+		return "", "", "", false
 	}
-	if m := pemPrivate.FindSubmatch(content); m != nil {
-		if string(m[1]) == "OPENSSH " {
-			return KindOpenSSHKey, "OpenSSH private key block", true
-		}
-		return KindPrivateKey, "PEM " + string(m[1]) + "PRIVATE KEY block", true
+	if kind, reason, ok = byContent(content); ok {
+		return kind, reason, names[0], true
 	}
-	switch {
-	case p == "etc/shadow" || p == "etc/gshadow":
-		if n := shadowHashes(content); n > 0 {
-			return KindShadow, plural(n, "password hash", "password hashes"), true
-		}
-	case strings.HasSuffix("/"+p, "/.aws/credentials"):
-		if hasKeyValue(content, "aws_secret_access_key") || hasKeyValue(content, "aws_session_token") {
-			return KindAWS, "AWS secret access key or session token", true
-		}
-	case strings.HasSuffix("/"+p, "/.docker/config.json"):
-		if n := dockerAuths(content); n > 0 {
-			return KindDocker, plural(n, "registry credential", "registry credentials"), true
-		}
-	case base == ".env" || strings.HasPrefix(base, ".env.") && !isEnvTemplate(base):
-		if k := envSecretKey(content); k != "" {
-			return KindEnv, "secret-looking variable " + k, true
+	for _, p := range names {
+		for _, r := range gated {
+			if r.name(p) {
+				if reason, ok := r.content(content); ok {
+					return r.kind, reason, p, true
+				}
+			}
 		}
 	}
-	if kubeconfigSecret(content) {
-		return KindKubeconfig, "kubeconfig (kind: Config) with user credentials", true
+	return "", "", "", false
+}
+
+// byPath applies the rules that need no content: the path alone says that
+// the file is a secret.
+func (s *Scanner) byPath(p string) (kind, reason string, ok bool) {
+	for _, r := range pathOnly {
+		if r.name(p) {
+			return r.kind, r.reason, true
+		}
+	}
+	if g := s.licenceGlob(p, path.Base(p)); g != "" {
+		return KindLicence, "matches licence pattern " + g, true
 	}
 	return "", "", false
 }
@@ -131,56 +139,100 @@ func (s *Scanner) licenceGlob(p, base string) string {
 	return ""
 }
 
-// shadowHashes counts the entries of a shadow file whose password field
-// holds a hash: not empty, "*", "!", "!!" or "x", and, once the "!" of a
-// locked account is removed, at least as long as a crypt(3) hash. A locked
-// account's hash still is one, and cracks as well.
-func shadowHashes(content []byte) int {
-	n := 0
-	for line := range bytes.SplitSeq(content, []byte("\n")) {
-		f := bytes.SplitN(line, []byte(":"), 3)
-		if len(f) < 3 {
-			continue
-		}
-		h := bytes.TrimLeft(f[1], "!")
-		if len(h) >= minCryptHashLen && h[0] != '*' {
-			n++
-		}
-	}
-	return n
+// pathRule is a rule that the path alone decides.
+type pathRule struct {
+	kind, reason string
+	name         func(p string) bool
 }
 
-// hasKeyValue reports an INI line "key = value" with a value.
-func hasKeyValue(content []byte, key string) bool {
-	for line := range bytes.SplitSeq(content, []byte("\n")) {
-		k, v, ok := bytes.Cut(line, []byte("="))
-		if ok && strings.EqualFold(string(bytes.TrimSpace(k)), key) && len(bytes.TrimSpace(v)) > 0 {
-			return true
-		}
-	}
-	return false
+// gatedRule is a rule for files of certain names whose content must show
+// the secret: a file of that name may hold none (a template, an empty
+// password), and the content alone would be too weak a sign elsewhere.
+type gatedRule struct {
+	kind    string
+	name    func(p string) bool
+	content func(b []byte) (reason string, ok bool)
 }
 
-// dockerAuths counts the registries of a docker config.json that hold a
-// credential; helpers (credsStore, credHelpers) keep theirs elsewhere.
-func dockerAuths(content []byte) int {
-	var c struct {
-		Auths map[string]struct {
-			Auth          string `json:"auth"`
-			IdentityToken string `json:"identitytoken"`
-			Password      string `json:"password"`
-		} `json:"auths"`
-	}
-	if json.Unmarshal(content, &c) != nil {
-		return 0
-	}
-	n := 0
-	for _, a := range c.Auths {
-		if a.Auth != "" || a.IdentityToken != "" || a.Password != "" {
-			n++
+// under reports whether the cleaned path p is suffix or ends with
+// "/"+suffix: the rootfs may sit under any leading directory.
+func under(p, suffix string) bool {
+	return p == suffix || strings.HasSuffix(p, "/"+suffix)
+}
+
+// tail returns the last n components of p (all of them if it has fewer).
+func tail(p string, n int) string {
+	i := len(p)
+	for ; n > 0; n-- {
+		if i = strings.LastIndexByte(p[:i], '/'); i < 0 {
+			return p
 		}
 	}
-	return n
+	return p[i+1:]
+}
+
+// matchTail matches the glob against as many last components of p as the
+// glob has.
+func matchTail(glob, p string) bool {
+	m, _ := path.Match(glob, tail(p, strings.Count(glob, "/")+1))
+	return m
+}
+
+func anyOf(names ...string) func(string) bool {
+	return func(p string) bool {
+		for _, n := range names {
+			if under(p, n) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func baseSuffix(suffixes ...string) func(string) bool {
+	return func(p string) bool {
+		for _, s := range suffixes {
+			if b := path.Base(p); strings.HasSuffix(b, s) && len(b) > len(s) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+var pathOnly = []pathRule{
+	{KindSSHHostKey, "SSH host private key path", func(p string) bool { return matchTail("etc/ssh/ssh_host_*_key", p) }},
+	{KindPGPKey, "GnuPG secret key store", func(p string) bool {
+		return under(p, ".gnupg/secring.gpg") || matchTail(".gnupg/private-keys-v1.d/*", p)
+	}},
+	{KindPuTTYKey, "PuTTY key file name (.ppk)", baseSuffix(".ppk")},
+	{KindPrivateKey, "PKCS#12 or Java keystore file name", baseSuffix(".p12", ".pfx", ".jks", ".keystore")},
+	{KindCloud, "Google Cloud SDK credential store", func(p string) bool {
+		return anyOf(".config/gcloud/credentials.db", ".config/gcloud/access_tokens.db",
+			"application_default_credentials.json")(p) || strings.Contains("/"+p, "/.config/gcloud/legacy_credentials/")
+	}},
+}
+
+var gated = []gatedRule{
+	{KindShadow, anyOf("etc/shadow", "etc/shadow-", "etc/gshadow", "etc/gshadow-"), shadowHashes},
+	{KindCloud, anyOf(".aws/credentials", ".aws/config"), awsKeys},
+	{KindDocker, func(p string) bool {
+		b := path.Base(p)
+		return b == "config.json" || b == ".dockercfg" || b == "auth.json"
+	}, dockerAuths},
+	{KindKubeconfig, func(p string) bool { return under(p, ".kube/config") }, kubeUserSecret},
+	{KindPassword, anyOf(".pgpass"), pgpass},
+	{KindPassword, anyOf(".netrc", "_netrc", ".authinfo"), netrc},
+	{KindPassword, anyOf(".git-credentials", ".config/git/credentials"), gitCredentials},
+	{KindEnv, isEnvFile, envSecretKey},
+}
+
+func isEnvFile(p string) bool {
+	base := path.Base(p)
+	if isEnvTemplate(base) {
+		return false
+	}
+	return base == ".env" || strings.HasPrefix(base, ".env.") || strings.HasSuffix(base, ".env")
 }
 
 func isEnvTemplate(base string) bool {
@@ -190,44 +242,4 @@ func isEnvTemplate(base string) bool {
 		}
 	}
 	return false
-}
-
-// envSecretKey returns the first variable with a secret-looking name and a
-// value in a .env file.
-func envSecretKey(content []byte) string {
-	for line := range bytes.SplitSeq(content, []byte("\n")) {
-		line = bytes.TrimPrefix(bytes.TrimSpace(line), []byte("export "))
-		k, v, ok := bytes.Cut(line, []byte("="))
-		k = bytes.TrimSpace(k)
-		v = bytes.Trim(bytes.TrimSpace(v), `"'`)
-		if ok && len(v) > 0 && len(k) > 0 && k[0] != '#' && envSecret.Match(k) {
-			return string(k)
-		}
-	}
-	return ""
-}
-
-// kubeconfigSecret reports a kubeconfig with credentials of a user in it.
-// It reads YAML by lines, which is enough for what kubectl writes.
-func kubeconfigSecret(content []byte) bool {
-	if !bytes.Contains(content, []byte("kind: Config")) || !bytes.Contains(content, []byte("users:")) {
-		return false
-	}
-	for line := range bytes.SplitSeq(content, []byte("\n")) {
-		k, v, ok := bytes.Cut(bytes.TrimSpace(line), []byte(":"))
-		switch string(bytes.TrimPrefix(k, []byte("- "))) {
-		case "token", "client-key-data", "password", "id-token", "refresh-token":
-			if ok && len(bytes.Trim(bytes.TrimSpace(v), `"'`)) > 0 {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
 }

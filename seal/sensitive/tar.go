@@ -52,7 +52,11 @@ type entryFunc func(hdr *tar.Header, raw []byte, content io.Reader) (ownPadding 
 // archive's trailer, and whatever follows it, to dst as it is. The raw
 // bytes that Next reads start with the previous entry's padding: walk
 // copies it when fn copied that entry, and drops it when fn wrote its own.
-func walk(op string, dst io.Writer, src io.Reader, fn entryFunc) error {
+//
+// With strict, the archive must end as tar ends it (end). Without, as
+// when unsealing what SealSensitive stored, the end is copied whatever it
+// is: images stored before that rule must still open.
+func walk(op string, dst io.Writer, src io.Reader, strict bool, fn entryFunc) error {
 	rec := &recorder{r: src}
 	tr := tar.NewReader(rec)
 	var pad int64 // the padding of the previous entry
@@ -61,8 +65,8 @@ func walk(op string, dst io.Writer, src io.Reader, fn entryFunc) error {
 		rec.start()
 		hdr, err := tr.Next()
 		raw := rec.stop()
-		if int64(len(raw)) < pad {
-			return errors.E(op, errors.Invalid, errors.Msg("malformed tar archive"))
+		if int64(len(raw)) < pad || errors.IsErr(err, io.ErrUnexpectedEOF) {
+			return errors.E(op, errors.Invalid, errors.Msg("the tar archive is truncated"))
 		}
 		if !own {
 			if _, err := dst.Write(raw[:pad]); err != nil {
@@ -70,6 +74,9 @@ func walk(op string, dst io.Writer, src io.Reader, fn entryFunc) error {
 			}
 		}
 		raw = raw[pad:]
+		if err == io.EOF && strict {
+			return end(op, dst, raw, rec.r)
+		}
 		if err == io.EOF {
 			if _, err := dst.Write(raw); err != nil {
 				return errors.E(op, err)
@@ -93,6 +100,39 @@ func walk(op string, dst io.Writer, src io.Reader, fn entryFunc) error {
 		}
 		pad = padding(content.n)
 	}
+}
+
+// end copies the end of an archive: its two zero blocks, which Next has
+// just read as raw, and whatever follows them, which may be zeros only (tar
+// pads an archive to a whole record). An archive cut short, even between
+// entries, or with data after its end is refused: neither comes from tar,
+// and what a reader makes of the extra bytes is its own guess.
+func end(op string, dst io.Writer, raw []byte, rest io.Reader) error {
+	if len(raw) != 2*blockSize {
+		return errors.E(op, errors.Invalid, errors.Msg("the tar archive ends without its end-of-archive blocks: it is truncated"))
+	}
+	if _, err := dst.Write(raw); err != nil {
+		return errors.E(op, err)
+	}
+	_, err := io.Copy(zerosOnly{dst}, rest)
+	if errors.Is(errors.Invalid, err) {
+		return errors.E(op, err)
+	}
+	return errors.Wrap(op, err)
+}
+
+const blockSize = 512
+
+// zerosOnly passes zero bytes through and fails on any other.
+type zerosOnly struct{ w io.Writer }
+
+func (z zerosOnly) Write(p []byte) (int, error) {
+	for _, c := range p {
+		if c != 0 {
+			return 0, errors.E(errors.Invalid, errors.Msg("data after the end of the tar archive: only zeros may follow its end-of-archive blocks"))
+		}
+	}
+	return z.w.Write(p)
 }
 
 // counter counts the bytes of an entry's content, to know its padding: a
@@ -120,7 +160,7 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func padding(size int64) int64 { return -size & 511 }
+func padding(size int64) int64 { return -size & (blockSize - 1) }
 
 func hasPrefixKey(m map[string]string, prefix string) bool {
 	for k := range m {
@@ -144,9 +184,11 @@ func readSmall(hdr *tar.Header, content io.Reader, max int64) ([]byte, error) {
 
 // Scan reads a tar archive and returns its sensitive entries.
 func (s *Scanner) Scan(src io.Reader) ([]Finding, error) {
+	const op = "sensitive.Scan"
 	var found []Finding
-	err := walk("sensitive.Scan", io.Discard, src, func(hdr *tar.Header, _ []byte, content io.Reader) (bool, error) {
-		f, _, err := s.judge(hdr, content)
+	l := newLinks(s)
+	err := walk(op, io.Discard, src, true, func(hdr *tar.Header, _ []byte, content io.Reader) (bool, error) {
+		f, _, err := s.judge(op, l, hdr, content)
 		if f != nil {
 			found = append(found, *f)
 		}
@@ -155,24 +197,50 @@ func (s *Scanner) Scan(src io.Reader) ([]Finding, error) {
 	return found, err
 }
 
-// judge classifies an entry and returns its finding, if any, and the
-// content it read (nil if it read none).
-func (s *Scanner) judge(hdr *tar.Header, content io.Reader) (*Finding, []byte, error) {
-	if hdr.Typeflag != tar.TypeReg {
-		return nil, nil, nil
-	}
-	if hdr.PAXRecords[PAXSealed] != "" {
-		return nil, nil, nil // sealed already
+// judge classifies an entry under every name it has and returns its
+// finding, if any, and the reader of its whole content, whatever judge
+// read of it. A link is recorded, and refused if it names content
+// already in the clear that its name makes sensitive (links.go).
+func (s *Scanner) judge(op string, l *links, hdr *tar.Header, content io.Reader) (*Finding, io.Reader, error) {
+	p := clean(hdr.Name)
+	switch {
+	case hdr.Typeflag == tar.TypeLink:
+		return nil, content, errors.Wrap(op, l.hardLink(p, clean(hdr.Linkname)))
+	case hdr.Typeflag == tar.TypeSymlink:
+		return nil, content, errors.Wrap(op, l.symlink(p, hdr.Linkname))
+	case hdr.Typeflag != tar.TypeReg:
+		return nil, content, nil
+	case hdr.PAXRecords[PAXSealed] != "":
+		return sealedAlready(op, hdr, content)
 	}
 	b, err := readSmall(hdr, content, s.maxScan())
 	if err != nil {
-		return nil, nil, errors.E("sensitive.Scan", errors.Invalid, errors.Msg("truncated tar entry "+hdr.Name), err)
+		return nil, nil, errors.E(op, errors.Invalid, errors.Msg("truncated tar entry "+hdr.Name), err)
 	}
-	kind, reason, ok := s.Classify(hdr.Name, b)
+	if b != nil {
+		content = bytes.NewReader(b)
+	}
+	kind, reason, ok := l.judge(p, b)
 	if !ok {
-		return nil, b, nil
+		return nil, content, errors.Wrap(op, l.wroteClear(p, b))
 	}
-	return &Finding{Path: hdr.Name, Kind: kind, Reason: reason, Size: hdr.Size}, b, nil
+	return &Finding{Path: hdr.Name, Kind: kind, Reason: reason, Size: hdr.Size}, content, nil
+}
+
+// sealedAlready passes on an entry marked sealed (a partly sealed tar
+// uploaded again) once its content starts with a seal header: a mark on
+// plaintext would let it through unjudged, so it is refused.
+func sealedAlready(op string, hdr *tar.Header, content io.Reader) (*Finding, io.Reader, error) {
+	peek := make([]byte, seal.MaxHeaderSize)
+	n, err := io.ReadFull(content, peek)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return nil, nil, errors.E(op, errors.Invalid, errors.Msg("truncated tar entry "+hdr.Name), err)
+	}
+	if _, err := seal.ParseHeader(bytes.NewReader(peek[:n])); err != nil {
+		return nil, nil, errors.E(op, errors.Invalid, errors.Msg("tar entry "+hdr.Name+" is marked "+PAXSealed+
+			" but holds no sealed content"), err)
+	}
+	return nil, io.MultiReader(bytes.NewReader(peek[:n]), content), nil
 }
 
 // basicPAX are the records that tar.Header fields carry; tar.Writer
@@ -208,8 +276,9 @@ func (s *Scanner) SealSensitive(dst io.Writer, src io.Reader, dataKey []byte, h 
 	cw := &countWriter{w: dst}
 	dst = cw
 	tw := tar.NewWriter(dst)
-	err := walk(op, dst, src, func(hdr *tar.Header, raw []byte, content io.Reader) (bool, error) {
-		f, b, err := s.judge(hdr, content)
+	l := newLinks(s)
+	err := walk(op, dst, src, true, func(hdr *tar.Header, raw []byte, content io.Reader) (bool, error) {
+		f, content, err := s.judge(op, l, hdr, content)
 		if err != nil {
 			return false, err
 		}
@@ -217,14 +286,8 @@ func (s *Scanner) SealSensitive(dst io.Writer, src io.Reader, dataKey []byte, h 
 			if _, err := dst.Write(raw); err != nil {
 				return false, errors.E(op, err)
 			}
-			if b != nil {
-				content = bytes.NewReader(b)
-			}
 			_, err := io.Copy(dst, content)
 			return false, errors.Wrap(op, err)
-		}
-		if b != nil {
-			content = bytes.NewReader(b)
 		}
 		nh := newHeader(hdr, seal.SealedSize(hdr.Size, h), map[string]string{
 			PAXSealed: "v1", PAXSize: strconv.FormatInt(hdr.Size, 10), PAXKind: f.Kind,
@@ -263,7 +326,7 @@ func UnsealSensitive(dst io.Writer, src io.Reader, dataKey []byte) (*seal.Header
 	const op = "sensitive.UnsealSensitive"
 	var first *seal.Header
 	tw := tar.NewWriter(dst)
-	err := walk(op, dst, src, func(hdr *tar.Header, raw []byte, content io.Reader) (bool, error) {
+	err := walk(op, dst, src, false, func(hdr *tar.Header, raw []byte, content io.Reader) (bool, error) {
 		if hdr.PAXRecords[PAXSealed] == "" {
 			if _, err := dst.Write(raw); err != nil {
 				return false, errors.E(op, err)

@@ -34,22 +34,15 @@ var rootfs = []entry{
 
 func makeTar(t *testing.T, es []entry) []byte {
 	t.Helper()
-	var b bytes.Buffer
-	tw := tar.NewWriter(&b)
+	var ls []lentry
 	for _, e := range es {
-		h := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: 0o600, Size: int64(len(e.body)), Uname: "root"}
+		l := lentry{name: e.name, body: e.body, typ: e.typ}
 		if e.typ == tar.TypeSymlink {
-			h.Linkname = "/bin/busybox"
+			l.link = "/bin/busybox"
 		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write([]byte(e.body))
+		ls = append(ls, l)
 	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return tarOf(t, ls...)
 }
 
 // contents reads a tar into name -> content, and the PAX records of each.
@@ -167,5 +160,31 @@ func TestScanLimits(t *testing.T) {
 	}
 	if _, err := s.Scan(strings.NewReader("not a tar archive at all, but long enough? no")); !errors.Is(errors.Invalid, err) {
 		t.Errorf("garbage: %v", err)
+	}
+}
+
+// TestFakeSealedMark checks that an entry marked sealed must hold a sealed
+// blob: a mark on plaintext would let a secret through unjudged. A truly
+// sealed entry passes as it is.
+func TestFakeSealedMark(t *testing.T) {
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	body := "root:$6$abcdefgh$0123456789abcdefghij:19000::::::\n"
+	tw.WriteHeader(&tar.Header{Name: "etc/shadow", Typeflag: tar.TypeReg, Size: int64(len(body)),
+		PAXRecords: map[string]string{PAXSealed: "v1", PAXSize: "51"}})
+	tw.Write([]byte(body))
+	tw.Close()
+	_, err := SealSensitive(io.Discard, bytes.NewReader(b.Bytes()), testKey, testHeader)
+	if !errors.Is(errors.Invalid, err) || !strings.Contains(err.Error(), "holds no sealed content") {
+		t.Errorf("plaintext marked sealed: %v", err)
+	}
+
+	var sealed, again bytes.Buffer
+	if _, err := SealSensitive(&sealed, bytes.NewReader(makeTar(t, rootfs)), testKey, testHeader); err != nil {
+		t.Fatal(err)
+	}
+	found, err := SealSensitive(&again, bytes.NewReader(sealed.Bytes()), testKey, testHeader)
+	if err != nil || len(found) != 0 || !bytes.Equal(again.Bytes(), sealed.Bytes()) {
+		t.Errorf("sealing a sealed archive again: %v, %v, changed %v", found, err, !bytes.Equal(again.Bytes(), sealed.Bytes()))
 	}
 }

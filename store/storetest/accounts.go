@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -66,6 +67,11 @@ func testUsers(t *testing.T, s imgward.Store) {
 		// Users without a token do not collide in the token index.
 		{ID: userID(4), Name: "svc1", ProjectID: projectID(2), Role: imgward.RoleMember, CreatedAt: at(3)},
 		{ID: userID(5), Name: "svc2", ProjectID: projectID(2), Role: imgward.RoleMember, CreatedAt: at(4)},
+		// A collector keeps its hosts, in order; one without hosts has none.
+		{ID: userID(6), Name: "col1", ProjectID: projectID(2), Role: imgward.RoleCollector,
+			TokenHash: tokenHash("col1"), Hosts: []string{"hv-1", "hv-2.example.org", "10.0.0.7"}, CreatedAt: at(5)},
+		{ID: userID(7), Name: "col2", ProjectID: projectID(2), Role: imgward.RoleCollector,
+			TokenHash: tokenHash("col2"), CreatedAt: at(6)},
 	}
 	update(t, s, func(tx imgward.Tx) error {
 		for i := range users {
@@ -83,6 +89,12 @@ func testUsers(t *testing.T, s imgward.Store) {
 		err := s.Update(ctx(t), func(tx imgward.Tx) error { return tx.CreateUser(ctx(t), &u) })
 		wantKind(t, "CreateUser of a "+what, err, errors.Exist)
 		secretInError(t, err, u.TokenHash)
+	}
+	// A host that the stored list could not keep apart is refused.
+	for _, hosts := range [][]string{{"a,b"}, {""}} {
+		u := imgward.User{ID: userID(8), Name: "x", ProjectID: projectID(1), Role: imgward.RoleCollector, Hosts: hosts}
+		err := s.Update(ctx(t), func(tx imgward.Tx) error { return tx.CreateUser(ctx(t), &u) })
+		wantKind(t, fmt.Sprintf("CreateUser with hosts %q", hosts), err, errors.Invalid)
 	}
 
 	view(t, s, func(tx imgward.Tx) error {

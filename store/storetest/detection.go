@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,7 +14,9 @@ import (
 )
 
 // detectionFixture makes images 1 (owner p) and 2 (owner q) and instances
-// 1..n of image 1 and n+1..2n of image 2, all running but the last.
+// 1..n of image 1 and n+1..2n of image 2, all running but the last; an odd
+// instance runs on host hv-1, an even one on hv-0 but the first, which has
+// no recorded host.
 func detectionFixture(t *testing.T, s imgward.Store, n int) (p, q imgward.ProjectID) {
 	p, q = projectID(1), projectID(2)
 	update(t, s, func(tx imgward.Tx) error {
@@ -24,7 +27,10 @@ func detectionFixture(t *testing.T, s imgward.Store, n int) (p, q imgward.Projec
 		}
 		for i := 1; i <= 2*n; i++ {
 			in := &imgward.Instance{ID: instanceID(i), ImageID: imageID(1 + (i-1)/n), ProjectID: projectID(3),
-				UserID: userID(3), State: imgward.InstanceRunning, CreatedAt: at(i)}
+				UserID: userID(3), Host: fmt.Sprintf("hv-%d", i%2), State: imgward.InstanceRunning, CreatedAt: at(i)}
+			if i == 2 {
+				in.Host = ""
+			}
 			if i == 2*n {
 				in.State, in.TerminatedAt = imgward.InstanceTerminated, at(3*n)
 			}
@@ -54,12 +60,12 @@ func testInstanceRefs(t *testing.T, s imgward.Store) {
 		}
 		slices.SortFunc(refs, func(a, b imgward.InstanceRef) int { return strings.Compare(string(a.ID), string(b.ID)) })
 		want := imgward.InstanceRef{ID: instanceID(2 * n), ImageID: imageID(2), ProjectID: projectID(3),
-			Publisher: q, State: imgward.InstanceTerminated}
+			Publisher: q, State: imgward.InstanceTerminated, Host: "hv-0"}
 		if diff := cmp.Diff(want, refs[2*n-1]); diff != "" {
 			t.Errorf("last ref (-want +got):\n%s", diff)
 		}
-		if refs[0].Publisher != p || refs[0].State != imgward.InstanceRunning {
-			t.Errorf("first ref = %+v", refs[0])
+		if refs[0].Publisher != p || refs[0].State != imgward.InstanceRunning || refs[0].Host != "hv-1" || refs[1].Host != "" {
+			t.Errorf("first refs = %+v, %+v", refs[0], refs[1])
 		}
 		return nil
 	})
@@ -71,15 +77,17 @@ func testSnapshots(t *testing.T, s imgward.Store) {
 		return imgward.SnapshotRecord{InstanceID: instanceID(i), TakenAt: at(sec), ReceivedAt: at(sec + 1),
 			Source: "sim", Body: []byte(fmt.Sprintf(`{"i":%d,"t":%d}`, i, sec))}
 	}
+	// The latest is the one received last, whatever its taken_at says.
 	update(t, s, func(tx imgward.Tx) error {
-		// Instance 1 twice in a batch, the newer first; 4 is terminated.
+		// Instance 1 twice in a batch, the later dated earlier; 4 is
+		// terminated.
 		return tx.PutSnapshots(ctx(t), []imgward.SnapshotRecord{rec(1, 10), rec(1, 5), rec(2, 3), rec(3, 4), rec(4, 4)})
 	})
 	update(t, s, func(tx imgward.Tx) error {
-		// An older snapshot of 2 is counted but does not replace the newer.
+		// A snapshot of 2 dated before the stored one replaces it.
 		return tx.PutSnapshots(ctx(t), []imgward.SnapshotRecord{rec(2, 1), rec(3, 9)})
 	})
-	want := []imgward.SnapshotRecord{rec(1, 10), rec(2, 3), rec(3, 9)}
+	want := []imgward.SnapshotRecord{rec(1, 5), rec(2, 1), rec(3, 9)}
 	for i, c := range []int64{2, 2, 2} {
 		want[i].Count = c
 		want[i].ImageID, want[i].Publisher = imageID(1), p
@@ -106,17 +114,26 @@ func testSnapshots(t *testing.T, s imgward.Store) {
 
 func testIdempotency(t *testing.T, s imgward.Store) {
 	u := userID(1)
+	first := imgward.IdempotentRecord{BodyHash: bytes.Repeat([]byte{7}, 32), Result: []byte(`{"accepted":3}`)}
 	update(t, s, func(tx imgward.Tx) error {
-		return tx.PutIdempotentResult(ctx(t), u, "k1", []byte(`{"accepted":3}`), at(0), at(-60))
+		return tx.PutIdempotentResult(ctx(t), u, "k1", first, at(0), at(-60))
 	})
 	err := s.Update(ctx(t), func(tx imgward.Tx) error {
-		return tx.PutIdempotentResult(ctx(t), u, "k1", []byte(`x`), at(1), at(-60))
+		return tx.PutIdempotentResult(ctx(t), u, "k1", imgward.IdempotentRecord{Result: []byte(`x`)}, at(1), at(-60))
 	})
 	wantKind(t, "PutIdempotentResult of a taken key", err, errors.Exist)
+	update(t, s, func(tx imgward.Tx) error {
+		// A record without a body hash (as kept before migration 0006).
+		return tx.PutIdempotentResult(ctx(t), u, "k0", imgward.IdempotentRecord{Result: []byte(`{}`)}, at(0), at(-60))
+	})
 	view(t, s, func(tx imgward.Tx) error {
 		got, err := tx.IdempotentResult(ctx(t), u, "k1")
-		if err != nil || string(got) != `{"accepted":3}` {
-			t.Errorf("IdempotentResult = %q, %v", got, err)
+		if err != nil || !cmp.Equal(*got, first) {
+			t.Errorf("IdempotentResult = %+v, %v; want %+v", got, err, first)
+		}
+		got, err = tx.IdempotentResult(ctx(t), u, "k0")
+		if err != nil || len(got.BodyHash) != 0 || string(got.Result) != `{}` {
+			t.Errorf("IdempotentResult without a hash = %+v, %v", got, err)
 		}
 		_, err = tx.IdempotentResult(ctx(t), userID(2), "k1")
 		wantKind(t, "another user's key", err, errors.NotExist)
@@ -124,7 +141,7 @@ func testIdempotency(t *testing.T, s imgward.Store) {
 	})
 	// A later put expires k1.
 	update(t, s, func(tx imgward.Tx) error {
-		return tx.PutIdempotentResult(ctx(t), u, "k2", []byte(`{}`), at(100), at(50))
+		return tx.PutIdempotentResult(ctx(t), u, "k2", imgward.IdempotentRecord{Result: []byte(`{}`)}, at(100), at(50))
 	})
 	view(t, s, func(tx imgward.Tx) error {
 		_, err := tx.IdempotentResult(ctx(t), u, "k1")

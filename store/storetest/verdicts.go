@@ -14,7 +14,7 @@ func testVerdicts(t *testing.T, s imgward.Store) {
 		{Kind: imgward.VerdictPublisher, Subject: string(projectID(1)), Score: 1.2, Threshold: 3, Instances: 7,
 			Explanation: []byte(`[]`), State: imgward.VerdictOK, UpdatedAt: at(0)},
 		{Kind: imgward.VerdictPublisher, Subject: string(projectID(2)), Score: 5.5, Threshold: 3, Instances: 9,
-			Explanation: []byte(`[{"feature":"cpu"}]`), State: imgward.VerdictFlagged, UpdatedAt: at(0)},
+			Explanation: []byte(`[{"feature":"cpu"}]`), State: imgward.VerdictFlagged, UpdatedAt: at(0), Uncapped: 7.25},
 		{Kind: imgward.VerdictImage, Subject: string(imageID(1)), Score: 9, Threshold: 3, Instances: 2,
 			Explanation: []byte(`null`), State: imgward.VerdictOK, UpdatedAt: at(0)},
 	}
@@ -27,7 +27,7 @@ func testVerdicts(t *testing.T, s imgward.Store) {
 		return nil
 	})
 	// Clearing replaces the verdict.
-	vs[1].State, vs[1].ClearedBy, vs[1].UpdatedAt = imgward.VerdictCleared, userID(1), at(5)
+	vs[1].State, vs[1].ClearedBy, vs[1].UpdatedAt, vs[1].ClearedAt = imgward.VerdictCleared, userID(1), at(5), 7.25
 	update(t, s, func(tx imgward.Tx) error { return tx.PutVerdict(ctx(t), &vs[1]) })
 	view(t, s, func(tx imgward.Tx) error {
 		got, err := tx.Verdict(ctx(t), imgward.VerdictPublisher, string(projectID(2)))
@@ -127,6 +127,28 @@ func testQuarantine(t *testing.T, s imgward.Store) {
 		}
 		_, err := tx.ImageQuarantined(ctx(t), imageID(9))
 		wantKind(t, "ImageQuarantined of an absent image", err, errors.NotExist)
+		return nil
+	})
+	// Image reports the quarantine, and an update of the record read
+	// before the flag does not lift it: only SetQuarantine does.
+	update(t, s, func(tx imgward.Tx) error {
+		img, err := tx.Image(ctx(t), imageID(1))
+		if err != nil {
+			return err
+		}
+		if !img.Quarantined {
+			t.Error("Image of a quarantined image: Quarantined is false")
+		}
+		img.Quarantined, img.Name = false, "renamed"
+		if err := tx.UpdateImage(ctx(t), img); err != nil {
+			return err
+		}
+		if img, err = tx.Image(ctx(t), imageID(1)); err != nil || !img.Quarantined || img.Name != "renamed" {
+			t.Errorf("after UpdateImage: %+v, %v; want renamed and still quarantined", img, err)
+		}
+		if img, err = tx.Image(ctx(t), imageID(3)); err != nil || img.Quarantined {
+			t.Errorf("Image of another owner's image: %+v, %v; want not quarantined", img, err)
+		}
 		return nil
 	})
 	stranger := imgward.ImageFilter{Viewer: projectID(5)}

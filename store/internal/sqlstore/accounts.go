@@ -3,8 +3,10 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"strings"
 
 	"imgward"
+	"imgward/errors"
 )
 
 // Projects, users and publishers: the accounts behind images.
@@ -52,20 +54,32 @@ func tokenHash(h []byte) any {
 	return h
 }
 
+// CreateUser keeps the hosts comma-separated: a host name holds no comma,
+// and the list is read whole with the user, never searched in SQL.
 func (t *tx) CreateUser(ctx context.Context, u *imgward.User) error {
+	for _, h := range u.Hosts {
+		if h == "" || strings.Contains(h, ",") {
+			return t.d.wrap("CreateUser", errors.E(errors.Invalid, errors.Errorf("invalid host %q", h)))
+		}
+	}
 	return t.exec(ctx, "CreateUser",
-		`INSERT INTO users (id, name, project_id, role, token_hash, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`,
-		string(u.ID), u.Name, string(u.ProjectID), string(u.Role), tokenHash(u.TokenHash), micros(u.CreatedAt))
+		`INSERT INTO users (id, name, project_id, role, token_hash, created_at, hosts)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		string(u.ID), u.Name, string(u.ProjectID), string(u.Role), tokenHash(u.TokenHash), micros(u.CreatedAt),
+		strings.Join(u.Hosts, ","))
 }
 
 func (t *tx) user(ctx context.Context, op, where string, arg any) (*imgward.User, error) {
 	var u imgward.User
+	var hosts string
 	err := t.queryRow(ctx,
-		`SELECT id, name, project_id, role, token_hash, created_at FROM users WHERE `+where, arg).
-		Scan(&u.ID, &u.Name, &u.ProjectID, &u.Role, &u.TokenHash, usec{&u.CreatedAt})
+		`SELECT id, name, project_id, role, token_hash, created_at, hosts FROM users WHERE `+where, arg).
+		Scan(&u.ID, &u.Name, &u.ProjectID, &u.Role, &u.TokenHash, usec{&u.CreatedAt}, &hosts)
 	if err != nil {
 		return nil, t.d.wrap(op, err)
+	}
+	if hosts != "" {
+		u.Hosts = strings.Split(hosts, ",")
 	}
 	return &u, nil
 }

@@ -15,6 +15,11 @@ const imageCols = `id, name, owner, status, visibility, protected, disk_format, 
 	min_disk, min_ram, size, checksum, os_hash_algo, os_hash_value, tags, properties,
 	created_at, updated_at`
 
+// imageSelect is imageCols and the columns that only reads return: the
+// quarantine is set by SetQuarantine alone, so that an UpdateImage of a
+// record read before a flag cannot lift it.
+const imageSelect = imageCols + `, quarantined`
+
 // imageArgs returns img's column values in the order of imageCols. Tags and
 // properties are JSON text: lists of strings and string maps that are always
 // read and written whole.
@@ -46,7 +51,7 @@ func scanImage(r interface{ Scan(...any) error }) (imgward.Image, error) {
 	err := r.Scan(&img.ID, &img.Name, &img.Owner, &img.Status, &img.Visibility, &img.Protected,
 		&img.DiskFormat, &img.ContainerFormat, &img.MinDisk, &img.MinRAM, &img.Size,
 		&img.Checksum, &img.OSHashAlgo, &img.OSHashValue, &tags, &props,
-		usec{&img.CreatedAt}, usec{&img.UpdatedAt})
+		usec{&img.CreatedAt}, usec{&img.UpdatedAt}, &img.Quarantined)
 	if err != nil {
 		return img, err
 	}
@@ -71,7 +76,7 @@ func (t *tx) CreateImage(ctx context.Context, img *imgward.Image) error {
 }
 
 func (t *tx) Image(ctx context.Context, id imgward.ImageID) (*imgward.Image, error) {
-	row := t.queryRow(ctx, `SELECT `+imageCols+` FROM images WHERE id = $1`, string(id))
+	row := t.queryRow(ctx, `SELECT `+imageSelect+` FROM images WHERE id = $1`, string(id))
 	img, err := scanImage(row)
 	if err != nil {
 		return nil, t.d.wrap("Image", err)
@@ -100,7 +105,7 @@ func (t *tx) DeleteImage(ctx context.Context, id imgward.ImageID) error {
 
 func (t *tx) ImagesInStatus(ctx context.Context, s imgward.ImageStatus) ([]imgward.Image, error) {
 	return t.images(ctx, "ImagesInStatus",
-		`SELECT `+imageCols+` FROM images WHERE status = $1 ORDER BY created_at, id`,
+		`SELECT `+imageSelect+` FROM images WHERE status = $1 ORDER BY created_at, id`,
 		[]any{string(s)})
 }
 

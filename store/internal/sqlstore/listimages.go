@@ -36,7 +36,7 @@ func (t *tx) ListImages(ctx context.Context, f imgward.ImageFilter) ([]imgward.I
 		c := q.arg(created)
 		q.and("(created_at < " + c + " OR (created_at = " + c + " AND id < " + q.arg(string(f.Marker)) + "))")
 	}
-	stmt := `SELECT ` + imageCols + ` FROM images i` + q.whereClause() + ` ORDER BY created_at DESC, id DESC`
+	stmt := `SELECT ` + imageSelect + ` FROM images i` + q.whereClause() + ` ORDER BY created_at DESC, id DESC`
 	if f.Limit > 0 {
 		stmt += " LIMIT " + q.arg(f.Limit)
 	}

@@ -75,11 +75,11 @@ func (t *tx) InstanceRefs(ctx context.Context, ids []imgward.InstanceID) ([]imgw
 			args[i] = string(id)
 		}
 		in := strings.Trim(t.placeholders(1, hi-lo), "()")
-		return t.list(ctx, op, `SELECT i.id, i.image_id, i.project_id, i.state, COALESCE(m.owner, '')
+		return t.list(ctx, op, `SELECT i.id, i.image_id, i.project_id, i.state, COALESCE(m.owner, ''), i.host
 			FROM instances i LEFT JOIN images m ON m.id = i.image_id WHERE i.id IN (`+in+`)`,
 			args, func(r *sql.Rows) error {
 				var ref imgward.InstanceRef
-				err := r.Scan(&ref.ID, &ref.ImageID, &ref.ProjectID, &ref.State, &ref.Publisher)
+				err := r.Scan(&ref.ID, &ref.ImageID, &ref.ProjectID, &ref.State, &ref.Publisher, &ref.Host)
 				refs = append(refs, ref)
 				return err
 			})
@@ -87,8 +87,11 @@ func (t *tx) InstanceRefs(ctx context.Context, ids []imgward.InstanceID) ([]imgw
 	return refs, err
 }
 
-// PutSnapshots merges the records of one instance first: PostgreSQL's
-// upsert may not touch a row twice in one statement.
+// PutSnapshots keeps the record received last as an instance's latest:
+// the last of the batch, which replaces the stored one, whatever their
+// taken_at (a collector's clock, or a lie, must not decide which snapshot
+// the store shows). It merges the records of one instance first:
+// PostgreSQL's upsert may not touch a row twice in one statement.
 func (t *tx) PutSnapshots(ctx context.Context, recs []imgward.SnapshotRecord) error {
 	const op = "PutSnapshots"
 	pos := make(map[imgward.InstanceID]int, len(recs))
@@ -101,11 +104,8 @@ func (t *tx) PutSnapshots(ctx context.Context, recs []imgward.SnapshotRecord) er
 			merged = append(merged, r)
 			continue
 		}
-		n := merged[i].Count + 1
-		if !r.TakenAt.Before(merged[i].TakenAt) {
-			merged[i] = r
-		}
-		merged[i].Count = n
+		r.Count = merged[i].Count + 1
+		merged[i] = r
 	}
 	const cols = 6
 	return t.chunks(len(merged), cols, func(lo, hi int) error {
@@ -114,12 +114,11 @@ func (t *tx) PutSnapshots(ctx context.Context, recs []imgward.SnapshotRecord) er
 			args = append(args, string(r.InstanceID), micros(r.TakenAt), micros(r.ReceivedAt),
 				r.Source, string(r.Body), r.Count)
 		}
-		newer := `CASE WHEN excluded.taken_at >= snapshots.taken_at THEN excluded.%s ELSE snapshots.%s END`
-		set := func(c string) string { return c + " = " + strings.ReplaceAll(newer, "%s", c) }
 		return t.exec(ctx, op, `INSERT INTO snapshots (instance_id, taken_at, received_at, source, body, count)
 			VALUES `+t.placeholders(hi-lo, cols)+`
 			ON CONFLICT (instance_id) DO UPDATE SET count = snapshots.count + excluded.count,
-			`+set("body")+`, `+set("source")+`, `+set("received_at")+`, `+set("taken_at"), args...)
+			body = excluded.body, source = excluded.source, received_at = excluded.received_at,
+			taken_at = excluded.taken_at`, args...)
 	})
 }
 
@@ -150,21 +149,25 @@ func (t *tx) LatestSnapshots(ctx context.Context, after imgward.InstanceID, limi
 	return recs, err
 }
 
-func (t *tx) IdempotentResult(ctx context.Context, user imgward.UserID, key string) ([]byte, error) {
-	var res []byte
-	err := t.queryRow(ctx, `SELECT result FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2`,
-		string(user), key).Scan(&res)
+func (t *tx) IdempotentResult(ctx context.Context, user imgward.UserID, key string) (*imgward.IdempotentRecord, error) {
+	var rec imgward.IdempotentRecord
+	err := t.queryRow(ctx, `SELECT result, body_hash FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2`,
+		string(user), key).Scan(&rec.Result, &rec.BodyHash)
 	if err != nil {
 		return nil, t.d.wrap("IdempotentResult", err)
 	}
-	return res, nil
+	return &rec, nil
 }
 
-func (t *tx) PutIdempotentResult(ctx context.Context, user imgward.UserID, key string, result []byte, at, expire time.Time) error {
+func (t *tx) PutIdempotentResult(ctx context.Context, user imgward.UserID, key string, rec imgward.IdempotentRecord, at, expire time.Time) error {
 	const op = "PutIdempotentResult"
 	if err := t.exec(ctx, op, `DELETE FROM idempotency_keys WHERE created_at < $1`, micros(expire)); err != nil {
 		return err
 	}
-	return t.exec(ctx, op, `INSERT INTO idempotency_keys (user_id, idem_key, result, created_at)
-		VALUES ($1, $2, $3, $4)`, string(user), key, result, micros(at))
+	hash := rec.BodyHash
+	if hash == nil {
+		hash = []byte{} // NOT NULL: no hash is the empty one
+	}
+	return t.exec(ctx, op, `INSERT INTO idempotency_keys (user_id, idem_key, result, body_hash, created_at)
+		VALUES ($1, $2, $3, $4, $5)`, string(user), key, rec.Result, hash, micros(at))
 }

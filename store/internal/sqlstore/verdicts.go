@@ -89,7 +89,8 @@ func (t *tx) ListBaselines(ctx context.Context) ([]imgward.Baseline, error) {
 		FROM baselines ORDER BY role, version`, false)
 }
 
-const verdictCols = `kind, subject, score, threshold, instances, explanation, state, cleared_by, updated_at`
+const verdictCols = `kind, subject, score, threshold, instances, explanation, state, cleared_by, updated_at,
+	uncapped, cleared_at`
 
 func (t *tx) PutVerdict(ctx context.Context, v *imgward.Verdict) error {
 	expl := string(v.Explanation)
@@ -97,19 +98,20 @@ func (t *tx) PutVerdict(ctx context.Context, v *imgward.Verdict) error {
 		expl = "null"
 	}
 	return t.exec(ctx, "PutVerdict", `INSERT INTO verdicts (`+verdictCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (kind, subject) DO UPDATE SET score = excluded.score, threshold = excluded.threshold,
 		instances = excluded.instances, explanation = excluded.explanation, state = excluded.state,
-		cleared_by = excluded.cleared_by, updated_at = excluded.updated_at`,
+		cleared_by = excluded.cleared_by, updated_at = excluded.updated_at,
+		uncapped = excluded.uncapped, cleared_at = excluded.cleared_at`,
 		string(v.Kind), v.Subject, v.Score, v.Threshold, v.Instances, expl, string(v.State),
-		string(v.ClearedBy), micros(v.UpdatedAt))
+		string(v.ClearedBy), micros(v.UpdatedAt), v.Uncapped, v.ClearedAt)
 }
 
 func scanVerdict(r interface{ Scan(...any) error }) (imgward.Verdict, error) {
 	var v imgward.Verdict
 	var expl string
 	err := r.Scan(&v.Kind, &v.Subject, &v.Score, &v.Threshold, &v.Instances, &expl, &v.State,
-		&v.ClearedBy, usec{&v.UpdatedAt})
+		&v.ClearedBy, usec{&v.UpdatedAt}, &v.Uncapped, &v.ClearedAt)
 	v.Explanation = []byte(expl)
 	return v, err
 }
