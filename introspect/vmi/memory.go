@@ -214,7 +214,9 @@ func retryTorn(scan func() (*guest.State, error)) (*guest.State, error) {
 func (g *Guest) scanOnce(ctx context.Context, t *Timing) (*guest.State, error) {
 	start := time.Now()
 	defer func() { t.Scan += time.Since(start); t.Attempts++ }()
-	return g.scanner.Scan(ctx, g.run.Space)
+	// A translation cache for this scan alone: the next one may find
+	// other page tables.
+	return g.scanner.Scan(ctx, g.run.Space.Cached())
 }
 
 // prepare maps the RAM file and finds the kernel in it, or keeps them

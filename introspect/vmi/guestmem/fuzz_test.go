@@ -1,6 +1,7 @@
 package guestmem
 
 import (
+	"bytes"
 	"encoding/binary"
 	"testing"
 )
@@ -32,9 +33,20 @@ func FuzzTranslate(f *testing.F) {
 		if err == nil && pa >= 1<<52 {
 			t.Fatalf("translated to %#x, beyond 52 bits", pa)
 		}
-		s := &Space{Phys: p, Root: root, Levels: levels}
-		b := make([]byte, 3*pageSize)
-		_ = s.ReadKernel(va, b)
-		_ = s.ReadUser(va&^(pageSize-1), va>>16, b[:100])
+		// The cached Space reads what the plain one reads, twice over.
+		plain := &Space{Phys: p, Root: root, Levels: levels}
+		cached := plain.Cached()
+		for range 2 {
+			for _, read := range []func(s *Space, b []byte) error{
+				func(s *Space, b []byte) error { return s.ReadKernel(va, b) },
+				func(s *Space, b []byte) error { return s.ReadUser(va&^(pageSize-1), va>>16, b[:100]) },
+			} {
+				want, got := make([]byte, 3*pageSize), make([]byte, 3*pageSize)
+				werr, gerr := read(plain, want), read(cached, got)
+				if (werr == nil) != (gerr == nil) || (werr == nil && !bytes.Equal(want, got)) {
+					t.Fatalf("cached read %v, plain %v", gerr, werr)
+				}
+			}
+		}
 	})
 }

@@ -14,11 +14,22 @@ type Space struct {
 	Phys   *Phys
 	Root   uint64 // physical address of the kernel's top-level page table
 	Levels int    // 4, or 5 with CR4.LA57
+
+	tlb *tlb // nil: every read walks the page tables
+}
+
+// Cached returns a Space like s that remembers the translations it makes,
+// for one scan of a paused guest, whose page tables do not change meanwhile
+// (a live guest's may: a cached translation can then be stale, as a CPU's
+// TLB can, and what it reads is as unreliable as the rest of a live scan).
+// The cache is not safe for concurrent use: one Cached Space a scan.
+func (s *Space) Cached() *Space {
+	return &Space{Phys: s.Phys, Root: s.Root, Levels: s.Levels, tlb: new(tlb)}
 }
 
 // ReadKernel reads len(b) bytes at kernel virtual address va.
 func (s *Space) ReadKernel(va uint64, b []byte) error {
-	return s.Phys.readVirt(s.Root, s.Levels, va, b)
+	return s.Phys.readVirt(s.tlb, s.Root, s.Levels, va, b)
 }
 
 // ReadUser reads len(b) bytes at user virtual address va of the process
@@ -32,11 +43,11 @@ func (s *Space) ReadUser(pgd, va uint64, b []byte) error {
 	if end := va + uint64(len(b)); end < va || end > s.userEnd() {
 		return errors.E(op, errors.Invalid, errors.Msg("0x"+strconv.FormatUint(va, 16)+" is not a user address"))
 	}
-	root, err := s.Phys.Translate(s.Root, s.Levels, pgd)
+	root, _, err := s.Phys.translateCached(s.tlb, s.Root, s.Levels, pgd)
 	if err != nil {
 		return errors.E(op, err)
 	}
-	return s.Phys.readVirt(root, s.Levels, va, b)
+	return s.Phys.readVirt(s.tlb, root, s.Levels, va, b)
 }
 
 // Translate returns the physical address of kernel virtual address va.

@@ -61,6 +61,30 @@ func (p *Phys) translate(root uint64, levels int, va uint64) (pa, n uint64, err 
 	}
 }
 
+// translateCached is translate through t (nil: no cache).
+func (p *Phys) translateCached(t *tlb, root uint64, levels int, va uint64) (pa, n uint64, err error) {
+	if t != nil {
+		if pa, n, ok := t.lookup(root, va); ok {
+			return pa, n, nil
+		}
+	}
+	pa, n, err = p.translate(root, levels, va)
+	if err == nil && t != nil {
+		t.add(root, va, pa, pageSizeOf(va, n))
+	}
+	return pa, n, err
+}
+
+// pageSizeOf is the size of the page in which va has n bytes left.
+func pageSizeOf(va, n uint64) uint64 {
+	for _, size := range []uint64{pageSize, hugeSize, gigaSize} {
+		if va&(size-1)+n == size {
+			return size
+		}
+	}
+	return 0
+}
+
 // canonical reports whether va's top bits copy its highest translated bit.
 func canonical(va uint64, levels int) bool {
 	bits := uint(48)
@@ -74,12 +98,12 @@ func canonical(va uint64, levels int) bool {
 // readVirt reads len(b) bytes at va through the tables at root, mapping by
 // mapping, so that a read may cross pages that are not contiguous in
 // physical memory.
-func (p *Phys) readVirt(root uint64, levels int, va uint64, b []byte) error {
+func (p *Phys) readVirt(t *tlb, root uint64, levels int, va uint64, b []byte) error {
 	if len(b) > 0 && va+uint64(len(b))-1 < va {
 		return errors.E("guestmem.Read", errors.NotExist, errors.Msg("a read past the end of the address space"))
 	}
 	for len(b) > 0 {
-		pa, n, err := p.translate(root, levels, va)
+		pa, n, err := p.translateCached(t, root, levels, va)
 		if err != nil {
 			return err
 		}

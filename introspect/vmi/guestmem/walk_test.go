@@ -90,11 +90,20 @@ func TestTranslate(t *testing.T) {
 		// A read across two pages that are apart in physical memory.
 		copy(tb.mem[0x1ffc:], "abcd")
 		copy(tb.mem[0x5000:], "efgh")
-		s := &Space{Phys: p, Root: tb.root, Levels: levels}
-		b := make([]byte, 8)
-		if err := s.ReadKernel(kernel+hugeSize+pageSize-4, b); err != nil || string(b) != "abcdefgh" {
-			t.Errorf("%d levels: a read across pages: %q, %v", levels, b, err)
+		plain := &Space{Phys: p, Root: tb.root, Levels: levels}
+		for _, s := range []*Space{plain, plain.Cached()} {
+			for range 2 { // the second time from the cache, if any
+				b := make([]byte, 8)
+				if err := s.ReadKernel(kernel+hugeSize+pageSize-4, b); err != nil || string(b) != "abcdefgh" {
+					t.Errorf("%d levels, cached %v: a read across pages: %q, %v", levels, s.tlb != nil, b, err)
+				}
+				if err := s.ReadKernel(kernel+0x12345, b[:4]); err != nil || !bytes.Equal(b[:4], tb.mem[2*mb+0x12345:][:4]) {
+					t.Errorf("%d levels, cached %v: a read in a 2M page: %v", levels, s.tlb != nil, err)
+				}
+			}
 		}
+		s := plain.Cached()
+		b := make([]byte, 8)
 		// Past the end of the address space: refused, not wrapped to 0,
 		// though both ends are mapped.
 		tb.mapPage(^uint64(0)&^(pageSize-1), 0x7000, pageSize)
@@ -142,8 +151,17 @@ func TestReadUser(t *testing.T) {
 	copy(tb.mem[0x3000:], "cmdline\x00")
 	s := &Space{Phys: NewPhys(tb.mem), Root: kernelRoot, Levels: 4}
 	b := make([]byte, 8)
-	if err := s.ReadUser(pgdVA+user, 0x400000, b); err != nil || !bytes.Equal(b, []byte("cmdline\x00")) {
-		t.Fatalf("ReadUser: %q, %v", b, err)
+	for _, s := range []*Space{s, s.Cached(), s.Cached()} {
+		if err := s.ReadUser(pgdVA+user, 0x400000, b); err != nil || !bytes.Equal(b, []byte("cmdline\x00")) {
+			t.Fatalf("ReadUser: %q, %v", b, err)
+		}
+	}
+	// The same user address in the kernel's own tables is not mapped:
+	// the cache keeps address spaces apart.
+	cached := s.Cached()
+	cached.ReadUser(pgdVA+user, 0x400000, b)
+	if err := cached.ReadKernel(0x400000, b); errors.KindOf(err) != errors.NotExist {
+		t.Errorf("the user page through the kernel's root: %v", err)
 	}
 	for _, c := range []struct {
 		name    string
