@@ -30,10 +30,10 @@ func (s *scan) readProcesses() error {
 		if p.Kernel {
 			continue
 		}
-		for i := -1; i < len(p.threadFiles); i++ {
+		for j := -1; j < len(p.threadFiles); j++ { // the leader's table, then the threads'
 			files := p.files
-			if i >= 0 {
-				files = p.threadFiles[i]
+			if j >= 0 {
+				files = p.threadFiles[j]
 			}
 			if files != 0 && !seenFiles[files] {
 				seenFiles[files] = true

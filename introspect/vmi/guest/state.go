@@ -36,7 +36,7 @@ type Process struct {
 	Kernel    bool          // a kernel thread (PF_KTHREAD)
 	Mappings  int           // memory mappings (VMAs), as /proc/PID/maps lists them
 	RWX       int           // anonymous mappings both writable and executable
-	FDs       int           // open file descriptors (0 for a process sharing another's table)
+	FDs       int           // open file descriptors of its tables (0 for a process sharing another's)
 
 	Hidden      bool // in the PID table or on a run queue, but not in the task list
 	Runnable    bool // on a CPU's run queue (running, or waiting to run); false when the kernel lacks run-queue symbols
