@@ -18,10 +18,10 @@ import (
 	"imgward/introspect/vmi/vmitest"
 )
 
-// These tests boot real guests (scripts/testguest.sh: Debian's kernel, a
-// busybox initramfs, QEMU TCG) whose init prints what the guest says of
-// itself on the serial console, and check a scan of the guest's memory
-// against it. The three guests boot at once.
+// The helpers of the tests on real guests (realguest_test.go): guests
+// booted by scripts/testguest.sh (Debian's kernel, a busybox initramfs,
+// QEMU TCG) whose init prints what the guest says of itself on the serial
+// console, scanned, and that console read back.
 
 // guestKernel is the vmlinuz that testguest.sh boots (the newest) and its
 // version, for the modules built or copied for it.
