@@ -21,7 +21,10 @@
 # copied into the guest's /files/. Without --kaslr the guest boots the
 # uncompressed vmlinux (PVH entry, nokaslr), which is quicker under TCG;
 # with it the vmlinuz, at a randomised address. --cpu is QEMU's -cpu
-# (default max, which has 5-level paging; max,la57=off has 4 levels).
+# (default max, which has 5-level paging; max,la57=off has 4 levels). A
+# loaded host slows TCG's timer enough to fail the kernel's boot-time check
+# of it (no_timer_check skips that); a guest that panics anyway reboots
+# (panic=-1) and tries again, until start gives up after 3 minutes.
 #
 # Missing Debian packages are installed (as root). The guests' files live
 # in $IMGWARD_GUEST_DIR/NAME (default /tmp/imgward-guests/NAME).
@@ -143,10 +146,10 @@ start() {
 	shm=/dev/shm/imgward-$name
 	if [ $kaslr = yes ]; then
 		boot=$vmlinuz
-		cmdline="console=ttyS0 quiet"
+		cmdline="console=ttyS0 quiet no_timer_check panic=-1"
 	else
 		boot=$(vmlinux "$vmlinuz")
-		cmdline="console=ttyS0 quiet nokaslr"
+		cmdline="console=ttyS0 quiet no_timer_check panic=-1 nokaslr"
 	fi
 	: >"$g/serial.log"
 	qemu-system-x86_64 -nodefaults -display none \
