@@ -75,9 +75,12 @@ vmlinux() {
 		[ -n "$off" ] || die "$1 holds no xz stream"
 		# xz stops with an error at the bytes after the stream; the
 		# ELF magic checks what it wrote.
-		tail -c +"$((off + 1))" "$1" | xz -dcq >"$out.tmp" 2>/dev/null || true
-		[ "$(head -c 4 "$out.tmp" | od -An -c | tr -d ' ')" = '177ELF' ] || die "$1: the xz stream holds no ELF kernel"
-		mv "$out.tmp" "$out"
+		# Guests start at once: each extracts to a file of its own, and
+		# the rename is atomic.
+		tmp="$out.$$"
+		tail -c +"$((off + 1))" "$1" | xz -dcq >"$tmp" 2>/dev/null || true
+		[ "$(head -c 4 "$tmp" | od -An -c | tr -d ' ')" = '177ELF' ] || { rm -f "$tmp"; die "$1: the xz stream holds no ELF kernel"; }
+		mv "$tmp" "$out"
 	fi
 	echo "$out"
 }
