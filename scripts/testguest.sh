@@ -27,7 +27,8 @@
 # (panic=-1) and tries again, until start gives up after 3 minutes.
 #
 # Missing Debian packages are installed (as root). The guests' files live
-# in $IMGWARD_GUEST_DIR/NAME (default /tmp/imgward-guests/NAME).
+# in $IMGWARD_GUEST_DIR/NAME (default /tmp/imgward-guests/NAME). With
+# IMGWARD_GUEST_OWNER=PID the guest is stopped when process PID ends.
 set -eu
 
 dir=${IMGWARD_GUEST_DIR:-/tmp/imgward-guests}
@@ -173,6 +174,13 @@ start() {
 		fi
 		sleep 0.1
 	done
+	# A guest of a process that dies without stopping it (a test binary
+	# killed at its timeout) is stopped by a watchdog.
+	if [ -n "${IMGWARD_GUEST_OWNER:-}" ]; then
+		self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+		nohup sh -c 'while kill -0 "$1" 2>/dev/null; do sleep 2; done; "$2" stop "$3"' \
+			watchdog "$IMGWARD_GUEST_OWNER" "$self" "$name" </dev/null >/dev/null 2>&1 &
+	fi
 	echo "IMGWARD_GUEST_QMP=$g/qmp.sock IMGWARD_GUEST_MEM=$shm IMGWARD_GUEST_KERNEL=$vmlinuz IMGWARD_GUEST_SERIAL=$g/serial.log"
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,9 @@ func Boot(name string, opts ...string) (*Guest, error) {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(script, append([]string{"start", g.Name}, opts...)...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// Should this process die before it stops the guest, the script's
+	// watchdog will.
+	cmd.Env = append(os.Environ(), "IMGWARD_GUEST_OWNER="+strconv.Itoa(os.Getpid()))
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("testguest.sh start %s: %v: %s", g.Name, err, stderr.String())
 	}
