@@ -108,3 +108,19 @@ func TestParseMissing(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse reads arbitrary kernel images: none panics (the ELF, xz and
+// BTF readers included) or is taken for a kernel without its tables.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00"))
+	f.Add(append([]byte("MZ"), xzMagic...))
+	f.Add(append(append([]byte("MZ"), xzMagic...), 0, 4, 0xe6, 0xd6, 0xb4, 0x46, 2, 0, 0x21, 1))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<16 {
+			return
+		}
+		if b, err := Parse(data); err == nil && (b.Symbols() == 0 || b.spec == nil) {
+			t.Fatalf("parsed a kernel without kallsyms or BTF")
+		}
+	})
+}

@@ -130,8 +130,16 @@ func parseFile(path string) (*Build, error) {
 }
 
 // Parse reads a kernel image, a vmlinuz or a vmlinux, from its bytes.
-func Parse(data []byte) (*Build, error) {
+func Parse(data []byte) (b *Build, err error) {
 	const op = "kernel.Parse"
+	// The image comes with a guest, from its publisher: the ELF, xz and
+	// BTF readers of other packages must not take the collector down
+	// with them should a crafted image find a panic in one.
+	defer func() {
+		if r := recover(); r != nil {
+			b, err = nil, errors.E(op, errors.Invalid, errors.Msg("the kernel image is malformed"), errors.Errorf("panic: %v", r))
+		}
+	}()
 	vmlinux, err := decompress(data)
 	if err != nil {
 		return nil, errors.E(op, err)
@@ -140,7 +148,7 @@ func Parse(data []byte) (*Build, error) {
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	b := &Build{}
+	b = &Build{}
 	if b.spec, err = img.btf(); err != nil {
 		return nil, errors.E(op, err)
 	}
