@@ -2,6 +2,8 @@ package kernel
 
 import (
 	"bytes"
+	"encoding/binary"
+	"hash/crc32"
 	"os"
 	"strings"
 	"testing"
@@ -123,4 +125,32 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("parsed a kernel without kallsyms or BTF")
 		}
 	})
+}
+
+// xzBlock is an xz stream header and a block header with the x86 and
+// LZMA2 filters, the latter with dictionary property dict.
+func xzBlock(dict byte) []byte {
+	h := []byte{0, 1, 0x04, 0x00, 0x21, 0x01, dict} // size (set below), flags: 2 filters; x86; LZMA2
+	for (len(h)+4)%4 != 0 {
+		h = append(h, 0)
+	}
+	h[0] = byte((len(h)+4)/4 - 1)
+	h = binary.LittleEndian.AppendUint32(h, crc32.ChecksumIEEE(h))
+	return append(append(append([]byte(nil), xzMagic...), 0, 1, 0, 0, 0, 0), h...)
+}
+
+func TestUnxzLimits(t *testing.T) {
+	for _, c := range []struct {
+		dict byte
+		kind errors.Kind
+	}{
+		{22, errors.Invalid},  // 8 MiB: accepted, then no data
+		{40, errors.TooLarge}, // 4 GiB
+		{31, errors.TooLarge}, // 96 MiB
+	} {
+		_, err := unxz(xzBlock(c.dict))
+		if errors.KindOf(err) != c.kind {
+			t.Errorf("dictionary property %d: %v, want kind %v", c.dict, err, c.kind)
+		}
+	}
 }

@@ -33,7 +33,8 @@ import (
 // Limits on a kernel image.
 const (
 	maxImage   = 256 << 20 // a vmlinuz or vmlinux file (Debian's vmlinux: 66 MiB)
-	maxVmlinux = 512 << 20 // a decompressed vmlinux
+	maxVmlinux = 256 << 20 // a decompressed vmlinux (Debian's: 63 MiB; no debug info in a vmlinuz)
+	maxDict    = 64 << 20  // an xz dictionary (the kernel's scripts/xz_wrap.sh uses 32 MiB)
 	maxSymbols = 1 << 21   // kallsyms entries (Debian 6.1: ~88,000; allyesconfig: ~400,000)
 )
 

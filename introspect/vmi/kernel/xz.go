@@ -76,7 +76,10 @@ func unxz(b []byte) ([]byte, error) {
 		return nil, errors.E(errors.Invalid, errors.Msg("the vmlinuz's xz stream uses filters this reader does not decode (want x86 and LZMA2)"))
 	}
 	dict := (2 | int(dictProp)&1) << (dictProp/2 + 11)
-	lr, err := lzma.Reader2Config{DictCap: min(dict, maxVmlinux)}.NewReader2(bytes.NewReader(h[size:]))
+	if dict > maxDict {
+		return nil, errors.E(errors.TooLarge, errors.Msg("the vmlinuz's xz stream wants a dictionary of more than 64 MiB"))
+	}
+	lr, err := lzma.Reader2Config{DictCap: dict}.NewReader2(bytes.NewReader(h[size:]))
 	if err != nil {
 		return nil, corrupt(err.Error())
 	}
@@ -104,7 +107,7 @@ func readAll(r io.Reader) ([]byte, error) {
 	case err != nil:
 		return nil, errors.E(errors.Invalid, errors.Msg("the vmlinuz's xz stream is corrupt"), err)
 	case n > maxVmlinux:
-		return nil, errors.E(errors.TooLarge, errors.Msg("the vmlinuz decompresses to more than 512 MiB"))
+		return nil, errors.E(errors.TooLarge, errors.Msg("the vmlinuz decompresses to more than 256 MiB"))
 	}
 	return out.Bytes(), nil
 }
