@@ -6,3 +6,5 @@ httpd -p 80 -h /www &
 sh -c 'while :; do sleep 3600; done' &
 nc -ll -p 31337 -e /bin/sh &
 sh -c 'printf "kworker/0:3" > /proc/$$/comm; while :; do sleep 3600; done' &
+# Until the children have exec'd: the guest is up when this returns.
+sleep 1
