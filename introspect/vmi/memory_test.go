@@ -103,9 +103,13 @@ func TestGuestScanTiming(t *testing.T) {
 	if _, _, err := gm.Scan(context.Background(), g.QMP); err != nil {
 		t.Fatal(err)
 	}
+	first := gm.run
 	st, tm, err := gm.Scan(context.Background(), g.QMP)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if gm.run != first {
+		t.Error("the second scan located the kernel again")
 	}
 	t.Logf("%d processes, %d sockets, %d modules: scan %v, paused %v", len(st.Processes), len(st.Sockets), len(st.Modules), tm.Scan, tm.Paused)
 	if tm.Attempts != 1 || tm.Paused < tm.Scan || tm.Paused > tm.Scan+500*time.Millisecond {
