@@ -13,8 +13,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
-
-	"imgward/evaluate"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -41,12 +39,19 @@ Client commands:
   publisher show PROJECT                 show a project's publisher profile
   publisher set PROJECT [flags]          change a publisher profile
   publisher list --risk                  rank judged publishers, riskiest first (admin)
-  publisher trust PROJECT true|false     mark a publisher trusted for baselines (admin)
+  publisher trust PROJECT                mark a publisher trusted for baselines (admin)
+  publisher untrust PROJECT              no longer trust it (admin)
   publisher fleet PROJECT                list a publisher's running instances (admin)
   publisher clear PROJECT                clear a flagged publisher, lift its quarantine (admin)
-  baseline build                         learn per-role baselines from trusted images (admin)
+  image role IMAGE ROLE                  give an image a role, such as web (admin)
+  baseline build                         learn per-role baselines from trusted images,
+                                         and say why a role was skipped (admin)
   baseline list                          list baseline versions (admin)
-  detect run                             score instances, judge publishers (admin)
+  detect run                             score instances, judge publishers, and say
+                                         why an instance was not scored (admin)
+  flag list [--kind K]                   list flagged publishers (admin)
+  flag clear PROJECT                     clear a flagged publisher (admin)
+  event list                             list your project's events (all: admin)
   image create NAME [flags]              create an image record
   image upload IMAGE FILE                upload an image's data (FILE - reads stdin)
   image download IMAGE [--out FILE]      download an image's data
@@ -122,7 +127,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	case "serve":
 		return cmdServe(rest, stdout, stderr, getenv)
 	case "eval":
-		return evaluate.Main(rest, stdout, stderr)
+		return cmdEval(rest, stdout, stderr)
 	case "replay", "sim":
 		// Commands without a noun: they run like a noun's verbs.
 		c := &replayCommand
@@ -215,7 +220,7 @@ type command struct {
 }
 
 var nouns = []*noun{&projectNoun, &userNoun, &publisherNoun, &imageNoun, &instanceNoun, &diskNoun, &auditNoun,
-	&collectNoun, &vmiNoun, &baselineNoun, &detectNoun, &keyNoun, &identityNoun}
+	&collectNoun, &vmiNoun, &baselineNoun, &detectNoun, &flagNoun, &eventNoun, &keyNoun, &identityNoun}
 
 func findNoun(name string) *noun {
 	for _, n := range nouns {
