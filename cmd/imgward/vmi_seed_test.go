@@ -38,8 +38,7 @@ func testVMISeed(t *testing.T, web, bad []*vmitest.Guest) {
 		owner.json(&img, "image", "create", name+"-web")
 		id := img["id"].(string)
 		owner.ok("image", "upload", id, disk)
-		var out obj
-		admin.jsonCall(&out, "PUT", "/v1/images/"+id+"/role", obj{"role": "web"})
+		admin.ok("image", "role", id, "web")
 		insts = map[string]*vmitest.Guest{}
 		for i, g := range guests {
 			inst := strings.TrimSpace(owner.ok("instance", "launch", id, "--host", "hv"+string(rune('1'+i%3))))
@@ -50,8 +49,8 @@ func testVMISeed(t *testing.T, web, bad []*vmitest.Guest) {
 	trustedA, instA := publish("alpha", append(web[:], web...)[:5])
 	trustedB, instB := publish("beta", append(web[:], web...)[5:10])
 	evil, instE := publish("gamma", []*vmitest.Guest{bad[0], bad[1], bad[2], web[0], web[1]})
-	admin.ok("publisher", "trust", trustedA, "true")
-	admin.ok("publisher", "trust", trustedB, "true")
+	admin.ok("publisher", "trust", trustedA)
+	admin.ok("publisher", "trust", trustedB)
 
 	for _, insts := range []map[string]*vmitest.Guest{instA, instB, instE} {
 		for inst, g := range insts {
