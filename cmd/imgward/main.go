@@ -75,7 +75,8 @@ Client commands:
   instance show ID                       show an instance
   instance terminate ID                  terminate an instance
   audit list [--after N] [--limit N]     list audit log entries (admin)
-  audit verify                           check the audit log's hash chain (admin)
+  audit verify [--checkpoint PATH]       check the log against signed checkpoints (admin)
+  audit checkpoint --out DIR             append a signed checkpoint to DIR (admin)
   key rotate [--retire]                  rotate the master key of image keys and
                                          re-wrap them; --retire destroys the
                                          older versions (admin)
