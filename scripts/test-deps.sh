@@ -18,6 +18,7 @@ want dpkg-dev /usr/bin/dpkg-source # scripts/skopeo-build.sh unpacks skopeo's so
 want debian-archive-keyring /usr/share/keyrings/debian-archive-keyring.gpg
 want qemu-utils /usr/bin/qemu-img
 want qemu-system-x86 /usr/bin/qemu-system-x86_64 # introspect/vmi boots a VM under TCG
+want curl /usr/bin/curl # scripts/s3-test-server.sh checks the server with a signed request
 want python3-cryptography /usr/lib/python3/dist-packages/cryptography # seal/testdata/kat_v1.py
 if [ "${1:-}" = bench ]; then
 	want python3-sklearn /usr/lib/python3/dist-packages/sklearn
