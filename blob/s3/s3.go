@@ -125,7 +125,11 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s := &Store{core: *c, bucket: o.Bucket, partSize0: o.PartSize}
 	ok, err := c.BucketExists(ctx, o.Bucket)
 	if err != nil {
-		return nil, errors.E(op, s.kind(err), errors.Msg("cannot reach the object store"), err)
+		msg := errors.Msg("the object store refuses imgward's requests: check the credentials and the bucket's policy")
+		if s.kind(err) == errors.Unavailable {
+			msg = "cannot reach the object store at " + errors.Msg(o.Endpoint)
+		}
+		return nil, errors.E(op, s.kind(err), msg, err)
 	}
 	if !ok {
 		return nil, errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("the bucket %q does not exist; create it first", o.Bucket)))
