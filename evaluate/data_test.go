@@ -7,13 +7,19 @@ import (
 	"testing"
 
 	"imgward/detect"
+	"imgward/detect/trace"
 	"imgward/fleet"
 )
 
-// dataDir returns ../shared/data beside the module root, skipping the test
-// when it is absent.
+// dataDir returns ../shared/data beside the module root. Without it the
+// test is skipped, except under CI=true, where it fails: a CI run must
+// measure the reported protocols, not skip them.
 func dataDir(t testing.TB) string {
 	t.Helper()
+	missing := t.Skipf
+	if os.Getenv("CI") == "true" {
+		missing = t.Fatalf
+	}
 	dir, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
@@ -24,29 +30,35 @@ func dataDir(t testing.TB) string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Skip("module root not found")
+			missing("module root not found above %s", dir)
 		}
 		dir = parent
 	}
 	data := filepath.Join(dir, "..", "shared", "data")
 	if _, err := os.Stat(data); err != nil {
-		t.Skipf("no evaluation data at %s", data)
+		missing("no evaluation data at %s", data)
 	}
 	return data
 }
 
+// malmem is the reported CIC-MalMem-2022 protocol: train on half of the
+// Benign rows (split seed 1), test on the other half and every malware
+// family.
 func malmem(t testing.TB) Options {
 	f := filepath.Join(dataDir(t), "cic-malmem-2022", "malmem-dev.csv")
-	return Options{Train: f, Test: f, LabelCol: "Class", Normal: "Benign", Detector: detect.DefaultName}
+	return Options{Train: f, Test: f, LabelCol: "Class", Normal: "Benign", Detector: detect.DefaultName,
+		FamilyCol: "Category", Holdout: 0.5, SplitSeed: 1}
 }
 
+// adfa is the reported ADFA-LD protocol: train on the set=train traces,
+// test on the validation traces and every attack family.
 func adfa(t testing.TB) Options {
 	f := filepath.Join(dataDir(t), "adfa-ld", "adfa-ld-dev.csv")
-	return Options{Train: f, Test: f, LabelCol: "label", Normal: "normal",
-		Where: []Where{{"set", "train"}}, SequenceCol: "syscalls", Detector: detect.DefaultName}
+	return Options{Train: f, Test: f, LabelCol: "label", Normal: "normal", FamilyCol: "family",
+		Where: []Where{{"set", "train"}}, SequenceCol: "syscalls"}
 }
 
-func evaluate(t *testing.T, o Options) *Result {
+func evaluate(t testing.TB, o Options) *Result {
 	t.Helper()
 	r, err := Run(context.Background(), o)
 	if err != nil {
@@ -55,43 +67,85 @@ func evaluate(t *testing.T, o Options) *Result {
 	return r
 }
 
-// TestMalMem asserts the target of docs/EVALUATION.md: instance ROC AUC of
-// at least 0.98 (scikit-learn's IsolationForest: 0.983), for the default
-// detector and for the isolation forest alone.
+// checkFloors fails t unless every family named in floors reaches its
+// floor, every family of r is named, and the pooled AUC reaches pooled.
+func checkFloors(t *testing.T, r *Result, pooled float64, floors map[string]float64) {
+	t.Helper()
+	if r.Instance.AUC < pooled {
+		t.Errorf("pooled AUC %.4f < %.3f", r.Instance.AUC, pooled)
+	}
+	if len(r.Families) != len(floors) {
+		t.Errorf("families %v, want %d", r.Families, len(floors))
+	}
+	for f, floor := range floors {
+		if m, ok := r.Families[f]; !ok || m.AUC < floor {
+			t.Errorf("%s: AUC %.4f < %.3f", f, m.AUC, floor)
+		}
+	}
+}
+
+// TestMalMem asserts the MalMem protocol of docs/EVALUATION.md: the
+// default detector, trained on 1,000 Benign rows, separates the other
+// 1,000 from each malware family with AUC 0.992–0.997 (floors 0.005–0.01
+// below, above the goal of 0.98), and publishers by their fleets.
 func TestMalMem(t *testing.T) {
 	o := malmem(t)
 	o.Fleet = &DefaultFleet
 	r := evaluate(t, o)
-	t.Logf("ensemble: %+v publisher %+v", r, *r.Publisher)
-	if r.NTrain != 2000 || r.NTest != 12020 || r.Instance.AUC < 0.98 || r.Publisher.AUC < 0.99 {
+	t.Logf("%s: %+v publisher %+v", o.Detector, r, *r.Publisher)
+	if r.NTrain != 1000 || r.NTest != 11020 || r.Publisher.AUC < 0.99 {
 		t.Errorf("MalMem: %+v %+v", r, *r.Publisher)
 	}
+	checkFloors(t, r, 0.99, map[string]float64{"Spyware-180solutions": 0.99, "Spyware-CWS": 0.99,
+		"Spyware-Gator": 0.99, "Spyware-TIBS": 0.99, "Spyware-Transponder": 0.985})
+	// Our isolation forest at least matches scikit-learn's on this split.
 	o.Detector, o.Fleet = "iforest", nil
-	if r := evaluate(t, o); r.Instance.AUC < 0.983 {
-		t.Errorf("MalMem iforest AUC %v < scikit-learn's 0.983", r.Instance.AUC)
+	if r := evaluate(t, o); r.Instance.AUC < 0.98 {
+		t.Errorf("MalMem iforest AUC %.4f < 0.98", r.Instance.AUC)
 	}
 }
 
-// TestADFA asserts floors on ADFA-LD scored through the service's pipeline
-// (detect/pipeline, since eval runs it): with the command, whose
-// test set holds the training traces too, 0.830 (publisher 0.94), and on
-// the held-out split (train traces left out of the test set) 0.790, with
-// the default sequence features. Eval's own features before (the
-// consensus, without the service's syscalls.count and syscalls.novel)
-// gave 0.90 and 0.875; the default is to be chosen by a protocol that
-// trains on no test row.
+// TestADFA asserts the ADFA-LD protocol of docs/EVALUATION.md, scored
+// through the service's pipeline: trained on the 833 set=train traces,
+// tested on the 2,186 validation traces and each attack family. The floors
+// sit 0.012–0.015 below the measured AUCs (fits are deterministic: the
+// margin is for honest changes, not noise), and on its worst family the
+// default beats by 0.03 (measured 0.05–0.064) the two configurations it
+// replaced: the service's former features and eval's former consensus.
 func TestADFA(t *testing.T) {
 	o := adfa(t)
 	o.Fleet = &DefaultFleet
 	r := evaluate(t, o)
-	t.Logf("ensemble: %+v publisher %+v", r, *r.Publisher)
-	if r.NTrain != 833 || r.NTest != 3448 || r.Instance.AUC < 0.82 || r.Publisher.AUC < 0.90 {
+	t.Logf("default: %+v publisher %+v", r, *r.Publisher)
+	if r.NTrain != 833 || r.NTest != 2615 || r.Publisher.AUC < 0.95 {
 		t.Errorf("ADFA-LD: %+v %+v", r, *r.Publisher)
 	}
-	o.Test, o.Fleet = heldOut(t, o.Test), nil
-	if r := evaluate(t, o); r.NTest != 2615 || r.Instance.AUC < 0.78 {
-		t.Errorf("ADFA-LD held out: %+v", r)
+	checkFloors(t, r, 0.815, map[string]float64{"Adduser": 0.808, "Hydra_FTP": 0.82, "Hydra_SSH": 0.815})
+	for _, base := range []struct {
+		name    string
+		combine trace.Combine
+		models  []trace.Model
+	}{
+		{"sep(nll6,unseen6)", trace.Separate, []trace.Model{trace.NLL, trace.Unseen}},
+		{"min(nll6,calls,pairs)", trace.Min, []trace.Model{trace.NLL, trace.Calls, trace.Pairs}},
+	} {
+		o := adfa(t)
+		o.Combine, o.Models = base.combine, base.models
+		b := evaluate(t, o)
+		t.Logf("%s: %+v", base.name, b)
+		if worst(r.Families) < worst(b.Families)+0.03 {
+			t.Errorf("worst family %.4f, %s's %.4f: want 0.03 more", worst(r.Families), base.name, worst(b.Families))
+		}
 	}
+}
+
+// worst returns the smallest AUC of the families.
+func worst(fams map[string]Metrics) float64 {
+	w := 1.0
+	for _, m := range fams {
+		w = min(w, m.AUC)
+	}
+	return w
 }
 
 // TestFleetAggregators logs how the ways a publisher's state can fold its

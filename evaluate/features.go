@@ -13,6 +13,9 @@ import (
 // the service would.
 func (o Options) replay() *dataset.Replay {
 	exclude := []string{o.LabelCol}
+	if o.FamilyCol != "" { // the family is a label too
+		exclude = append(exclude, o.FamilyCol)
+	}
 	for _, w := range o.Where {
 		exclude = append(exclude, w.Col)
 	}
@@ -49,11 +52,16 @@ func (o Options) config() pipeline.Config {
 }
 
 // sequence returns the configuration of the sequence features:
-// pipeline.DefaultSequence unless an option chooses otherwise.
+// pipeline.DefaultSequence with the models, order, combination and neural
+// models that o names.
 func (o Options) sequence() *trace.SequenceConfig {
 	c := pipeline.DefaultSequence()
-	if o.Separate || o.Neural || o.Recurrent {
-		c = trace.SequenceConfig{Neural: o.neural(), Recurrent: o.recurrent(), Separate: o.Separate, NoUnseen: o.Recurrent}
+	c.Neural, c.Recurrent, c.Combine = o.neural(), o.recurrent(), o.Combine
+	if o.Models != nil {
+		c.Models = o.Models
+	}
+	if o.Order > 0 {
+		c.Order = o.Order
 	}
 	return &c
 }

@@ -2,10 +2,10 @@ package evaluate
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"imgward/detect"
+	"imgward/detect/trace"
 	"imgward/errors"
 	"imgward/fleet"
 )
@@ -24,31 +24,55 @@ type Options struct {
 	// FleetParam is how a publisher's unified state folds its instances'
 	// surprise; the zero Param is the weighted mean (Fisher's method).
 	FleetParam fleet.Param
-	// Separate gives the detectors the sequence models' scores as separate
-	// features (seq.nll, seq.unseenN, ...) in place of their consensus
-	// seq.novelty (trace.SequenceConfig).
-	Separate bool
+	// Combine is how the sequence models' scores become features
+	// (trace.SequenceConfig): by default one feature per model.
+	Combine trace.Combine
 	// Neural adds the surprise of a trace under a neural language model
 	// (trace.NeuralConfig) to the sequence models: seq.nlm. Training
 	// takes about 1.75 minutes on ADFA-LD's 833 traces with 2 cores.
 	Neural bool
 	// Recurrent adds the surprise of a trace under a recurrent (GRU)
-	// language model (trace.RecurrentConfig): seq.rnn, which with
-	// Separate replaces seq.unseenN. Training takes about 45 s on
+	// language model (trace.RecurrentConfig): seq.rnn. Training takes
+	// about 45 s on
 	// ADFA-LD's 833 traces with 2 cores.
 	Recurrent bool
+	// Models are the sequence models (trace.SequenceConfig.Models); nil
+	// means the default. Order is their n-gram order; 0 means the default.
+	Models []trace.Model
+	Order  int
+	// FamilyCol, if set, names the column of the anomalous rows' family
+	// (an attack or malware family): Result.Families gives each family's
+	// metrics on its own against the normal test rows.
+	FamilyCol string
+	// Holdout is the fraction of the training rows (normal, matching
+	// Where) left out of training, chosen by SplitSeed. With the same
+	// file as Train and Test, they are test rows.
+	Holdout   float64
+	SplitSeed uint64
 }
 
 // Where restricts the training rows to those whose Col equals Value.
 type Where struct{ Col, Value string }
 
-// check reports a missing or invalid option as an error of kind Invalid.
-func (o *Options) check() error {
+// Check reports a missing or invalid option as an error of kind Invalid;
+// it sets an empty Detector to the default.
+func (o *Options) Check() error {
 	for _, f := range []struct{ name, v string }{
 		{"--train", o.Train}, {"--test", o.Test}, {"--label-col", o.LabelCol}, {"--normal", o.Normal},
 	} {
 		if f.v == "" {
 			return errors.E("eval", errors.Invalid, errors.Errorf("%s is required", f.name))
+		}
+	}
+	if !(o.Holdout >= 0 && o.Holdout < 1) {
+		return errors.E("eval", errors.Invalid, errors.Errorf("holdout %v: want a fraction in [0, 1)", o.Holdout))
+	}
+	if o.Order < 0 || o.Order > trace.MaxOrder {
+		return errors.E("eval", errors.Invalid, errors.Errorf("order %d: want 1 to %d", o.Order, trace.MaxOrder))
+	}
+	if o.Fleet != nil {
+		if err := o.Fleet.Check(); err != nil {
+			return errors.E("eval", errors.Invalid, err)
 		}
 	}
 	if o.Detector == "" {
@@ -79,36 +103,8 @@ var DefaultFleet = FleetSpec{Publishers: 20, Malicious: 2, Images: 3, Instances:
 // maxFleetInstances bounds the simulated instances of one repeat.
 const maxFleetInstances = 10_000_000
 
-// ParseFleetSpec parses "publishers=P,malicious=M,images=I,instances=K,
-// infected=F,repeat=R,seed=S"; omitted keys take DefaultFleet's values.
-func ParseFleetSpec(s string) (*FleetSpec, error) {
-	spec := DefaultFleet
-	ints := map[string]*int{"publishers": &spec.Publishers, "malicious": &spec.Malicious,
-		"images": &spec.Images, "instances": &spec.Instances, "repeat": &spec.Repeat}
-	for _, kv := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
-		if !ok {
-			return nil, fmt.Errorf("want KEY=VALUE, got %q", kv)
-		}
-		var err error
-		switch p := ints[k]; {
-		case p != nil:
-			*p, err = strconv.Atoi(v)
-		case k == "infected":
-			spec.Infected, err = strconv.ParseFloat(v, 64)
-		case k == "seed":
-			spec.Seed, err = strconv.ParseUint(v, 10, 64)
-		default:
-			return nil, fmt.Errorf("unknown key %q (known: publishers, malicious, images, instances, infected, repeat, seed)", k)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %q is not a number", k, v)
-		}
-	}
-	return &spec, spec.check()
-}
-
-func (s FleetSpec) check() error {
+// Check reports a spec that cannot be simulated.
+func (s FleetSpec) Check() error {
 	switch {
 	case s.Publishers < 2:
 		return fmt.Errorf("publishers=%d: need at least 2", s.Publishers)

@@ -14,11 +14,14 @@ import (
 // Result is what an evaluation measured; its JSON form is the output of
 // `imgward eval --json`.
 type Result struct {
-	NTrain        int      `json:"n_train"`
-	NTest         int      `json:"n_test"`
-	RowsPerSecond float64  `json:"rows_per_second"` // test rows featurised and scored per second
-	Instance      Metrics  `json:"instance"`
-	Publisher     *Metrics `json:"publisher,omitempty"`
+	NTrain        int     `json:"n_train"`
+	NTest         int     `json:"n_test"`
+	RowsPerSecond float64 `json:"rows_per_second"` // test rows featurised and scored per second
+	Instance      Metrics `json:"instance"`
+	// Families are the metrics of each anomaly family (Options.FamilyCol)
+	// on its own against all the normal test rows.
+	Families  map[string]Metrics `json:"families,omitempty"`
+	Publisher *Metrics           `json:"publisher,omitempty"`
 }
 
 // Metrics are the detection metrics of one level.
@@ -27,24 +30,48 @@ type Metrics struct {
 	TPR float64 `json:"tpr_at_fpr_1pct"` // true-positive rate at FPR <= 1%
 }
 
-// Run performs the evaluation that o describes: Score, then the metrics
-// of the scores and, with o.Fleet, of simulated publishers whose instances'
-// surprises fold as the service folds them.
+// Run performs the evaluation that o describes: it scores the test rows as
+// Score does, then measures the scores and, with o.Fleet, simulated
+// publishers whose instances' surprises fold as the service folds them.
+// No test row is one the detector trained on: when o.Test is the o.Train
+// file, the training rows are left out of its test rows.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	const op = "eval"
-	sc, err := Score(ctx, o)
+	if err := o.Check(); err != nil {
+		return nil, wrap(op, err)
+	}
+	train, rows, test, err := split(o)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	res, err := evalRows(ctx, o, train, rows, test)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	return res, nil
+}
+
+// evalRows trains on the given rows of train, scores every row of test and
+// measures the scores.
+func evalRows(ctx context.Context, o Options, train *dataset.Table, rows []int, test *dataset.Table) (*Result, error) {
+	sc, err := scoreRows(ctx, o, train, rows, test)
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{NTrain: sc.NTrain, NTest: len(sc.Score),
 		RowsPerSecond: float64(len(sc.Score)) / max(sc.Elapsed.Seconds(), 1e-9)}
 	if res.Instance, err = metrics(sc.Score, sc.Anomaly); err != nil {
-		return nil, wrap(op, err)
+		return nil, err
+	}
+	if o.FamilyCol != "" {
+		if res.Families, err = familyMetrics(test, o.FamilyCol, sc.Score, sc.Anomaly); err != nil {
+			return nil, err
+		}
 	}
 	if o.Fleet != nil {
 		m, err := simulate(ctx, *o.Fleet, sc.Surprise, sc.Anomaly, o.FleetParam)
 		if err != nil {
-			return nil, wrap(op, err)
+			return nil, err
 		}
 		res.Publisher = &m
 	}
@@ -60,37 +87,55 @@ type Scores struct {
 	Elapsed  time.Duration
 }
 
-// Score scores the test rows through the service's pipeline (package
+// Score scores every row of o.Test through the service's pipeline (package
 // detect/pipeline): the rows become snapshots as `imgward replay` makes
 // them (without the label), the normal training rows a baseline as a
 // role's trusted instances do, and each test row's snapshot is scored
-// against it as the service scores an instance. Elapsed times the
-// featurising and scoring of the test rows.
+// against it as the service scores an instance. Unlike Run, it scores the
+// training rows too when o.Test is the o.Train file, as the service scores
+// its trusted instances. Elapsed times the featurising and scoring of the
+// test rows.
 func Score(ctx context.Context, o Options) (*Scores, error) {
 	const op = "eval"
-	if err := o.check(); err != nil {
+	if err := o.Check(); err != nil {
 		return nil, wrap(op, err)
 	}
-	train, test, err := readTables(o.Train, o.Test)
+	train, test, _, err := readTables(o.Train, o.Test)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	sc, n, err := fit(ctx, train, o)
+	rows, err := trainRows(train, o)
 	if err != nil {
 		return nil, wrap(op, err)
+	}
+	if o.Holdout > 0 {
+		rows = holdout(rows, o.Holdout, o.SplitSeed)
+	}
+	sc, err := scoreRows(ctx, o, train, rows, test)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	return sc, nil
+}
+
+// scoreRows trains on the given rows of train and scores every row of test.
+func scoreRows(ctx context.Context, o Options, train *dataset.Table, rows []int, test *dataset.Table) (*Scores, error) {
+	sc, n, err := fit(ctx, train, rows, o)
+	if err != nil {
+		return nil, err
 	}
 	labels, err := test.Strings(nil, o.LabelCol)
 	if err != nil {
-		return nil, wrap(op, err)
+		return nil, err
 	}
 	start := time.Now()
 	snaps, err := snapshots(test, nil, o)
 	if err != nil {
-		return nil, wrap(op, err)
+		return nil, err
 	}
 	scores, err := sc.ScoreAll(ctx, snaps, o.Workers)
 	if err != nil {
-		return nil, wrap(op, err)
+		return nil, err
 	}
 	out := &Scores{Score: scores, Surprise: sc.Surprises(scores), Anomaly: make([]bool, len(labels)),
 		NTrain: n, Elapsed: time.Since(start)}
@@ -100,14 +145,10 @@ func Score(ctx context.Context, o Options) (*Scores, error) {
 	return out, nil
 }
 
-// fit builds and fits the baseline of the normal training rows of t, as
-// the service builds a role's baseline from its trusted instances, and
-// returns it with its number of training rows.
-func fit(ctx context.Context, t *dataset.Table, o Options) (*pipeline.Scorer, int, error) {
-	rows, err := trainRows(t, o)
-	if err != nil {
-		return nil, 0, err
-	}
+// fit builds and fits the baseline of the given rows of t, as the service
+// builds a role's baseline from its trusted instances, and returns it with
+// its number of training rows.
+func fit(ctx context.Context, t *dataset.Table, rows []int, o Options) (*pipeline.Scorer, int, error) {
 	snaps, err := snapshots(t, rows, o)
 	if err != nil {
 		return nil, 0, err
@@ -147,21 +188,22 @@ func metrics(scores []float64, anomaly []bool) (Metrics, error) {
 }
 
 // readTables reads the training and test files; the same file is read
-// once, so that a pipe or process substitution may serve as both.
-func readTables(trainName, testName string) (train, test *dataset.Table, err error) {
+// once, so that a pipe or process substitution may serve as both, and same
+// reports it.
+func readTables(trainName, testName string) (train, test *dataset.Table, same bool, err error) {
 	if train, err = readTable(trainName); err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	if testName == trainName {
-		return train, train, nil
+		return train, train, true, nil
 	}
 	if a, errA := os.Stat(trainName); errA == nil {
 		if b, errB := os.Stat(testName); errB == nil && os.SameFile(a, b) && a.Mode().IsRegular() {
-			return train, train, nil
+			return train, train, true, nil
 		}
 	}
 	test, err = readTable(testName)
-	return train, test, err
+	return train, test, false, err
 }
 
 func readTable(name string) (*dataset.Table, error) {

@@ -2,13 +2,15 @@
 """bench-sklearn.py: scikit-learn's IsolationForest on CIC-MalMem-2022, the
 reference that imgward's detectors are measured against (docs/BENCHMARKS.md).
 
-It trains IsolationForest(n_estimators=100, random_state=0) on the Benign rows,
-times score_samples over all rows (single process, as scikit-learn runs by
-default), and prints one JSON object: {"rows": N, "rows_per_second": R,
-"auc": A, "fit_seconds": F, "sklearn": VERSION}. AUC is ROC AUC of the
-negated score (higher is more anomalous) against Class != Benign.
+It trains IsolationForest(n_estimators=100, random_state=0) on the Benign rows
+of the training file, times score_samples over all rows of the test file
+(single process, as scikit-learn runs by default), and prints one JSON
+object: {"rows": N, "rows_per_second": R, "auc": A, "fit_seconds": F,
+"sklearn": VERSION}. AUC is ROC AUC of the negated score (higher is more
+anomalous) against Class != Benign. The training file defaults to the test
+file; scripts/bench.sh gives both the same split as imgward eval.
 
-usage: /usr/bin/python3 scripts/bench-sklearn.py [CSV] [--repeat N]
+usage: /usr/bin/python3 scripts/bench-sklearn.py [CSV] [--train CSV] [--repeat N]
 """
 import csv
 import json
@@ -38,17 +40,20 @@ def load(path):
 
 
 def main(argv):
-    path, repeat = DEFAULT, 5
+    path, train, repeat = DEFAULT, None, 5
     args = list(argv)
     while args:
         a = args.pop(0)
         if a == "--repeat":
             repeat = int(args.pop(0))
+        elif a == "--train":
+            train = args.pop(0)
         else:
             path = a
     X, y = load(path)
+    Xt, yt = load(train) if train else (X, y)
     t0 = time.perf_counter()
-    model = IsolationForest(n_estimators=100, random_state=0).fit(X[y == 0])
+    model = IsolationForest(n_estimators=100, random_state=0).fit(Xt[yt == 0])
     fit = time.perf_counter() - t0
     # The best of a few timed runs, as go test -bench reports a steady state.
     best = float("inf")

@@ -7,9 +7,11 @@
 #      printed side by side as ratios; then go test -bench ScoreMalMem, which
 #      times scoring alone on parsed rows, as score_samples does, and
 #      PipelineMalMem, the default detector scoring replayed snapshots
-#      through detect/pipeline on one goroutine, as the service does; then
-#      imgward eval --recurrent on ADFA-LD (go test -bench EvalADFARecurrent,
-#      which fails below the AUCs of docs/EVALUATION.md);
+#      through detect/pipeline on one goroutine, as the service does; then the
+#      leave-one-family-out selection (go test -bench Select, which fails if it
+#      does not choose the shipped defaults) and imgward eval --recurrent on
+#      ADFA-LD (go test -bench EvalADFARecurrent, which fails if it costs more
+#      than 0.02 of AUC against the default, docs/EVALUATION.md);
 #   2. go test -bench on seal, fingerprint, detect and server (the server's
 #      need the throwaway PostgreSQL of scripts/pg-test-server.sh);
 #   3. sealing against raw AES-256-GCM, the age CLI and skopeo's layer
@@ -37,10 +39,14 @@ if [ -x scripts/test-deps.sh ] || [ -f scripts/test-deps.sh ]; then sh scripts/t
 
 echo "== detectors vs scikit-learn on $MM ($(nproc) cores)"
 go build -o "$out/imgward" ./cmd/imgward
-$PY scripts/bench-sklearn.py "$MM" | tee "$out/sklearn.json"
+# Both train on every other Benign row and score the other rows, so that no
+# scored row was trained on and both score the same 11,020 rows.
+awk -F, 'NR == 1 || ($1 == "Benign" && NR % 2 == 0)' "$MM" >"$out/mm-train.csv"
+awk -F, 'NR == 1 || !($1 == "Benign" && NR % 2 == 0)' "$MM" >"$out/mm-test.csv"
+$PY scripts/bench-sklearn.py "$out/mm-test.csv" --train "$out/mm-train.csv" | tee "$out/sklearn.json"
 for det in iforest ensemble zscore hbos ecod; do
 	for procs in 1 "$(nproc)"; do
-		GOMAXPROCS=$procs "$out/imgward" eval --train "$MM" --test "$MM" \
+		GOMAXPROCS=$procs "$out/imgward" eval --train "$out/mm-train.csv" --test "$out/mm-test.csv" \
 			--label-col Class --normal Benign --detector "$det" --json >"$out/go-$det-$procs.json"
 	done
 done
@@ -65,7 +71,11 @@ sk=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["rows_per_secon
 awk -v sk="$sk" '/^Benchmark(Score|Pipeline)MalMem/ { for (i = 2; i <= NF; i++) if ($(i) == "rows/s")
 	printf "%-36s %12.0f rows/s  %6.2fx scikit-learn\n", $1, $(i-1), $(i-1) / sk }' "$out/score.txt"
 
-echo "-- ADFA-LD with the recurrent language model, whole file and held-out split (a few minutes)"
+echo "-- leave-one-family-out selection on ADFA-LD and CIC-MalMem-2022 (a few minutes; fails if the"
+echo "   selected configuration is not the shipped default)"
+go test -run '^$' -bench Select -benchtime 1x -timeout 30m ./evaluate/ | grep -E 'auc|^ok|FAIL|---|select' || true
+
+echo "-- ADFA-LD with the recurrent language model, train -> validation + attack (a few minutes)"
 go test -run '^$' -bench EvalADFARecurrent -benchtime 1x -timeout 30m ./evaluate/ | grep -E 'auc|^ok|FAIL|---' || true
 
 echo "== go test -bench (seal, fingerprint, detect, server)"

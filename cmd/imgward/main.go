@@ -13,8 +13,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
-
-	"imgward/evaluate"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -117,7 +115,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	case "serve":
 		return cmdServe(rest, stdout, stderr, getenv)
 	case "eval":
-		return evaluate.Main(rest, stdout, stderr)
+		return cmdEval(rest, stdout, stderr)
 	case "replay", "sim":
 		// Commands without a noun: they run like a noun's verbs.
 		c := &replayCommand

@@ -94,7 +94,7 @@ func TestModelSyscalls(t *testing.T) {
 		snaps = append(snaps, s)
 	}
 	m := Build(Config{Detector: "ensemble", Seed: 1, MaxRows: 1000}, snaps)
-	want := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.nll", "syscalls.unseen6"}
+	want := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.nll", "syscalls.unseen6", "syscalls.calls", "syscalls.pairs"}
 	if got := m.Columns(); !slices.Equal(got, want) {
 		t.Fatalf("columns %v, want %v", got, want)
 	}
@@ -178,7 +178,7 @@ func TestModelRecordsSequence(t *testing.T) {
 		snaps = append(snaps, &snapshot.Snapshot{Numeric: map[string]float64{"cpu": float64(i % 5)},
 			Syscalls: &snapshot.Syscalls{Sequence: tr}})
 	}
-	consensus := trace.SequenceConfig{}
+	consensus := trace.SequenceConfig{Combine: trace.Min, Models: []trace.Model{trace.NLL, trace.Calls, trace.Pairs}}
 	m := Build(Config{Seed: 1, Sequence: &consensus}, snaps)
 	want := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.novelty"}
 	if got := m.Columns(); !slices.Equal(got, want) {

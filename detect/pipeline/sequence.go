@@ -4,21 +4,21 @@ import "imgward/detect/trace"
 
 // DefaultSequence is the configuration of the sequence features of every
 // baseline the service builds and of imgward eval unless told otherwise:
-// the one place the default is defined. It is the n-gram scores as
-// separate features, which fit in well under a second, not their
-// consensus: a trace made of a known program's calls in a new order, such
-// as a server that reads files and sends them out, is ordinary to the
-// consensus's repertoire model and so to the consensus (api
-// TestDetectionSyscalls fails with it). A baseline records the
+// the one place the default is defined. It is trace.DefaultModels, the
+// n-gram NLL, STIDE and the nearest training trace by its calls and by its
+// pairs, as separate features: the configuration that leave-one-attack-
+// family-out selection chose on ADFA-LD through this pipeline
+// (docs/EVALUATION.md). A baseline records the
 // configuration it was built with, so a change here changes only the
 // baselines built after it.
 func DefaultSequence() trace.SequenceConfig {
-	return trace.SequenceConfig{Separate: true}
+	return trace.SequenceConfig{}
 }
 
 // legacySequence is the configuration of the baselines stored before
-// models recorded theirs: they keep scoring as they were built.
-var legacySequence = trace.SequenceConfig{Separate: true}
+// models recorded theirs: the NLL and STIDE as separate features. They
+// keep scoring as they were built.
+var legacySequence = trace.SequenceConfig{Models: []trace.Model{trace.NLL, trace.Unseen}}
 
 // sequenceConfig returns the configuration the model's sequence features
 // follow, seeded with the model's seed; a copy, so that the defaults a

@@ -39,8 +39,8 @@ func (s *Sequence) fitLanguageModels(train [][]int32, fold []int, out [][]float6
 		newModel func(f int) languageModel
 	}
 	var makers []maker
-	if !s.cfg.Separate {
-		for _, k := range []profileKind{repertoire, transitions} {
+	for _, m := range s.models() {
+		if k, ok := nearestModels[m]; ok {
 			makers = append(makers, maker{s.cfg.Folds, func(int) languageModel { return newNearest(k) }})
 		}
 	}

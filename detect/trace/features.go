@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"imgward/errors"
 )
@@ -27,23 +28,57 @@ type SequenceConfig struct {
 	// log-likelihood of each element under a recurrent (GRU) language model
 	// of the training traces (see RecurrentConfig).
 	Recurrent *RecurrentConfig
-	// Separate gives the models' scores as separate features (seq.nll,
-	// seq.unseenN, seq.nlm, seq.rnn) for the detectors to combine, in place
-	// of their consensus seq.novelty.
-	Separate bool
-	// NoUnseen leaves out seq.unseenN, a separate feature only.
-	NoUnseen bool
+	// Combine says how the models' scores become features: one feature
+	// per model for the detectors to combine (Separate, the default), or
+	// one, seq.novelty (Min, Fisher).
+	Combine Combine
+	// Models are the models whose scores are the features, or enter the
+	// consensus, in that order after the n-gram ones; nil means
+	// DefaultModels. Neural and Recurrent add theirs after these.
+	Models []Model
 }
 
+// Model names a model of the training traces whose score of a trace is a
+// sequence feature, or a member of the consensus.
+type Model string
+
+// The models. The first three are read off the n-gram model in one pass.
+const (
+	// NLL is seq.nll: the mean negative log-likelihood of each element
+	// under the n-gram model.
+	NLL Model = "nll"
+	// Unseen is seq.unseenN, N = Order: the fraction of the trace's
+	// N-grams never seen in training, the STIDE score (Forrest et al., 1996).
+	Unseen Model = "unseen"
+	// Frames is seq.lfcN: the locality frame count of unseen N-grams, the
+	// most of them among any 20 successive ones, divided by 20 (Hofmeyr et
+	// al., 1998).
+	Frames Model = "lfc"
+	// Calls is seq.calls: 1 minus the cosine similarity of the trace's set
+	// of distinct elements to that of the most similar training trace.
+	Calls Model = "calls"
+	// Pairs is seq.pairs: the same for log(1 + count) of each pair of
+	// successive elements.
+	Pairs Model = "pairs"
+)
+
+// ngramModels are the models read off the n-gram model.
+var ngramModels = []Model{NLL, Unseen, Frames}
+
+// nearestModels map the nearest-trace models to what they compare.
+var nearestModels = map[Model]profileKind{Calls: repertoire, Pairs: transitions}
+
 // Sequence turns traces into features that say how novel a trace is with
-// respect to the normal traces it was fitted on. Several models of the
-// training traces each score a trace:
+// respect to the normal traces it was fitted on. The models of the training
+// traces that SequenceConfig.Models names each score a trace:
 //
 //   - seq.nll: the mean negative log-likelihood of each element given the
 //     Order-1 elements before it, under an n-gram model of the training
 //     traces smoothed by Witten-Bell interpolation of all shorter orders,
 //     the n-gram counterpart of the LSTM language models of the
 //     literature (Kim et al., 2016);
+//   - seq.unseenN: the fraction of the trace's N-grams never seen, STIDE;
+//   - seq.lfcN: the locality frame count of unseen N-grams;
 //   - seq.calls: how unlike the trace's set of distinct elements (for
 //     system calls, its repertoire) is to that of the most similar
 //     training trace, 1 minus their cosine similarity;
@@ -58,21 +93,13 @@ type SequenceConfig struct {
 //     language model, whose state summarises the whole trace so far, as
 //     the LSTM models of Kim et al. (2016).
 //
-// By default the one feature is their consensus, seq.novelty: the smallest
-// of the models' robust z-scores (distance above the training traces'
-// median, in median absolute deviations; 0 below it). A trace is as novel
-// as the model that finds it most familiar: each model has its own blind
-// spots among normal traces (the n-gram model is surprised by a new
-// interleaving of familiar calls, the nearest-trace models by a known
-// program's unusual mix), and a trace that one of them finds ordinary is
-// not flagged. This is the ensemble of Kim et al. (2016), which accumulates
-// the sequences any model finds highly normal; on ADFA-LD it beats every
-// model alone and any mean of them (docs/EVALUATION.md).
+// By default each model's score is a feature for the detectors to combine
+// (the ensemble averages its members' standardised scores). A language
+// model and a nearest-trace model look at a trace differently, the first
+// call by call, the second as a whole, and need not both be fooled.
 //
-// With Separate, the features are seq.nll, seq.unseenN (N = Order, unless
-// NoUnseen: the fraction of the trace's N-grams never seen in training,
-// the STIDE score), seq.nlm and seq.rnn (if set), for the detectors to
-// combine.
+// With Combine set to Min or Fisher, the one feature is seq.novelty, a
+// combination of the models' scores (see Combine).
 //
 // A detector, and the consensus, must learn how novel normal traces are,
 // but a trace is never novel to a model trained on it. Fit therefore
@@ -86,11 +113,13 @@ type SequenceConfig struct {
 // that detectors that look at both tails do not flag the familiar.
 type Sequence struct {
 	cfg   SequenceConfig
+	ms    []Model // the models in use (resolveModels)
 	model *ngramModel
 	lms   []languageModel // seq.calls, seq.pairs, seq.nlm, seq.rnn: those in use
-	// The consensus: each model's median and scale over the cross-fitted
-	// training traces.
+	// The combination: each model's median and scale (Min), or its
+	// sorted scores (Fisher), over the cross-fitted training traces.
 	center, scale []float64
+	sorted        [][]float64
 	floor         []float64
 }
 
@@ -99,21 +128,26 @@ func NewSequence(c SequenceConfig) *Sequence {
 	if c.Order <= 0 {
 		c.Order = 6
 	}
-	c.Order = min(c.Order, maxOrder)
+	c.Order = min(c.Order, MaxOrder)
 	if c.Folds <= 0 {
 		c.Folds = 5
 	}
-	return &Sequence{cfg: c}
+	return &Sequence{cfg: c, ms: resolveModels(c)}
 }
 
 // Names returns the names of the features, in order.
 func (s *Sequence) Names() []string {
-	if !s.cfg.Separate {
+	if s.cfg.Combine != Separate {
 		return []string{"seq.novelty"}
 	}
-	names := []string{"seq.nll"}
-	if !s.noUnseen() {
-		names = append(names, fmt.Sprintf("seq.unseen%d", s.cfg.Order))
+	var names []string
+	for _, m := range s.models() {
+		switch m {
+		case Unseen, Frames:
+			names = append(names, fmt.Sprintf("seq.%s%d", m, s.cfg.Order))
+		default:
+			names = append(names, "seq."+string(m))
+		}
 	}
 	if s.cfg.Neural != nil {
 		names = append(names, "seq.nlm")
@@ -124,10 +158,78 @@ func (s *Sequence) Names() []string {
 	return names
 }
 
+// models returns the models in use, computed once by NewSequence.
+func (s *Sequence) models() []Model { return s.ms }
+
+// DefaultModels are the models of a zero SequenceConfig: the n-gram NLL
+// and STIDE (order 6) and the nearest training trace by its set of calls
+// and by its pairs of calls, as separate features. Leave-one-attack-
+// family-out selection on ADFA-LD's training traces, scored through the
+// service's pipeline, chose this configuration among 46 (single models,
+// STIDE, locality frame counts, sets of models as separate features of the
+// ensemble or of ECOD, or combined by Min or Fisher): its worst family had
+// the best cross-validated AUC (docs/EVALUATION.md).
+func DefaultModels() []Model { return []Model{NLL, Unseen, Calls, Pairs} }
+
+// ParseModels parses a comma-separated list of model names, as the
+// --models flag of imgward eval takes them; an unknown name is an error of
+// kind Invalid.
+func ParseModels(list string) ([]Model, error) {
+	var ms []Model
+	for _, name := range strings.Split(list, ",") {
+		m := Model(strings.TrimSpace(name))
+		if _, ok := nearestModels[m]; !ok && !slices.Contains(ngramModels, m) {
+			return nil, errors.E("trace.ParseModels", errors.Invalid,
+				errors.Errorf("unknown sequence model %q (known: nll, unseen, lfc, calls, pairs)", m))
+		}
+		ms = append(ms, m)
+	}
+	return ms, nil
+}
+
+// resolveModels returns the models of c.Models or their default, the
+// n-gram models first, each once.
+func resolveModels(c SequenceConfig) []Model {
+	ms := c.Models
+	if ms == nil {
+		ms = DefaultModels()
+	}
+	var out []Model
+	for _, m := range ms { // n-gram models, then the others, in their order
+		if slices.Contains(ngramModels, m) && !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	for _, m := range ms {
+		if !slices.Contains(ngramModels, m) && !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// checkModels reports an unknown model, or no model at all, as an error of
+// kind Invalid.
+func (s *Sequence) checkModels() error {
+	ms := s.models()
+	for _, m := range ms {
+		if _, ok := nearestModels[m]; !ok && !slices.Contains(ngramModels, m) {
+			return errors.E("trace.Sequence.Fit", errors.Invalid, errors.Errorf("unknown model %q", m))
+		}
+	}
+	if len(ms) == 0 && s.cfg.Neural == nil && s.cfg.Recurrent == nil {
+		return errors.E("trace.Sequence.Fit", errors.Invalid, errors.New("no sequence model"))
+	}
+	return nil
+}
+
 // Fit learns the normal traces and returns their cross-fitted features. It
 // needs at least Folds traces (and Folds >= 2), else it is an error of kind
 // Invalid.
 func (s *Sequence) Fit(train [][]int32) ([][]float64, error) {
+	if err := s.checkModels(); err != nil {
+		return nil, err
+	}
 	k := s.cfg.Folds
 	if len(train) < k || k < 2 {
 		return nil, errors.E("trace.Sequence.Fit", errors.Invalid,
@@ -145,15 +247,15 @@ func (s *Sequence) Fit(train [][]int32) ([][]float64, error) {
 		}
 		for i, t := range train {
 			if fold[i] == f {
-				out[i] = s.raw(m, t, &st, make([]float64, 0, 3))
+				out[i] = s.raw(m, t, &st, make([]float64, 0, len(s.ms)))
 			}
 		}
 	}
 	s.fitLanguageModels(train, fold, out)
-	if !s.cfg.Separate {
-		s.fitConsensus(out)
+	if s.cfg.Combine != Separate {
+		s.fitCombination(out)
 		for i, x := range out {
-			out[i] = append(x[:0], s.consensus(x))
+			out[i] = append(x[:0], s.combine(x))
 		}
 	}
 	s.floor = make([]float64, len(out[0]))
@@ -204,7 +306,7 @@ func (s *Sequence) AppendFeatures(ts [][]int32, dst [][]float64) {
 	raw := make([][]float64, len(ts))
 	var st seqStats
 	for i, t := range ts {
-		raw[i] = s.raw(s.model, t, &st, make([]float64, 0, 2+len(s.lms)))
+		raw[i] = s.raw(s.model, t, &st, make([]float64, 0, len(s.ms)+2))
 	}
 	scores := make([]float64, len(ts))
 	for _, lm := range s.lms {
@@ -215,10 +317,10 @@ func (s *Sequence) AppendFeatures(ts [][]int32, dst [][]float64) {
 	}
 	for i, x := range raw {
 		n := len(dst[i])
-		if s.cfg.Separate {
-			dst[i] = append(dst[i], x...)
+		if s.cfg.Combine != Separate {
+			dst[i] = append(dst[i], s.combine(x))
 		} else {
-			dst[i] = append(dst[i], s.consensus(x))
+			dst[i] = append(dst[i], x...)
 		}
 		for j, f := range s.floor {
 			dst[i][n+j] = max(dst[i][n+j], f)
@@ -226,74 +328,25 @@ func (s *Sequence) AppendFeatures(ts [][]int32, dst [][]float64) {
 	}
 }
 
-// fitConsensus learns each model's median and scale from the cross-fitted
-// training scores, one row per trace.
-func (s *Sequence) fitConsensus(rows [][]float64) {
-	m := len(rows[0])
-	s.center, s.scale = make([]float64, m), make([]float64, m)
-	col := make([]float64, len(rows))
-	for j := range m {
-		for i, x := range rows {
-			col[i] = x[j]
-		}
-		s.center[j], s.scale[j] = robustLocScale(col)
-	}
-}
-
-// consensus returns the smallest of the robust z-scores of x, the scores of
-// one trace under each model, floored at 0.
-func (s *Sequence) consensus(x []float64) float64 {
-	z := math.Inf(1)
-	for j, v := range x {
-		z = min(z, max(0, (v-s.center[j])/s.scale[j]))
-	}
-	return z
-}
-
-// robustLocScale returns the median of xs and their median absolute
-// deviation, scaled to estimate a standard deviation. Where more than half
-// of the values are equal, the MAD is 0, and the mean absolute deviation
-// stands in. Where all are, the model has seen no spread among normal
-// traces, so any departure from their value is as novel as it gets: the
-// scale is a billionth of the value (or of 1), and the other models decide
-// the consensus. It sorts xs.
-func robustLocScale(xs []float64) (loc, scale float64) {
-	slices.Sort(xs)
-	loc = xs[len(xs)/2]
-	dev := make([]float64, len(xs))
-	mean := 0.0
-	for i, x := range xs {
-		dev[i] = math.Abs(x - loc)
-		mean += dev[i]
-	}
-	slices.Sort(dev)
-	if scale = 1.4826 * dev[len(dev)/2]; scale > 0 {
-		return loc, scale
-	}
-	if scale = 1.2533 * mean / float64(len(xs)); scale > 0 {
-		return loc, scale
-	}
-	return loc, 1e-9 * max(1, math.Abs(loc))
-}
-
-// noUnseen reports whether seq.unseenN is left out: always in the
-// consensus, where the STIDE score, often exactly 0, would make most
-// traces tie.
-func (s *Sequence) noUnseen() bool { return s.cfg.NoUnseen || !s.cfg.Separate }
-
-// raw appends the unfloored features of t under model m.
+// raw appends the unfloored n-gram features of t under model m.
 func (s *Sequence) raw(m *ngramModel, t []int32, st *seqStats, dst []float64) []float64 {
 	m.stats(t, st)
-	nll := 0.0
-	if len(t) > 0 {
-		nll = st.nll / float64(len(t))
-	}
-	if math.IsNaN(nll) || math.IsInf(nll, 0) {
-		nll = 0
-	}
-	dst = append(dst, nll)
-	if !s.noUnseen() {
-		dst = append(dst, st.unseen)
+	for _, md := range s.models() {
+		switch md {
+		case NLL:
+			nll := 0.0
+			if len(t) > 0 {
+				nll = st.nll / float64(len(t))
+			}
+			if math.IsNaN(nll) || math.IsInf(nll, 0) {
+				nll = 0
+			}
+			dst = append(dst, nll)
+		case Unseen:
+			dst = append(dst, st.unseen)
+		case Frames:
+			dst = append(dst, st.frames)
+		}
 	}
 	return dst
 }

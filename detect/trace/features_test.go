@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"encoding/json"
 	"math"
 	"reflect"
 	"testing"
@@ -23,7 +24,7 @@ func TestSequenceFeatures(t *testing.T) {
 	for i := range 10 {
 		train = append(train, loop([]int32{1, 2, 3, 4}, 5+i))
 	}
-	sq := NewSequence(SequenceConfig{Order: 3, Seed: 1, Separate: true})
+	sq := NewSequence(SequenceConfig{Order: 3, Seed: 1, Models: []Model{NLL, Unseen}})
 	if got := sq.Names(); !reflect.DeepEqual(got, []string{"seq.nll", "seq.unseen3"}) {
 		t.Errorf("Names = %v", got)
 	}
@@ -52,7 +53,7 @@ func TestSequenceFeatures(t *testing.T) {
 		t.Errorf("Features did not append: %v", f)
 	}
 	// Deterministic.
-	sq2 := NewSequence(SequenceConfig{Order: 3, Seed: 1, Separate: true})
+	sq2 := NewSequence(SequenceConfig{Order: 3, Seed: 1, Models: []Model{NLL, Unseen}})
 	X2, _ := sq2.Fit(train)
 	if !reflect.DeepEqual(X, X2) {
 		t.Errorf("same seed, different cross-fitted features")
@@ -109,5 +110,117 @@ func TestNgramModelProbabilities(t *testing.T) {
 	}
 	if st.unseen != 0 {
 		t.Errorf("unseen = %v", st.unseen)
+	}
+}
+
+// TestSequenceModels checks that Models chooses the features, in the order
+// n-gram models first, and that the default is DefaultModels.
+func TestSequenceModels(t *testing.T) {
+	for _, tt := range []struct {
+		cfg  SequenceConfig
+		want []string
+	}{
+		{SequenceConfig{}, []string{"seq.nll", "seq.unseen6", "seq.calls", "seq.pairs"}},
+		{SequenceConfig{Models: []Model{NLL, Calls, Pairs}}, []string{"seq.nll", "seq.calls", "seq.pairs"}},
+		{SequenceConfig{Models: []Model{Unseen}}, []string{"seq.unseen6"}},
+		{SequenceConfig{Order: 4, Models: []Model{Pairs, Frames, NLL, Frames}}, []string{"seq.lfc4", "seq.nll", "seq.pairs"}},
+		{SequenceConfig{Combine: Min, Models: []Model{NLL, Calls}}, []string{"seq.novelty"}},
+	} {
+		sq := NewSequence(tt.cfg)
+		if got := sq.Names(); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%+v: Names = %v, want %v", tt.cfg, got, tt.want)
+		}
+		var train [][]int32
+		for i := range 10 {
+			train = append(train, loop([]int32{1, 2, 3, 4, int32(5 + i%3)}, 5+i))
+		}
+		X, err := sq.Fit(train)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := sq.Features(train[0], nil); len(X[0]) != len(tt.want) || len(f) != len(tt.want) {
+			t.Errorf("%+v: %d features fitted, %d scored, want %d", tt.cfg, len(X[0]), len(f), len(tt.want))
+		}
+	}
+	train := make([][]int32, 10)
+	for i := range train {
+		train[i] = []int32{1, 2, 3}
+	}
+	for _, bad := range []SequenceConfig{{Models: []Model{"bogus"}}, {Models: []Model{}}} {
+		if _, err := NewSequence(bad).Fit(train); !errors.Is(errors.Invalid, err) {
+			t.Errorf("%+v: err = %v", bad, err)
+		}
+	}
+}
+
+func TestParseModels(t *testing.T) {
+	got, err := ParseModels("nll, calls,pairs,unseen,lfc")
+	if want := []Model{NLL, Calls, Pairs, Unseen, Frames}; err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("ParseModels = %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "nll,", "NLL", "rnn"} {
+		if _, err := ParseModels(bad); !errors.Is(errors.Invalid, err) {
+			t.Errorf("ParseModels(%q): err = %v", bad, err)
+		}
+	}
+}
+
+// TestLocalityFrameCount checks the locality frame count against counts
+// made by hand: the most unseen n-grams among 20 successive ones.
+func TestLocalityFrameCount(t *testing.T) {
+	m := newNgramModel(2)
+	m.add(loop([]int32{1, 2}, 30))
+	var st seqStats
+	for _, tt := range []struct {
+		name string
+		seq  []int32
+		want float64
+	}{
+		{"known", loop([]int32{1, 2}, 20), 0},
+		// one stray call: the unseen pairs (2,9) and (9,1), 2 in a frame
+		{"stray", append(append(loop([]int32{1, 2}, 15), 9), loop([]int32{1, 2}, 15)...), 2.0 / 20},
+		// two stray calls 20 pairs apart never share a frame; 15 apart do
+		{"apart", append(append(append(loop([]int32{1, 2}, 5), 9), loop([]int32{1, 2}, 10)...), append([]int32{9}, loop([]int32{1, 2}, 5)...)...), 2.0 / 20},
+		{"close", append(append(append(loop([]int32{1, 2}, 5), 9), loop([]int32{1, 2}, 7)...), append([]int32{9}, loop([]int32{1, 2}, 5)...)...), 4.0 / 20},
+		// a burst: 1 2 then 9 9 9 ... 9 (25 of them): 2,9 and 24 × 9,9 unseen, 20 at most in a frame
+		{"burst", append([]int32{1, 2}, loop([]int32{9}, 25)...), 1},
+		{"short", []int32{7}, 1.0 / 20},
+	} {
+		m.stats(tt.seq, &st)
+		if math.Abs(st.frames-tt.want) > 1e-12 {
+			t.Errorf("%s: frames = %v, want %v", tt.name, st.frames, tt.want)
+		}
+	}
+}
+
+// TestSequenceConfigJSON checks that a configuration survives JSON, and
+// that the form stored before Models decodes to the models it meant.
+func TestSequenceConfigJSON(t *testing.T) {
+	c := SequenceConfig{Order: 10, Seed: 3, Combine: Fisher, Models: []Model{NLL, Calls}, Recurrent: &RecurrentConfig{Hidden: 8}}
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got SequenceConfig
+	if err := json.Unmarshal(b, &got); err != nil || !reflect.DeepEqual(got, c) {
+		t.Errorf("round trip %s: %+v, %v", b, got, err)
+	}
+	for _, tt := range []struct {
+		stored  string
+		models  []Model
+		combine Combine
+	}{
+		{`{"Order":0,"Folds":0,"Seed":0,"Neural":null,"Recurrent":null,"Separate":true,"NoUnseen":false}`, []Model{NLL, Unseen}, Separate},
+		{`{"Separate":true,"NoUnseen":true}`, []Model{NLL}, Separate},
+		{`{"Separate":false}`, []Model{NLL, Calls, Pairs}, Min},
+		{`{}`, nil, Separate},
+	} {
+		var c SequenceConfig
+		if err := json.Unmarshal([]byte(tt.stored), &c); err != nil || !reflect.DeepEqual(c.Models, tt.models) || c.Combine != tt.combine {
+			t.Errorf("%s: %+v, %v; want models %v, %v", tt.stored, c, err, tt.models, tt.combine)
+		}
+	}
+	if err := json.Unmarshal([]byte(`{"Models":7}`), &got); err == nil {
+		t.Error("a malformed configuration decoded")
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"reflect"
 	"testing"
+
+	"imgward/errors"
 )
 
 func TestNearest(t *testing.T) {
@@ -70,7 +72,7 @@ func TestSequenceConsensus(t *testing.T) {
 	for i := range 20 {
 		train = append(train, loop([]int32{1, 2, 3, 4, int32(5 + i%4)}, 6+i%5))
 	}
-	sq := NewSequence(SequenceConfig{Order: 3, Seed: 1})
+	sq := NewSequence(SequenceConfig{Order: 3, Seed: 1, Combine: Min, Models: []Model{NLL, Calls, Pairs}})
 	if got := sq.Names(); !reflect.DeepEqual(got, []string{"seq.novelty"}) {
 		t.Errorf("Names = %v", got)
 	}
@@ -103,14 +105,65 @@ func TestSequenceConsensus(t *testing.T) {
 		t.Errorf("new calls %v, known then new %v, floor %v", got[1][0], got[3][0], floor)
 	}
 	// The reordered trace is novel to the n-gram model alone.
-	sep := NewSequence(SequenceConfig{Order: 3, Seed: 1, Separate: true, NoUnseen: true})
+	sep := NewSequence(SequenceConfig{Order: 3, Seed: 1, Models: []Model{NLL}})
 	if _, err := sep.Fit(train); err != nil {
 		t.Fatal(err)
 	}
 	if f := sep.Features(traces[2], nil); !(f[0] > sep.Typical()[0]) {
 		t.Errorf("the n-gram model finds the reordered trace ordinary: %v", f)
 	}
-	if X2, _ := NewSequence(SequenceConfig{Order: 3, Seed: 1}).Fit(train); !reflect.DeepEqual(X, X2) {
+	if X2, _ := NewSequence(SequenceConfig{Order: 3, Seed: 1, Combine: Min, Models: []Model{NLL, Calls, Pairs}}).Fit(train); !reflect.DeepEqual(X, X2) {
 		t.Errorf("same seed, different cross-fitted features")
+	}
+}
+
+// TestSequenceFisher checks seq.novelty under Fisher: the sum over models
+// of -ln of the conformal tail probability among the cross-fitted training
+// scores, so a trace beyond every training trace under both models scores
+// 2 ln(n+1), and a training trace's own score is what Fit returned.
+func TestSequenceFisher(t *testing.T) {
+	var train [][]int32
+	for i := range 20 {
+		train = append(train, loop([]int32{1, 2, 3, 4, int32(5 + i%4)}, 6+i%5))
+	}
+	sq := NewSequence(SequenceConfig{Order: 3, Seed: 1, Combine: Fisher, Models: []Model{NLL, Calls}})
+	X, err := sq.Fit(train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sq.Names(); !reflect.DeepEqual(got, []string{"seq.novelty"}) || len(X[0]) != 1 {
+		t.Fatalf("Names = %v, %d features", got, len(X[0]))
+	}
+	novel := sq.Features(loop([]int32{9, 10, 11}, 10), nil)[0]
+	if want := 2 * math.Log(21); math.Abs(novel-want) > 1e-12 {
+		t.Errorf("novel to both models: %v, want %v", novel, want)
+	}
+	// By hand: a raw pair of scores against the sorted training scores.
+	x := []float64{sq.sorted[0][10], sq.sorted[1][19] + 1}
+	ge0 := 0
+	for _, v := range sq.sorted[0] {
+		if v >= x[0] {
+			ge0++
+		}
+	}
+	want := -math.Log(float64(1+ge0)/21) - math.Log(1.0/21)
+	if got := sq.combine(x); math.Abs(got-want) > 1e-12 {
+		t.Errorf("combine(%v) = %v, want %v", x, got, want)
+	}
+	for i, x := range X {
+		if x[0] < sq.Typical()[0] || math.IsNaN(x[0]) {
+			t.Errorf("trace %d: %v below the floor %v", i, x[0], sq.Typical()[0])
+		}
+	}
+}
+
+func TestParseCombine(t *testing.T) {
+	for _, c := range []Combine{Separate, Min, Fisher} {
+		if got, err := ParseCombine(c.String()); got != c || err != nil {
+			t.Errorf("ParseCombine(%q) = %v, %v", c, got, err)
+		}
+	}
+	if _, err := ParseCombine("mean"); !errors.Is(errors.Invalid, err) {
+		t.Errorf("ParseCombine(mean): err = %v", err)
 	}
 }

@@ -90,20 +90,31 @@ func (m *ngramModel) add(seq []int32) {
 type seqStats struct {
 	nll    float64 // sum over elements of -log P(element | the order-1 before it)
 	unseen float64 // fraction of the sequence's order-grams never seen
+	// frames is the locality frame count (Hofmeyr, Forrest and Somayaji,
+	// 1998): the most unseen order-grams among any frameLen successive
+	// ones, divided by frameLen.
+	frames float64
 }
 
-// maxOrder bounds the n-gram order, so that scratch space fits the stack.
-const maxOrder = 32
+// frameLen is the length of a locality frame, in n-grams: Hofmeyr et al.'s
+// 20. A burst of novel n-grams is what an exploit leaves; the same number
+// spread over a long normal trace is a program's rare paths.
+const frameLen = 20
+
+// MaxOrder bounds the n-gram order, so that scratch space fits the stack.
+const MaxOrder = 32
 
 // stats computes the statistics of seq. Once an n-gram ending at t is
 // unseen, so are all longer ones, and once a context is unseen it has no
 // successors: lookups stop there, so novel stretches cost less.
 func (m *ngramModel) stats(seq []int32, s *seqStats) {
-	var bufA, bufB [maxOrder]uint64
-	var cnt [maxOrder]uint32
+	var bufA, bufB [MaxOrder]uint64
+	var cnt [MaxOrder]uint32
 	cur, prev := bufA[:m.order], bufB[:m.order]
 	*s = seqStats{}
 	prevSeen, windows, unseen := 0, 0, 0
+	var frame [frameLen]bool // whether each of the last frameLen windows was unseen
+	inFrame, maxFrame := 0, 0
 	for t, v := range seq {
 		n := gramHashes(seq, t, cur)
 		seen := 0
@@ -128,17 +139,25 @@ func (m *ngramModel) stats(seq []int32, s *seqStats) {
 		}
 		s.nll -= math.Log(p)
 		if n == m.order {
-			windows++
-			if seen < m.order {
-				unseen++
+			miss := seen < m.order
+			if frame[windows%frameLen] {
+				inFrame--
 			}
+			frame[windows%frameLen] = miss
+			if miss {
+				unseen++
+				inFrame++
+				maxFrame = max(maxFrame, inFrame)
+			}
+			windows++
 		}
 		prev, cur, prevSeen = cur, prev, seen
 	}
 	switch {
 	case windows > 0:
 		s.unseen = float64(unseen) / float64(windows)
+		s.frames = float64(maxFrame) / frameLen
 	case len(seq) > 0 && prevSeen < len(seq): // shorter than order: the whole trace as one gram
-		s.unseen = 1
+		s.unseen, s.frames = 1, 1.0/frameLen
 	}
 }

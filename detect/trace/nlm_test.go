@@ -72,7 +72,7 @@ func TestSequenceNeural(t *testing.T) {
 		train = append(train, loop([]int32{1, 2, 3, 4}, 5+i))
 	}
 	cfg := NeuralConfig{Context: 3, Embed: 4, Hidden: 8, Epochs: 5}
-	sq := NewSequence(SequenceConfig{Order: 3, Seed: 1, Neural: &cfg, Separate: true})
+	sq := NewSequence(SequenceConfig{Order: 3, Seed: 1, Neural: &cfg, Models: []Model{NLL, Unseen}})
 	if got := sq.Names(); !reflect.DeepEqual(got, []string{"seq.nll", "seq.unseen3", "seq.nlm"}) {
 		t.Errorf("Names = %v", got)
 	}
@@ -88,7 +88,7 @@ func TestSequenceNeural(t *testing.T) {
 	if !(novel[2] > known[2]) {
 		t.Errorf("seq.nlm: novel %v, known %v", novel[2], known[2])
 	}
-	sq2 := NewSequence(SequenceConfig{Order: 3, Seed: 1, Neural: &cfg, Separate: true})
+	sq2 := NewSequence(SequenceConfig{Order: 3, Seed: 1, Neural: &cfg, Models: []Model{NLL, Unseen}})
 	if X2, _ := sq2.Fit(train); !reflect.DeepEqual(X, X2) {
 		t.Errorf("same seed, different cross-fitted features")
 	}

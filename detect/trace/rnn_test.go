@@ -105,7 +105,7 @@ func TestSequenceRecurrent(t *testing.T) {
 	}
 	cfg := RecurrentConfig{Hidden: 8, Epochs: 10, Lanes: 4, Window: 4}
 	fit := func() (*Sequence, [][]float64) {
-		sq := NewSequence(SequenceConfig{Order: 3, Seed: 1, Recurrent: &cfg, Separate: true, NoUnseen: true})
+		sq := NewSequence(SequenceConfig{Order: 3, Seed: 1, Recurrent: &cfg, Models: []Model{NLL}})
 		X, err := sq.Fit(train)
 		if err != nil {
 			t.Fatal(err)

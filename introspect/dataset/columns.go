@@ -149,3 +149,14 @@ func cause(err error) error {
 	}
 	return err
 }
+
+// Subset returns a table of the given rows of t, in that order, sharing
+// their fields and t's header and limits: an evaluation's test rows
+// without the rows it trained on.
+func (t *Table) Subset(rows []int) *Table {
+	s := &Table{Header: t.Header, Rows: make([][]string, len(rows)), limits: t.limits, index: t.index}
+	for i, r := range rows {
+		s.Rows[i] = t.Rows[r]
+	}
+	return s
+}

@@ -1,4 +1,4 @@
-package evaluate
+package main
 
 import (
 	"bytes"
@@ -9,12 +9,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"imgward/evaluate"
 )
 
-// run calls Main and returns its exit code, stdout and stderr.
-func run(args ...string) (int, string, string) {
+// evalRun runs imgward eval and returns its exit code, stdout and stderr.
+func evalRun(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
-	code := Main(args, &out, &errb)
+	code := cmdEval(args, &out, &errb)
 	return code, out.String(), errb.String()
 }
 
@@ -24,17 +26,20 @@ func synthetic(t *testing.T) string {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
 	var b strings.Builder
-	b.WriteString("id,x,y,kind,set,trace\n")
+	b.WriteString("id,x,y,kind,fam,set,trace\n")
 	for i := range 400 {
-		label, shift, trace := "ok", 0.0, "1 2 3 1 2 3 1 2 3"
-		if i%10 == 0 {
-			label, shift, trace = "bad", 4, "3 2 1 9 9 3 2 1 9"
+		label, fam, shift, trace := "ok", "", 0.0, "1 2 3 1 2 3 1 2 3"
+		switch {
+		case i%20 == 0:
+			label, fam, shift, trace = "bad", "a", 4, "3 2 1 9 9 3 2 1 9"
+		case i%10 == 0:
+			label, fam, shift, trace = "bad", "b", 3, "1 2 3 7 7 7 1 2 3"
 		}
 		set := "train"
 		if i%2 == 1 {
 			set = "test"
 		}
-		fmt.Fprintf(&b, "r%d,%.3f,%.3f,%s,%s,%s\n", i, shift+rng.NormFloat64(), shift+rng.NormFloat64(), label, set, trace)
+		fmt.Fprintf(&b, "r%d,%.3f,%.3f,%s,%s,%s,%s\n", i, shift+rng.NormFloat64(), shift+rng.NormFloat64(), label, fam, set, trace)
 	}
 	name := filepath.Join(t.TempDir(), "synthetic.csv")
 	if err := os.WriteFile(name, []byte(b.String()), 0o600); err != nil {
@@ -43,9 +48,9 @@ func synthetic(t *testing.T) string {
 	return name
 }
 
-func TestJSONOutput(t *testing.T) {
+func TestEvalJSONOutput(t *testing.T) {
 	f := synthetic(t)
-	code, out, errs := run("--train", f, "--test", f, "--label-col", "kind", "--normal", "ok",
+	code, out, errs := evalRun("--train", f, "--test", f, "--label-col", "kind", "--normal", "ok",
 		"--train-where", "set=train", "--sequence-col", "trace",
 		"--fleet", "publishers=10,malicious=2,images=2,instances=5,infected=0.5,repeat=3,seed=7", "--json")
 	if code != 0 {
@@ -60,13 +65,13 @@ func TestJSONOutput(t *testing.T) {
 			t.Errorf("no %q in %s", k, out)
 		}
 	}
-	var r Result
+	var r evaluate.Result
 	json.Unmarshal([]byte(out), &r)
-	if r.NTrain != 160 || r.NTest != 400 || r.RowsPerSecond <= 0 || r.Instance.AUC < 0.95 || r.Publisher == nil || r.Publisher.AUC < 0.95 {
+	if r.NTrain != 160 || r.NTest != 240 || r.RowsPerSecond <= 0 || r.Instance.AUC < 0.95 || r.Publisher == nil || r.Publisher.AUC < 0.95 {
 		t.Errorf("result %+v %+v", r, r.Publisher)
 	}
 	// Without --fleet there is no publisher part.
-	_, out, _ = run("--train", f, "--test", f, "--label-col", "kind", "--normal", "ok", "--json")
+	_, out, _ = evalRun("--train", f, "--test", f, "--label-col", "kind", "--normal", "ok", "--json")
 	if strings.Contains(out, "publisher") {
 		t.Errorf("publisher without --fleet: %s", out)
 	}
@@ -75,44 +80,38 @@ func TestJSONOutput(t *testing.T) {
 // TestLanguageModelFlags checks that --neural and --recurrent turn on
 // their language model's feature and still separate the synthetic
 // anomalies.
-func TestLanguageModelFlags(t *testing.T) {
+func TestEvalLanguageModelFlags(t *testing.T) {
 	f := synthetic(t)
 	for _, flag := range []string{"--neural", "--recurrent"} {
-		code, out, errs := run("--train", f, "--test", f, "--label-col", "kind", "--normal", "ok",
+		code, out, errs := evalRun("--train", f, "--test", f, "--label-col", "kind", "--normal", "ok",
 			"--train-where", "set=train", "--sequence-col", "trace", flag, "--json")
 		if code != 0 {
 			t.Fatalf("%s: exit %d: %s", flag, code, errs)
 		}
-		var r Result
+		var r evaluate.Result
 		if err := json.Unmarshal([]byte(out), &r); err != nil || r.Instance.AUC < 0.95 {
 			t.Errorf("%s: result %s (%v)", flag, out, err)
 		}
 	}
-	var off Options
-	if on := (Options{Neural: true}); on.neural() == nil || off.neural() != nil {
-		t.Errorf("Options.neural ignores Neural")
-	}
-	if on := (Options{Recurrent: true}); on.recurrent() == nil || off.recurrent() != nil {
-		t.Errorf("Options.recurrent ignores Recurrent")
-	}
 }
 
-func TestTableOutput(t *testing.T) {
+func TestEvalTableOutput(t *testing.T) {
 	f := synthetic(t)
-	code, out, errs := run("--train", f, "--test", f, "--label-col", "kind", "--normal", "ok", "--detector", "zscore")
-	if code != 0 || !strings.Contains(out, "instance") || !strings.Contains(out, "zscore") {
+	code, out, errs := evalRun("--train", f, "--test", f, "--label-col", "kind", "--normal", "ok", "--detector", "zscore",
+		"--holdout", "0.5", "--family-col", "fam")
+	if code != 0 || !strings.Contains(out, "instance") || !strings.Contains(out, "zscore") || !strings.Contains(out, "  b ") {
 		t.Errorf("exit %d, out %q, err %q", code, out, errs)
 	}
 }
 
-func TestHelp(t *testing.T) {
-	code, out, _ := run("--help")
+func TestEvalHelp(t *testing.T) {
+	code, out, _ := evalRun("--help")
 	if code != 0 || !strings.Contains(out, "usage: imgward eval") || !strings.Contains(out, "iforest") {
 		t.Errorf("exit %d, help %q", code, out)
 	}
 }
 
-func TestErrors(t *testing.T) {
+func TestEvalErrors(t *testing.T) {
 	f := synthetic(t)
 	base := []string{"--train", f, "--test", f, "--label-col", "kind", "--normal", "ok"}
 	with := func(extra ...string) []string { return append(append([]string(nil), base...), extra...) }
@@ -133,27 +132,35 @@ func TestErrors(t *testing.T) {
 		{"missing file", []string{"--train", "/nonexistent.csv", "--test", f, "--label-col", "kind", "--normal", "ok"}, 1, "nonexistent"},
 		{"no label column", with("--label-col", "nope"), 1, `no column "nope"`},
 		{"no normal rows", with("--normal", "nope"), 1, "no training rows"},
-		{"bad trace", with("--sequence-col", "id"), 1, "not an integer"},
+		{"bad trace", with("--sequence-col", "id", "--holdout", "0.5"), 1, "not an integer"},
+		{"all normal rows trained", with(), 1, "no normal test rows"},
+		{"bad holdout", with("--holdout", "1"), 2, "holdout"},
+		{"bad model", with("--sequence-col", "trace", "--models", "nll,bogus"), 2, "unknown sequence model"},
+		{"bad order", with("--order", "99"), 2, "order"},
+		{"bad combine", with("--combine", "mean"), 2, "unknown combination"},
+		{"bad protocol", with("--protocol", "kfold"), 2, "unknown protocol"},
+		{"loafo without families", with("--protocol", "loafo"), 2, "--family-col"},
+		{"no family column", with("--holdout", "0.5", "--family-col", "nope"), 1, `no column "nope"`},
 	} {
-		code, _, errs := run(tc.args...)
+		code, _, errs := evalRun(tc.args...)
 		if code != tc.code || !strings.HasPrefix(errs, "error: ") || !strings.Contains(errs, tc.msg) {
 			t.Errorf("%s: exit %d, stderr %q; want exit %d and %q", tc.name, code, errs, tc.code, tc.msg)
 		}
 	}
 }
 
-func TestParseFleetSpec(t *testing.T) {
-	s, err := ParseFleetSpec("publishers=20,malicious=2,images=3,instances=10,infected=0.3,repeat=5,seed=1")
-	if err != nil || *s != DefaultFleet {
+func TestEvalParseFleetSpec(t *testing.T) {
+	s, err := parseFleetSpec("publishers=20,malicious=2,images=3,instances=10,infected=0.3,repeat=5,seed=1")
+	if err != nil || *s != evaluate.DefaultFleet {
 		t.Errorf("ParseFleetSpec = %+v, %v", s, err)
 	}
-	s, err = ParseFleetSpec("infected=1, seed=9")
+	s, err = parseFleetSpec("infected=1, seed=9")
 	if err != nil || s.Infected != 1 || s.Seed != 9 || s.Publishers != 20 {
 		t.Errorf("partial spec = %+v, %v", s, err)
 	}
 	for _, bad := range []string{"", "infected=2", "images=0", "repeat=-1", "publishers=1", "publishers=100000,images=1000"} {
-		if _, err := ParseFleetSpec(bad); err == nil {
-			t.Errorf("ParseFleetSpec(%q) accepted", bad)
+		if _, err := parseFleetSpec(bad); err == nil {
+			t.Errorf("parseFleetSpec(%q) accepted", bad)
 		}
 	}
 }

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+
+	"imgward/detect"
+	"imgward/detect/trace"
+	"imgward/evaluate"
+)
+
+const evalUsage = `usage: imgward eval --train FILE --test FILE --label-col COL --normal VALUE
+                    [--train-where COL=VALUE] [--holdout F [--split-seed N]] [--family-col COL]
+                    [--sequence-col COL [--models LIST] [--combine RULE] [--order N] [--neural] [--recurrent]]
+                    [--detector NAME]
+                    [--fleet publishers=P,malicious=M,images=I,instances=K,infected=F,repeat=R,seed=S]
+                    [--protocol loafo [--folds K]] [--json]
+
+Trains an anomaly detector on the rows of --train whose --label-col is --normal
+(and that match every --train-where), scores the rows of --test, and reports
+ROC AUC and the true-positive rate at a false-positive rate of at most 1%%.
+A row is anomalous when its label is not --normal. Rows are scored as the
+service scores instances (package detect/pipeline): each becomes the snapshot
+that imgward replay sends, and the training rows a role's baseline.
+
+No test row is a training row: when --test is the --train file, the rows the
+detector trained on are left out of the test rows. --holdout F leaves a
+fraction F of the training rows out of training (chosen by --split-seed,
+default 1), so that they are test rows too. --family-col names the column of
+the anomalous rows' family (an attack or malware family); each family is then
+also reported on its own against all the normal test rows.
+
+Protocols reported in docs/EVALUATION.md (from the project root):
+  ADFA-LD: train on the 833 set=train traces, test on the 2,186 validation
+  traces and the 429 attacks, per family and pooled:
+    imgward eval --train ../shared/data/adfa-ld/adfa-ld-dev.csv \
+      --test ../shared/data/adfa-ld/adfa-ld-dev.csv --train-where set=train \
+      --sequence-col syscalls --label-col label --normal normal --family-col family
+  CIC-MalMem-2022: train on half of the 2,000 Benign rows (--split-seed 1),
+  test on the other half and each malware family:
+    imgward eval --train ../shared/data/cic-malmem-2022/malmem-dev.csv \
+      --test ../shared/data/cic-malmem-2022/malmem-dev.csv --holdout 0.5 \
+      --label-col Class --normal Benign --family-col Category
+
+--protocol loafo selects a configuration by leave-one-family-out instead: it
+splits the training rows into --folds K folds (default 5), trains on the other
+folds (normal rows only), scores each family of --train's anomalous rows on its
+own against the held-out fold, and judges each candidate configuration by its
+worst family. It prints every candidate's cross-validated AUC per family, the
+one to ship (best worst family over all families) and, for each family, the one
+chosen on the other families only. Each family's test figure (on the rows of
+--test not trained on) is that of the configuration chosen without it. Candidates: the sequence models
+and their combinations with --sequence-col, else the detectors. Takes 5 to 15
+minutes on ADFA-LD on a shared 2-core machine.
+
+Features are the columns that parse as numbers in every row of --train, except
+the label, family, sequence and --train-where columns. --sequence-col names a
+column of space-separated integers (a system-call trace), scored by models of
+the training traces (package detect/trace), named by --models:
+  nll     mean surprise of each call under an n-gram model of order --order (6)
+  unseen  fraction of the trace's n-grams never seen in training (STIDE)
+  lfc     locality frame count: most unseen n-grams among 20 successive ones
+  calls   1 - cosine similarity of the trace's set of calls to the nearest
+          training trace's
+  pairs   the same for log(1 + count) of each pair of successive calls
+By default (--models %s) the detector gets each model's score as a
+feature, beside the service's set features of the trace's distinct calls
+(syscalls.count, syscalls.novel): the configuration that leave-one-family-out
+selection chose on ADFA-LD. --combine min makes the models' scores one
+feature, seq.novelty, the smallest of their robust z-scores (novel to every
+model); --combine fisher, the sum of -ln of their tail probabilities among the
+training traces' scores.
+--neural and --recurrent add the surprise under a feed-forward and a recurrent
+(GRU) neural language model; both train small networks on all cores (45 s to 2
+minutes for 833 traces on 2 cores) and are deterministic. A plain STIDE
+baseline is --models unseen; the service's features until now, --models
+nll,unseen.
+
+--fleet deals the test rows into P publishers x I images x K instances: the
+instances of M malicious publishers draw an anomalous row with probability F
+and a normal row otherwise, the others draw normal rows. Each instance's score
+becomes a tail probability against the training scores, the publisher's unified
+state (package fleet) keeps the mean of -ln p over its instances (Fisher's
+combination), and publishers are ranked by it. Metrics are averaged over R
+repeats seeded from S. Defaults: publishers=20,malicious=2,images=3,instances=10,
+infected=0.3,repeat=5,seed=1.
+
+Detectors: zscore (mean robust z-score against median and MAD), hbos
+(histograms), ecod (empirical tail probabilities), iforest (isolation forest,
+100 trees of 256 rows), ensemble (the four, each standardised on its training
+scores, averaged). Fits are seeded and deterministic.
+
+Options:
+  --train FILE            training CSV file (a header line, then rows)
+  --test FILE             CSV file to score; may be the --train file
+  --label-col COL         column of the labels
+  --normal VALUE          label of normal rows; any other label is anomalous
+  --train-where COL=VALUE train only on rows with this value (repeatable)
+  --holdout F             leave a fraction F of the training rows out (as test rows)
+  --split-seed N          seed of --holdout's choice (default 1)
+  --family-col COL        column of the anomalous rows' family: per-family metrics
+  --sequence-col COL      column of system-call traces
+  --models LIST           comma-separated sequence models (above)
+  --combine RULE          sep, min or fisher (above)
+  --order N               n-gram order of nll, unseen and lfc (default 6)
+  --neural                add a neural language model's surprise
+                          (slower: trains 6 small networks)
+  --recurrent             add a recurrent language model's surprise
+                          (slower: trains 3 small GRUs)
+  --detector NAME         %s (default %s)
+  --fleet SPEC            evaluate publishers too, as above
+  --protocol loafo        select by leave-one-family-out (needs --family-col)
+  --folds K               folds of --protocol loafo (default 5)
+  --json                  print one JSON object instead of a table
+  --help                  print this help
+`
+
+// cmdEval runs `imgward eval` with args (without the program and command
+// names). It returns the exit code: 0 on success, 1 when the evaluation
+// fails, 2 on bad usage.
+func cmdEval(args []string, stdout, stderr io.Writer) int {
+	o, protocol, folds, asJSON, err := parseEval(args)
+	if err == flag.ErrHelp {
+		fmt.Fprintf(stdout, evalUsage, describeDefault(), strings.Join(detect.Names(), "|"), detect.DefaultName)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %v\nhint: imgward eval --help\n", err)
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	var res any
+	var table func(io.Writer)
+	if protocol == "loafo" {
+		sel, err := evaluate.Select(ctx, o, candidates(o), folds)
+		if err != nil {
+			fmt.Fprintf(stderr, "error: %v\n", err)
+			return exitError
+		}
+		res, table = sel, func(w io.Writer) { printSelection(w, sel) }
+	} else {
+		r, err := evaluate.Run(ctx, o)
+		if err != nil {
+			fmt.Fprintf(stderr, "error: %v\n", err)
+			return exitError
+		}
+		res, table = r, func(w io.Writer) { printResult(w, r, o) }
+	}
+	if !asJSON {
+		table(stdout)
+		return exitOK
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return exitError
+	}
+	fmt.Fprintf(stdout, "%s\n", b)
+	return exitOK
+}
+
+// parseEval parses eval's flags into options; it returns flag.ErrHelp for
+// --help.
+func parseEval(args []string) (o evaluate.Options, protocol string, folds int, asJSON bool, err error) {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.Train, "train", "", "")
+	fs.StringVar(&o.Test, "test", "", "")
+	fs.StringVar(&o.LabelCol, "label-col", "", "")
+	fs.StringVar(&o.Normal, "normal", "", "")
+	fs.Func("train-where", "", func(s string) error {
+		col, val, ok := strings.Cut(s, "=")
+		if !ok || col == "" {
+			return fmt.Errorf("want COL=VALUE, got %q", s)
+		}
+		o.Where = append(o.Where, evaluate.Where{Col: col, Value: val})
+		return nil
+	})
+	fs.Float64Var(&o.Holdout, "holdout", 0, "")
+	fs.Uint64Var(&o.SplitSeed, "split-seed", 1, "")
+	fs.StringVar(&o.FamilyCol, "family-col", "", "")
+	fs.StringVar(&o.SequenceCol, "sequence-col", "", "")
+	fs.Func("combine", "", func(s string) error {
+		o.Combine, err = trace.ParseCombine(s)
+		return err
+	})
+	fs.Func("models", "", func(s string) error {
+		o.Models, err = trace.ParseModels(s)
+		return err
+	})
+	fs.IntVar(&o.Order, "order", 0, "")
+	fs.BoolVar(&o.Neural, "neural", false, "")
+	fs.BoolVar(&o.Recurrent, "recurrent", false, "")
+	fs.StringVar(&o.Detector, "detector", "", "")
+	fs.Func("fleet", "", func(s string) error {
+		o.Fleet, err = parseFleetSpec(s)
+		return err
+	})
+	fs.StringVar(&protocol, "protocol", "", "")
+	fs.IntVar(&folds, "folds", 5, "")
+	fs.BoolVar(&asJSON, "json", false, "")
+	if err = fs.Parse(args); err != nil {
+		return o, "", 0, false, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case protocol != "" && protocol != "loafo":
+		err = fmt.Errorf("unknown protocol %q (known: loafo)", protocol)
+	case protocol == "loafo" && o.FamilyCol == "":
+		err = fmt.Errorf("--protocol loafo needs --family-col")
+	case folds < 2:
+		err = fmt.Errorf("--folds %d: need at least 2", folds)
+	default:
+		err = o.Check()
+	}
+	return o, protocol, folds, asJSON, err
+}
+
+// candidates returns what --protocol loafo compares: the sequence
+// configurations when there is a trace column, else the detectors.
+func candidates(o evaluate.Options) []evaluate.Candidate {
+	if o.SequenceCol != "" {
+		return evaluate.SequenceCandidates()
+	}
+	return evaluate.DetectorCandidates()
+}
+
+// describeDefault names the default sequence models for the help text.
+func describeDefault() string {
+	var names []string
+	for _, m := range trace.DefaultModels() {
+		names = append(names, string(m))
+	}
+	return strings.Join(names, ",")
+}
+
+// parseFleetSpec parses "publishers=P,malicious=M,images=I,instances=K,
+// infected=F,repeat=R,seed=S"; omitted keys take evaluate.DefaultFleet's
+// values.
+func parseFleetSpec(s string) (*evaluate.FleetSpec, error) {
+	spec := evaluate.DefaultFleet
+	ints := map[string]*int{"publishers": &spec.Publishers, "malicious": &spec.Malicious,
+		"images": &spec.Images, "instances": &spec.Instances, "repeat": &spec.Repeat}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok {
+			return nil, fmt.Errorf("want KEY=VALUE, got %q", kv)
+		}
+		var err error
+		switch p := ints[k]; {
+		case p != nil:
+			*p, err = strconv.Atoi(v)
+		case k == "infected":
+			spec.Infected, err = strconv.ParseFloat(v, 64)
+		case k == "seed":
+			spec.Seed, err = strconv.ParseUint(v, 10, 64)
+		default:
+			return nil, fmt.Errorf("unknown key %q (known: publishers, malicious, images, instances, infected, repeat, seed)", k)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is not a number", k, v)
+		}
+	}
+	return &spec, spec.Check()
+}

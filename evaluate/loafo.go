@@ -1,0 +1,273 @@
+package evaluate
+
+import (
+	"context"
+	"maps"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+
+	"imgward/detect"
+	"imgward/detect/trace"
+	"imgward/errors"
+	"imgward/introspect/dataset"
+)
+
+// A Candidate is one configuration that Select compares: a detector and,
+// for traces, the sequence models and how they combine.
+type Candidate struct {
+	Name     string
+	Detector string
+	Combine  trace.Combine
+	Models   []trace.Model
+	Order    int
+}
+
+// apply returns o configured as c.
+func (c Candidate) apply(o Options) Options {
+	o.Detector, o.Combine, o.Models, o.Order = c.Detector, c.Combine, c.Models, c.Order
+	o.Neural, o.Recurrent = false, false
+	return o
+}
+
+// Selection is what Select measured and chose.
+type Selection struct {
+	Folds    int      `json:"folds"`
+	Families []string `json:"families"`
+	// Candidates holds each candidate's cross-validated AUC per family,
+	// in the order compared.
+	Candidates []Scored `json:"candidates"`
+	// Default is the candidate with the best worst family over all
+	// families: the one to ship.
+	Default string `json:"default"`
+	// Chosen maps each family F to the candidate with the best worst
+	// family over the other families: the one selected without F.
+	Chosen map[string]string `json:"chosen_without"`
+	// Test maps each family F to the test metrics of Chosen[F] on F: the
+	// leave-one-family-out figures.
+	Test map[string]Metrics `json:"test"`
+	// DefaultTest is the test result of Default: pooled and per family.
+	DefaultTest *Result `json:"default_test"`
+}
+
+// Scored is a candidate's cross-validated AUC per family and its worst.
+type Scored struct {
+	Name     string             `json:"name"`
+	Families map[string]float64 `json:"families"`
+	Worst    float64            `json:"worst"`
+}
+
+// Select chooses among cands by leave-one-family-out on the --train file:
+// it trains on folds of the training rows (normal, matching Where, less
+// Holdout) only, scores each anomaly family of the file (o.FamilyCol) on
+// its own against the held-out fold, and averages each family's AUC over
+// the folds. A candidate is judged by its worst family, never by a pooled
+// AUC, so that a default is good on families it was not chosen for.
+// Each family's test figure is that of the candidate chosen on the other
+// families, on the rows of o.Test that are not training rows.
+func Select(ctx context.Context, o Options, cands []Candidate, folds int) (*Selection, error) {
+	const op = "eval.Select"
+	if err := o.Check(); err != nil {
+		return nil, wrap(op, err)
+	}
+	if o.FamilyCol == "" || len(cands) == 0 || folds < 2 {
+		return nil, errors.E(op, errors.Invalid, errors.New("need a family column, candidates and at least 2 folds"))
+	}
+	train, rows, test, err := split(o)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	attacks, err := anomalousRows(train, o)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	sel := &Selection{Folds: folds, Chosen: map[string]string{}}
+	for _, c := range cands {
+		sc, err := crossValidate(ctx, c.apply(o), train, rows, attacks, folds)
+		if err != nil {
+			return nil, errors.E(op, errors.Errorf("%s: %w", c.Name, err))
+		}
+		sc.Name = c.Name
+		sel.Candidates = append(sel.Candidates, sc)
+	}
+	sel.Families = slices.Sorted(maps.Keys(sel.Candidates[0].Families))
+	sel.Default = sel.best("")
+	for _, f := range sel.Families {
+		sel.Chosen[f] = sel.best(f)
+	}
+	if err := sel.test(ctx, o, cands, train, rows, test); err != nil {
+		return nil, wrap(op, err)
+	}
+	return sel, nil
+}
+
+// best returns the candidate whose worst family, leaving out family
+// without, is highest; the first one on a tie, so list simpler candidates
+// first.
+func (s *Selection) best(without string) string {
+	name, top := "", math.Inf(-1)
+	for _, c := range s.Candidates {
+		worst := math.Inf(1)
+		for f, auc := range c.Families {
+			if f != without {
+				worst = min(worst, auc)
+			}
+		}
+		if worst > top {
+			name, top = c.Name, worst
+		}
+	}
+	return name
+}
+
+// test runs the default and each family's chosen candidate on test.
+func (s *Selection) test(ctx context.Context, o Options, cands []Candidate, train *dataset.Table, rows []int, test *dataset.Table) error {
+	results := map[string]*Result{}
+	resultOf := func(name string) (*Result, error) {
+		if r, ok := results[name]; ok {
+			return r, nil
+		}
+		i := slices.IndexFunc(cands, func(c Candidate) bool { return c.Name == name })
+		r, err := evalRows(ctx, cands[i].apply(o), train, rows, test)
+		results[name] = r
+		return r, err
+	}
+	var err error
+	if s.DefaultTest, err = resultOf(s.Default); err != nil {
+		return err
+	}
+	s.Test = map[string]Metrics{}
+	for _, f := range s.Families {
+		r, err := resultOf(s.Chosen[f])
+		if err != nil {
+			return err
+		}
+		m, ok := r.Families[f]
+		if !ok {
+			return errors.E("eval.Select", errors.Invalid, errors.Errorf("family %q has no test rows", f))
+		}
+		s.Test[f] = m
+	}
+	return nil
+}
+
+// anomalousRows returns the rows of t that are not labelled normal.
+func anomalousRows(t *dataset.Table, o Options) ([]int, error) {
+	labels, err := t.Strings(nil, o.LabelCol)
+	if err != nil {
+		return nil, err
+	}
+	var rows []int
+	for i, l := range labels {
+		if l != o.Normal {
+			rows = append(rows, i)
+		}
+	}
+	if len(rows) == 0 {
+		return nil, errors.E("eval.Select", errors.Invalid,
+			errors.Errorf("no anomalous rows in %s: nothing to select by", o.Train))
+	}
+	return rows, nil
+}
+
+// crossValidate splits the training rows into k folds; for each fold, it
+// trains on the other folds and scores the fold's rows and every
+// anomalous row. It returns each family's AUC against the fold, averaged
+// over the folds.
+func crossValidate(ctx context.Context, o Options, t *dataset.Table, rows, attacks []int, k int) (Scored, error) {
+	if len(rows) < 2*k {
+		return Scored{}, errors.E("eval.Select", errors.Invalid,
+			errors.Errorf("%d training rows are too few for %d folds", len(rows), k))
+	}
+	fold := make([]int, len(rows))
+	for i := range fold {
+		fold[i] = i % k
+	}
+	rand.New(rand.NewPCG(o.Seed, 0xcf01d)).Shuffle(len(fold), func(i, j int) { fold[i], fold[j] = fold[j], fold[i] })
+	o.Fleet = nil
+	sum := map[string]float64{}
+	for f := range k {
+		var fit, held []int
+		for i, r := range rows {
+			if fold[i] == f {
+				held = append(held, r)
+			} else {
+				fit = append(fit, r)
+			}
+		}
+		res, err := evalRows(ctx, o, t, fit, t.Subset(append(held, attacks...)))
+		if err != nil {
+			return Scored{}, err
+		}
+		for fam, m := range res.Families {
+			sum[fam] += m.AUC / float64(k)
+		}
+	}
+	sc := Scored{Families: sum, Worst: math.Inf(1)}
+	for _, auc := range sum {
+		sc.Worst = min(sc.Worst, auc)
+	}
+	return sc, nil
+}
+
+// SequenceCandidates are the trace configurations that `imgward eval
+// --protocol loafo` compares, simpler first (the first wins a tie): each
+// model alone, then each set of models as separate features of the default
+// detector, combined by Min and by Fisher (trace.Combine), and as separate
+// features of ECOD, which sums the features' tail probabilities itself.
+func SequenceCandidates() []Candidate {
+	N, U, F, C, P := trace.NLL, trace.Unseen, trace.Frames, trace.Calls, trace.Pairs
+	type set struct {
+		order  int
+		models []trace.Model
+	}
+	singles := []set{{6, []trace.Model{U}}, {6, []trace.Model{F}}, {6, []trace.Model{N}}, {10, []trace.Model{N}},
+		{6, []trace.Model{C}}, {6, []trace.Model{P}}}
+	sets := []set{{6, []trace.Model{N, U}}, {6, []trace.Model{N, F}}, {6, []trace.Model{N, C}}, {10, []trace.Model{N, C}},
+		{6, []trace.Model{U, C}}, {6, []trace.Model{N, P}}, {6, []trace.Model{C, P}}, {6, []trace.Model{N, C, P}},
+		{10, []trace.Model{N, C, P}}, {6, []trace.Model{N, U, C, P}}}
+	var cs []Candidate
+	for _, st := range singles {
+		cs = append(cs, newCandidate(detect.DefaultName, trace.Separate, st.order, st.models))
+	}
+	for _, st := range sets {
+		for _, c := range []trace.Combine{trace.Separate, trace.Min, trace.Fisher} {
+			cs = append(cs, newCandidate(detect.DefaultName, c, st.order, st.models))
+		}
+		cs = append(cs, newCandidate("ecod", trace.Separate, st.order, st.models))
+	}
+	return cs
+}
+
+// newCandidate returns a sequence candidate named for what it is, such as
+// fisher(nll6,calls) or sep(nll6,calls)/ecod; the default detector is not
+// named.
+func newCandidate(det string, c trace.Combine, order int, ms []trace.Model) Candidate {
+	var names []string
+	for _, m := range ms {
+		name := string(m)
+		if m == trace.NLL || m == trace.Unseen || m == trace.Frames {
+			name += strconv.Itoa(order)
+		}
+		names = append(names, name)
+	}
+	name := strings.Join(names, ",")
+	if len(ms) > 1 {
+		name = c.String() + "(" + name + ")"
+	}
+	if det != detect.DefaultName {
+		name += "/" + det
+	}
+	return Candidate{Name: name, Detector: det, Combine: c, Models: ms, Order: order}
+}
+
+// DetectorCandidates are the detectors compared on numeric features.
+func DetectorCandidates() []Candidate {
+	var cs []Candidate
+	for _, d := range detect.Names() {
+		cs = append(cs, Candidate{Name: d, Detector: d})
+	}
+	return cs
+}
