@@ -14,7 +14,8 @@
 #
 # The binary is cached in $IMGWARD_SEAWEEDFS_CACHE, default
 # ${XDG_CACHE_HOME:-~/.cache}/imgward, and reused. Building takes about
-# three minutes on two cores and leaves a 230 MB binary. Only the path goes
+# three minutes on two idle cores (half an hour on a busy machine) and
+# leaves a 230 MB binary. Only the path goes
 # to stdout.
 set -eu
 
