@@ -7,12 +7,15 @@
 #
 #   eval "$(scripts/s3-test-server.sh start)"
 #       # exports IMGWARD_TEST_S3_URL (the endpoint, http://127.0.0.1:PORT),
+#       # IMGWARD_TEST_S3_BUCKET (an empty bucket, for nodes that share one:
+#       # imgward serve --blob "s3://$IMGWARD_TEST_S3_BUCKET?endpoint=$IMGWARD_TEST_S3_URL"),
 #       # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, S3TEST_DIR
 #   go test ./blob/s3/...
 #   scripts/s3-test-server.sh stop              # uses S3TEST_DIR
 #
-# start returns once a signed request has created a bucket and stored an
-# object (about 15 s; longer on a busy machine). Only the export lines go to stdout.
+# start returns once signed requests have created the bucket, stored an
+# object in it and deleted the object (about 15 s; longer on a busy
+# machine). The tests make buckets of their own (blob/s3/s3test). Only the export lines go to stdout.
 set -euo pipefail
 
 log() { echo "s3-test-server: $*" >&2; }
@@ -68,10 +71,12 @@ JSON
 	for i in $(seq 1 120); do
 		# Ready when a signed request creates a bucket (or finds it made by
 		# an earlier try) and stores an object in it.
-		code=$(s3 -X PUT "$url/ready-check")
-		if [[ $code == 200 || $code == 409 ]] && [[ $(s3 -X PUT --data-binary ok "$url/ready-check/ok") == 200 ]]; then
+		code=$(s3 -X PUT "$url/imgward")
+		if [[ $code == 200 || $code == 409 ]] && [[ $(s3 -X PUT --data-binary ok "$url/imgward/ready-check") == 200 ]] &&
+			[[ $(s3 -X DELETE "$url/imgward/ready-check") == 204 ]]; then
 			log "SeaweedFS S3 on $url, data in $dir (ready after ${SECONDS}s)"
 			echo "export IMGWARD_TEST_S3_URL='$url'"
+			echo "export IMGWARD_TEST_S3_BUCKET=imgward"
 			echo "export AWS_ACCESS_KEY_ID='$ak'"
 			echo "export AWS_SECRET_ACCESS_KEY='$sk'"
 			echo "export S3TEST_DIR='$dir'"
