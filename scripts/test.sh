@@ -3,8 +3,7 @@
 # installs what is missing, builds a key-provider-capable skopeo and a
 # SeaweedFS (once each), starts a throwaway PostgreSQL, S3 server and
 # SoftHSM2 token, runs the pure-Go suite and the PKCS#11 suite, and
-# cleans up. With CI=true, no test that
-# needs a component may skip.
+# cleans up. With CI=true, no test that needs a component may skip.
 set -eu
 cd "$(dirname "$0")/.."
 

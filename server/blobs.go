@@ -26,7 +26,7 @@ var BlobStores = map[string]blobOpener{
 		if u.Host != "" && u.Host != "localhost" || u.Path == "" || u.RawQuery != "" {
 			return nil, errors.E(errors.Invalid, errors.Msg("want file:///absolute/directory"))
 		}
-		return blob.Open(u.Path)
+		return blob.OpenNode(u.Path, cfg.Node)
 	},
 	"s3": func(ctx context.Context, cfg Config, u *url.URL) (imgward.BlobStore, error) {
 		o, err := s3.ParseURL(u.String(), cfg.Getenv)
@@ -48,7 +48,7 @@ func openBlobs(ctx context.Context, cfg Config) (imgward.BlobStore, error) {
 		if dir == "" {
 			dir = filepath.Join(cfg.DataDir, "blobs")
 		}
-		return blob.Open(dir)
+		return blob.OpenNode(dir, cfg.Node)
 	}
 	if cfg.BlobDir != "" {
 		return nil, errors.E(errors.Invalid, errors.Msg("give --blob or --blob-dir, not both"))
