@@ -58,6 +58,14 @@ former <data-dir>/master.keys is imported into the shared ring at its first
 start with --kms-kek-file, and renamed master.keys.imported.
 See docs/ARCHITECTURE.md ("Several nodes") and scripts/cluster.sh.
 
+Image data is kept in files under --blob-dir by default. With --blob
+s3://BUCKET?endpoint=URL&region=NAME it is kept in an existing bucket of an
+S3-compatible object store instead (what several nodes share without a
+shared filesystem); the credentials come from AWS_ACCESS_KEY_ID and
+AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), never from a flag. Uploads
+stream to it in multipart uploads, aborted if they fail: an object appears
+only when its upload is complete.
+
 --tls-cert and --tls-key serve HTTPS, with HTTP/2 for clients that offer it.
 
 An upload's body must bring at least --upload-min-rate bytes/s over every
@@ -94,6 +102,7 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	storeName := fs.String("store", env("store", "sqlite"), "store backend: "+strings.Join(server.StoreNames(), " or "))
 	dsn := fs.String("dsn", env("dsn", ""), "PostgreSQL connection string, for --store postgres")
 	blobDir := fs.String("blob-dir", env("blob-dir", ""), "directory of image data (default <data-dir>/blobs; shared storage when several nodes run)")
+	blobURL := fs.String("blob", env("blob", ""), "image data elsewhere than --blob-dir, by URL: s3://BUCKET?endpoint=URL&region=NAME (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
 	maxSize := fs.String("max-image-size", env("max-image-size", "1099511627776"), "largest image upload, in bytes")
 	syncMode := fs.String("sync", env("sync", "normal"), "sqlite durability: normal (survives a process crash) or full (also survives power loss)")
 	kmsName := fs.String("kms", env("kms", "local"), "key service of image keys: "+strings.Join(server.KeyServiceNames(), " or "))
@@ -192,7 +201,7 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	defer stop()
 
 	svc, err := server.Open(ctx, server.Config{
-		DataDir: *dataDir, Store: *storeName, DSN: *dsn, BlobDir: *blobDir,
+		DataDir: *dataDir, Store: *storeName, DSN: *dsn, BlobDir: *blobDir, Blob: *blobURL, Getenv: getenv,
 		Limits: catalog.Limits{MaxImageSize: max}, Sync: *syncMode, Logger: log,
 		Detect: monitor.Config{Alpha: a, MinInstances: mi, Webhook: *webhook}, DetectEvery: every,
 		Protection: server.Protection{KMS: *kmsName, PKCS11Module: *p11Module, PKCS11Token: *p11Token,
