@@ -1,6 +1,7 @@
 package evaluate
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"runtime"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"imgward/detect"
+	"imgward/detect/pipeline"
 	"imgward/detect/trace"
 )
 
@@ -170,7 +172,9 @@ func BenchmarkSelect(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		want := newCandidate(detect.DefaultName, trace.Separate, 6, trace.DefaultModels())
+		feats := pipeline.DefaultTraceFeatures()
+		want := newCandidate(cmp.Or(feats.Detector, detect.DefaultName), pipeline.DefaultSequence().Combine,
+			cmp.Or(pipeline.DefaultSequence().Order, 6), trace.DefaultModels(), feats.CallSet)
 		logSelection(b, "adfa", sel)
 		if sel.Default != want.Name {
 			b.Errorf("ADFA-LD: selected %s, the default is %s", sel.Default, want.Name)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"imgward/detect"
+	"imgward/detect/pipeline"
 	"imgward/detect/trace"
 	"imgward/errors"
 	"imgward/introspect/dataset"
@@ -23,12 +24,16 @@ type Candidate struct {
 	Combine  trace.Combine
 	Models   []trace.Model
 	Order    int
+	// CallSet adds the set features of a trace's distinct calls
+	// (pipeline.TraceFeatures) to the sequence models' features.
+	CallSet bool
 }
 
 // apply returns o configured as c.
 func (c Candidate) apply(o Options) Options {
 	o.Detector, o.Combine, o.Models, o.Order = c.Detector, c.Combine, c.Models, c.Order
 	o.Neural, o.Recurrent = false, false
+	o.Features = &pipeline.TraceFeatures{CallSet: c.CallSet, Detector: c.Detector}
 	return o
 }
 
@@ -229,22 +234,25 @@ func SequenceCandidates() []Candidate {
 		{6, []trace.Model{U, C}}, {6, []trace.Model{N, P}}, {6, []trace.Model{C, P}}, {6, []trace.Model{N, C, P}},
 		{10, []trace.Model{N, C, P}}, {6, []trace.Model{N, U, C, P}}}
 	var cs []Candidate
-	for _, st := range singles {
-		cs = append(cs, newCandidate(detect.DefaultName, trace.Separate, st.order, st.models))
-	}
-	for _, st := range sets {
-		for _, c := range []trace.Combine{trace.Separate, trace.Min, trace.Fisher} {
-			cs = append(cs, newCandidate(detect.DefaultName, c, st.order, st.models))
+	for _, callSet := range []bool{false, true} {
+		for _, st := range singles {
+			cs = append(cs, newCandidate(detect.DefaultName, trace.Separate, st.order, st.models, callSet))
 		}
-		cs = append(cs, newCandidate("ecod", trace.Separate, st.order, st.models))
+		for _, st := range sets {
+			for _, c := range []trace.Combine{trace.Separate, trace.Min, trace.Fisher} {
+				cs = append(cs, newCandidate(detect.DefaultName, c, st.order, st.models, callSet))
+			}
+			cs = append(cs, newCandidate("ecod", trace.Separate, st.order, st.models, callSet))
+		}
 	}
 	return cs
 }
 
 // newCandidate returns a sequence candidate named for what it is, such as
-// fisher(nll6,calls) or sep(nll6,calls)/ecod; the default detector is not
+// fisher(nll6,calls), sep(nll6,calls)/ecod or sep(nll6,calls)+set/ecod (with
+// the set features of the trace's calls); the default detector is not
 // named.
-func newCandidate(det string, c trace.Combine, order int, ms []trace.Model) Candidate {
+func newCandidate(det string, c trace.Combine, order int, ms []trace.Model, callSet bool) Candidate {
 	var names []string
 	for _, m := range ms {
 		name := string(m)
@@ -257,10 +265,13 @@ func newCandidate(det string, c trace.Combine, order int, ms []trace.Model) Cand
 	if len(ms) > 1 {
 		name = c.String() + "(" + name + ")"
 	}
+	if callSet {
+		name += "+set"
+	}
 	if det != detect.DefaultName {
 		name += "/" + det
 	}
-	return Candidate{Name: name, Detector: det, Combine: c, Models: ms, Order: order}
+	return Candidate{Name: name, Detector: det, Combine: c, Models: ms, Order: order, CallSet: callSet}
 }
 
 // DetectorCandidates are the detectors compared on numeric features.

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -93,7 +94,7 @@ func TestModelSyscalls(t *testing.T) {
 		}
 		snaps = append(snaps, s)
 	}
-	m := Build(Config{Detector: "ensemble", Seed: 1, MaxRows: 1000}, snaps)
+	m := Build(Config{Detector: "ensemble", Seed: 1, MaxRows: 1000, Features: &TraceFeatures{CallSet: true}}, snaps)
 	want := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.nll", "syscalls.unseen6", "syscalls.calls", "syscalls.pairs"}
 	if got := m.Columns(); !slices.Equal(got, want) {
 		t.Fatalf("columns %v, want %v", got, want)
@@ -165,10 +166,9 @@ func refit(t *testing.T, m *Model) *Scorer {
 	return sc
 }
 
-// TestModelRecordsSequence checks that a model stores the sequence
-// configuration it was built with and refits by it, not by the default.
-func TestModelRecordsSequence(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
+// loopSnapshots returns 40 snapshots of a program that loops over the
+// same four calls 10 to 19 times.
+func loopSnapshots(rng *rand.Rand) []*snapshot.Snapshot {
 	var snaps []*snapshot.Snapshot
 	for i := range 40 {
 		tr := []int32{}
@@ -178,8 +178,15 @@ func TestModelRecordsSequence(t *testing.T) {
 		snaps = append(snaps, &snapshot.Snapshot{Numeric: map[string]float64{"cpu": float64(i % 5)},
 			Syscalls: &snapshot.Syscalls{Sequence: tr}})
 	}
+	return snaps
+}
+
+// TestModelRecordsSequence checks that a model stores the sequence
+// configuration it was built with and refits by it, not by the default.
+func TestModelRecordsSequence(t *testing.T) {
+	snaps := loopSnapshots(rand.New(rand.NewPCG(3, 4)))
 	consensus := trace.SequenceConfig{Combine: trace.Min, Models: []trace.Model{trace.NLL, trace.Calls, trace.Pairs}}
-	m := Build(Config{Seed: 1, Sequence: &consensus}, snaps)
+	m := Build(Config{Seed: 1, Sequence: &consensus, Features: &TraceFeatures{CallSet: true}}, snaps)
 	want := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.novelty"}
 	if got := m.Columns(); !slices.Equal(got, want) {
 		t.Fatalf("columns %v, want %v", got, want)
@@ -190,5 +197,63 @@ func TestModelRecordsSequence(t *testing.T) {
 	}
 	if d := Build(Config{Seed: 1}, snaps); d.Sequence == nil || !reflect.DeepEqual(*d.Sequence, DefaultSequence()) {
 		t.Errorf("a model built with the default records %+v", d.Sequence)
+	}
+}
+
+// TestModelTraceFeatures checks the choices of a trace baseline
+// (TraceFeatures): without the call set its rows have the sequence
+// features alone, its detector is the one chosen for traces, both are
+// recorded and refitted, a baseline stored before they were recorded keeps
+// the call set, and a baseline without traces is untouched.
+func TestModelTraceFeatures(t *testing.T) {
+	snaps := loopSnapshots(rand.New(rand.NewPCG(5, 6)))
+	var plain []*snapshot.Snapshot
+	for i := range 40 {
+		plain = append(plain, &snapshot.Snapshot{Numeric: map[string]float64{"cpu": float64(i % 5)},
+			Syscalls: &snapshot.Syscalls{Histogram: map[int32]uint64{3: 4, 5: 1}}})
+	}
+	seqOnly := TraceFeatures{Detector: "ecod"}
+	seqCols := []string{"cpu", "syscalls.nll", "syscalls.unseen6", "syscalls.calls", "syscalls.pairs"}
+	withSet := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.nll", "syscalls.unseen6", "syscalls.calls", "syscalls.pairs"}
+	tests := []struct {
+		name  string
+		snaps []*snapshot.Snapshot
+		f     *TraceFeatures
+		det   string
+		cols  []string
+	}{
+		{"sequence features alone, ecod", snaps, &seqOnly, "ecod", seqCols},
+		{"with the call set", snaps, &TraceFeatures{CallSet: true}, "zscore", withSet},
+		// Without traces the choices do not apply: the histogram's set is
+		// the only view of the calls.
+		{"histograms only", plain, &seqOnly, "zscore", []string{"cpu", "syscalls.count", "syscalls.novel"}},
+	}
+	for _, tc := range tests {
+		m := Build(Config{Detector: "zscore", Seed: 1, Features: tc.f}, tc.snaps)
+		if m.Detector != tc.det || !slices.Equal(m.Columns(), tc.cols) {
+			t.Errorf("%s: detector %s columns %v, want %s %v", tc.name, m.Detector, m.Columns(), tc.det, tc.cols)
+		}
+		sc := refit(t, m)
+		if sc.m.Detector != tc.det || !slices.Equal(sc.cols, tc.cols) || len(sc.Vector(tc.snaps[0])) != len(tc.cols) {
+			t.Errorf("%s: a stored model refits to %s %v", tc.name, sc.m.Detector, sc.cols)
+		}
+	}
+	// A baseline stored before the choice was recorded has no no_call_set:
+	// it keeps scoring the call set, as built.
+	m := Build(Config{Seed: 1, Features: &TraceFeatures{CallSet: true}}, snaps)
+	var old map[string]any
+	if err := json.Unmarshal(m.Marshal(), &old); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := old["no_call_set"]; ok {
+		t.Fatalf("a model with the call set stores no_call_set: %v", old["no_call_set"])
+	}
+	b, _ := json.Marshal(old)
+	m2, err := Load(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc, err := m2.Fit(); err != nil || !slices.Equal(sc.cols, withSet) {
+		t.Errorf("an old baseline refits to %v (%v), want %v", sc.cols, err, withSet)
 	}
 }

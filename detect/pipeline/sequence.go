@@ -15,6 +15,30 @@ func DefaultSequence() trace.SequenceConfig {
 	return trace.SequenceConfig{}
 }
 
+// TraceFeatures are the choices of a baseline whose training snapshots
+// carry system-call sequences, beyond its sequence features
+// (trace.SequenceConfig): the feature families and the detector that
+// scores the rows.
+type TraceFeatures struct {
+	// CallSet adds the set features of a trace's distinct calls,
+	// syscalls.count and syscalls.novel (the calls the baseline's
+	// vocabulary lacks), to the sequence features.
+	CallSet bool
+	// Detector scores the rows of such a baseline, in place of
+	// Config.Detector; "" keeps Config.Detector.
+	Detector string
+}
+
+// DefaultTraceFeatures are the choices of every trace baseline the
+// service builds and of imgward eval on traces unless told otherwise:
+// the configuration that leave-one-attack-family-out selection chose on
+// ADFA-LD (docs/EVALUATION.md). A baseline records what it was built with
+// (Model.Detector, Model.NoCallSet), so a change here changes only the
+// baselines built after it.
+func DefaultTraceFeatures() TraceFeatures {
+	return TraceFeatures{CallSet: true}
+}
+
 // legacySequence is the configuration of the baselines stored before
 // models recorded theirs: the NLL and STIDE as separate features. They
 // keep scoring as they were built.
