@@ -223,16 +223,17 @@ func crossValidate(ctx context.Context, o Options, t *dataset.Table, rows, attac
 // detector, combined by Min and by Fisher (trace.Combine), and as separate
 // features of ECOD, which sums the features' tail probabilities itself.
 func SequenceCandidates() []Candidate {
-	N, U, F, C, P := trace.NLL, trace.Unseen, trace.Frames, trace.Calls, trace.Pairs
+	N, U, F, C, P, K := trace.NLL, trace.Unseen, trace.Frames, trace.Calls, trace.Pairs, trace.Peak
 	type set struct {
 		order  int
 		models []trace.Model
 	}
 	singles := []set{{6, []trace.Model{U}}, {6, []trace.Model{F}}, {6, []trace.Model{N}}, {10, []trace.Model{N}},
-		{6, []trace.Model{C}}, {6, []trace.Model{P}}}
+		{6, []trace.Model{C}}, {6, []trace.Model{P}}, {6, []trace.Model{K}}}
 	sets := []set{{6, []trace.Model{N, U}}, {6, []trace.Model{N, F}}, {6, []trace.Model{N, C}}, {10, []trace.Model{N, C}},
 		{6, []trace.Model{U, C}}, {6, []trace.Model{N, P}}, {6, []trace.Model{C, P}}, {6, []trace.Model{N, C, P}},
-		{10, []trace.Model{N, C, P}}, {6, []trace.Model{N, U, C, P}}}
+		{10, []trace.Model{N, C, P}}, {6, []trace.Model{N, U, C, P}},
+		{6, []trace.Model{K, C}}, {6, []trace.Model{N, K, C}}, {6, []trace.Model{N, K, C, P}}, {6, []trace.Model{N, U, K, C, P}}}
 	var cs []Candidate
 	for _, callSet := range []bool{false, true} {
 		for _, st := range singles {
@@ -256,7 +257,7 @@ func newCandidate(det string, c trace.Combine, order int, ms []trace.Model, call
 	var names []string
 	for _, m := range ms {
 		name := string(m)
-		if m == trace.NLL || m == trace.Unseen || m == trace.Frames {
+		if m == trace.NLL || m == trace.Unseen || m == trace.Frames || m == trace.Peak {
 			name += strconv.Itoa(order)
 		}
 		names = append(names, name)

@@ -54,6 +54,10 @@ const (
 	// most of them among any 20 successive ones, divided by 20 (Hofmeyr et
 	// al., 1998).
 	Frames Model = "lfc"
+	// Peak is seq.peak: the highest mean negative log-likelihood of any
+	// 20 successive elements under the n-gram model, the most surprising
+	// stretch of the trace.
+	Peak Model = "peak"
 	// Calls is seq.calls: 1 minus the cosine similarity of the trace's set
 	// of distinct elements to that of the most similar training trace.
 	Calls Model = "calls"
@@ -63,7 +67,7 @@ const (
 )
 
 // ngramModels are the models read off the n-gram model.
-var ngramModels = []Model{NLL, Unseen, Frames}
+var ngramModels = []Model{NLL, Unseen, Frames, Peak}
 
 // nearestModels map the nearest-trace models to what they compare.
 var nearestModels = map[Model]profileKind{Calls: repertoire, Pairs: transitions}
@@ -79,6 +83,8 @@ var nearestModels = map[Model]profileKind{Calls: repertoire, Pairs: transitions}
 //     literature (Kim et al., 2016);
 //   - seq.unseenN: the fraction of the trace's N-grams never seen, STIDE;
 //   - seq.lfcN: the locality frame count of unseen N-grams;
+//   - seq.peak: the highest mean negative log-likelihood of any 20
+//     successive elements, the most surprising stretch;
 //   - seq.calls: how unlike the trace's set of distinct elements (for
 //     system calls, its repertoire) is to that of the most similar
 //     training trace, 1 minus their cosine similarity;
@@ -180,7 +186,7 @@ func ParseModels(list string) ([]Model, error) {
 		m := Model(strings.TrimSpace(name))
 		if _, ok := nearestModels[m]; !ok && !slices.Contains(ngramModels, m) {
 			return nil, errors.E("trace.ParseModels", errors.Invalid,
-				errors.Errorf("unknown sequence model %q (known: nll, unseen, lfc, calls, pairs)", m))
+				errors.Errorf("unknown sequence model %q (known: nll, unseen, lfc, peak, calls, pairs)", m))
 		}
 		ms = append(ms, m)
 	}
@@ -346,6 +352,8 @@ func (s *Sequence) raw(m *ngramModel, t []int32, st *seqStats, dst []float64) []
 			dst = append(dst, st.unseen)
 		case Frames:
 			dst = append(dst, st.frames)
+		case Peak:
+			dst = append(dst, st.peak)
 		}
 	}
 	return dst
