@@ -46,7 +46,10 @@ type Model struct {
 
 // Config configures Build; zero fields take the service's defaults.
 type Config struct {
-	Detector string // a name of detect.Names; default detect.DefaultName
+	// Detector is a name of detect.Names; "" means the default:
+	// TraceFeatures.Detector for a baseline of traces, if set, else
+	// detect.DefaultName.
+	Detector string
 	Seed     uint64
 	MaxRows  int // training rows kept; default DefaultMaxRows
 	// Sequence configures the sequence features; nil means
@@ -83,9 +86,6 @@ const syscallSet = "syscalls"
 // stride so that the choice is deterministic. It records the
 // configuration in the model, which Fit follows.
 func Build(c Config, snaps []*snapshot.Snapshot) *Model {
-	if c.Detector == "" {
-		c.Detector = detect.DefaultName
-	}
 	maxRows := c.MaxRows
 	if maxRows <= 0 {
 		maxRows = DefaultMaxRows
@@ -109,9 +109,12 @@ func Build(c Config, snaps []*snapshot.Snapshot) *Model {
 	m := &Model{Detector: c.Detector, Seed: c.Seed, Vocab: map[string][]string{}, Sequence: &seqCfg}
 	if hasTraces(snaps) {
 		m.NoCallSet = !feats.CallSet
-		if feats.Detector != "" {
+		if m.Detector == "" {
 			m.Detector = feats.Detector
 		}
+	}
+	if m.Detector == "" {
+		m.Detector = detect.DefaultName
 	}
 	numeric, sets := map[string]bool{}, map[string]map[string]int{}
 	for _, s := range snaps {

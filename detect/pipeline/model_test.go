@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"imgward/detect"
 	"imgward/detect/trace"
 	"imgward/snapshot"
 )
@@ -218,18 +219,20 @@ func TestModelTraceFeatures(t *testing.T) {
 	tests := []struct {
 		name  string
 		snaps []*snapshot.Snapshot
+		named string // Config.Detector
 		f     *TraceFeatures
 		det   string
 		cols  []string
 	}{
-		{"sequence features alone, ecod", snaps, &seqOnly, "ecod", seqCols},
-		{"with the call set", snaps, &TraceFeatures{CallSet: true}, "zscore", withSet},
+		{"sequence features alone, ecod", snaps, "", &seqOnly, "ecod", seqCols},
+		{"a detector named overrides the traces' default", snaps, "zscore", &seqOnly, "zscore", seqCols},
+		{"with the call set", snaps, "", &TraceFeatures{CallSet: true}, detect.DefaultName, withSet},
 		// Without traces the choices do not apply: the histogram's set is
 		// the only view of the calls.
-		{"histograms only", plain, &seqOnly, "zscore", []string{"cpu", "syscalls.count", "syscalls.novel"}},
+		{"histograms only", plain, "", &seqOnly, detect.DefaultName, []string{"cpu", "syscalls.count", "syscalls.novel"}},
 	}
 	for _, tc := range tests {
-		m := Build(Config{Detector: "zscore", Seed: 1, Features: tc.f}, tc.snaps)
+		m := Build(Config{Detector: tc.named, Seed: 1, Features: tc.f}, tc.snaps)
 		if m.Detector != tc.det || !slices.Equal(m.Columns(), tc.cols) {
 			t.Errorf("%s: detector %s columns %v, want %s %v", tc.name, m.Detector, m.Columns(), tc.det, tc.cols)
 		}

@@ -24,8 +24,8 @@ type TraceFeatures struct {
 	// syscalls.count and syscalls.novel (the calls the baseline's
 	// vocabulary lacks), to the sequence features.
 	CallSet bool
-	// Detector scores the rows of such a baseline, in place of
-	// Config.Detector; "" keeps Config.Detector.
+	// Detector scores the rows of such a baseline when Config.Detector
+	// is "" (the service's default); "" means detect.DefaultName.
 	Detector string
 }
 
