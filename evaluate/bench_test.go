@@ -11,7 +11,6 @@ import (
 
 	"imgward/detect"
 	"imgward/detect/pipeline"
-	"imgward/detect/trace"
 )
 
 // BenchmarkScoreMalMem measures the scoring throughput of each detector on
@@ -164,8 +163,9 @@ func BenchmarkEvalADFARecurrent(b *testing.B) {
 // BenchmarkSelect runs the leave-one-family-out selection of
 // docs/EVALUATION.md on ADFA-LD (the sequence candidates) and on
 // CIC-MalMem-2022 (the detectors), and fails unless it selects the shipped
-// defaults: trace.DefaultModels and detect.DefaultName. It takes a few minutes, so go test leaves it out;
-// make bench runs it.
+// defaults: pipeline.DefaultSequence with pipeline.DefaultTraceFeatures,
+// and detect.DefaultName. It takes a few minutes, so go test leaves it
+// out; make bench runs it.
 func BenchmarkSelect(b *testing.B) {
 	for b.Loop() {
 		sel, err := Select(context.Background(), adfa(b), SequenceCandidates(), 5)
@@ -174,7 +174,7 @@ func BenchmarkSelect(b *testing.B) {
 		}
 		feats := pipeline.DefaultTraceFeatures()
 		want := newCandidate(cmp.Or(feats.Detector, detect.DefaultName), pipeline.DefaultSequence().Combine,
-			cmp.Or(pipeline.DefaultSequence().Order, 6), trace.DefaultModels(), feats.CallSet)
+			cmp.Or(pipeline.DefaultSequence().Order, 6), pipeline.DefaultSequence().Models, feats.CallSet)
 		logSelection(b, "adfa", sel)
 		if sel.Default != want.Name {
 			b.Errorf("ADFA-LD: selected %s, the default is %s", sel.Default, want.Name)

@@ -95,7 +95,11 @@ func TestModelSyscalls(t *testing.T) {
 		}
 		snaps = append(snaps, s)
 	}
-	m := Build(Config{Detector: "ensemble", Seed: 1, MaxRows: 1000, Features: &TraceFeatures{CallSet: true}}, snaps)
+	// The features of the service's former default: every model, and the
+	// call set.
+	all := trace.SequenceConfig{Models: trace.DefaultModels()}
+	m := Build(Config{Detector: "ensemble", Seed: 1, MaxRows: 1000, Sequence: &all,
+		Features: &TraceFeatures{CallSet: true}}, snaps)
 	want := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.nll", "syscalls.unseen6", "syscalls.calls", "syscalls.pairs"}
 	if got := m.Columns(); !slices.Equal(got, want) {
 		t.Fatalf("columns %v, want %v", got, want)
@@ -214,8 +218,8 @@ func TestModelTraceFeatures(t *testing.T) {
 			Syscalls: &snapshot.Syscalls{Histogram: map[int32]uint64{3: 4, 5: 1}}})
 	}
 	seqOnly := TraceFeatures{Detector: "ecod"}
-	seqCols := []string{"cpu", "syscalls.nll", "syscalls.unseen6", "syscalls.calls", "syscalls.pairs"}
-	withSet := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.nll", "syscalls.unseen6", "syscalls.calls", "syscalls.pairs"}
+	seqCols := []string{"cpu", "syscalls.nll", "syscalls.calls"}
+	withSet := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.nll", "syscalls.calls"}
 	tests := []struct {
 		name  string
 		snaps []*snapshot.Snapshot
@@ -224,6 +228,7 @@ func TestModelTraceFeatures(t *testing.T) {
 		det   string
 		cols  []string
 	}{
+		{"the default", snaps, "", nil, "ecod", seqCols},
 		{"sequence features alone, ecod", snaps, "", &seqOnly, "ecod", seqCols},
 		{"a detector named overrides the traces' default", snaps, "zscore", &seqOnly, "zscore", seqCols},
 		{"with the call set", snaps, "", &TraceFeatures{CallSet: true}, detect.DefaultName, withSet},
