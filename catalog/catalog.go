@@ -36,7 +36,8 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 	limits Limits
-	prot   protection // protect.go
+	prot   protection    // protect.go
+	signer *audit.Signer // auditlog.go; nil: no checkpoints
 }
 
 // Limits are the quotas of a catalog; zero fields take the defaults.

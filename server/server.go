@@ -50,7 +50,10 @@ type Config struct {
 	// stalled upload ends and frees what it holds (api.UploadLimits;
 	// zero fields take the defaults).
 	Upload api.UploadLimits
-	Now    func() time.Time // the clock; nil for time.Now (tests set it)
+	// Audit configures the audit log's tree and signed checkpoints
+	// (auditlog.go).
+	Audit Audit
+	Now   func() time.Time // the clock; nil for time.Now (tests set it)
 }
 
 // opener opens a store backend.
@@ -90,8 +93,8 @@ type Service struct {
 	// AdminToken is the first admin's token when this start created it,
 	// else "". It is also written to DataDir/admin.token.
 	AdminToken string
-	stop       context.CancelFunc // of the periodic detection
-	loops      sync.WaitGroup     // the periodic detection, waited for by Close
+	stop       context.CancelFunc // of the periodic detection and audit integration
+	loops      sync.WaitGroup     // the periodic jobs, waited for by Close
 }
 
 // Open starts imgward's parts from cfg.
@@ -131,13 +134,18 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
+	signer, err := auditSigner(ctx, &cfg, keys)
+	if err != nil {
+		keys.Close()
+		return nil, errors.E(op, err)
+	}
 	st, err := open(ctx, cfg)
 	if err != nil {
 		keys.Close()
 		return nil, errors.E(op, err)
 	}
 	cat := catalog.New(st, blobs, catalog.WithLogger(cfg.Logger), catalog.WithLimits(cfg.Limits),
-		catalog.WithClock(cfg.Now), catalog.WithKeys(keys, cfg.Protection.KeyID),
+		catalog.WithClock(cfg.Now), catalog.WithKeys(keys, cfg.Protection.KeyID), catalog.WithAuditSigner(signer),
 		catalog.WithDerivedThreshold(cfg.Protection.DerivedThreshold))
 	// One node owns every upload of an embedded store; nodes sharing a
 	// database leave a day for another node's upload to finish.
@@ -179,15 +187,18 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		api.WithBroker(brk), api.WithIdentity(issuer), api.WithClock(cfg.Now), api.WithMonitor(mon),
 		api.WithUploadLimits(cfg.Upload))
 	svc := &Service{Handler: h, Catalog: cat, Store: st, Keys: keys, Issuer: issuer, Monitor: mon, AdminToken: token}
-	if cfg.DetectEvery > 0 {
-		ctx, stop := context.WithCancel(context.Background())
-		svc.stop = stop
-		svc.loops.Add(1)
-		go func() {
-			defer svc.loops.Done()
-			svc.detectLoop(ctx, cfg.DetectEvery, cfg.Logger)
-		}()
+	if cfg.Audit.CheckpointDir != "" {
+		if _, err := svc.saveCheckpoint(ctx, cfg.Audit, signer); err != nil {
+			svc.Close()
+			return nil, errors.E(op, errors.Msg("cannot save an audit checkpoint to the checkpoint directory"), err)
+		}
 	}
+	loops, stop := context.WithCancel(context.Background())
+	svc.stop = stop
+	if cfg.DetectEvery > 0 {
+		svc.loops.Go(func() { svc.detectLoop(loops, cfg.DetectEvery, cfg.Logger) })
+	}
+	svc.loops.Go(func() { svc.auditLoop(loops, cfg.Audit, signer, cfg.Logger) })
 	return svc, nil
 }
 

@@ -54,6 +54,12 @@ An upload's body must bring at least --upload-min-rate bytes/s over every
 upload ends with 400, its image is queued again, and what it held is free
 (a protected upload in progress keeps key rotation from retiring versions).
 
+The audit log is a transparency log (docs/PROTECTION.md): every entry is a
+leaf of a Merkle tree whose checkpoints are signed by the KMS key
+imgward-audit. --checkpoint-dir DIR, outside the data directory, receives a
+signed checkpoint at start and every --checkpoint-every; imgward audit
+verify --checkpoint DIR then proves the database consistent with them.
+
 Every flag can also be set in the environment, as IMGWARD_<FLAG> with dashes
 as underscores (IMGWARD_DATA_DIR, IMGWARD_LISTEN, IMGWARD_STORE, IMGWARD_DSN...).
 
@@ -97,6 +103,8 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		"the window of --upload-min-rate: a stalled upload ends within it")
 	upTimeout := fs.String("upload-timeout", env("upload-timeout", api.DefaultUploadLimits.Timeout.String()),
 		"longest time an upload's body may take, such as 24h (0: no limit)")
+	ckptDir := fs.String("checkpoint-dir", env("checkpoint-dir", ""), "append a signed audit checkpoint to this directory, outside the data directory, every --checkpoint-every")
+	ckptEvery := fs.String("checkpoint-every", env("checkpoint-every", server.DefaultCheckpointEvery.String()), "how often to append an audit checkpoint to --checkpoint-dir")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveUsage)
 		fs.PrintDefaults()
@@ -147,6 +155,10 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	if msg == "" && (*tlsCert == "") != (*tlsKey == "") {
 		msg = "--tls-cert and --tls-key go together"
 	}
+	ckptPeriod, err := time.ParseDuration(*ckptEvery)
+	if msg == "" && (err != nil || ckptPeriod <= 0) {
+		msg = "--checkpoint-every must be a positive duration such as 1h"
+	}
 	if msg != "" {
 		fmt.Fprintf(stderr, "error: %s\n", msg)
 		return 2
@@ -162,6 +174,7 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		Protection: server.Protection{KMS: *kmsName, PKCS11Module: *p11Module, PKCS11Token: *p11Token,
 			PKCS11PIN: *p11PIN, DerivedThreshold: threshold},
 		Upload: upload,
+		Audit:  server.Audit{CheckpointDir: *ckptDir, CheckpointEvery: ckptPeriod},
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %s\n", errorText(err))

@@ -217,6 +217,12 @@ func TestModelTraceFeatures(t *testing.T) {
 		plain = append(plain, &snapshot.Snapshot{Numeric: map[string]float64{"cpu": float64(i % 5)},
 			Syscalls: &snapshot.Syscalls{Histogram: map[int32]uint64{3: 4, 5: 1}}})
 	}
+	named := loopSnapshots(rand.New(rand.NewPCG(5, 6)))
+	for i, s := range named {
+		if i%2 == 0 { // a collector that sends its own set of calls
+			s.Sets = map[string][]string{"syscalls": {"3", "4", "5", "6"}}
+		}
+	}
 	seqOnly := TraceFeatures{Detector: "ecod"}
 	seqCols := []string{"cpu", "syscalls.nll", "syscalls.calls"}
 	withSet := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.nll", "syscalls.calls"}
@@ -231,6 +237,9 @@ func TestModelTraceFeatures(t *testing.T) {
 		{"the default", snaps, "", nil, "ecod", seqCols},
 		{"sequence features alone, ecod", snaps, "", &seqOnly, "ecod", seqCols},
 		{"a detector named overrides the traces' default", snaps, "zscore", &seqOnly, "zscore", seqCols},
+		// A set a collector names syscalls is its own, kept; the calls of
+		// the others are not made into it.
+		{"a collector's own set of calls", named, "", &seqOnly, "ecod", withSet},
 		{"with the call set", snaps, "", &TraceFeatures{CallSet: true}, detect.DefaultName, withSet},
 		// Without traces the choices do not apply: the histogram's set is
 		// the only view of the calls.
@@ -244,6 +253,15 @@ func TestModelTraceFeatures(t *testing.T) {
 		sc := refit(t, m)
 		if sc.m.Detector != tc.det || !slices.Equal(sc.cols, tc.cols) || len(sc.Vector(tc.snaps[0])) != len(tc.cols) {
 			t.Errorf("%s: a stored model refits to %s %v", tc.name, sc.m.Detector, sc.cols)
+		}
+		// The fast featurising agrees with the sets by name, also for a
+		// snapshot that names its own set of calls.
+		own := &snapshot.Snapshot{Numeric: map[string]float64{"cpu": 1}, Sets: map[string][]string{"syscalls": {"3", "99"}},
+			Syscalls: &snapshot.Syscalls{Sequence: []int32{5, 3, 4, 6, 99}}}
+		for _, p := range append([]*snapshot.Snapshot{own}, tc.snaps[:3]...) {
+			if a, b := sc.Vector(p), vectorByName(sc, p); !slices.Equal(a, b) {
+				t.Errorf("%s: row %v, by name %v", tc.name, a, b)
+			}
 		}
 	}
 	// A baseline stored before the choice was recorded has no no_call_set:

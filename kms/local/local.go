@@ -8,6 +8,9 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/ed25519"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"maps"
 	"sync"
 	"sync/atomic"
@@ -41,7 +44,12 @@ type master struct {
 type keyVersion struct {
 	key  []byte // AES-256 key; never leaves this package
 	aead cipher.AEAD
+	sign ed25519.PrivateKey // derived from key; never leaves this package
 }
+
+// signInfo separates the signing key derived from a master key from any
+// other use of it.
+const signInfo = "imgward-kms-sign-v1"
 
 func newVersion(key []byte) (*keyVersion, error) {
 	if len(key) != 32 {
@@ -55,7 +63,13 @@ func newVersion(key []byte) (*keyVersion, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &keyVersion{key: key, aead: aead}, nil
+	// The signing key is derived, not stored, so that the key file keeps
+	// its format and a master key version brings its signing key with it.
+	seed, err := hkdf.Key(sha256.New, key, nil, signInfo, ed25519.SeedSize)
+	if err != nil {
+		return nil, err
+	}
+	return &keyVersion{key: key, aead: aead, sign: ed25519.NewKeyFromSeed(seed)}, nil
 }
 
 // Open opens the key file at path, creating an empty one, mode 0600, if
@@ -209,6 +223,30 @@ func (s *KeyService) Rewrap(ctx context.Context, w imgward.WrappedKey, ad []byte
 		return imgward.WrappedKey{}, errors.E(op, err)
 	}
 	return nw, nil
+}
+
+// PublicKey implements imgward.KeyService: the public key of the signing
+// key derived from the current version of master key id.
+func (s *KeyService) PublicKey(ctx context.Context, id imgward.KeyID) (ed25519.PublicKey, error) {
+	v, _, err := s.lookup(ctx, "local.PublicKey", id, 0)
+	if err != nil {
+		return nil, err
+	}
+	return v.sign.Public().(ed25519.PublicKey), nil
+}
+
+// Sign implements imgward.KeyService with the signing key derived from the
+// current version of master key id.
+func (s *KeyService) Sign(ctx context.Context, id imgward.KeyID, msg []byte) ([]byte, error) {
+	const op = "local.Sign"
+	if len(msg) > imgward.MaxSignSize {
+		return nil, errors.E(op, errors.TooLarge, errors.Msg("message too large to sign"))
+	}
+	v, _, err := s.lookup(ctx, op, id, 0)
+	if err != nil {
+		return nil, err
+	}
+	return ed25519.Sign(v.sign, msg), nil
 }
 
 // lookup finds the given version of key id, or its current version when
