@@ -169,12 +169,11 @@ func (s *Sequence) models() []Model { return s.ms }
 
 // DefaultModels are the models of a zero SequenceConfig: the n-gram NLL
 // and STIDE (order 6) and the nearest training trace by its set of calls
-// and by its pairs of calls, as separate features. Leave-one-attack-
-// family-out selection on ADFA-LD's training traces, scored through the
-// service's pipeline, chose this configuration among 46 (single models,
-// STIDE, locality frame counts, sets of models as separate features of the
-// ensemble or of ECOD, or combined by Min or Fisher): its worst family had
-// the best cross-validated AUC (docs/EVALUATION.md).
+// and by its pairs of calls, as separate features. It was the service's
+// default until the selection of docs/EVALUATION.md chose the NLL and the
+// calls alone (pipeline.DefaultSequence, which names its models); the
+// baselines recorded with a zero configuration refit with these models,
+// so they must not change.
 func DefaultModels() []Model { return []Model{NLL, Unseen, Calls, Pairs} }
 
 // ParseModels parses a comma-separated list of model names, as the
