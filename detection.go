@@ -103,10 +103,10 @@ type Verdict struct {
 	// Uncapped is Score without the cap on one instance's surprise: it
 	// keeps growing as a fleet turns worse after Score has stopped.
 	Uncapped float64
-	// ClearedAt is, for a publisher an admin cleared, the Uncapped score it
+	// ClearedScore is, for a publisher an admin cleared, the Uncapped score it
 	// was cleared at; a later run flags it again only beyond it (see
 	// package monitor). 0 for a verdict never cleared.
-	ClearedAt float64
+	ClearedScore float64
 }
 
 // Event tells a project about something that concerns it, such as a

@@ -75,7 +75,7 @@ func TestClearedPublisherNotImmune(t *testing.T) {
 	for _, p := range []tenant{atcap, partly} {
 		var v verdictOut
 		e.do("POST", "/v1/publishers/"+p.project+"/clear", e.admin, nil, 200, &v)
-		if v.State != "cleared" || v.ClearedAt != v.Uncapped {
+		if v.State != "cleared" || v.ClearedScore != v.Uncapped {
 			t.Errorf("cleared verdict %+v: want cleared at its uncapped score", v)
 		}
 	}

@@ -29,6 +29,7 @@ func (s *Server) detectRoutes() {
 	s.handle("GET /v1/baselines", s.listBaselines)
 	s.handle("POST /v1/detect/run", s.runDetect)
 	s.handle("GET /v1/events", s.listEvents)
+	s.handle("GET /v1/verdicts", s.listVerdicts)
 }
 
 // postSnapshots takes an NDJSON batch; 200 only once it is durable.
@@ -142,7 +143,7 @@ func (s *Server) putTrust(w http.ResponseWriter, r *http.Request, p imgward.Prin
 
 func verdictJSON(v *imgward.Verdict) map[string]any {
 	return map[string]any{"kind": v.Kind, "subject": v.Subject, "score": v.Score, "threshold": v.Threshold,
-		"uncapped": v.Uncapped, "cleared_at": v.ClearedAt,
+		"uncapped": v.Uncapped, "cleared_score": v.ClearedScore,
 		"instances": v.Instances, "explanation": rawJSON(v.Explanation), "state": v.State,
 		"cleared_by": v.ClearedBy, "updated_at": v.UpdatedAt.Format(time.RFC3339Nano)}
 }
@@ -161,6 +162,17 @@ func (s *Server) listPublishers(w http.ResponseWriter, r *http.Request, p imgwar
 	}
 	list := jsonList(vs, verdictJSON)
 	writeJSON(w, http.StatusOK, map[string]any{"publishers": list})
+}
+
+// listVerdicts serves GET /v1/verdicts?kind=K[&state=S].
+func (s *Server) listVerdicts(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
+	q := r.URL.Query()
+	vs, err := s.mon.Verdicts(r.Context(), p, imgward.VerdictKind(q.Get("kind")), imgward.VerdictState(q.Get("state")))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"verdicts": jsonList(vs, verdictJSON)})
 }
 
 func (s *Server) publisherFleet(w http.ResponseWriter, r *http.Request, p imgward.Principal) {

@@ -15,12 +15,12 @@ import (
 )
 
 type verdictOut struct {
-	Subject   string  `json:"subject"`
-	Score     float64 `json:"score"`
-	Threshold float64 `json:"threshold"`
-	Uncapped  float64 `json:"uncapped"`
-	ClearedAt float64 `json:"cleared_at"`
-	State     string  `json:"state"`
+	Subject      string  `json:"subject"`
+	Score        float64 `json:"score"`
+	Threshold    float64 `json:"threshold"`
+	Uncapped     float64 `json:"uncapped"`
+	ClearedScore float64 `json:"cleared_score"`
+	State        string  `json:"state"`
 }
 
 // TestDetection runs the whole loop over HTTP: two trusted publishers teach

@@ -48,6 +48,8 @@ func TestSnapshotsIngest(t *testing.T) {
 		{"unknown instance", col, batch(good(0), strings.Replace(good(1), ids[1], "i-00000000deadbeef", 1)), 400, "line 2: unknown instance"},
 		{"terminated", col, batch(good(2)), 400, "line 1: instance " + ids[2] + " is terminated"},
 		{"empty", col, "\n", 400, "no snapshot"},
+		{"number and set", col, batch(good(0), strings.Replace(good(1), `"numeric":{`, `"numeric":{"ports":2,`, 1)), 400,
+			"line 2: ports is both a numeric feature and a set"},
 		{"admin", e.admin, batch(good(1)), 200, ""},
 	}
 	for _, tt := range tests {

@@ -36,7 +36,9 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 	limits Limits
-	prot   protection // protect.go
+	prot   protection    // protect.go
+	signer *audit.Signer // auditlog.go; nil: no checkpoints
+	node   node          // lease.go
 	// external: projects are an identity service's (federated.go)
 	external bool
 }
@@ -81,6 +83,12 @@ func New(store imgward.Store, blobs imgward.BlobStore, opts ...Option) *Service 
 	}
 	if s.limits.MaxImageSize <= 0 {
 		s.limits.MaxImageSize = DefaultMaxImageSize
+	}
+	if s.node.name == "" {
+		WithNode("node", 0)(s)
+	}
+	if s.node.period <= 0 {
+		s.node.period = DefaultLeasePeriod
 	}
 	return s
 }

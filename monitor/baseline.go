@@ -97,12 +97,17 @@ func (s *Service) BuildBaselines(ctx context.Context, p imgward.Principal) (*Bui
 		isTrusted[t] = true
 	}
 	byRole := map[string][]*snapshot.Snapshot{}
+	untrusted := map[string]int{} // role → instances with snapshots of untrusted publishers
 	for _, r := range roles {
 		byRole[r] = nil // every role is reported, learned or skipped
 	}
 	err = s.eachLatest(ctx, func(snap *snapshot.Snapshot, rec *imgward.SnapshotRecord) {
-		if role, ok := roles[rec.ImageID]; ok && isTrusted[rec.Publisher] {
+		role, ok := roles[rec.ImageID]
+		switch {
+		case ok && isTrusted[rec.Publisher]:
 			byRole[role] = append(byRole[role], snap)
+		case ok:
+			untrusted[role]++
 		}
 	})
 	if err != nil {
@@ -113,7 +118,7 @@ func (s *Service) BuildBaselines(ctx context.Context, p imgward.Principal) (*Bui
 	for _, role := range slices.Sorted(maps.Keys(byRole)) {
 		snaps := byRole[role]
 		if len(snaps) < DefaultMinTrainRows {
-			res.Skipped[role] = strconv.Itoa(len(snaps)) + " trusted instances with snapshots, fewer than " + strconv.Itoa(DefaultMinTrainRows)
+			res.Skipped[role] = tooFew(len(snaps), untrusted[role])
 			continue
 		}
 		m := pipeline.Build(pipeline.Config{Detector: s.cfg.Detector, Seed: s.cfg.Seed, MaxRows: s.cfg.MaxTrainRows}, snaps)
@@ -144,6 +149,17 @@ func (s *Service) BuildBaselines(ctx context.Context, p imgward.Principal) (*Bui
 		res.Built = append(res.Built, b)
 	}
 	return res, nil
+}
+
+// tooFew says why a role with n trusted instances is skipped, and how many
+// more instances of the role run untrusted publishers' images: whether
+// trusting a publisher would help, or only more instances.
+func tooFew(n, untrusted int) string {
+	why := strconv.Itoa(n) + " trusted instances with snapshots, need " + strconv.Itoa(DefaultMinTrainRows)
+	if untrusted > 0 {
+		why += "; " + strconv.Itoa(untrusted) + " more of untrusted publishers"
+	}
+	return why
 }
 
 // Baselines lists every version of every role's baseline (admin only).

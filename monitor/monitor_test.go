@@ -18,15 +18,15 @@ func TestPublisherVerdict(t *testing.T) {
 		return &imgward.Verdict{Score: score, Uncapped: uncapped, Threshold: 3, State: st}
 	}
 	cleared := func(at float64) *imgward.Verdict {
-		return &imgward.Verdict{State: imgward.VerdictCleared, Threshold: 3, ClearedAt: at, ClearedBy: "admin"}
+		return &imgward.Verdict{State: imgward.VerdictCleared, Threshold: 3, ClearedScore: at, ClearedBy: "admin"}
 	}
 	tests := []struct {
-		name            string
-		prev            *imgward.Verdict
-		score, uncapped float64
-		fresh           bool
-		wantState       imgward.VerdictState
-		wantClearedAt   float64
+		name             string
+		prev             *imgward.Verdict
+		score, uncapped  float64
+		fresh            bool
+		wantState        imgward.VerdictState
+		wantClearedScore float64
 	}{
 		{"first, under", nil, 1, 1, false, imgward.VerdictOK, 0},
 		{"first, over", nil, 5, 5, true, imgward.VerdictFlagged, 0},
@@ -49,9 +49,9 @@ func TestPublisherVerdict(t *testing.T) {
 	for _, tt := range tests {
 		v := flag(tt.score, tt.uncapped)
 		fresh, _ := s.publisherVerdict(tt.prev, v)
-		if fresh != tt.fresh || v.State != tt.wantState || v.ClearedAt != tt.wantClearedAt {
-			t.Errorf("%s: fresh %v, state %s, cleared at %v; want %v, %s, %v", tt.name, fresh, v.State, v.ClearedAt,
-				tt.fresh, tt.wantState, tt.wantClearedAt)
+		if fresh != tt.fresh || v.State != tt.wantState || v.ClearedScore != tt.wantClearedScore {
+			t.Errorf("%s: fresh %v, state %s, cleared at %v; want %v, %s, %v", tt.name, fresh, v.State, v.ClearedScore,
+				tt.fresh, tt.wantState, tt.wantClearedScore)
 		}
 		if v.State == imgward.VerdictCleared && v.ClearedBy != "admin" {
 			t.Errorf("%s: cleared by %q, want admin's kept", tt.name, v.ClearedBy)

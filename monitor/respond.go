@@ -63,7 +63,7 @@ func (s *Service) record(ctx context.Context, p imgward.Principal, vs []imgward.
 // A cleared publisher is flagged again when its fleet turns worse than it
 // was when cleared: its score is over the threshold, and its uncapped
 // score (Verdict.Uncapped, the mean surprise without the per-instance
-// cap) exceeds the uncapped score it was cleared at (ClearedAt) by the
+// cap) exceeds the uncapped score it was cleared at (ClearedScore) by the
 // margin of reflagBar. The capped score cannot serve: cleared at the cap,
 // a publisher could never exceed it again; the uncapped one still grows as
 // more instances turn anomalous or their anomaly grows stronger.
@@ -80,7 +80,7 @@ func (s *Service) publisherVerdict(prev, v *imgward.Verdict) (bool, error) {
 		if v.State == imgward.VerdictFlagged && v.Uncapped > reflagBar(at) {
 			return true, nil
 		}
-		v.State, v.ClearedBy, v.ClearedAt = imgward.VerdictCleared, prev.ClearedBy, at
+		v.State, v.ClearedBy, v.ClearedScore = imgward.VerdictCleared, prev.ClearedBy, at
 		return false, nil
 	}
 	return v.State == imgward.VerdictFlagged, nil
@@ -88,12 +88,12 @@ func (s *Service) publisherVerdict(prev, v *imgward.Verdict) (bool, error) {
 
 // clearedAt returns the uncapped score a cleared verdict was cleared at.
 func clearedAt(prev *imgward.Verdict) float64 {
-	if prev.ClearedAt == 0 {
+	if prev.ClearedScore == 0 {
 		// Cleared before uncapped scores were kept: the threshold was
 		// raised to the score it was cleared at.
 		return prev.Threshold
 	}
-	return prev.ClearedAt
+	return prev.ClearedScore
 }
 
 // Margins of reflagBar: a cleared fleet must be a fifth more surprising on
@@ -234,7 +234,7 @@ func (s *Service) notify(events []imgward.Event) {
 
 // Clear clears a flagged publisher's verdict and lifts the quarantine of
 // its images (admin only). The verdict keeps the uncapped score it was
-// cleared at (ClearedAt), so that later runs flag it again only when its
+// cleared at (ClearedScore), so that later runs flag it again only when its
 // fleet turns worse (see publisherVerdict), not for the same behaviour.
 func (s *Service) Clear(ctx context.Context, p imgward.Principal, id imgward.ProjectID) (*imgward.Verdict, error) {
 	const op = "monitor.Clear"
@@ -253,7 +253,7 @@ func (s *Service) Clear(ctx context.Context, p imgward.Principal, id imgward.Pro
 			return err
 		}
 		v.State, v.ClearedBy, v.UpdatedAt = imgward.VerdictCleared, p.UserID, s.stamp()
-		v.ClearedAt = max(v.Uncapped, v.Score) // Uncapped is 0 in a verdict of an older run
+		v.ClearedScore = max(v.Uncapped, v.Score) // Uncapped is 0 in a verdict of an older run
 		if err := tx.PutVerdict(ctx, v); err != nil {
 			return err
 		}

@@ -16,11 +16,15 @@ import (
 
 // Report summarises a detection run.
 type Report struct {
-	Scored     int                 `json:"scored"`   // instances scored against a baseline
-	Unscored   int                 `json:"unscored"` // instances without a role or a baseline
-	Images     int                 `json:"images"`   // images judged
-	Publishers int                 `json:"publishers"`
-	Flagged    []imgward.ProjectID `json:"flagged"` // publishers flagged by this run
+	Scored   int `json:"scored"`   // instances scored against a baseline
+	Unscored int `json:"unscored"` // running instances not scored
+	// UnscoredBy counts the unscored instances by reason (UnscoredNoRole...);
+	// UnscoredList names the first MaxUnscoredListed of them.
+	UnscoredBy   map[string]int      `json:"unscored_by"`
+	UnscoredList []Unscored          `json:"unscored_instances"`
+	Images       int                 `json:"images"` // images judged
+	Publishers   int                 `json:"publishers"`
+	Flagged      []imgward.ProjectID `json:"flagged"` // publishers flagged by this run
 }
 
 // scored is one instance's result.
@@ -59,15 +63,16 @@ func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	rep := &Report{Flagged: []imgward.ProjectID{}}
+	rep := &Report{Flagged: []imgward.ProjectID{}, UnscoredBy: map[string]int{}, UnscoredList: []Unscored{}}
 	var results []scored
 	surprises := pipeline.NewFold(fleet.Param{})
 	running := map[string]bool{}
 	err = s.eachLatest(ctx, func(snap *snapshot.Snapshot, rec *imgward.SnapshotRecord) {
 		running[string(rec.InstanceID)] = true
-		sc := scorers[roles[rec.ImageID]]
-		if sc == nil || rec.Publisher == "" {
-			rep.Unscored++
+		role := roles[rec.ImageID]
+		sc := scorers[role]
+		if why := whyUnscored(rec, role, sc != nil); why != "" {
+			rep.unscored(Unscored{rec.InstanceID, rec.ImageID, role, why})
 			return
 		}
 		x := sc.Vector(snap)
@@ -83,6 +88,9 @@ func (s *Service) Run(ctx context.Context, p imgward.Principal) (*Report, error)
 			Publisher: string(rec.Publisher)}, r.surprise, r.uncapped)
 	})
 	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	if err := s.silent(ctx, running, roles, rep); err != nil {
 		return nil, errors.E(op, err)
 	}
 	// The unified state forgets instances terminated since they reported.

@@ -27,9 +27,12 @@ var errSyntax = errors.New("invalid JSON")
 
 func decodeWire(b []byte, w *wire) error {
 	d := &decoder{b: b}
-	d.ws()
-	if err := d.object(func(key []byte) error { return d.top(key, w) }); err != nil {
-		return err
+	// A null line leaves w empty, as encoding/json does; Parse then
+	// refuses it for its version.
+	if !d.null() {
+		if err := d.object(func(key []byte) error { return d.top(key, w) }); err != nil {
+			return err
+		}
 	}
 	d.ws()
 	if d.i != len(d.b) {

@@ -75,6 +75,11 @@ func TestParseLimits(t *testing.T) {
 		{"numeric overflow", func(m map[string]any) { m["numeric"] = json.RawMessage(`{"a":1e999}`) }, "malformed JSON"},
 		{"32 sets", set("sets", many(32, func(i int) (string, any) { return fmt.Sprintf("s%d", i), []string{} })), ""},
 		{"33 sets", set("sets", many(33, func(i int) (string, any) { return fmt.Sprintf("s%d", i), []string{} })), "32 set"},
+		{"number and set", set("sets", map[string]any{"rss_kb": []string{"1024"}}), "rss_kb is both a numeric feature and a set"},
+		{"number and set, least named", func(m map[string]any) {
+			m["numeric"] = map[string]any{"b": 1, "a": 2, "c": 3}
+			m["sets"] = map[string]any{"c": []string{}, "b": []string{}, "d": []string{}}
+		}, "b is both"},
 		{"set name", set("sets", map[string]any{"a b": []string{}}), "set name"},
 		{"1024 items", set("sets", map[string]any{"s": items(1024, 10)}), ""},
 		{"1025 items", set("sets", map[string]any{"s": items(1025, 1)}), "1024 items"},

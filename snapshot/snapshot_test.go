@@ -42,6 +42,7 @@ func TestValidate(t *testing.T) {
 		{"name chars", func(s *Snapshot) { s.Numeric["CPU"] = 1 }, errors.Invalid},
 		{"name long", func(s *Snapshot) { s.Sets[long] = nil }, errors.Invalid},
 		{"numeric count", func(s *Snapshot) { s.Numeric = many }, errors.TooLarge},
+		{"number and set", func(s *Snapshot) { s.Numeric["proc.names"] = 1 }, errors.Invalid},
 		{"set items", func(s *Snapshot) { s.Sets["x"] = make([]string, MaxSetItems+1) }, errors.TooLarge},
 		{"item long", func(s *Snapshot) { s.Sets["x"] = []string{strings.Repeat("b", 257)} }, errors.TooLarge},
 		{"item not UTF-8", func(s *Snapshot) { s.Sets["x"] = []string{"\xff"} }, errors.Invalid},

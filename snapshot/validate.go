@@ -36,7 +36,24 @@ func (s *Snapshot) problem() (string, errors.Kind) {
 	if msg, k := s.setsProblem(); msg != "" {
 		return msg, k
 	}
+	if name := NumberAndSet(s.Numeric, s.Sets); name != "" {
+		return name + " is both a numeric feature and a set; a name is one or the other", errors.Invalid
+	}
 	return s.Syscalls.problem()
+}
+
+// NumberAndSet returns a name that is both a numeric feature and a set, the
+// least such name when there are several, or "" when there is none. The
+// unified state keeps one parameter per name, a number or a set, so such a
+// snapshot could be stored but never folded (docs/SNAPSHOT.md).
+func NumberAndSet(numeric map[string]float64, sets map[string][]string) string {
+	both := ""
+	for name := range sets {
+		if _, ok := numeric[name]; ok && (both == "" || name < both) {
+			both = name
+		}
+	}
+	return both
 }
 
 func (s *Snapshot) numericProblem() (string, errors.Kind) {

@@ -35,7 +35,7 @@ func TestSimulatedCloud(t *testing.T) {
 			for _, p := range m.Publishers {
 				names[p.Name] = p.ProjectID
 				if !p.Malicious && trusted < 9 {
-					admin.ok("publisher", "trust", p.ProjectID, "true")
+					admin.ok("publisher", "trust", p.ProjectID)
 					trusted++
 				}
 			}

@@ -274,12 +274,33 @@ func TestDetectCommands(t *testing.T) {
 	if rep["scored"] != float64(0) {
 		t.Errorf("detect run: %v", rep)
 	}
-	admin.json(&u, "publisher", "trust", id, "true")
+	admin.json(&u, "publisher", "trust", id)
 	if u["trusted"] != true {
 		t.Errorf("publisher trust: %v", u)
 	}
+	admin.json(&u, "publisher", "untrust", id)
+	if u["trusted"] != false {
+		t.Errorf("publisher untrust: %v", u)
+	}
+	stdout, stderr, code := admin.run(nil, "baseline", "build")
+	if code != 0 || stdout != "no image has a role: nothing to learn\n" || !strings.Contains(stderr, "hint: give images a role") {
+		t.Errorf("baseline build with no roles: exit %d, %q, %q", code, stdout, stderr)
+	}
+	var events []obj
+	member.json(&events, "event", "list")
+	if len(events) != 0 {
+		t.Errorf("events before any run: %v", events)
+	}
 	admin.fails(5, "not flagged", "publisher", "clear", id)
+	admin.fails(5, "not flagged", "flag", "clear", id)
+	admin.fails(3, "no such image", "image", "role", "00000000-0000-4000-8000-000000000000", "web")
+	admin.fails(2, "missing ROLE", "image", "role", "x")
+	admin.fails(2, "--kind frob", "flag", "list", "--kind", "frob")
+	admin.fails(2, "--limit 1 to 1000", "event", "list", "--limit", "1001")
 	member.fails(4, "admin role", "publisher", "list", "--risk")
 	member.fails(4, "admin role", "baseline", "build")
+	member.fails(4, "admin role", "flag", "list")
+	member.fails(4, "admin role", "image", "role", "00000000-0000-4000-8000-000000000000", "web")
+	member.fails(4, "admin role", "publisher", "trust", id)
 	admin.fails(2, "needs --risk", "publisher", "list")
 }

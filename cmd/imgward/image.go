@@ -25,6 +25,7 @@ var imageNoun = noun{
 		{"accept", imageAcceptUsage, imageAccept},
 		{"reject", imageRejectUsage, imageReject},
 		{"fetch", imageFetchUsage, imageFetch},
+		{"role", imageRoleUsage, imageRole},
 	},
 }
 

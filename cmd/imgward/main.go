@@ -39,12 +39,19 @@ Client commands:
   publisher show PROJECT                 show a project's publisher profile
   publisher set PROJECT [flags]          change a publisher profile
   publisher list --risk                  rank judged publishers, riskiest first (admin)
-  publisher trust PROJECT true|false     mark a publisher trusted for baselines (admin)
+  publisher trust PROJECT                mark a publisher trusted for baselines (admin)
+  publisher untrust PROJECT              no longer trust it (admin)
   publisher fleet PROJECT                list a publisher's running instances (admin)
   publisher clear PROJECT                clear a flagged publisher, lift its quarantine (admin)
-  baseline build                         learn per-role baselines from trusted images (admin)
+  image role IMAGE ROLE                  give an image a role, such as web (admin)
+  baseline build                         learn per-role baselines from trusted images,
+                                         and say why a role was skipped (admin)
   baseline list                          list baseline versions (admin)
-  detect run                             score instances, judge publishers (admin)
+  detect run                             score instances, judge publishers, and say
+                                         why an instance was not scored (admin)
+  flag list [--kind K]                   list flagged publishers (admin)
+  flag clear PROJECT                     clear a flagged publisher (admin)
+  event list                             list your project's events (all: admin)
   image create NAME [flags]              create an image record
   image upload IMAGE FILE                upload an image's data (FILE - reads stdin)
   image download IMAGE [--out FILE]      download an image's data
@@ -68,7 +75,8 @@ Client commands:
   instance show ID                       show an instance
   instance terminate ID                  terminate an instance
   audit list [--after N] [--limit N]     list audit log entries (admin)
-  audit verify                           check the audit log's hash chain (admin)
+  audit verify [--checkpoint PATH]       check the log against signed checkpoints (admin)
+  audit checkpoint --out DIR             append a signed checkpoint to DIR (admin)
   key rotate [--retire]                  rotate the master key of image keys and
                                          re-wrap them; --retire destroys the
                                          older versions (admin)
@@ -77,6 +85,11 @@ Client commands:
 Introspection:
   collect procfs --instance ID --pid P   post snapshots of a process group, from /proc
   collect vmi --instance ID --qmp PATH   post snapshots of a QEMU VM, from its QMP monitor
+        [--mem PATH --kernel VMLINUZ]    and from the guest's memory
+  vmi ps --qmp P --mem P --kernel K      a QEMU guest's processes, read from its
+                                         memory on the host
+  vmi sockets --qmp P --mem P --kernel K its TCP and UDP sockets
+  vmi modules --qmp P --mem P --kernel K its loaded kernel modules
   replay --file F                        replay a dataset as snapshots (imgward replay --help)
   sim                                    simulate a cloud of publishers (imgward sim --help)
 
@@ -208,7 +221,7 @@ type command struct {
 }
 
 var nouns = []*noun{&projectNoun, &userNoun, &publisherNoun, &imageNoun, &instanceNoun, &diskNoun, &auditNoun,
-	&collectNoun, &baselineNoun, &detectNoun, &keyNoun, &identityNoun}
+	&collectNoun, &vmiNoun, &baselineNoun, &detectNoun, &flagNoun, &eventNoun, &keyNoun, &identityNoun}
 
 func findNoun(name string) *noun {
 	for _, n := range nouns {

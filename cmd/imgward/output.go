@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -151,6 +152,21 @@ func text(v any) string {
 type object map[string]any
 
 func (o object) s(key string) string { return text(o[key]) }
+
+// num formats the number under key with prec decimals. The server's
+// numbers decode as json.Number, a string, which a %f verb would print as
+// %!f(json.Number=10); anything but a number is shown as text shows it.
+func (o object) num(key string, prec int) string {
+	n, ok := o[key].(json.Number)
+	if !ok {
+		return o.s(key)
+	}
+	f, err := n.Float64()
+	if err != nil {
+		return n.String()
+	}
+	return strconv.FormatFloat(f, 'f', prec, 64)
+}
 
 // objects decodes raw JSON objects.
 func objects(raws []json.RawMessage) ([]object, error) {

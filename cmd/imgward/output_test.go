@@ -130,3 +130,17 @@ func TestContentMD5(t *testing.T) {
 		}
 	}
 }
+
+// TestNum checks that numbers from the server, decoded as json.Number,
+// print with fixed decimals: a %f verb printed %!f(json.Number=10).
+func TestNum(t *testing.T) {
+	var o object
+	if err := decode(strings.NewReader(`{"a":10,"b":0.12345,"c":"x","d":null,"e":1e400}`), &o); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{"a": "10.000", "b": "0.123", "c": "x", "d": "", "e": "1e400", "f": ""} {
+		if got := o.num(key, 3); got != want {
+			t.Errorf("num(%s) = %q, want %q", key, got, want)
+		}
+	}
+}

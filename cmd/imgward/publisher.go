@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"flag"
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -16,6 +15,7 @@ var publisherNoun = noun{
 		{"set", publisherSetUsage, publisherSet},
 		{"list", publisherListUsage, publisherList},
 		{"trust", publisherTrustUsage, publisherTrust},
+		{"untrust", publisherUntrustUsage, publisherUntrust},
 		{"fleet", publisherFleetUsage, publisherFleet},
 		{"clear", publisherClearUsage, publisherClear},
 	},
@@ -117,27 +117,36 @@ func publisherList(e *env, args []string) error {
 		return err
 	}
 	return e.emitList(resp.Publishers, []string{"PUBLISHER", "SCORE", "THRESHOLD", "INSTANCES", "STATE"}, func(o object) []string {
-		return []string{o.s("subject"), fmt.Sprintf("%.3f", o["score"]), fmt.Sprintf("%.3f", o["threshold"]), o.s("instances"), o.s("state")}
+		return []string{o.s("subject"), o.num("score", 3), o.num("threshold", 3), o.s("instances"), o.s("state")}
 	})
 }
 
-const publisherTrustUsage = `usage: imgward publisher trust PROJECT true|false [--output table|json]
+const publisherTrustUsage = `usage: imgward publisher trust PROJECT [--output table|json]
 
-Mark a publisher trusted, or not. Baselines learn only from trusted
-publishers' images. Needs the admin role.
+Mark a publisher trusted: baselines learn only from the instances of
+trusted publishers' images (imgward baseline build). Trust publishers whose
+images you know to behave. Needs the admin role.
 `
 
-func publisherTrust(e *env, args []string) error {
-	ops, err := parse(e.flags("publisher trust"), args, "PROJECT", "true|false")
+func publisherTrust(e *env, args []string) error { return e.setTrust("publisher trust", args, true) }
+
+const publisherUntrustUsage = `usage: imgward publisher untrust PROJECT [--output table|json]
+
+Mark a publisher no longer trusted: the next baseline build leaves its
+images' instances out. Needs the admin role.
+`
+
+func publisherUntrust(e *env, args []string) error {
+	return e.setTrust("publisher untrust", args, false)
+}
+
+func (e *env) setTrust(name string, args []string, trusted bool) error {
+	ops, err := parse(e.flags(name), args, "PROJECT")
 	if err != nil {
 		return err
 	}
-	b, err := strconv.ParseBool(ops[1])
-	if err != nil {
-		return usageError("want true or false, not " + strconv.Quote(ops[1]))
-	}
 	var raw json.RawMessage
-	if err := e.api.call(e.ctx, "PUT", path("v1", "publishers", ops[0], "trust"), map[string]bool{"trusted": b}, &raw); err != nil {
+	if err := e.api.call(e.ctx, "PUT", path("v1", "publishers", ops[0], "trust"), map[string]bool{"trusted": trusted}, &raw); err != nil {
 		return err
 	}
 	return e.emitObject(raw, []string{"project_id", "trusted"})
@@ -172,8 +181,11 @@ The verdict keeps its score as the publisher's threshold, so that the same
 behaviour is not flagged again. Needs the admin role.
 `
 
-func publisherClear(e *env, args []string) error {
-	ops, err := parse(e.flags("publisher clear"), args, "PROJECT")
+func publisherClear(e *env, args []string) error { return e.clearPublisher("publisher clear", args) }
+
+// clearPublisher clears a flagged publisher: publisher clear and flag clear.
+func (e *env) clearPublisher(name string, args []string) error {
+	ops, err := parse(e.flags(name), args, "PROJECT")
 	if err != nil {
 		return err
 	}

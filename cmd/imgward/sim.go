@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"imgward"
 	"os"
+	"strings"
 	"time"
 
 	"imgward/introspect/sim"
@@ -12,7 +13,7 @@ import (
 
 var simCommand = command{"sim", simUsage, simulate}
 
-const simUsage = `usage: imgward sim [--seed N] [--publishers N] [--malicious N] [--images N] [--instances N] [--infected F] [--rounds N] [--start T] [--step D] (--out FILE [--manifest FILE] | --url URL)
+const simUsage = `usage: imgward sim [--seed N] [--publishers N] [--malicious N] [--images N] [--instances N] [--roles R,...] [--infected F] [--rounds N] [--start T] [--step D] (--out FILE [--manifest FILE] | --url URL)
 
 Simulate a cloud: publishers share images of a role (web server, database,
 batch job), tenants run instances of them, and every instance reports
@@ -45,6 +46,7 @@ Flags:
   --malicious N    malicious publishers among them (default 1)
   --images N       images per publisher (default 3)
   --instances N    instances per image (default 5)
+  --roles R,...    the roles images are drawn from (default web,database,batch)
   --infected F     the fraction infected by every second malicious publisher (default 0.3)
   --rounds N       snapshots per instance (default 3)
   --start T        taken_at of the first round, RFC 3339 (default 2026-01-01T00:00:00Z)
@@ -63,6 +65,7 @@ func simulate(e *env, args []string) error {
 	fs.IntVar(&c.Malicious, "malicious", 1, "")
 	fs.IntVar(&c.Images, "images", 3, "")
 	fs.IntVar(&c.Instances, "instances", 5, "")
+	roles := fs.String("roles", "", "")
 	fs.Float64Var(&c.Infected, "infected", 0.3, "")
 	fs.IntVar(&c.Rounds, "rounds", 3, "")
 	start := fs.String("start", "", "")
@@ -72,6 +75,9 @@ func simulate(e *env, args []string) error {
 	url := fs.String("url", "", "")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if *roles != "" {
+		c.Roles = strings.Split(*roles, ",")
 	}
 	if (*out == "") == (*url == "") {
 		return usageError("give one of --out FILE and --url URL")

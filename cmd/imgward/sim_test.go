@@ -34,7 +34,7 @@ func TestSimOut(t *testing.T) {
 	if code != exitOK || stdout != string(outs[0]) {
 		t.Errorf("--out -: exit %d", code)
 	}
-	for _, bad := range [][]string{{"sim"}, {"sim", "--out", "x", "--url", "http://a"}, {"sim", "--out", "-", "--malicious", "30"}, {"sim", "--out", "-", "--start", "yesterday"}} {
+	for _, bad := range [][]string{{"sim"}, {"sim", "--out", "x", "--url", "http://a"}, {"sim", "--out", "-", "--malicious", "30"}, {"sim", "--out", "-", "--start", "yesterday"}, {"sim", "--out", "-", "--roles", "web,mail"}} {
 		if _, _, code := runCLI(t, offline, nil, bad...); code != exitUsage {
 			t.Errorf("%q: exit %d, want %d", bad, code, exitUsage)
 		}
@@ -44,35 +44,101 @@ func TestSimOut(t *testing.T) {
 	}
 }
 
-// TestSimURL builds a small simulated cloud on a real server. The server
-// of this branch has no POST /v1/snapshots yet: the projects, images and
-// instances must exist either way, and posting must either succeed or fail
-// on that route alone.
+// TestSimURL builds a small simulated cloud on a real server with imgward
+// sim, as a user runs it, and finds every simulated instance in the unified
+// state of its image and of its publisher, with a parameter of each kind:
+// the simulator once sent net.listen as a number and as a set, which ingest
+// accepted and the unified state refused.
 func TestSimURL(t *testing.T) {
 	url, token := startServer(t)
 	env := map[string]string{"IMGWARD_TOKEN": token}
-	stdout, stderr, code := runCLI(t, env, nil, "sim", "--url", url, "--publishers", "3", "--images", "1", "--instances", "2", "--rounds", "1")
-	if code != exitOK && !strings.Contains(stderr, "/v1/snapshots") && !strings.Contains(stderr, "404") {
+	stdout, stderr, code := runCLI(t, env, nil, "sim", "--url", url, "--publishers", "3", "--images", "2", "--instances", "2", "--rounds", "2", "--malicious", "1")
+	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "12 instances, 24 snapshots posted") {
+		t.Errorf("stderr %q", stderr)
+	}
+	var m sim.Manifest
+	if err := json.Unmarshal([]byte(stdout), &m); err != nil {
+		t.Fatalf("manifest: %v: %s", err, stdout)
 	}
 	admin := user{t, url, token}
 	var insts []obj
 	admin.json(&insts, "instance", "list")
-	if len(insts) != 6 {
-		t.Errorf("%d instances on the server, want 6", len(insts))
+	if len(insts) != 12 || len(m.Instances) != 12 {
+		t.Fatalf("%d instances on the server, %d in the manifest, want 12", len(insts), len(m.Instances))
 	}
-	var imgs []obj
-	admin.json(&imgs, "image", "list", "--visibility", "public")
-	if len(imgs) != 3 || imgs[0]["sim_role"] == nil {
-		t.Errorf("public images: %v", imgs)
+	onServer := map[string]bool{}
+	for _, in := range insts {
+		onServer[in["id"].(string)] = true
 	}
-	if code == exitOK {
-		var m sim.Manifest
-		if err := json.Unmarshal([]byte(stdout), &m); err != nil || m.Instances[0].ID != insts[len(insts)-1]["id"] && m.Instances[0].ID != insts[0]["id"] {
-			t.Errorf("manifest %v: %s", err, stdout)
+	perImage, perPublisher := map[string]int{}, map[string]int{}
+	imageID, projectID := map[string]string{}, map[string]string{}
+	for _, img := range m.Images {
+		imageID[img.Name] = img.ID
+	}
+	for _, p := range m.Publishers {
+		projectID[p.Name] = p.ProjectID
+	}
+	for _, in := range m.Instances {
+		if !onServer[in.ID] {
+			t.Errorf("manifest instance %s is not on the server", in.ID)
+		}
+		perImage[imageID[in.Image]]++
+		perPublisher[projectID[in.Publisher]]++
+	}
+	type state struct {
+		Instances int `json:"instances"`
+		Numeric   []struct {
+			Name     string  `json:"name"`
+			Coverage float64 `json:"coverage"`
+		} `json:"numeric"`
+		Sets []struct {
+			Name string `json:"name"`
+		} `json:"sets"`
+	}
+	check := func(path string, want int) {
+		t.Helper()
+		var st state
+		admin.jsonCall(&st, "GET", path, nil)
+		if st.Instances != want {
+			t.Errorf("%s: %d instances, want %d", path, st.Instances, want)
+		}
+		num, set := false, false
+		for _, p := range st.Numeric {
+			num = num || p.Name == "net.listeners" && p.Coverage == 1
+		}
+		for _, p := range st.Sets {
+			set = set || p.Name == "net.listen"
+		}
+		if !num || !set {
+			t.Errorf("%s: number net.listeners over every instance %v, set net.listen %v", path, num, set)
 		}
 	}
-	t.Logf("exit %d: %s", code, stderr)
+	for id, n := range perImage {
+		check("/v1/images/"+id+"/state", n)
+	}
+	for id, n := range perPublisher {
+		check("/v1/publishers/"+id+"/state", n)
+	}
+	if len(perImage) != 6 || len(perPublisher) != 3 {
+		t.Errorf("%d images, %d publishers, want 6 and 3", len(perImage), len(perPublisher))
+	}
+
+	// No image has a role yet: detect run lists every instance, and why.
+	var rep struct {
+		Unscored   int            `json:"unscored"`
+		UnscoredBy map[string]int `json:"unscored_by"`
+		List       []struct {
+			ID     string `json:"instance_id"`
+			Reason string `json:"reason"`
+		} `json:"unscored_instances"`
+	}
+	admin.json(&rep, "detect", "run")
+	if rep.Unscored != 12 || rep.UnscoredBy["no_role"] != 12 || len(rep.List) != 12 || !onServer[rep.List[0].ID] || rep.List[0].Reason != "no_role" {
+		t.Errorf("detect run --output json: %+v", rep)
+	}
 }
 
 func TestReplay(t *testing.T) {

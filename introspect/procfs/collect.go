@@ -10,17 +10,20 @@
 //	         proc.rss_bytes      resident memory, summed
 //	         proc.cpu_seconds    user + system CPU time, summed (USER_HZ = 100)
 //	         fd.count            open file descriptors, summed
-//	         net.listen          listening TCP and unconnected UDP sockets
+//	         net.listeners       listening TCP and unconnected UDP sockets
 //	         net.connections     TCP connections with a remote end (any state but listen)
 //	         net.remote_hosts    distinct remote addresses of those connections
-//	         kernel.modules      loaded kernel modules (the host's; absent when the kernel has none)
+//	         kernel.module_count loaded kernel modules (the host's; absent when the kernel has none)
 //	sets     proc.names          process names (comm)
 //	         proc.exes           executables (/proc/PID/exe)
 //	         net.listen          "tcp:ADDR:PORT" or "udp:ADDR:PORT" of listening sockets
 //	         net.remote          "ADDR:PORT" of connected peers
 //	         kernel.modules      names of the loaded kernel modules
 //
-// Sets are sorted and cut at snapshot.MaxSetItems items.
+// Sets are sorted and cut at snapshot.MaxSetItems items. A name is a
+// number or a set, never both: the counts of listeners and modules are
+// named apart from their sets, since the unified state keeps one
+// parameter per name.
 package procfs
 
 import (

@@ -104,7 +104,7 @@ func TestProcessTree(t *testing.T) {
 		}
 	}
 	n := s.Numeric
-	if n["proc.count"] != 4 || n["net.listen"] != 1 || n["net.connections"] != 2 || n["proc.threads"] < 4 || n["proc.rss_bytes"] <= 0 {
+	if n["proc.count"] != 4 || n["net.listeners"] != 1 || n["net.connections"] != 2 || n["proc.threads"] < 4 || n["proc.rss_bytes"] <= 0 {
 		t.Errorf("numeric %v", n)
 	}
 	if _, err := snapshot.Marshal(s); err != nil {

@@ -137,7 +137,7 @@ func (g *group) snapshot(instance string, now time.Time) *snapshot.Snapshot {
 			"proc.rss_bytes":   float64(g.rss),
 			"proc.cpu_seconds": float64(g.ticks) / userHZ,
 			"fd.count":         float64(g.fds),
-			"net.listen":       float64(g.nlisten),
+			"net.listeners":    float64(g.nlisten),
 			"net.connections":  float64(g.nconn),
 			"net.remote_hosts": float64(len(g.hosts)),
 		},
@@ -149,7 +149,7 @@ func (g *group) snapshot(instance string, now time.Time) *snapshot.Snapshot {
 		},
 	}
 	if g.modules != nil {
-		s.Numeric["kernel.modules"] = float64(len(g.modules))
+		s.Numeric["kernel.module_count"] = float64(len(g.modules))
 		s.Sets["kernel.modules"] = snapshot.ClipSet(g.modules)
 	}
 	return s

@@ -150,7 +150,7 @@ func (st *state) snapshot(id string, at time.Time, names, exes, listen []string)
 		InstanceID: imgward.InstanceID(id), TakenAt: at, Source: snapshot.SourceSim,
 		Numeric: map[string]float64{
 			"proc.count": st.procs, "proc.threads": st.threads, "proc.cpu_percent": round(st.cpu),
-			"proc.rss_bytes": float64(int64(st.rss)), "net.listen": float64(len(listen)),
+			"proc.rss_bytes": float64(int64(st.rss)), "net.listeners": float64(len(listen)),
 			"net.connections": float64(len(st.remote)), "net.remote_hosts": float64(len(hosts)),
 			"net.tx_bytes_per_s": round(st.tx), "net.rx_bytes_per_s": round(st.rx),
 		},

@@ -14,6 +14,7 @@ package sim
 import (
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"imgward/errors"
@@ -31,9 +32,11 @@ type Config struct {
 	// publisher (the 2nd, 4th...) that run the payload; the others infect
 	// every instance. Default 0.3.
 	Infected float64
-	Rounds   int           // snapshots per instance; default 3
-	Start    time.Time     // taken_at of the first round; default 2026-01-01T00:00:00Z
-	Step     time.Duration // between rounds; default 10s
+	// Roles are the roles that images are drawn from; default Roles.
+	Roles  []string
+	Rounds int           // snapshots per instance; default 3
+	Start  time.Time     // taken_at of the first round; default 2026-01-01T00:00:00Z
+	Step   time.Duration // between rounds; default 10s
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -55,6 +58,14 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Step == 0 {
 		c.Step = 10 * time.Second
+	}
+	if len(c.Roles) == 0 {
+		c.Roles = Roles
+	}
+	for _, r := range c.Roles {
+		if _, ok := profiles[r]; !ok {
+			return c, errors.E("sim.Config", errors.Invalid, errors.Msg("no role "+strconv.Quote(r)+": the roles are web, database and batch"))
+		}
 	}
 	switch {
 	case c.Publishers < 1 || c.Publishers > 10000, c.Images < 1 || c.Images > 100,
@@ -132,7 +143,7 @@ func Generate(c Config) (*Manifest, []snapshot.Snapshot, error) {
 		}
 		m.Publishers = append(m.Publishers, pub)
 		for k := range c.Images {
-			role := Roles[rng.IntN(len(Roles))]
+			role := c.Roles[rng.IntN(len(c.Roles))]
 			img := Image{Name: fmt.Sprintf("%s-%s-%d", pub.Name, role, k+1), Publisher: pub.Name, Role: role}
 			m.Images = append(m.Images, img)
 			for range c.Instances {

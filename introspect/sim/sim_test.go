@@ -103,7 +103,7 @@ func TestBehaviours(t *testing.T) {
 		}{
 			{"cryptominer", "proc.cpu_percent", 1.3, "xmrig"},
 			{"botnet", "net.connections", 2, "kdevtmpfsi"},
-			{"backdoor", "net.listen", 1.01, "31337"},
+			{"backdoor", "net.listeners", 1.01, "31337"},
 			{"exfiltration", "net.tx_bytes_per_s", 5, "rclone"},
 		} {
 			k := key{c.b, r}
@@ -140,9 +140,36 @@ func TestBehaviours(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	for _, c := range []Config{{Publishers: -1}, {Malicious: 30}, {Infected: 2}, {Publishers: 10000, Images: 100, Instances: 1000}} {
+	for _, c := range []Config{{Publishers: -1}, {Malicious: 30}, {Infected: 2}, {Publishers: 10000, Images: 100, Instances: 1000}, {Roles: []string{"web", "mail"}}} {
 		if _, _, err := Generate(c); err == nil {
 			t.Errorf("%+v: no error", c)
 		}
+	}
+}
+
+// TestRoles checks that --roles restricts the images' roles, and that the
+// default draws all of them with the same stream as before it existed.
+func TestRoles(t *testing.T) {
+	c := Config{Seed: 2, Publishers: 5, Images: 4}
+	m, _, err := Generate(Config{Seed: 2, Publishers: 5, Images: 4, Roles: []string{"database"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range m.Images {
+		if img.Role != "database" {
+			t.Errorf("image %s has role %s", img.Name, img.Role)
+		}
+	}
+	all := map[string]bool{}
+	m, _, _ = Generate(c)
+	for _, img := range m.Images {
+		all[img.Role] = true
+	}
+	if len(all) != len(Roles) {
+		t.Errorf("20 images drew the roles %v", all)
+	}
+	c.Roles = Roles
+	if !bytes.Equal(encode(t, c), encode(t, Config{Seed: 2, Publishers: 5, Images: 4})) {
+		t.Error("Roles set to the default changed the output")
 	}
 }

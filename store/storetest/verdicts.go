@@ -27,7 +27,7 @@ func testVerdicts(t *testing.T, s imgward.Store) {
 		return nil
 	})
 	// Clearing replaces the verdict.
-	vs[1].State, vs[1].ClearedBy, vs[1].UpdatedAt, vs[1].ClearedAt = imgward.VerdictCleared, userID(1), at(5), 7.25
+	vs[1].State, vs[1].ClearedBy, vs[1].UpdatedAt, vs[1].ClearedScore = imgward.VerdictCleared, userID(1), at(5), 7.25
 	update(t, s, func(tx imgward.Tx) error { return tx.PutVerdict(ctx(t), &vs[1]) })
 	view(t, s, func(tx imgward.Tx) error {
 		got, err := tx.Verdict(ctx(t), imgward.VerdictPublisher, string(projectID(2)))

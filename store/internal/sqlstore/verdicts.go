@@ -90,7 +90,7 @@ func (t *tx) ListBaselines(ctx context.Context) ([]imgward.Baseline, error) {
 }
 
 const verdictCols = `kind, subject, score, threshold, instances, explanation, state, cleared_by, updated_at,
-	uncapped, cleared_at`
+	uncapped, cleared_score`
 
 func (t *tx) PutVerdict(ctx context.Context, v *imgward.Verdict) error {
 	expl := string(v.Explanation)
@@ -102,16 +102,16 @@ func (t *tx) PutVerdict(ctx context.Context, v *imgward.Verdict) error {
 		ON CONFLICT (kind, subject) DO UPDATE SET score = excluded.score, threshold = excluded.threshold,
 		instances = excluded.instances, explanation = excluded.explanation, state = excluded.state,
 		cleared_by = excluded.cleared_by, updated_at = excluded.updated_at,
-		uncapped = excluded.uncapped, cleared_at = excluded.cleared_at`,
+		uncapped = excluded.uncapped, cleared_score = excluded.cleared_score`,
 		string(v.Kind), v.Subject, v.Score, v.Threshold, v.Instances, expl, string(v.State),
-		string(v.ClearedBy), micros(v.UpdatedAt), v.Uncapped, v.ClearedAt)
+		string(v.ClearedBy), micros(v.UpdatedAt), v.Uncapped, v.ClearedScore)
 }
 
 func scanVerdict(r interface{ Scan(...any) error }) (imgward.Verdict, error) {
 	var v imgward.Verdict
 	var expl string
 	err := r.Scan(&v.Kind, &v.Subject, &v.Score, &v.Threshold, &v.Instances, &expl, &v.State,
-		&v.ClearedBy, usec{&v.UpdatedAt}, &v.Uncapped, &v.ClearedAt)
+		&v.ClearedBy, usec{&v.UpdatedAt}, &v.Uncapped, &v.ClearedScore)
 	v.Explanation = []byte(expl)
 	return v, err
 }

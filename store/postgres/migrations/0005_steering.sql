@@ -7,4 +7,4 @@ ALTER TABLE users ADD COLUMN hosts TEXT NOT NULL DEFAULT '';
 -- cleared verdict the uncapped score it was cleared at, which a later run
 -- must exceed by a margin to flag the publisher again.
 ALTER TABLE verdicts ADD COLUMN uncapped DOUBLE PRECISION NOT NULL DEFAULT 0;
-ALTER TABLE verdicts ADD COLUMN cleared_at DOUBLE PRECISION NOT NULL DEFAULT 0;
+ALTER TABLE verdicts ADD COLUMN cleared_score DOUBLE PRECISION NOT NULL DEFAULT 0;
