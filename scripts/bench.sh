@@ -13,7 +13,8 @@
 #      ADFA-LD (go test -bench EvalADFARecurrent, which fails if it costs more
 #      than 0.02 of AUC against the default, docs/EVALUATION.md);
 #   2. go test -bench on seal, fingerprint, detect and server (the server's
-#      need the throwaway PostgreSQL of scripts/pg-test-server.sh);
+#      need the throwaway PostgreSQL of scripts/pg-test-server.sh), and the
+#      cost of authentication by Keystone against imgward's tokens (api);
 #   3. sealing against raw AES-256-GCM, the age CLI and skopeo's layer
 #      encryption: scripts/bench-seal.sh;
 #   4. guest-memory introspection: scans of real QEMU guests of about 50
@@ -101,6 +102,9 @@ else
 fi
 # shellcheck disable=SC2086
 go test -run '^$' -bench . -benchtime "$BENCHTIME" $pkgs | tee "$out/go.txt"
+
+echo "== authentication: an imgward token and a cached Keystone token, p99 of each (go test -bench Auth ./api/)"
+go test -run '^$' -bench Auth -benchtime "$BENCHTIME" ./api/ | tee "$out/auth.txt"
 
 sh scripts/bench-seal.sh | tee "$out/seal.txt"
 
