@@ -182,7 +182,7 @@ func (s *Service) Upload(ctx context.Context, p imgward.Principal, id imgward.Im
 		return nil, s.finish(ctx, p, errors.E(op, err))
 	}
 	in, perr := s.ingest(ctx, up, r)
-	var flag *imgward.Flag
+	var flag *verdict
 	if perr == nil {
 		if flag, perr = s.detect(ctx, up, in); perr != nil {
 			s.blobs.Delete(context.WithoutCancel(ctx), string(id))
