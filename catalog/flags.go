@@ -176,8 +176,32 @@ func (s *Service) recordProtection(ctx context.Context, tx imgward.Tx, p imgward
 			return err
 		}
 	}
-	for i := range v.others {
-		f := &v.others[i]
+	return s.flagOthers(ctx, tx, v.others)
+}
+
+// recheckParts weighs an upload that is a part of a protected image once
+// more, after its commit. detect read the owner's parts before, so two
+// parts uploaded at once may each have missed the other; the later of the
+// two commits sees the earlier here, and flags both. A failure is logged:
+// the upload itself is done.
+func (s *Service) recheckParts(ctx context.Context, img *imgward.Image, in *ingested) {
+	v, err := s.detect(ctx, img, in)
+	if err == nil && v.flag != nil {
+		v.others = append(v.others, *v.flag)
+	}
+	if err == nil && len(v.others) > 0 {
+		err = s.store.Update(ctx, func(tx imgward.Tx) error { return s.flagOthers(ctx, tx, v.others) })
+	}
+	if err != nil {
+		s.log.Warn("weighing an upload's parts again", "image", img.ID, "err", err)
+	}
+}
+
+// flagOthers flags images other than the one being uploaded, found to be
+// parts of a protected image, unless they have a flag.
+func (s *Service) flagOthers(ctx context.Context, tx imgward.Tx, fs []imgward.Flag) error {
+	for i := range fs {
+		f := &fs[i]
 		// An earlier upload keeps the flag it has, standing or cleared:
 		// an admin who cleared it has judged it.
 		if _, err := tx.Flag(ctx, f.ImageID); err == nil {

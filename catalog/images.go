@@ -228,6 +228,9 @@ func (s *Service) Upload(ctx context.Context, p imgward.Principal, id imgward.Im
 		s.blobs.Delete(ctx, string(id))
 		return nil, errors.E(op, err)
 	}
+	if flag != nil && flag.part != nil {
+		s.recheckParts(ctx, img, in)
+	}
 	return img, nil
 }
 

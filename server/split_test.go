@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"io"
+	"sync"
 	"testing"
 	"time"
 
@@ -109,6 +110,26 @@ func split(t *testing.T, c *cloud) {
 	}
 	second := upload(bobTok, [][]file{files[cut:]})
 	wantFlagged("halves", append(first, second...), bobTok)
+
+	// Halves uploaded at once, so that neither upload's check may see
+	// the other's part: the later commit weighs both.
+	_, fredTok := c.tenant("fred")
+	ids := []string{c.create(fredTok, nil), c.create(fredTok, nil)}
+	halves := [][]byte{tarOf(t, files[:cut], time.Now()), tarOf(t, files[cut:], time.Now())}
+	codes := make([]int, 2)
+	var wg sync.WaitGroup
+	for i := range halves {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i] = c.do("PUT", "/v2/images/"+ids[i]+"/file", fredTok, halves[i]).code
+		}()
+	}
+	wg.Wait()
+	if codes[0] != 204 || codes[1] != 204 {
+		t.Fatalf("concurrent uploads of the halves: %v", codes)
+	}
+	wantFlagged("halves at once", ids, fredTok)
 
 	// Interleaved quarters, each file lightly edited, by another member.
 	_, daveTok := c.tenant("dave")
