@@ -15,7 +15,11 @@
 #   2. go test -bench on seal, fingerprint, detect and server (the server's
 #      need the throwaway PostgreSQL of scripts/pg-test-server.sh);
 #   3. sealing against raw AES-256-GCM, the age CLI and skopeo's layer
-#      encryption: scripts/bench-seal.sh.
+#      encryption: scripts/bench-seal.sh;
+#   4. guest-memory introspection: scans of real QEMU guests of about 50
+#      and 500 processes (scripts/testguest.sh), how long the guest is
+#      paused, and the QMP-only snapshot in the same run
+#      (go test -bench ScanGuest ./introspect/vmi/guest/).
 #
 # usage: sh scripts/bench.sh        (from the module root; make bench)
 # Environment: BENCHTIME (default 2s), DATA (default ../shared/data).
@@ -100,9 +104,12 @@ go test -run '^$' -bench . -benchtime "$BENCHTIME" $pkgs | tee "$out/go.txt"
 
 sh scripts/bench-seal.sh | tee "$out/seal.txt"
 
+echo "== guest-memory introspection: real guests of ~50 and ~500 processes, and synthetic ones"
+go test -run '^$' -bench 'ScanGuest|ScanSynthetic' -benchtime "$BENCHTIME" ./introspect/vmi/guest/ | tee "$out/vmi.txt"
+
 echo "== launches over loopback HTTP, load from wrk"
 sh scripts/bench-launch.sh
 
 echo "== summary"
-grep -hE '^Benchmark' "$out/score.txt" "$out/go.txt" | awk '{
+grep -hE '^Benchmark' "$out/score.txt" "$out/go.txt" "$out/vmi.txt" | awk '{
 	line = $1; for (i = 2; i <= NF; i++) if ($(i) ~ /\/s$|^ns\/op$/) line = line "  " $(i-1) " " $(i); print line }'
