@@ -254,6 +254,7 @@ type Store interface {
 type Tx interface {
 	DetectionTx  // snapshots, baselines, verdicts, events (detection.go)
 	ProtectionTx // protection.go
+	PaidTx       // paid.go
 	CreateProject(ctx context.Context, p *Project) error
 	Project(ctx context.Context, id ProjectID) (*Project, error)
 	ListProjects(ctx context.Context) ([]Project, error)
