@@ -91,7 +91,14 @@ func (s *Service) recordProtection(ctx context.Context, tx imgward.Tx, p imgward
 		return err
 	}
 	reason := flag.Reason
-	if in.foreign == nil && img.Visibility != imgward.Private {
+	coded, err := inheritCode(ctx, tx, img, flag)
+	if err != nil {
+		return err
+	}
+	if coded != "" {
+		reason += "; " + coded
+	}
+	if (in.foreign == nil || coded != "") && img.Visibility != imgward.Private {
 		reason += "; visibility " + string(img.Visibility) + " -> private"
 		img.Visibility = imgward.Private
 		if err := tx.UpdateImage(ctx, img); err != nil {
@@ -101,8 +108,12 @@ func (s *Service) recordProtection(ctx context.Context, tx imgward.Tx, p imgward
 	return s.audit(ctx, tx, imgward.Principal{}, "image.flag", imageObject(img.ID), reason)
 }
 
-// checkShareable refuses to widen who may use a flagged image.
+// checkShareable refuses to widen who may use a flagged image, or one
+// that carries another seller's product code (entitle.go).
 func checkShareable(ctx context.Context, tx imgward.Tx, action, object string, id imgward.ImageID) error {
+	if err := checkCode(ctx, tx, action, object, id); err != nil {
+		return err
+	}
 	f, err := tx.Flag(ctx, id)
 	if errors.Is(errors.NotExist, err) {
 		return nil
