@@ -180,19 +180,22 @@ type Instance struct {
 	TerminatedAt time.Time // zero while running
 }
 
-// AuditEntry is one record of the append-only, hash-chained audit log.
-// Hash is SHA-256 over the previous entry's hash and this entry's fields
-// (see package audit), so that an edited or deleted entry breaks the chain.
+// AuditEntry is one record of the append-only audit log, a transparency
+// log: Hash is SHA-256 over the entry's fields (see package audit), and each
+// entry is a leaf of a Merkle tree whose signed checkpoints anchor the log.
 type AuditEntry struct {
-	Seq    int64 // 1, 2, 3... assigned by the store
+	Seq    int64 // unique and increasing in append order, assigned by the store
 	Time   time.Time
 	Actor  string // user id, or "system"
 	Action string // such as "image.create", "member.update", "instance.launch"
 	Object string // such as "image/<id>", "image/<id>/member/<project>"
 	Result string // "ok" or "denied"
 	Reason string // why it was denied, or a detail of the change
-	Prev   []byte // Hash of entry Seq-1; 32 zero bytes for the first
+	Prev   []byte // hash version 1 only: Hash of entry Seq-1; nil in version 2
 	Hash   []byte
+	// Leaf is the entry's position in the Merkle tree, counted from 1; 0
+	// until the entry is integrated (Tx.IntegrateAudit).
+	Leaf int64
 }
 
 // The results of an audited action.
@@ -255,6 +258,7 @@ type Tx interface {
 	DetectionTx  // snapshots, baselines, verdicts, events (detection.go)
 	ProtectionTx // protection.go
 	PaidTx       // paid.go
+	ClusterTx    // leases and shared keys (cluster.go)
 	CreateProject(ctx context.Context, p *Project) error
 	Project(ctx context.Context, id ProjectID) (*Project, error)
 	ListProjects(ctx context.Context) ([]Project, error)
@@ -299,6 +303,20 @@ type Tx interface {
 	AppendAudit(ctx context.Context, e *AuditEntry) error
 	// ListAudit lists up to limit entries with Seq > after, in Seq order.
 	ListAudit(ctx context.Context, after int64, limit int) ([]AuditEntry, error)
+	// ListAuditLeaves lists up to limit integrated entries with Leaf >
+	// after, in Leaf order: the order of the Merkle tree.
+	ListAuditLeaves(ctx context.Context, after int64, limit int) ([]AuditEntry, error)
+	// IntegrateAudit gives up to max entries that have no Leaf yet the
+	// next leaves, in Seq order, stores the tree hashes they add and
+	// returns the tree's size. Integrations exclude one another (a lock of
+	// their own); appends never wait for them. In a write transaction.
+	IntegrateAudit(ctx context.Context, max int) (size int64, err error)
+	// AuditTreeSize returns the number of integrated entries.
+	AuditTreeSize(ctx context.Context) (int64, error)
+	// AuditHashes reads stored hashes of the audit tree by their
+	// golang.org/x/mod/sumdb/tlog stored-hash index; NotExist if one is
+	// missing.
+	AuditHashes(ctx context.Context, indexes []int64) ([][]byte, error)
 }
 
 // BlobInfo describes stored image data.

@@ -1,6 +1,9 @@
 package imgward
 
-import "context"
+import (
+	"context"
+	"crypto/ed25519"
+)
 
 // KeyID names a master key of a KeyService: 1 to 128 characters from
 // [A-Za-z0-9._-], starting with a letter or digit. A key has versions 1, 2,
@@ -93,6 +96,19 @@ type KeyService interface {
 	// operation.
 	Retire(ctx context.Context, id KeyID, version uint32) error
 
+	// PublicKey returns the Ed25519 public key of master key id's signing
+	// key, the one Sign uses. The private key never leaves the service.
+	PublicKey(ctx context.Context, id KeyID) (ed25519.PublicKey, error)
+
+	// Sign signs msg (at most MaxSignSize bytes) with master key id's
+	// Ed25519 signing key. Not an oracle for data keys: it signs, and the
+	// signature only proves that the service signed msg; callers sign
+	// checkpoints of the audit log.
+	Sign(ctx context.Context, id KeyID, msg []byte) ([]byte, error)
+
 	// Close releases the service's resources.
 	Close() error
 }
+
+// MaxSignSize bounds a message given to KeyService.Sign.
+const MaxSignSize = 64 << 10

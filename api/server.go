@@ -104,6 +104,10 @@ func (s *Server) routes() {
 	s.handle("GET /v1/instances/{id}", s.getInstance)
 	s.handle("DELETE /v1/instances/{id}", s.terminate)
 	s.handle("GET /v1/audit", s.listAudit)
+	s.handle("GET /v1/audit/checkpoint", s.auditCheckpoint)
+	s.handle("GET /v1/audit/key", s.auditKey)
+	s.handle("GET /v1/audit/proof", s.auditProof)
+	s.handle("GET /v1/audit/consistency", s.auditConsistency)
 	if s.mon != nil {
 		s.detectRoutes()
 	}

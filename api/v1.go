@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/hex"
 	"net/http"
 	"strconv"
 	"time"
@@ -240,18 +239,23 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p imgward.Pri
 			return
 		}
 	}
-	es, err := s.cat.Audit(r.Context(), p, after, limit)
+	var byLeaf bool
+	switch q.Get("by") {
+	case "", "seq":
+	case "leaf":
+		byLeaf = true
+	default:
+		s.error(w, r, errors.E(errors.Invalid, errors.Msg("by must be seq or leaf")))
+		return
+	}
+	es, err := s.cat.Audit(r.Context(), p, after, limit, byLeaf)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	list := make([]map[string]any, len(es))
-	for i, e := range es {
-		list[i] = map[string]any{
-			"seq": e.Seq, "time": e.Time.UTC().Format(time.RFC3339Nano), "actor": e.Actor, "action": e.Action,
-			"object": e.Object, "result": e.Result, "reason": e.Reason,
-			"prev": hex.EncodeToString(e.Prev), "hash": hex.EncodeToString(e.Hash),
-		}
+	for i := range es {
+		list[i] = auditEntryJSON(&es[i])
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": list})
 }

@@ -20,25 +20,41 @@ import (
 // FS is a BlobStore in a directory.
 type FS struct {
 	dir string
+	tmp string // this node's temporary files: dir/tmp/<node>
 }
 
 var _ imgward.BlobStore = (*FS)(nil)
 
-// Open opens, creating if needed, a blob store in dir, and removes the
-// temporary files of uploads that a crash interrupted.
-func Open(dir string) (*FS, error) {
+// DefaultNode names the temporary directory of a store that one node owns.
+const DefaultNode = "local"
+
+// Open opens, creating if needed, a blob store in dir owned by one node;
+// see OpenNode.
+func Open(dir string) (*FS, error) { return OpenNode(dir, DefaultNode) }
+
+// OpenNode opens, creating if needed, a blob store in dir, which several
+// nodes may share, and removes the temporary files of uploads that a crash
+// of this node interrupted. A node writes its temporary files in
+// dir/tmp/<node>, and removes only those: another node's upload in progress
+// keeps its file. node must be a stable name of this node (a restart keeps
+// it), in the characters of a blob key.
+func OpenNode(dir, node string) (*FS, error) {
 	const op = "blob.Open"
-	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
+	if !validKey(node) {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("bad node name for the blob store: "+node))
+	}
+	tmp := filepath.Join(dir, "tmp", node)
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, errors.E(op, errors.Internal, err)
 	}
-	tmps, err := filepath.Glob(filepath.Join(dir, "tmp", "*"))
+	tmps, err := filepath.Glob(filepath.Join(tmp, "*"))
 	if err != nil {
 		return nil, errors.E(op, errors.Internal, err)
 	}
 	for _, t := range tmps {
 		os.Remove(t)
 	}
-	return &FS{dir: dir}, nil
+	return &FS{dir: dir, tmp: tmp}, nil
 }
 
 // validKey admits the characters of UUIDs and instance ids, so that a key
@@ -63,7 +79,7 @@ func (s *FS) Put(ctx context.Context, key string, r io.Reader, max int64) (imgwa
 	if !validKey(key) {
 		return imgward.BlobInfo{}, errors.E(op, errors.Invalid, errors.Msg("bad blob key"))
 	}
-	f, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), key+".*")
+	f, err := os.CreateTemp(s.tmp, key+".*")
 	if err != nil {
 		return imgward.BlobInfo{}, errors.E(op, errors.Internal, err)
 	}

@@ -55,7 +55,7 @@ func TestPut(t *testing.T) {
 				if !errors.Is(tt.kind, err) {
 					t.Fatalf("err = %v, want kind %v", err, tt.kind)
 				}
-				left, _ := filepath.Glob(filepath.Join(dir, "*", "*"))
+				left, _ := filepath.Glob(filepath.Join(dir, "tmp", "*", "*"))
 				top, _ := os.ReadDir(dir)
 				if len(left) != 0 || len(top) != 1 {
 					t.Fatalf("failed put left files: %v %v", left, top)
@@ -96,19 +96,50 @@ func TestPut(t *testing.T) {
 	}
 }
 
-func TestOpenCleansTemporaries(t *testing.T) {
+// TestOpenCleansOwnTemporaries checks that a starting node removes the
+// temporary files a crash of its own left, and never another node's, whose
+// upload may be in progress on the shared directory.
+func TestOpenCleansOwnTemporaries(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := Open(dir); err != nil {
+	a, err := OpenNode(dir, "node-a")
+	if err != nil {
 		t.Fatal(err)
 	}
-	stale := filepath.Join(dir, "tmp", "x.123")
-	if err := os.WriteFile(stale, []byte("partial"), 0o600); err != nil {
+	if _, err := OpenNode(dir, "node-b"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(dir); err != nil {
+	own := filepath.Join(dir, "tmp", "node-b", "x.123")
+	if err := os.WriteFile(own, []byte("partial"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(stale); !os.IsNotExist(err) {
-		t.Fatalf("stale temporary survived: %v", err)
+	// node a's upload in progress: a body that blocks until the end.
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.Put(context.Background(), "img-a", pr, 1<<20)
+		done <- err
+	}()
+	pw.Write([]byte("first half "))
+	if _, err := OpenNode(dir, "node-b"); err != nil { // node b restarts
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(own); !os.IsNotExist(err) {
+		t.Errorf("node b's stale temporary survived its restart: %v", err)
+	}
+	pw.Write([]byte("second half"))
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("node a's upload failed when node b restarted: %v", err)
+	}
+	rc, _, err := a.Open(context.Background(), "img-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if got, _ := io.ReadAll(rc); string(got) != "first half second half" {
+		t.Errorf("node a stored %q", got)
+	}
+	if _, err := OpenNode(dir, "../x"); !errors.Is(errors.Invalid, err) {
+		t.Errorf("OpenNode with a node name that leaves tmp: %v, want Invalid", err)
 	}
 }

@@ -152,8 +152,10 @@ func (s *Service) Terminate(ctx context.Context, p imgward.Principal, id imgward
 // MaxAuditPage bounds one page of the audit log.
 const MaxAuditPage = 1000
 
-// Audit lists audit entries after a sequence number (admin only).
-func (s *Service) Audit(ctx context.Context, p imgward.Principal, after int64, limit int) ([]imgward.AuditEntry, error) {
+// Audit lists audit entries after a sequence number (admin only); byLeaf
+// lists integrated entries after a leaf instead, in the tree's order, which
+// is how a verifier reads the log.
+func (s *Service) Audit(ctx context.Context, p imgward.Principal, after int64, limit int, byLeaf bool) ([]imgward.AuditEntry, error) {
 	const op = "catalog.Audit"
 	if err := s.requireAdmin(ctx, p, op, "audit.read", "audit"); err != nil {
 		return nil, err
@@ -164,7 +166,11 @@ func (s *Service) Audit(ctx context.Context, p imgward.Principal, after int64, l
 	var es []imgward.AuditEntry
 	err := s.store.View(ctx, func(tx imgward.Tx) error {
 		var err error
-		es, err = tx.ListAudit(ctx, after, limit)
+		if byLeaf {
+			es, err = tx.ListAuditLeaves(ctx, after, limit)
+		} else {
+			es, err = tx.ListAudit(ctx, after, limit)
+		}
 		return err
 	})
 	if err != nil {

@@ -50,7 +50,18 @@ type Config struct {
 	// stalled upload ends and frees what it holds (api.UploadLimits;
 	// zero fields take the defaults).
 	Upload api.UploadLimits
-	Now    func() time.Time // the clock; nil for time.Now (tests set it)
+	// Audit configures the audit log's tree and signed checkpoints
+	// (auditlog.go).
+	Audit Audit
+	Now   func() time.Time // the clock; nil for time.Now (tests set it)
+	// Node names this node among those sharing the store and the blob
+	// directory; default: the host name and a hash of DataDir, stable
+	// across restarts (cluster.go).
+	Node string
+	// LeasePeriod is how long a lease of this node lives unrenewed: an
+	// upload cut by its crash is queued again within about this long
+	// (default catalog.DefaultLeasePeriod).
+	LeasePeriod time.Duration
 }
 
 // opener opens a store backend.
@@ -90,8 +101,9 @@ type Service struct {
 	// AdminToken is the first admin's token when this start created it,
 	// else "". It is also written to DataDir/admin.token.
 	AdminToken string
-	stop       context.CancelFunc // of the periodic detection
-	loops      sync.WaitGroup     // the periodic detection, waited for by Close
+	closeOnce  sync.Once
+	stop       context.CancelFunc // of the periodic detection, audit integration and upload recovery
+	loops      sync.WaitGroup     // the periodic jobs, waited for by Close
 }
 
 // Open starts imgward's parts from cfg.
@@ -113,7 +125,10 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.BlobDir == "" {
 		cfg.BlobDir = filepath.Join(cfg.DataDir, "blobs")
 	}
-	blobs, err := blob.Open(cfg.BlobDir)
+	if cfg.Node == "" {
+		cfg.Node = defaultNode(cfg.DataDir)
+	}
+	blobs, err := blob.OpenNode(cfg.BlobDir, cfg.Node)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
@@ -123,45 +138,49 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Protection.KeyID == "" {
 		cfg.Protection.KeyID = catalog.DefaultKeyID
 	}
-	issuer, err := identity.OpenIssuer(filepath.Join(cfg.DataDir, "identity"), 0)
-	if err != nil {
-		return nil, errors.E(op, err)
-	}
-	keys, err := openKeys(ctx, cfg)
-	if err != nil {
-		return nil, errors.E(op, err)
-	}
 	st, err := open(ctx, cfg)
 	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	keys, issuer, err := openKeys(ctx, cfg, st)
+	if err != nil {
+		st.Close()
+		return nil, errors.E(op, err)
+	}
+	closeAll := func() {
+		issuer.Close()
 		keys.Close()
+		st.Close()
+	}
+	signer, err := auditSigner(ctx, &cfg, keys)
+	if err != nil {
+		closeAll()
 		return nil, errors.E(op, err)
 	}
 	cat := catalog.New(st, blobs, catalog.WithLogger(cfg.Logger), catalog.WithLimits(cfg.Limits),
-		catalog.WithClock(cfg.Now), catalog.WithKeys(keys, cfg.Protection.KeyID),
-		catalog.WithDerivedThreshold(cfg.Protection.DerivedThreshold))
+		catalog.WithClock(cfg.Now), catalog.WithKeys(keys, cfg.Protection.KeyID), catalog.WithAuditSigner(signer),
+		catalog.WithDerivedThreshold(cfg.Protection.DerivedThreshold),
+		catalog.WithNode(cfg.Node, cfg.LeasePeriod))
 	// One node owns every upload of an embedded store; nodes sharing a
-	// database leave a day for another node's upload to finish.
-	cutoff := time.Now()
-	if cfg.Store != "sqlite" {
-		cutoff = cutoff.Add(-24 * time.Hour)
+	// database reset only the uploads whose lease has expired.
+	recover := cat.RecoverUploads
+	if cfg.Store == "sqlite" {
+		recover = cat.RecoverOwnUploads
 	}
-	if n, err := cat.RecoverUploads(ctx, cutoff); err != nil {
-		st.Close()
-		keys.Close()
+	if n, err := recover(ctx); err != nil {
+		closeAll()
 		return nil, errors.E(op, err)
 	} else if n > 0 {
 		cfg.Logger.Warn("interrupted uploads reset to queued", "images", n)
 	}
 	token, err := cat.Bootstrap(ctx)
 	if err != nil {
-		st.Close()
-		keys.Close()
+		closeAll()
 		return nil, errors.E(op, err)
 	}
 	if token != "" {
 		if err := securefile.Replace(filepath.Join(cfg.DataDir, "admin.token"), []byte(token+"\n")); err != nil {
-			st.Close()
-			keys.Close()
+			closeAll()
 			return nil, errors.E(op, errors.Internal, errors.Msg("cannot write admin.token"), err)
 		}
 	}
@@ -171,7 +190,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	mon, err := monitor.New(ctx, st, cfg.Detect, monitor.WithLogger(cfg.Logger))
 	if err != nil {
-		st.Close()
+		closeAll()
 		return nil, errors.E(op, err)
 	}
 	brk := broker.New(st, blobs, keys, issuer, broker.WithClock(cfg.Now), broker.WithLogger(cfg.Logger))
@@ -179,15 +198,19 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		api.WithBroker(brk), api.WithIdentity(issuer), api.WithClock(cfg.Now), api.WithMonitor(mon),
 		api.WithUploadLimits(cfg.Upload))
 	svc := &Service{Handler: h, Catalog: cat, Store: st, Keys: keys, Issuer: issuer, Monitor: mon, AdminToken: token}
-	if cfg.DetectEvery > 0 {
-		ctx, stop := context.WithCancel(context.Background())
-		svc.stop = stop
-		svc.loops.Add(1)
-		go func() {
-			defer svc.loops.Done()
-			svc.detectLoop(ctx, cfg.DetectEvery, cfg.Logger)
-		}()
+	if cfg.Audit.CheckpointDir != "" {
+		if _, err := svc.saveCheckpoint(ctx, cfg.Audit, signer); err != nil {
+			svc.Close()
+			return nil, errors.E(op, errors.Msg("cannot save an audit checkpoint to the checkpoint directory"), err)
+		}
 	}
+	loops, stop := context.WithCancel(context.Background())
+	svc.stop = stop
+	if cfg.DetectEvery > 0 {
+		svc.loops.Go(func() { svc.detectLoop(loops, cfg.DetectEvery, cfg.Logger) })
+	}
+	svc.loops.Go(func() { svc.auditLoop(loops, cfg.Audit, signer, cfg.Logger) })
+	svc.loops.Go(func() { svc.recoverLoop(loops, cat.LeasePeriod()/3, cfg.Logger) })
 	return svc, nil
 }
 
@@ -211,13 +234,18 @@ func (s *Service) detectLoop(ctx context.Context, every time.Duration, log *slog
 	}
 }
 
-// Close releases the service's resources.
+// Close releases the service's resources; later calls do nothing.
 func (s *Service) Close() error {
-	if s.stop != nil {
-		s.stop()
-		s.loops.Wait() // a run in progress ends before the store closes
-	}
-	s.Monitor.Close()
-	s.Keys.Close()
-	return s.Store.Close()
+	var err error
+	s.closeOnce.Do(func() {
+		if s.stop != nil {
+			s.stop()
+			s.loops.Wait() // a run in progress ends before the store closes
+		}
+		s.Monitor.Close()
+		s.Issuer.Close()
+		s.Keys.Close()
+		err = s.Store.Close()
+	})
+	return err
 }

@@ -85,7 +85,8 @@ Client commands:
   subscription list [--as seller]        your subscriptions, or your buyers'
   subscription cancel ID                 cancel: no new launches or key releases
   audit list [--after N] [--limit N]     list audit log entries (admin)
-  audit verify                           check the audit log's hash chain (admin)
+  audit verify [--checkpoint PATH]       check the log against signed checkpoints (admin)
+  audit checkpoint --out DIR             append a signed checkpoint to DIR (admin)
   key rotate [--retire]                  rotate the master key of image keys and
                                          re-wrap them; --retire destroys the
                                          older versions (admin)
@@ -94,6 +95,11 @@ Client commands:
 Introspection:
   collect procfs --instance ID --pid P   post snapshots of a process group, from /proc
   collect vmi --instance ID --qmp PATH   post snapshots of a QEMU VM, from its QMP monitor
+        [--mem PATH --kernel VMLINUZ]    and from the guest's memory
+  vmi ps --qmp P --mem P --kernel K      a QEMU guest's processes, read from its
+                                         memory on the host
+  vmi sockets --qmp P --mem P --kernel K its TCP and UDP sockets
+  vmi modules --qmp P --mem P --kernel K its loaded kernel modules
   replay --file F                        replay a dataset as snapshots (imgward replay --help)
   sim                                    simulate a cloud of publishers (imgward sim --help)
 
@@ -225,7 +231,8 @@ type command struct {
 }
 
 var nouns = []*noun{&projectNoun, &userNoun, &publisherNoun, &imageNoun, &instanceNoun, &diskNoun, &auditNoun,
-	&collectNoun, &baselineNoun, &detectNoun, &flagNoun, &eventNoun, &keyNoun, &identityNoun, &offerNoun, &subscriptionNoun}
+	&collectNoun, &vmiNoun, &baselineNoun, &detectNoun, &flagNoun, &eventNoun, &keyNoun, &identityNoun,
+	&offerNoun, &subscriptionNoun}
 
 func findNoun(name string) *noun {
 	for _, n := range nouns {

@@ -47,12 +47,29 @@ keys wrapped by a master key of the KMS: --kms local keeps master keys in
 or file:PATH, never from the command line). Instance identity documents are
 signed with Ed25519 keys kept in <data-dir>/identity.
 
+Several nodes may serve one PostgreSQL database (--store postgres) and one
+blob directory on shared storage (--blob-dir). Give every node the same
+--kms-kek-file (or one HSM with --kms pkcs11): the master keys and the
+identity signing keys then live in the database, wrapped, and a rotation on
+one node serves on all. The first node's admin token is valid on every node.
+An upload in progress holds a lease that its node renews; when the node dies
+the others queue the image again within about --lease-period. A node's
+former <data-dir>/master.keys is imported into the shared ring at its first
+start with --kms-kek-file, and renamed master.keys.imported.
+See docs/ARCHITECTURE.md ("Several nodes") and scripts/cluster.sh.
+
 --tls-cert and --tls-key serve HTTPS, with HTTP/2 for clients that offer it.
 
 An upload's body must bring at least --upload-min-rate bytes/s over every
 --upload-window and end within --upload-timeout: a stalled or trickling
 upload ends with 400, its image is queued again, and what it held is free
 (a protected upload in progress keeps key rotation from retiring versions).
+
+The audit log is a transparency log (docs/PROTECTION.md): every entry is a
+leaf of a Merkle tree whose checkpoints are signed by the KMS key
+imgward-audit. --checkpoint-dir DIR, outside the data directory, receives a
+signed checkpoint at start and every --checkpoint-every; imgward audit
+verify --checkpoint DIR then proves the database consistent with them.
 
 Every flag can also be set in the environment, as IMGWARD_<FLAG> with dashes
 as underscores (IMGWARD_DATA_DIR, IMGWARD_LISTEN, IMGWARD_STORE, IMGWARD_DSN...).
@@ -83,6 +100,10 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	p11Module := fs.String("pkcs11-module", env("pkcs11-module", ""), "PKCS#11 module, for --kms pkcs11")
 	p11Token := fs.String("pkcs11-token", env("pkcs11-token", ""), "PKCS#11 token label, for --kms pkcs11")
 	p11PIN := fs.String("pkcs11-pin", env("pkcs11-pin", ""), "where the token's PIN is: env:NAME or file:PATH")
+	kekFile := fs.String("kms-kek-file", env("kms-kek-file", ""), "--kms local: keep the master keys in the store, wrapped by the 32-byte key in this file (base64; mode 0600); every node of a cluster gets the same file")
+	node := fs.String("node", env("node", ""), "this node's name among nodes sharing a database and blob directory (default: host name and a hash of --data-dir)")
+	leasePeriod := fs.String("lease-period", env("lease-period", catalog.DefaultLeasePeriod.String()), "how long a node's lease (an upload in progress, a key rotation) lives unrenewed: a dead node's uploads are queued again within about this long")
+	refresh := fs.String("key-refresh", env("key-refresh", "10s"), "how long a node trusts its copy of the shared master and identity key rings")
 	derived := fs.String("derived-threshold", env("derived-threshold", "0.5"), "share of a protected image's content above which another owner's upload is flagged as derived")
 	logLevel := fs.String("log-level", env("log-level", "info"), "debug, info, warn or error")
 	detectEvery := fs.String("detect-every", env("detect-every", "0"), "run detection this often, such as 10m (0: only on POST /v1/detect/run)")
@@ -97,6 +118,8 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		"the window of --upload-min-rate: a stalled upload ends within it")
 	upTimeout := fs.String("upload-timeout", env("upload-timeout", api.DefaultUploadLimits.Timeout.String()),
 		"longest time an upload's body may take, such as 24h (0: no limit)")
+	ckptDir := fs.String("checkpoint-dir", env("checkpoint-dir", ""), "append a signed audit checkpoint to this directory, outside the data directory, every --checkpoint-every")
+	ckptEvery := fs.String("checkpoint-every", env("checkpoint-every", server.DefaultCheckpointEvery.String()), "how often to append an audit checkpoint to --checkpoint-dir")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveUsage)
 		fs.PrintDefaults()
@@ -144,8 +167,21 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		return 2
 	}
 	upload, msg := uploadLimits(*upRate, *upWindow, *upTimeout)
+	lease, lerr := time.ParseDuration(*leasePeriod)
+	keyRefresh, rerr := time.ParseDuration(*refresh)
+	switch {
+	case msg != "":
+	case lerr != nil || lease < 300*time.Millisecond:
+		msg = "--lease-period must be a duration of at least 300ms, such as 30s"
+	case rerr != nil || keyRefresh <= 0:
+		msg = "--key-refresh must be a positive duration such as 10s"
+	}
 	if msg == "" && (*tlsCert == "") != (*tlsKey == "") {
 		msg = "--tls-cert and --tls-key go together"
+	}
+	ckptPeriod, err := time.ParseDuration(*ckptEvery)
+	if msg == "" && (err != nil || ckptPeriod <= 0) {
+		msg = "--checkpoint-every must be a positive duration such as 1h"
 	}
 	if msg != "" {
 		fmt.Fprintf(stderr, "error: %s\n", msg)
@@ -160,8 +196,9 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		Limits: catalog.Limits{MaxImageSize: max}, Sync: *syncMode, Logger: log,
 		Detect: monitor.Config{Alpha: a, MinInstances: mi, Webhook: *webhook}, DetectEvery: every,
 		Protection: server.Protection{KMS: *kmsName, PKCS11Module: *p11Module, PKCS11Token: *p11Token,
-			PKCS11PIN: *p11PIN, DerivedThreshold: threshold},
-		Upload: upload,
+			PKCS11PIN: *p11PIN, DerivedThreshold: threshold, KEKFile: *kekFile, Refresh: keyRefresh},
+		Upload: upload, Node: *node, LeasePeriod: lease,
+		Audit: server.Audit{CheckpointDir: *ckptDir, CheckpointEvery: ckptPeriod},
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %s\n", errorText(err))

@@ -135,7 +135,7 @@ func Build(c Config, snaps []*snapshot.Snapshot) *Model {
 		m.Vocab[n] = common
 	}
 	sc := &Scorer{m: m}
-	sc.index()
+	sc.idx.index(m)
 	for _, s := range snaps {
 		m.Rows = append(m.Rows, sc.Vector(s))
 	}
@@ -196,10 +196,9 @@ func (m *Model) Columns() []string {
 type Scorer struct {
 	m      *Model
 	cols   []string
+	idx    columns // the model's names resolved to columns
 	det    detect.Detector
-	calib  []float64 // training scores, sorted
-	vocab  map[string]map[string]bool
-	setIdx map[string]int
+	calib  []float64       // training scores, sorted
 	seq    *trace.Sequence // fitted on m.Traces, or nil
 	seqTyp []float64       // its features of a snapshot without a trace
 }
@@ -208,7 +207,7 @@ type Scorer struct {
 func (m *Model) Fit() (*Scorer, error) {
 	const op = "pipeline.Fit"
 	sc := &Scorer{m: m, cols: m.Columns()}
-	sc.index()
+	sc.idx.index(m)
 	if len(m.Traces) > 0 {
 		// A model just built has its sequence model; a stored one refits
 		// it, with the same result: the fit is deterministic.
@@ -241,49 +240,13 @@ func (sc *Scorer) Score(x []float64) float64 { return sc.det.Score(x) }
 // Explain returns the features of a row of Vector, the most deviant first.
 func (sc *Scorer) Explain(x []float64) []detect.Deviation { return sc.det.Explain(x) }
 
-func (sc *Scorer) index() {
-	sc.vocab, sc.setIdx = map[string]map[string]bool{}, map[string]int{}
-	for i, n := range sc.m.Sets {
-		sc.setIdx[n] = i
-		sc.vocab[n] = map[string]bool{}
-		for _, it := range sc.m.Vocab[n] {
-			sc.vocab[n][it] = true
-		}
-	}
-}
-
 // Vector turns a snapshot into a row. A numeric feature the snapshot lacks
 // counts as 0, as does a set it lacks: collectors omit what they did not
 // see. The sequence features, if the model has them, come last.
 func (sc *Scorer) Vector(s *snapshot.Snapshot) []float64 {
-	m := sc.m
-	x := make([]float64, len(m.Numeric)+2*len(m.Sets), len(m.Numeric)+2*len(m.Sets)+len(sc.seqTyp))
-	for i, n := range m.Numeric {
-		x[i] = s.Numeric[n]
-	}
-	base := len(m.Numeric)
-	for n, items := range setsOf(s) {
-		i, ok := sc.setIdx[n]
-		if !ok {
-			continue
-		}
-		items = dedup(items)
-		novel := 0
-		for _, it := range items {
-			if !sc.vocab[n][it] {
-				novel++
-			}
-		}
-		x[base+2*i], x[base+2*i+1] = float64(len(items)), float64(novel)
-	}
-	if sc.seq != nil {
-		if t := sequenceOf(s); t != nil {
-			x = sc.seq.Features(t, x)
-		} else {
-			x = append(x, sc.seqTyp...)
-		}
-	}
-	return x
+	nc := sc.idx.cache()
+	defer sc.idx.release(nc)
+	return sc.vector(make([]float64, sc.width(), sc.width()+len(sc.seqTyp)), s, nc)
 }
 
 // setsOf returns a snapshot's set features: its sets but the metadata
@@ -349,15 +312,6 @@ func Load(b []byte) (*Model, error) {
 		return nil, errors.E("pipeline.Load", errors.Internal, err)
 	}
 	return &m, nil
-}
-
-func dedup(items []string) []string {
-	if len(items) < 2 {
-		return items
-	}
-	s := slices.Clone(items)
-	slices.Sort(s)
-	return slices.Compact(s)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -30,6 +30,7 @@ func Run(t *testing.T, newKS func(t *testing.T) imgward.KeyService) {
 		{"UnknownKey", testUnknownKey},
 		{"Canceled", testCanceled},
 		{"Concurrent", testConcurrent},
+		{"Sign", testSign},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newKS(t)) })

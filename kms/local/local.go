@@ -8,6 +8,9 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/ed25519"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"maps"
 	"sync"
 	"sync/atomic"
@@ -41,7 +44,12 @@ type master struct {
 type keyVersion struct {
 	key  []byte // AES-256 key; never leaves this package
 	aead cipher.AEAD
+	sign ed25519.PrivateKey // derived from key; never leaves this package
 }
+
+// signInfo separates the signing key derived from a master key from any
+// other use of it.
+const signInfo = "imgward-kms-sign-v1"
 
 func newVersion(key []byte) (*keyVersion, error) {
 	if len(key) != 32 {
@@ -55,7 +63,13 @@ func newVersion(key []byte) (*keyVersion, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &keyVersion{key: key, aead: aead}, nil
+	// The signing key is derived, not stored, so that the key file keeps
+	// its format and a master key version brings its signing key with it.
+	seed, err := hkdf.Key(sha256.New, key, nil, signInfo, ed25519.SeedSize)
+	if err != nil {
+		return nil, err
+	}
+	return &keyVersion{key: key, aead: aead, sign: ed25519.NewKeyFromSeed(seed)}, nil
 }
 
 // Open opens the key file at path, creating an empty one, mode 0600, if
@@ -162,58 +176,35 @@ func (s *KeyService) change(ctx context.Context, op string, fn func(ring) error)
 
 // GenerateDataKey implements imgward.KeyService.
 func (s *KeyService) GenerateDataKey(ctx context.Context, id imgward.KeyID, ad []byte) ([]byte, imgward.WrappedKey, error) {
-	const op = "local.GenerateDataKey"
-	v, n, err := s.lookup(ctx, op, id, 0)
-	if err != nil {
-		return nil, imgward.WrappedKey{}, err
-	}
-	dk := kms.NewDataKey()
-	w, err := kms.Seal(v.aead, id, n, dk, ad)
-	if err != nil {
-		return nil, imgward.WrappedKey{}, errors.E(op, err)
-	}
-	return dk, w, nil
+	return finder(s.lookup).generate(ctx, id, ad)
 }
 
 // Unwrap implements imgward.KeyService. It is a decryption oracle.
 func (s *KeyService) Unwrap(ctx context.Context, w imgward.WrappedKey, ad []byte) ([]byte, error) {
-	const op = "local.Unwrap"
-	if err := kms.Check(w, ad); err != nil {
-		return nil, errors.E(op, err)
-	}
-	v, _, err := s.lookup(ctx, op, w.KeyID, w.Version)
-	if err != nil {
-		return nil, err
-	}
-	dk, err := kms.Open(v.aead, w, ad)
-	if err != nil {
-		return nil, errors.E(op, err)
-	}
-	return dk, nil
+	return finder(s.lookup).unwrap(ctx, w, ad)
 }
 
 // Rewrap implements imgward.KeyService.
 func (s *KeyService) Rewrap(ctx context.Context, w imgward.WrappedKey, ad []byte) (imgward.WrappedKey, error) {
-	const op = "local.Rewrap"
-	dk, err := s.Unwrap(ctx, w, ad)
-	if err != nil {
-		return imgward.WrappedKey{}, errors.E(op, err)
-	}
-	defer clear(dk)
-	v, n, err := s.lookup(ctx, op, w.KeyID, 0)
-	if err != nil {
-		return imgward.WrappedKey{}, err
-	}
-	nw, err := kms.Seal(v.aead, w.KeyID, n, dk, ad)
-	if err != nil {
-		return imgward.WrappedKey{}, errors.E(op, err)
-	}
-	return nw, nil
+	return finder(s.lookup).rewrap(ctx, w, ad)
+}
+
+// PublicKey implements imgward.KeyService: the public key of the signing
+// key derived from the current version of master key id.
+func (s *KeyService) PublicKey(ctx context.Context, id imgward.KeyID) (ed25519.PublicKey, error) {
+	return finder(s.lookup).publicKey(ctx, id)
+}
+
+// Sign implements imgward.KeyService with the signing key derived from the
+// current version of master key id.
+func (s *KeyService) Sign(ctx context.Context, id imgward.KeyID, msg []byte) ([]byte, error) {
+	return finder(s.lookup).sign(ctx, id, msg)
 }
 
 // lookup finds the given version of key id, or its current version when
-// version is 0, and returns it with its number.
-func (s *KeyService) lookup(ctx context.Context, op string, id imgward.KeyID, version uint32) (*keyVersion, uint32, error) {
+// version is 0, and returns it with its number. The file is this
+// process's own, so its copy is always fresh.
+func (s *KeyService) lookup(ctx context.Context, op string, id imgward.KeyID, version uint32, _ bool) (*keyVersion, uint32, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, 0, errors.E(op, errors.Unavailable, err)
 	}

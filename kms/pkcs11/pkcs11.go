@@ -29,7 +29,8 @@ type KeyService struct {
 	// (CKR_MECHANISM_INVALID, CKR_GENERAL_ERROR) when one session encrypts
 	// while another creates a key object, and a token serializes its work
 	// anyway, so nothing is lost.
-	mu sync.Mutex
+	mu  sync.Mutex
+	sig *signer // EdDSA, which crypto11 lacks (sign.go)
 }
 
 // Open logs in to the token that cfg names.
@@ -48,11 +49,19 @@ func Open(cfg Config) (*KeyService, error) {
 	if err != nil {
 		return nil, errors.E(op, hsmKind(err), errors.Errorf("%v: %w", cfg, err))
 	}
-	return &KeyService{ctx: c}, nil
+	g, err := openSigner(cfg)
+	if err != nil {
+		c.Close()
+		return nil, errors.E(op, err)
+	}
+	return &KeyService{ctx: c, sig: g}, nil
 }
 
 // Close logs out and releases the token.
-func (s *KeyService) Close() error { return s.ctx.Close() }
+func (s *KeyService) Close() error {
+	s.sig.close()
+	return s.ctx.Close()
+}
 
 // label names version v of key id in the token.
 func label(id imgward.KeyID, v uint32) string { return fmt.Sprintf("%s/v%d", id, v) }

@@ -4,6 +4,7 @@ package pkcs11
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ThalesGroup/crypto11"
+	p11 "github.com/miekg/pkcs11"
 
 	"imgward"
 	"imgward/errors"
@@ -155,5 +157,45 @@ func TestReadPIN(t *testing.T) {
 		if got != tt.want || errors.KindOf(err) != tt.kind {
 			t.Errorf("ReadPIN(%q) = %q, %v; want %q, kind %v", tt.source, got, err, tt.want, tt.kind)
 		}
+	}
+}
+
+// TestSigningKeyStaysInToken checks that the Ed25519 signing key is made in
+// the token, sensitive and never extractable, and that a second
+// KeyService signs with the same key.
+func TestSigningKeyStaysInToken(t *testing.T) {
+	ctx := context.Background()
+	ks := open(t)
+	id := kmstest.NewKeyID()
+	if err := ks.CreateKey(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := ks.PublicKey(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := ks.sig.find(p11.CKO_PRIVATE_KEY, signLabel(id, 1))
+	if err != nil || priv == 0 {
+		t.Fatalf("private signing key in the token: %v, %v", priv, err)
+	}
+	as, err := ks.sig.ctx.GetAttributeValue(ks.sig.sess, priv, []*p11.Attribute{
+		p11.NewAttribute(p11.CKA_EXTRACTABLE, nil), p11.NewAttribute(p11.CKA_SENSITIVE, nil),
+		p11.NewAttribute(p11.CKA_NEVER_EXTRACTABLE, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []byte{0, 1, 1} {
+		if len(as[i].Value) != 1 || as[i].Value[0] != want {
+			t.Errorf("attribute %#x = %x, want %d", as[i].Type, as[i].Value, want)
+		}
+	}
+	if _, err := ks.sig.ctx.GetAttributeValue(ks.sig.sess, priv, []*p11.Attribute{p11.NewAttribute(p11.CKA_VALUE, nil)}); err == nil {
+		t.Errorf("token reveals the signing key's value")
+	}
+	other := open(t)
+	msg := []byte("checkpoint")
+	sig, err := other.Sign(ctx, id, msg)
+	if err != nil || !ed25519.Verify(pub, msg, sig) {
+		t.Errorf("a second KeyService's signature does not verify with the first's public key: %v", err)
 	}
 }

@@ -46,6 +46,11 @@ var _ imgward.Store = (*Store)(nil)
 // pick this very number to interfere.
 const writeLockKey int64 = 0x696d6777617264
 
+// auditLockKey names the audit integrator's advisory lock ("imgwaud" in
+// ASCII): one integrator at a time builds the audit tree, while appends
+// take no lock of the log's.
+const auditLockKey int64 = 0x696d6777617564
+
 // maxConns bounds the connections of one node, so that nodes and their
 // waiting writers cannot exhaust the server's max_connections.
 const maxConns = 16
@@ -66,9 +71,15 @@ var dialect = sqlstore.Dialect{
 	// server whose default_transaction_isolation is stricter cannot change
 	// it and break the write lock.
 	WriteOptions: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
-	MaxParams:    4096, // of 65535; a batch of snapshots in a few statements
+	MaxParams:    4096, // of 65535; a batch in a few statements, where Arrays does not apply
+	Arrays:       true, // pgx sends []string and []int64 as text[] and bigint[]
 	WriteLock: func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, writeLockKey)
+		return err
+	},
+	AuditSeq: `SELECT nextval('audit_log_seq')`,
+	AuditLock: func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, auditLockKey)
 		return err
 	},
 }

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"database/sql"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -113,3 +114,16 @@ func TestOpenErrors(t *testing.T) {
 // embedded is the package's migrations, under a name that the tests'
 // local variables do not shadow.
 var embedded = migrations
+
+func TestAuditTamper(t *testing.T) {
+	storetest.PostgresServer(t)
+	storetest.AuditTamper(t, true, func(t *testing.T) (imgward.Store, *sql.DB) {
+		dsn := storetest.PostgresDSN(t)
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return open(t, dsn), db
+	})
+}

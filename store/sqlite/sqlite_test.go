@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
@@ -89,4 +90,21 @@ func TestFiles(t *testing.T) {
 	if _, err := Open(t.Context(), ":memory:"); !errors.Is(errors.Invalid, err) {
 		t.Errorf("Open(:memory:): error %v, want kind Invalid", err)
 	}
+}
+
+func TestAuditTamper(t *testing.T) {
+	storetest.AuditTamper(t, false, func(t *testing.T) (imgward.Store, *sql.DB) {
+		path := filepath.Join(t.TempDir(), "imgward.db")
+		s, err := Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		db, err := sql.Open("sqlite", "file:"+path+"?_busy_timeout=5000")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return s, db
+	})
 }

@@ -3,28 +3,29 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
 
 	"imgward"
 	"imgward/audit"
 	"imgward/errors"
 )
 
-// AppendAudit reads the head of the log and appends after it. It relies on
-// the write transaction being the only writer until it commits (SQLite's one
-// write connection, PostgreSQL's Dialect.WriteLock): two appends can then
-// never read the same head, and the primary key on seq would reject one if
-// they did.
+// AppendAudit gives e the next sequence number and its hash (version 2) and
+// writes it. It reads no other entry, so appends do not wait for one
+// another on the log: the tree is built later by IntegrateAudit. The
+// sequence comes from Dialect.AuditSeq: on PostgreSQL a sequence, which
+// needs no lock (a rolled back append leaves a gap); on SQLite the one write
+// connection makes MAX(seq)+1 safe.
 func (t *tx) AppendAudit(ctx context.Context, e *imgward.AuditEntry) error {
 	const op = "AppendAudit"
-	var last int64
-	var head []byte
-	err := t.queryRow(ctx,
-		`SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&last, &head)
-	switch {
-	case errors.IsErr(err, sql.ErrNoRows):
-		head = audit.Genesis
-	case err != nil:
+	seq := t.d.AuditSeq
+	if seq == "" {
+		seq = `SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_log`
+	}
+	if err := t.queryRow(ctx, seq).Scan(&e.Seq); err != nil {
 		return t.d.wrap(op, err)
 	}
 	if e.Time.IsZero() {
@@ -32,26 +33,36 @@ func (t *tx) AppendAudit(ctx context.Context, e *imgward.AuditEntry) error {
 	}
 	// The store keeps microseconds; seal what will be read back.
 	e.Time = e.Time.UTC().Truncate(time.Microsecond)
-	e.Seq = last + 1
-	audit.Seal(e, head)
+	e.Leaf = 0
+	audit.Seal(e)
 	return t.exec(ctx, op,
 		`INSERT INTO audit_log (seq, time, actor, action, object, result, reason, prev, hash)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		// Not micros: the zero time is never stored here, and the epoch
 		// itself must read back as the epoch for the hash to verify.
-		e.Seq, e.Time.UnixMicro(), e.Actor, e.Action, e.Object, e.Result, e.Reason, e.Prev, e.Hash)
+		e.Seq, e.Time.UnixMicro(), e.Actor, e.Action, e.Object, e.Result, e.Reason, []byte{}, e.Hash)
 }
+
+const auditColumns = `seq, time, actor, action, object, result, reason, prev, hash, leaf`
 
 // ListAudit lists up to limit entries after seq after; a limit of 0 means
 // no limit, as in imgward.ImageFilter.
 func (t *tx) ListAudit(ctx context.Context, after int64, limit int) ([]imgward.AuditEntry, error) {
-	const op = "ListAudit"
+	return t.listAudit(ctx, "ListAudit", "seq", after, limit)
+}
+
+// ListAuditLeaves lists up to limit integrated entries after leaf after,
+// in the tree's order.
+func (t *tx) ListAuditLeaves(ctx context.Context, after int64, limit int) ([]imgward.AuditEntry, error) {
+	return t.listAudit(ctx, "ListAuditLeaves", "leaf", after, limit)
+}
+
+func (t *tx) listAudit(ctx context.Context, op, by string, after int64, limit int) ([]imgward.AuditEntry, error) {
 	if limit < 0 {
 		return nil, t.d.wrap(op, errors.E(errors.Invalid, errors.Msg("invalid limit")))
 	}
 	var q query
-	stmt := `SELECT seq, time, actor, action, object, result, reason, prev, hash
-		FROM audit_log WHERE seq > ` + q.arg(after) + ` ORDER BY seq`
+	stmt := `SELECT ` + auditColumns + ` FROM audit_log WHERE ` + by + ` > ` + q.arg(after) + ` ORDER BY ` + by
 	if limit > 0 {
 		stmt += ` LIMIT ` + q.arg(limit)
 	}
@@ -59,11 +70,158 @@ func (t *tx) ListAudit(ctx context.Context, after int64, limit int) ([]imgward.A
 	err := t.list(ctx, op, stmt, q.args, func(r *sql.Rows) error {
 		var e imgward.AuditEntry
 		var us int64
+		var leaf sql.NullInt64
 		err := r.Scan(&e.Seq, &us, &e.Actor, &e.Action, &e.Object, &e.Result,
-			&e.Reason, &e.Prev, &e.Hash)
+			&e.Reason, &e.Prev, &e.Hash, &leaf)
 		e.Time = time.UnixMicro(us).UTC()
+		e.Leaf = leaf.Int64
+		if len(e.Prev) == 0 {
+			e.Prev = nil // version 2
+		}
 		es = append(es, e)
 		return err
 	})
 	return es, err
+}
+
+// AuditTreeSize returns the number of integrated entries: leaves are 1..n.
+func (t *tx) AuditTreeSize(ctx context.Context) (int64, error) {
+	var n int64
+	err := t.queryRow(ctx, `SELECT COALESCE(MAX(leaf), 0) FROM audit_log`).Scan(&n)
+	return n, t.d.wrap("AuditTreeSize", err)
+}
+
+// AuditHashes reads stored tree hashes by index.
+func (t *tx) AuditHashes(ctx context.Context, indexes []int64) ([][]byte, error) {
+	const op = "AuditHashes"
+	got := make(map[int64][]byte, len(indexes))
+	err := t.chunks(len(indexes), 1, func(lo, hi int) error {
+		var q query
+		ps := make([]string, 0, hi-lo)
+		for _, x := range indexes[lo:hi] {
+			ps = append(ps, q.arg(x))
+		}
+		return t.list(ctx, op, `SELECT idx, hash FROM audit_tree WHERE idx IN (`+strings.Join(ps, ", ")+`)`, q.args,
+			func(r *sql.Rows) error {
+				var x int64
+				var h []byte
+				err := r.Scan(&x, &h)
+				got[x] = h
+				return err
+			})
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(indexes))
+	for i, x := range indexes {
+		if out[i] = got[x]; len(out[i]) != tlog.HashSize {
+			return nil, t.d.wrap(op, errors.E(errors.NotExist, errors.Msg("audit tree hash missing")))
+		}
+	}
+	return out, nil
+}
+
+// IntegrateAudit adds pending entries to the tree, in Seq order. The
+// Dialect's AuditLock keeps integrations apart across nodes; it is not the
+// write lock, so appends go on meanwhile. An entry appended by a
+// transaction that commits later than a higher Seq's simply takes a later
+// leaf: the leaf order, not Seq, is the log's order.
+func (t *tx) IntegrateAudit(ctx context.Context, max int) (int64, error) {
+	const op = "IntegrateAudit"
+	if max < 1 {
+		return 0, t.d.wrap(op, errors.E(errors.Invalid, errors.Msg("invalid batch size")))
+	}
+	if t.d.AuditLock != nil {
+		if err := t.d.AuditLock(ctx, t.tx); err != nil {
+			return 0, t.d.wrap(op, err)
+		}
+	}
+	n, err := t.AuditTreeSize(ctx)
+	if err != nil {
+		return 0, err
+	}
+	type pending struct {
+		seq  int64
+		hash []byte
+	}
+	var ps []pending
+	var q query
+	err = t.list(ctx, op, `SELECT seq, hash FROM audit_log WHERE leaf IS NULL ORDER BY seq LIMIT `+q.arg(max), q.args,
+		func(r *sql.Rows) error {
+			var p pending
+			err := r.Scan(&p.seq, &p.hash)
+			ps = append(ps, p)
+			return err
+		})
+	if err != nil || len(ps) == 0 {
+		return n, err
+	}
+	// The batch's own hashes are read back from memory, older ones from
+	// the table.
+	fresh := map[int64]tlog.Hash{}
+	reader := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(indexes))
+		var old []int64
+		for i, x := range indexes {
+			if h, ok := fresh[x]; ok {
+				out[i] = h
+			} else {
+				old = append(old, x)
+			}
+		}
+		if len(old) == 0 {
+			return out, nil
+		}
+		hs, err := t.AuditHashes(ctx, old)
+		if err != nil {
+			return nil, err
+		}
+		j := 0
+		for i, x := range indexes {
+			if _, ok := fresh[x]; !ok {
+				copy(out[i][:], hs[j])
+				j++
+			}
+		}
+		return out, nil
+	})
+	type stored struct {
+		idx  int64
+		hash tlog.Hash
+	}
+	var add []stored
+	runStart := 0 // index in ps of the current run of consecutive seqs
+	for i, p := range ps {
+		hs, err := tlog.StoredHashes(n, p.hash, reader)
+		if err != nil {
+			return 0, t.d.wrap(op, errors.E(errors.Internal, err))
+		}
+		base := tlog.StoredHashIndex(0, n)
+		for j, h := range hs {
+			fresh[base+int64(j)] = h
+			add = append(add, stored{base + int64(j), h})
+		}
+		n++
+		// One UPDATE per run of consecutive seqs, the usual case, rather
+		// than one per entry: the integrator holds SQLite's one writer.
+		if i+1 < len(ps) && ps[i+1].seq == p.seq+1 {
+			continue
+		}
+		first := p.seq - int64(i-runStart)
+		if err := t.exec(ctx, op, `UPDATE audit_log SET leaf = seq + $1 WHERE seq >= $2 AND seq <= $3`,
+			n-p.seq, first, p.seq); err != nil {
+			return 0, err
+		}
+		runStart = i + 1
+	}
+	err = t.chunks(len(add), 2, func(lo, hi int) error {
+		var q query
+		vs := make([]string, 0, hi-lo)
+		for _, a := range add[lo:hi] {
+			vs = append(vs, "("+q.arg(a.idx)+", "+q.arg(a.hash[:])+")")
+		}
+		return t.exec(ctx, op, `INSERT INTO audit_tree (idx, hash) VALUES `+strings.Join(vs, ", "), q.args...)
+	})
+	return n, err
 }

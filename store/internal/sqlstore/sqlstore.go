@@ -35,6 +35,13 @@ type Dialect struct {
 	// append after it without another node slipping in between. SQLite
 	// needs none: BEGIN IMMEDIATE on its one write connection does the same.
 	WriteLock func(ctx context.Context, tx *sql.Tx) error
+	// AuditSeq, if set, is the query that hands AppendAudit the next
+	// sequence number without a lock (a PostgreSQL sequence); the default,
+	// MAX(seq)+1, relies on a single writer.
+	AuditSeq string
+	// AuditLock, if set, keeps IntegrateAudit runs apart across processes.
+	// It is taken by the integrator only, never by an append.
+	AuditLock func(ctx context.Context, tx *sql.Tx) error
 	// WriteOptions begin every write transaction, migrations included;
 	// nil for the driver's default.
 	WriteOptions *sql.TxOptions
@@ -47,6 +54,11 @@ type Dialect struct {
 	// its name up in a list, which is quadratic in the parameters of a
 	// statement, and skips the lookup for an anonymous one.
 	Anonymous bool
+	// Arrays makes batched statements take one array parameter a column
+	// (PostgreSQL's unnest and = ANY) instead of one parameter a value:
+	// a batch is then one short statement, which the server parses and
+	// plans once, instead of chunks of thousands of parameters each.
+	Arrays bool
 }
 
 // Run runs fn in a transaction of db begun with opts (nil for

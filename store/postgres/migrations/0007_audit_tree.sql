@@ -1,0 +1,16 @@
+-- Issue 11: the audit log becomes a transparency log. Each entry gets a
+-- leaf of an RFC 6962 Merkle tree (leaf NULL until the integrator reaches
+-- it); audit_tree keeps the tree's hashes by golang.org/x/mod/sumdb/tlog
+-- stored-hash index. Existing entries keep their version 1 hashes and are
+-- integrated, in seq order, by the first integration after this migration.
+-- Appends take their seq from a sequence, not MAX(seq)+1, so that they need
+-- no lock: it starts after the existing entries.
+ALTER TABLE audit_log ADD COLUMN leaf BIGINT;
+CREATE UNIQUE INDEX audit_log_leaf ON audit_log (leaf);
+CREATE INDEX audit_log_pending ON audit_log (seq) WHERE leaf IS NULL;
+CREATE TABLE audit_tree (
+	idx  BIGINT PRIMARY KEY,
+	hash BYTEA NOT NULL
+);
+CREATE SEQUENCE audit_log_seq;
+SELECT setval('audit_log_seq', COALESCE((SELECT MAX(seq) FROM audit_log), 0) + 1, false);
