@@ -154,7 +154,8 @@ type PaidTx interface {
 	ProductCode(ctx context.Context, img ImageID) (ProductCode, error)
 
 	// CreateMeteredInstance records the subscription an instance runs
-	// under. The instance must exist.
+	// under, with the instance's times (its termination follows). The
+	// instance must exist (NotExist).
 	CreateMeteredInstance(ctx context.Context, m *MeteredInstance) error
 	// Usage sums, per subscription to the offer (or per subscription of
 	// buyer when offer is empty), the time its metered instances ran

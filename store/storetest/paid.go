@@ -278,4 +278,25 @@ func testUsage(t *testing.T, s imgward.Store) {
 		}
 		return nil
 	})
+
+	// The running instance terminates: its usage ends there.
+	update(t, s, func(tx imgward.Tx) error {
+		in, err := tx.Instance(ctx(t), instanceID(3))
+		if err != nil {
+			return err
+		}
+		in.State, in.TerminatedAt = imgward.InstanceTerminated, at(3000)
+		return tx.UpdateInstance(ctx(t), in)
+	})
+	view(t, s, func(tx imgward.Tx) error {
+		got, err := tx.Usage(ctx(t), "", s2.ProjectID, from, to)
+		if err == nil && (len(got) != 1 || got[0].Micros != 1200e6) {
+			t.Errorf("Usage after termination: %+v, want 1200 s", got)
+		}
+		return err
+	})
+	err := s.Update(ctx(t), func(tx imgward.Tx) error {
+		return tx.CreateMeteredInstance(ctx(t), &imgward.MeteredInstance{InstanceID: instanceID(99), SubscriptionID: s1.ID, OfferID: o.ID})
+	})
+	wantKind(t, "CreateMeteredInstance of an absent instance", err, errors.NotExist)
 }

@@ -165,32 +165,36 @@ func (t *tx) ProductCode(ctx context.Context, img imgward.ImageID) (imgward.Prod
 	return c, t.d.wrap("ProductCode", err)
 }
 
+// CreateMeteredInstance copies the instance's times with the record; an
+// absent instance inserts nothing and is NotExist.
 func (t *tx) CreateMeteredInstance(ctx context.Context, m *imgward.MeteredInstance) error {
-	return t.exec(ctx, "CreateMeteredInstance",
-		`INSERT INTO metered_instances (instance_id, subscription_id, offer_id) VALUES ($1, $2, $3)`,
+	return t.execOne(ctx, "CreateMeteredInstance",
+		`INSERT INTO metered_instances (instance_id, subscription_id, offer_id, created_at, terminated_at)
+		SELECT id, $2, $3, created_at, terminated_at FROM instances WHERE id = $1`,
 		string(m.InstanceID), string(m.SubscriptionID), string(m.OfferID))
 }
 
 // Usage clips each instance's run to [from, to) in SQL, with CASE rather
-// than MIN/LEAST (whose spelling differs), and sums per subscription, so
-// that a report over a million instances moves only one row per buyer.
+// than MIN/LEAST (whose spelling differs), and sums per subscription over
+// the covering index of metered_instances, so that a report over a
+// million instances reads no other table and moves one row per buyer.
 func (t *tx) Usage(ctx context.Context, offer imgward.OfferID, buyer imgward.ProjectID, from, to time.Time) ([]imgward.UsageRow, error) {
 	var q query
 	f, e := q.arg(from.UnixMicro()), q.arg(to.UnixMicro())
 	if offer != "" {
-		q.and(`m.offer_id = ` + q.arg(string(offer)))
+		q.and(`offer_id = ` + q.arg(string(offer)))
 	}
 	if buyer != "" {
-		q.and(`s.project_id = ` + q.arg(string(buyer)))
+		q.and(`subscription_id IN (SELECT id FROM subscriptions WHERE project_id = ` + q.arg(string(buyer)) + `)`)
 	}
-	q.and(`i.created_at < ` + e)
-	q.and(`(i.terminated_at IS NULL OR i.terminated_at > ` + f + `)`)
-	end := `CASE WHEN i.terminated_at IS NULL OR i.terminated_at > ` + e + ` THEN ` + e + ` ELSE i.terminated_at END`
-	start := `CASE WHEN i.created_at < ` + f + ` THEN ` + f + ` ELSE i.created_at END`
-	sqlq := `SELECT s.id, s.project_id, COUNT(*), CAST(SUM(` + end + ` - ` + start + `) AS BIGINT)
-		FROM metered_instances m JOIN instances i ON i.id = m.instance_id
-		JOIN subscriptions s ON s.id = m.subscription_id` + q.whereClause() + `
-		GROUP BY s.id, s.project_id ORDER BY s.id`
+	q.and(`created_at < ` + e)
+	q.and(`(terminated_at IS NULL OR terminated_at > ` + f + `)`)
+	end := `CASE WHEN terminated_at IS NULL OR terminated_at > ` + e + ` THEN ` + e + ` ELSE terminated_at END`
+	start := `CASE WHEN created_at < ` + f + ` THEN ` + f + ` ELSE created_at END`
+	sqlq := `SELECT s.id, s.project_id, u.n, u.t FROM (
+			SELECT subscription_id, COUNT(*) AS n, CAST(SUM(` + end + ` - ` + start + `) AS BIGINT) AS t
+			FROM metered_instances` + q.whereClause() + ` GROUP BY subscription_id) u
+		JOIN subscriptions s ON s.id = u.subscription_id ORDER BY s.id`
 	rows := []imgward.UsageRow{}
 	err := t.list(ctx, "Usage", sqlq, q.args, func(r *sql.Rows) error {
 		var u imgward.UsageRow

