@@ -40,7 +40,7 @@ func Open(dir string) (*FS, error) { return OpenNode(dir, DefaultNode) }
 // it), in the characters of a blob key.
 func OpenNode(dir, node string) (*FS, error) {
 	const op = "blob.Open"
-	if !validKey(node) {
+	if !ValidKey(node) {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("bad node name for the blob store: "+node))
 	}
 	tmp := filepath.Join(dir, "tmp", node)
@@ -57,9 +57,11 @@ func OpenNode(dir, node string) (*FS, error) {
 	return &FS{dir: dir, tmp: tmp}, nil
 }
 
-// validKey admits the characters of UUIDs and instance ids, so that a key
-// can never name a path outside the store.
-func validKey(key string) bool {
+// ValidKey admits the characters of UUIDs and instance ids, so that a key
+// can never name a path outside the store, nor an object outside a
+// backend's namespace. Every backend checks keys with it, so that a key
+// valid on one is valid on all.
+func ValidKey(key string) bool {
 	if key == "" || len(key) > 128 {
 		return false
 	}
@@ -76,7 +78,7 @@ func (s *FS) path(key string) string { return filepath.Join(s.dir, key) }
 // Put implements imgward.BlobStore.
 func (s *FS) Put(ctx context.Context, key string, r io.Reader, max int64) (imgward.BlobInfo, error) {
 	const op = "blob.Put"
-	if !validKey(key) {
+	if !ValidKey(key) {
 		return imgward.BlobInfo{}, errors.E(op, errors.Invalid, errors.Msg("bad blob key"))
 	}
 	f, err := os.CreateTemp(s.tmp, key+".*")
@@ -91,7 +93,7 @@ func (s *FS) Put(ctx context.Context, key string, r io.Reader, max int64) (imgwa
 		}
 	}()
 	md, sh := md5.New(), sha512.New()
-	n, err := io.Copy(io.MultiWriter(f, md, sh), &ctxReader{ctx: ctx, r: io.LimitReader(r, max+1)})
+	n, err := io.Copy(io.MultiWriter(f, md, sh), ContextReader(ctx, io.LimitReader(r, max+1)))
 	if err != nil {
 		return imgward.BlobInfo{}, errors.E(op, errors.Invalid, errors.Msg("upload broke off"), err)
 	}
@@ -117,7 +119,7 @@ func (s *FS) Put(ctx context.Context, key string, r io.Reader, max int64) (imgwa
 // Open implements imgward.BlobStore.
 func (s *FS) Open(ctx context.Context, key string) (io.ReadSeekCloser, int64, error) {
 	const op = "blob.Open"
-	if !validKey(key) {
+	if !ValidKey(key) {
 		return nil, 0, errors.E(op, errors.Invalid, errors.Msg("bad blob key"))
 	}
 	f, err := os.Open(s.path(key))
@@ -138,7 +140,7 @@ func (s *FS) Open(ctx context.Context, key string) (io.ReadSeekCloser, int64, er
 // Delete implements imgward.BlobStore.
 func (s *FS) Delete(ctx context.Context, key string) error {
 	const op = "blob.Delete"
-	if !validKey(key) {
+	if !ValidKey(key) {
 		return errors.E(op, errors.Invalid, errors.Msg("bad blob key"))
 	}
 	if err := os.Remove(s.path(key)); err != nil && !os.IsNotExist(err) {
@@ -147,8 +149,12 @@ func (s *FS) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// ctxReader stops a copy when its context is done, so that a cancelled
-// request does not keep writing.
+// ContextReader returns a reader of r that fails once ctx is done, so that a
+// cancelled request does not keep writing.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader {
+	return &ctxReader{ctx: ctx, r: r}
+}
+
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader

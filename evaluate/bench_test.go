@@ -1,6 +1,7 @@
 package evaluate
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"runtime"
@@ -11,7 +12,7 @@ import (
 	"time"
 
 	"imgward/detect"
-	"imgward/detect/trace"
+	"imgward/detect/pipeline"
 )
 
 // BenchmarkScoreMalMem measures the scoring throughput of each detector on
@@ -189,15 +190,18 @@ func BenchmarkEvalADFARecurrent(b *testing.B) {
 // BenchmarkSelect runs the leave-one-family-out selection of
 // docs/EVALUATION.md on ADFA-LD (the sequence candidates) and on
 // CIC-MalMem-2022 (the detectors), and fails unless it selects the shipped
-// defaults: trace.DefaultModels and detect.DefaultName. It takes a few minutes, so go test leaves it out;
-// make bench runs it.
+// defaults: pipeline.DefaultSequence with pipeline.DefaultTraceFeatures,
+// and detect.DefaultName. It takes a few minutes, so go test leaves it
+// out; make bench runs it.
 func BenchmarkSelect(b *testing.B) {
 	for b.Loop() {
 		sel, err := Select(context.Background(), adfa(b), SequenceCandidates(), 5)
 		if err != nil {
 			b.Fatal(err)
 		}
-		want := newCandidate(detect.DefaultName, trace.Separate, 6, trace.DefaultModels())
+		feats := pipeline.DefaultTraceFeatures()
+		want := newCandidate(cmp.Or(feats.Detector, detect.DefaultName), pipeline.DefaultSequence().Combine,
+			cmp.Or(pipeline.DefaultSequence().Order, 6), pipeline.DefaultSequence().Models, feats.CallSet)
 		logSelection(b, "adfa", sel)
 		if sel.Default != want.Name {
 			b.Errorf("ADFA-LD: selected %s, the default is %s", sel.Default, want.Name)

@@ -18,6 +18,7 @@ want dpkg-dev /usr/bin/dpkg-source # scripts/skopeo-build.sh unpacks skopeo's so
 want debian-archive-keyring /usr/share/keyrings/debian-archive-keyring.gpg
 want qemu-utils /usr/bin/qemu-img
 want qemu-system-x86 /usr/bin/qemu-system-x86_64 # introspect/vmi boots a VM under TCG
+want curl /usr/bin/curl # scripts/s3-test-server.sh checks the server with a signed request
 # scripts/testguest.sh: the guests of introspect/vmi's memory tests
 want busybox-static /bin/busybox
 want cpio /usr/bin/cpio

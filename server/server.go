@@ -19,7 +19,6 @@ import (
 
 	"imgward"
 	"imgward/api"
-	"imgward/blob"
 	"imgward/broker"
 	"imgward/catalog"
 	"imgward/errors"
@@ -32,13 +31,19 @@ import (
 
 // Config is what the service is started with.
 type Config struct {
-	DataDir string         // the embedded store, blobs and admin.token live here
-	Store   string         // a name in Stores
-	DSN     string         // for postgres
-	BlobDir string         // default DataDir/blobs; shared storage when several nodes run
-	Limits  catalog.Limits // quotas; zero fields take Glance's defaults
-	Sync    string         // sqlite: "normal" (survives a process crash) or "full" (survives power loss)
-	Logger  *slog.Logger
+	DataDir string // the embedded store, blobs and admin.token live here
+	Store   string // a name in Stores
+	DSN     string // for postgres
+	BlobDir string // default DataDir/blobs; shared storage when several nodes run
+	// Blob, when set, is the URL of the blob store instead of BlobDir: a
+	// scheme of BlobStores, such as s3://bucket?endpoint=URL.
+	Blob string
+	// Getenv is where backends read their secrets, such as the object
+	// store's credentials; nil for os.Getenv.
+	Getenv func(string) string
+	Limits catalog.Limits // quotas; zero fields take Glance's defaults
+	Sync   string         // sqlite: "normal" (survives a process crash) or "full" (survives power loss)
+	Logger *slog.Logger
 	// Detect configures detection: baselines, thresholds, the webhook.
 	Detect monitor.Config
 	// DetectEvery, when positive, runs detection periodically.
@@ -122,13 +127,10 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("cannot create the data directory"), err)
 	}
-	if cfg.BlobDir == "" {
-		cfg.BlobDir = filepath.Join(cfg.DataDir, "blobs")
-	}
 	if cfg.Node == "" {
 		cfg.Node = defaultNode(cfg.DataDir)
 	}
-	blobs, err := blob.OpenNode(cfg.BlobDir, cfg.Node)
+	blobs, err := openBlobs(ctx, cfg)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}

@@ -58,6 +58,14 @@ former <data-dir>/master.keys is imported into the shared ring at its first
 start with --kms-kek-file, and renamed master.keys.imported.
 See docs/ARCHITECTURE.md ("Several nodes") and scripts/cluster.sh.
 
+Image data is kept in files under --blob-dir by default. With --blob
+s3://BUCKET?endpoint=URL&region=NAME it is kept in an existing bucket of an
+S3-compatible object store instead (what several nodes share without a
+shared filesystem); the credentials come from AWS_ACCESS_KEY_ID and
+AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), never from a flag. Uploads
+stream to it in multipart uploads, aborted if they fail: an object appears
+only when its upload is complete.
+
 --tls-cert and --tls-key serve HTTPS, with HTTP/2 for clients that offer it.
 
 An upload's body must bring at least --upload-min-rate bytes/s over every
@@ -94,6 +102,7 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	storeName := fs.String("store", env("store", "sqlite"), "store backend: "+strings.Join(server.StoreNames(), " or "))
 	dsn := fs.String("dsn", env("dsn", ""), "PostgreSQL connection string, for --store postgres")
 	blobDir := fs.String("blob-dir", env("blob-dir", ""), "directory of image data (default <data-dir>/blobs; shared storage when several nodes run)")
+	blobURL := fs.String("blob", env("blob", ""), "image data elsewhere than --blob-dir, by URL: s3://BUCKET?endpoint=URL&region=NAME (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
 	maxSize := fs.String("max-image-size", env("max-image-size", "1099511627776"), "largest image upload, in bytes")
 	syncMode := fs.String("sync", env("sync", "normal"), "sqlite durability: normal (survives a process crash) or full (also survives power loss)")
 	kmsName := fs.String("kms", env("kms", "local"), "key service of image keys: "+strings.Join(server.KeyServiceNames(), " or "))
@@ -104,7 +113,7 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	node := fs.String("node", env("node", ""), "this node's name among nodes sharing a database and blob directory (default: host name and a hash of --data-dir)")
 	leasePeriod := fs.String("lease-period", env("lease-period", catalog.DefaultLeasePeriod.String()), "how long a node's lease (an upload in progress, a key rotation) lives unrenewed: a dead node's uploads are queued again within about this long")
 	refresh := fs.String("key-refresh", env("key-refresh", "10s"), "how long a node trusts its copy of the shared master and identity key rings")
-	derived := fs.String("derived-threshold", env("derived-threshold", "0.5"), "share of a protected image's content above which another owner's upload is flagged as derived")
+	derived := fs.String("derived-threshold", env("derived-threshold", "0.5"), "share of a protected image's content above which another owner's upload, or that owner's uploads weighed together (docs/FORMATS.md §2.6), is flagged as derived")
 	logLevel := fs.String("log-level", env("log-level", "info"), "debug, info, warn or error")
 	detectEvery := fs.String("detect-every", env("detect-every", "0"), "run detection this often, such as 10m (0: only on POST /v1/detect/run)")
 	webhook := fs.String("webhook-url", env("webhook-url", ""), "POST every event (a flagged publisher...) as JSON to this URL, with retries")
@@ -192,7 +201,7 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	defer stop()
 
 	svc, err := server.Open(ctx, server.Config{
-		DataDir: *dataDir, Store: *storeName, DSN: *dsn, BlobDir: *blobDir,
+		DataDir: *dataDir, Store: *storeName, DSN: *dsn, BlobDir: *blobDir, Blob: *blobURL, Getenv: getenv,
 		Limits: catalog.Limits{MaxImageSize: max}, Sync: *syncMode, Logger: log,
 		Detect: monitor.Config{Alpha: a, MinInstances: mi, Webhook: *webhook}, DetectEvery: every,
 		Protection: server.Protection{KMS: *kmsName, PKCS11Module: *p11Module, PKCS11Token: *p11Token,

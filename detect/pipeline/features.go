@@ -155,7 +155,7 @@ func (sc *Scorer) vector(x []float64, s *snapshot.Snapshot, nc *nameCache) []flo
 	// The sets, as setsOf gives them, without writing them out: the
 	// snapshot's own but its metadata (which resolves to no set), then
 	// the set of its system calls, which replaces a set of that name
-	// that is nil.
+	// that is nil, unless the model leaves it out (NoCallSet).
 	base := len(m.Numeric)
 	for n, items := range s.Sets {
 		if i := nc.lookup(c, n).set; i >= 0 {
@@ -169,7 +169,7 @@ func (sc *Scorer) vector(x []float64, s *snapshot.Snapshot, nc *nameCache) []flo
 			x[base+2*int(i)], x[base+2*int(i)+1] = float64(len(items)), float64(novel)
 		}
 	}
-	if i := c.calls; i >= 0 && s.Syscalls != nil && s.Sets[syscallSet] == nil {
+	if i := c.calls; i >= 0 && !m.NoCallSet && s.Syscalls != nil && s.Sets[syscallSet] == nil {
 		if calls := nc.calls.of(s.Syscalls); len(calls) > 0 {
 			novel := 0
 			for _, nr := range calls {

@@ -19,7 +19,7 @@ func vectorByName(sc *Scorer, s *snapshot.Snapshot) []float64 {
 	for i, n := range m.Numeric {
 		x[i] = s.Numeric[n]
 	}
-	for n, items := range setsOf(s) {
+	for n, items := range m.setsOf(s) {
 		i := slices.Index(m.Sets, n)
 		if i < 0 {
 			continue

@@ -36,17 +36,29 @@ type Model struct {
 	// model's). A baseline stored before it was recorded has none: it was
 	// built with legacySequence, and keeps scoring as built.
 	Sequence *trace.SequenceConfig `json:"sequence,omitempty"`
-	seq      *trace.Sequence       // fitted on Traces when the model was built, for Fit
+	// NoCallSet records that the model does not score the set of a
+	// snapshot's distinct system calls (syscallSet) beside its sequence
+	// features. A baseline stored before it was recorded scored the set,
+	// and keeps doing so.
+	NoCallSet bool            `json:"no_call_set,omitempty"`
+	seq       *trace.Sequence // fitted on Traces when the model was built, for Fit
 }
 
 // Config configures Build; zero fields take the service's defaults.
 type Config struct {
-	Detector string // a name of detect.Names; default detect.DefaultName
+	// Detector is a name of detect.Names; "" means the default:
+	// TraceFeatures.Detector for a baseline of traces, if set, else
+	// detect.DefaultName.
+	Detector string
 	Seed     uint64
 	MaxRows  int // training rows kept; default DefaultMaxRows
 	// Sequence configures the sequence features; nil means
 	// DefaultSequence(). Its Seed is ignored for the model's.
 	Sequence *trace.SequenceConfig
+	// Features chooses the feature families and the detector of a
+	// baseline whose snapshots carry system-call sequences; nil means
+	// DefaultTraceFeatures().
+	Features *TraceFeatures
 }
 
 // DefaultMaxRows is the bound of a baseline's training rows that the
@@ -74,9 +86,6 @@ const syscallSet = "syscalls"
 // stride so that the choice is deterministic. It records the
 // configuration in the model, which Fit follows.
 func Build(c Config, snaps []*snapshot.Snapshot) *Model {
-	if c.Detector == "" {
-		c.Detector = detect.DefaultName
-	}
 	maxRows := c.MaxRows
 	if maxRows <= 0 {
 		maxRows = DefaultMaxRows
@@ -93,7 +102,20 @@ func Build(c Config, snaps []*snapshot.Snapshot) *Model {
 		}
 		snaps = kept
 	}
+	feats := DefaultTraceFeatures()
+	if c.Features != nil {
+		feats = *c.Features
+	}
 	m := &Model{Detector: c.Detector, Seed: c.Seed, Vocab: map[string][]string{}, Sequence: &seqCfg}
+	if hasTraces(snaps) {
+		m.NoCallSet = !feats.CallSet
+		if m.Detector == "" {
+			m.Detector = feats.Detector
+		}
+	}
+	if m.Detector == "" {
+		m.Detector = detect.DefaultName
+	}
 	numeric, sets := map[string]bool{}, map[string]map[string]int{}
 	for _, s := range snaps {
 		for n := range s.Numeric {
@@ -101,7 +123,7 @@ func Build(c Config, snaps []*snapshot.Snapshot) *Model {
 				numeric[n] = true
 			}
 		}
-		for n, items := range setsOf(s) {
+		for n, items := range m.setsOf(s) {
 			if sets[n] == nil {
 				sets[n] = map[string]int{}
 			}
@@ -141,6 +163,20 @@ func Build(c Config, snaps []*snapshot.Snapshot) *Model {
 	}
 	m.learnTraces(snaps)
 	return m
+}
+
+// hasTraces reports whether enough snapshots carry a system-call sequence
+// for a model to learn sequence features from them (learnTraces).
+func hasTraces(snaps []*snapshot.Snapshot) bool {
+	n := 0
+	for _, s := range snaps {
+		if sequenceOf(s) != nil {
+			if n++; n >= minTraces {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // learnTraces adds the sequence features to the rows when enough training
@@ -250,9 +286,10 @@ func (sc *Scorer) Vector(s *snapshot.Snapshot) []float64 {
 }
 
 // setsOf returns a snapshot's set features: its sets but the metadata
-// (imgward.IsMeta), which is never scored, with, if it has system calls and
-// no set of that name, the set of its distinct call numbers.
-func setsOf(s *snapshot.Snapshot) map[string][]string {
+// (imgward.IsMeta), which is never scored, with, if it has system calls, no
+// set of that name and the model scores it (NoCallSet), the set of its
+// distinct call numbers.
+func (m *Model) setsOf(s *snapshot.Snapshot) map[string][]string {
 	sets := s.Sets
 	for n := range s.Sets {
 		if imgward.IsMeta(n) {
@@ -266,7 +303,7 @@ func setsOf(s *snapshot.Snapshot) map[string][]string {
 		}
 	}
 	c := s.Syscalls
-	if c == nil || sets[syscallSet] != nil {
+	if c == nil || sets[syscallSet] != nil || m.NoCallSet {
 		return sets
 	}
 	var calls []string

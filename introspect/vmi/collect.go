@@ -42,12 +42,13 @@ package vmi
 
 import (
 	"context"
-	"imgward"
 	"strconv"
 	"time"
 
+	"imgward"
 	"imgward/errors"
 	"imgward/introspect/procfs"
+	"imgward/introspect/vmi/kernel"
 	"imgward/snapshot"
 )
 
@@ -70,6 +71,14 @@ func (c *Collector) Snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
 	const op = "vmi.Snapshot"
 	if c.Socket == "" {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("no QMP socket"))
+	}
+	if c.Guest != nil {
+		// Parsing the kernel takes seconds the first time (more on a
+		// busy host): do it before the QMP session, whose deadline it
+		// would otherwise eat into. kernel.Load caches it per file.
+		if _, err := kernel.Load(c.Guest.Kernel); err != nil {
+			return nil, errors.E(op, err)
+		}
 	}
 	qc, err := dial(ctx, c.Socket)
 	if err != nil {
