@@ -274,6 +274,7 @@ type Store interface {
 type Tx interface {
 	DetectionTx  // snapshots, baselines, verdicts, events (detection.go)
 	ProtectionTx // protection.go
+	PaidTx       // paid.go
 	ClusterTx    // leases and shared keys (cluster.go)
 	CreateProject(ctx context.Context, p *Project) error
 	Project(ctx context.Context, id ProjectID) (*Project, error)

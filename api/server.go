@@ -131,6 +131,7 @@ func (s *Server) routes() {
 	s.handle("POST /v1/identity/rotate", s.rotateIdentity)
 	s.handle("GET /v1/flags", s.listFlags)
 	s.handle("POST /v1/flags/{id}/clear", s.clearFlag)
+	s.paidRoutes()
 	s.mux.HandleFunc("GET /v1/openapi.json", s.openapi)
 }
 

@@ -77,6 +77,13 @@ func (b *Broker) decide(ctx context.Context, tx imgward.Tx, doc *identity.Docume
 	} else if !use {
 		return perm(why)
 	}
+	// A paid image's key goes only to the live instances of a project
+	// with an active subscription: cancelling stops releases at once.
+	if _, why, err := catalog.Entitlement(ctx, tx, img, in.ProjectID); err != nil {
+		return fail(err)
+	} else if why != "" {
+		return perm(why)
+	}
 	k, err := tx.ImageKey(ctx, id)
 	if errors.Is(errors.NotExist, err) {
 		return perm(b.keyless(ctx, img))

@@ -172,7 +172,7 @@ func (s *Service) recordProtection(ctx context.Context, tx imgward.Tx, p imgward
 		} else if err != nil {
 			return err
 		}
-		if err := s.flagged(ctx, tx, img, v.flag.Reason, in.foreign == nil); err != nil {
+		if err := s.flagged(ctx, tx, img, v.flag, in.foreign == nil); err != nil {
 			return err
 		}
 	}
@@ -218,16 +218,25 @@ func (s *Service) flagOthers(ctx context.Context, tx imgward.Tx, fs []imgward.Fl
 		if err := tx.CreateFlag(ctx, f); err != nil {
 			return err
 		}
-		if err := s.flagged(ctx, tx, other, f.Reason, true); err != nil {
+		if err := s.flagged(ctx, tx, other, f, true); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// flagged audits a new flag on img and, for a plaintext, makes img private.
-func (s *Service) flagged(ctx context.Context, tx imgward.Tx, img *imgward.Image, reason string, plaintext bool) error {
-	if plaintext && img.Visibility != imgward.Private {
+// flagged audits a new flag f on img and, for a plaintext or a copy that
+// inherits a product code (entitle.go), makes img private.
+func (s *Service) flagged(ctx context.Context, tx imgward.Tx, img *imgward.Image, f *imgward.Flag, plaintext bool) error {
+	reason := f.Reason
+	coded, err := inheritCode(ctx, tx, img, f)
+	if err != nil {
+		return err
+	}
+	if coded != "" {
+		reason += "; " + coded
+	}
+	if (plaintext || coded != "") && img.Visibility != imgward.Private {
 		reason += "; visibility " + string(img.Visibility) + " -> private"
 		img.Visibility = imgward.Private
 		img.UpdatedAt = s.stamp()
@@ -238,8 +247,12 @@ func (s *Service) flagged(ctx context.Context, tx imgward.Tx, img *imgward.Image
 	return s.audit(ctx, tx, imgward.Principal{}, "image.flag", imageObject(img.ID), reason)
 }
 
-// checkShareable refuses to widen who may use a flagged image.
+// checkShareable refuses to widen who may use a flagged image, or one
+// that carries another seller's product code (entitle.go).
 func checkShareable(ctx context.Context, tx imgward.Tx, action, object string, id imgward.ImageID) error {
+	if err := checkCode(ctx, tx, action, object, id); err != nil {
+		return err
+	}
 	f, err := tx.Flag(ctx, id)
 	if errors.Is(errors.NotExist, err) {
 		return nil

@@ -95,8 +95,11 @@ func (s *Service) Image(ctx context.Context, p imgward.Principal, id imgward.Ima
 	var img *imgward.Image
 	err := s.store.View(ctx, func(tx imgward.Tx) error {
 		a, err := loadAccess(ctx, tx, p, id)
+		if err != nil {
+			return err
+		}
 		img = a.img
-		return err
+		return showCode(ctx, tx, img)
 	})
 	if err != nil {
 		return nil, s.finish(ctx, p, errors.E(op, err))
@@ -132,8 +135,15 @@ func (s *Service) ListImages(ctx context.Context, p imgward.Principal, f imgward
 			}
 		}
 		var err error
-		imgs, err = tx.ListImages(ctx, f)
-		return err
+		if imgs, err = tx.ListImages(ctx, f); err != nil {
+			return err
+		}
+		for i := range imgs {
+			if err := showCode(ctx, tx, &imgs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, errors.E(op, err)
@@ -160,6 +170,9 @@ func (s *Service) DeleteImage(ctx context.Context, p imgward.Principal, id imgwa
 		if a.img.Protected {
 			return denied("image.delete", imageObject(id), "image is protected",
 				errors.E(op, errors.Permission, errors.Msg("image is protected; set protected to false first")))
+		}
+		if err := checkDeletable(ctx, tx, id); err != nil {
+			return err
 		}
 		if err := tx.DeleteImage(ctx, id); err != nil {
 			return err

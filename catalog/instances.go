@@ -11,7 +11,9 @@ import (
 
 // Launch records a new running instance of an image, if launch permission
 // holds: the caller's project owns the image, the image is public or
-// community, or the caller's project is an accepted member.
+// community, or the caller's project is an accepted member; and, for an
+// image with a product code, the project has an active subscription to
+// the code's offer (entitle.go), under which the instance is metered.
 func (s *Service) Launch(ctx context.Context, p imgward.Principal, id imgward.ImageID, host string) (*imgward.Instance, error) {
 	const op = "catalog.Launch"
 	if !validUUID(string(id)) {
@@ -47,10 +49,25 @@ func (s *Service) Launch(ctx context.Context, p imgward.Principal, id imgward.Im
 			return denied("instance.launch", imageObject(id), "image is "+string(a.img.Status),
 				errors.E(op, errors.Conflict, errors.Msg("image is "+string(a.img.Status)+", not active")))
 		}
+		sub, why, err := Entitlement(ctx, tx, a.img, p.ProjectID)
+		if err != nil {
+			return err
+		} else if why != "" {
+			return denied("instance.launch", imageObject(id), why, errors.E(op, errors.Permission, errors.Msg(why)))
+		}
 		if err := tx.CreateInstance(ctx, in); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, p, "instance.launch", "instance/"+string(in.ID), "image "+string(id))
+		detail := "image " + string(id)
+		if sub != nil {
+			// Metered from now until it terminates, at sub's price.
+			if err := tx.CreateMeteredInstance(ctx, &imgward.MeteredInstance{
+				InstanceID: in.ID, SubscriptionID: sub.ID, OfferID: sub.OfferID}); err != nil {
+				return err
+			}
+			detail += " under subscription " + string(sub.ID)
+		}
+		return s.audit(ctx, tx, p, "instance.launch", "instance/"+string(in.ID), detail)
 	})
 	if err != nil {
 		return nil, s.finish(ctx, p, errors.E(op, err))

@@ -135,7 +135,7 @@ func (s *Service) respond(ctx context.Context, tx imgward.Tx, p imgward.Principa
 }
 
 // tellProjects appends an event for every project that runs an instance
-// of pub's images, naming its instances and, of images, those the project
+// of pub's images or subscribes to one of its offers, naming its instances and, of images, those the project
 // may see (see visibleTo): an event must not tell a project of another's
 // private or shared images.
 func (s *Service) tellProjects(ctx context.Context, tx imgward.Tx, pub imgward.ProjectID, kind string, images []imgward.ImageID, payload map[string]any) ([]imgward.Event, error) {
@@ -150,6 +150,18 @@ func (s *Service) tellProjects(ctx context.Context, tx imgward.Tx, pub imgward.P
 			order = append(order, in.ProjectID)
 		}
 		byProject[in.ProjectID] = append(byProject[in.ProjectID], in)
+	}
+	// A seller's buyers are told too, running or not: they pay for its
+	// images, and its offers are suspended (package catalog, offers).
+	subs, err := tx.ListSubscriptions(ctx, imgward.SubscriptionFilter{Seller: pub, State: imgward.SubscriptionActive})
+	if err != nil {
+		return nil, err
+	}
+	for _, sub := range subs {
+		if _, ok := byProject[sub.ProjectID]; !ok {
+			byProject[sub.ProjectID] = []imgward.Instance{}
+			order = append(order, sub.ProjectID)
+		}
 	}
 	imgs, err := loadImages(ctx, tx, images)
 	if err != nil {

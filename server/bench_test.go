@@ -22,6 +22,9 @@ type benchEnv struct {
 	url, image        string
 	accepted, pending string // tokens
 	client            *http.Client
+	// paid is an offered image, to which subscriber's project subscribed
+	// (issue 13): its launches check an entitlement and are metered.
+	paid, subscriber string
 }
 
 // serveBench serves a new imgward on store over loopback HTTP, quietly,
@@ -61,6 +64,14 @@ func newBenchEnv(b *testing.B, store string) *benchEnv {
 	}
 	e.call(b, "PUT", "/v2/images/"+img.ID+"/members/"+bobP, bob, "application/json", map[string]string{"status": "accepted"}, 200, nil)
 	e.image, e.accepted, e.pending = img.ID, bob, carol
+	var paid struct{ ID string }
+	e.call(b, "POST", "/v2/images", owner, "application/json", map[string]string{"name": "paid", "disk_format": "raw", "container_format": "bare"}, 201, &paid)
+	e.call(b, "PUT", "/v2/images/"+paid.ID+"/file", owner, "application/octet-stream", "disk", 204, nil)
+	var offer struct{ ID string }
+	e.call(b, "POST", "/v1/offers", owner, "application/json", map[string]any{"image_id": paid.ID, "title": "paid",
+		"price": map[string]string{"amount": "0.12", "currency": "USD", "per": "hour"}}, 201, &offer)
+	e.call(b, "POST", "/v1/offers/"+offer.ID+"/subscriptions", bob, "application/json", nil, 201, nil)
+	e.paid, e.subscriber = paid.ID, bob
 	return e
 }
 
@@ -100,7 +111,11 @@ func BenchmarkLaunch(b *testing.B) {
 		b.Run(store, func(b *testing.B) {
 			e := newBenchEnv(b, store)
 			run := func(b *testing.B, token string, want int, unit string) {
-				body := `{"image_id":"` + e.image + `","host":"hv-1"}`
+				image := e.image
+				if token == e.subscriber && unit == "entitled/s" {
+					image = e.paid
+				}
+				body := `{"image_id":"` + image + `","host":"hv-1"}`
 				b.SetParallelism(8)
 				b.ResetTimer()
 				start := time.Now()
@@ -113,6 +128,10 @@ func BenchmarkLaunch(b *testing.B) {
 			}
 			b.Run("launch", func(b *testing.B) { run(b, e.accepted, 201, "launches/s") })
 			b.Run("denied", func(b *testing.B) { run(b, e.pending, 403, "checks/s") })
+			// A subscriber's launch of a paid image: the entitlement check
+			// (product code, offer, active subscription) and the metering
+			// record join the launch's transaction.
+			b.Run("entitled", func(b *testing.B) { run(b, e.subscriber, 201, "entitled/s") })
 		})
 	}
 }

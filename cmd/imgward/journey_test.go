@@ -144,19 +144,9 @@ func journeyVars(t *testing.T, manifest string, vars map[string]string) {
 // readmeJourney returns the imgward commands of the README's walk-through,
 // without their comments.
 func readmeJourney(t *testing.T) []string {
-	b, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, block, ok := strings.Cut(string(b), journeyMarker+"\n```sh\n")
-	if !ok {
-		t.Fatalf("README.md has no %q followed by a sh block", journeyMarker)
-	}
-	block, _, _ = strings.Cut(block, "```")
 	var cmds []string
-	for _, l := range strings.Split(block, "\n") {
-		l, _, _ = strings.Cut(l, " #")
-		if l = strings.TrimSpace(l); strings.HasPrefix(l, "imgward ") {
+	for _, l := range readmeBlock(t, journeyMarker) {
+		if strings.HasPrefix(l, "imgward ") {
 			cmds = append(cmds, l)
 		}
 	}

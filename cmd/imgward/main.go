@@ -74,6 +74,16 @@ Client commands:
   instance list [flags]                  list instances
   instance show ID                       show an instance
   instance terminate ID                  terminate an instance
+  offer create IMAGE --title T --price P sell an image (sealed if it was not)
+  offer list [--title T] [--verified B]  list active offers, all pages
+  offer show ID                          show an offer
+  offer update ID [--price P] [flags]    change your offer's text or price
+  offer withdraw ID                      withdraw it: no new subscriptions
+  offer usage ID --from T --to T         per-buyer instance-hours and amounts owed
+             [--output csv|json|table]
+  subscription create OFFER              subscribe your project to an offer
+  subscription list [--as seller]        your subscriptions, or your buyers'
+  subscription cancel ID                 cancel: no new launches or key releases
   audit list [--after N] [--limit N]     list audit log entries (admin)
   audit verify [--checkpoint PATH]       check the log against signed checkpoints (admin)
   audit checkpoint --out DIR             append a signed checkpoint to DIR (admin)
@@ -221,7 +231,8 @@ type command struct {
 }
 
 var nouns = []*noun{&projectNoun, &userNoun, &publisherNoun, &imageNoun, &instanceNoun, &diskNoun, &auditNoun,
-	&collectNoun, &vmiNoun, &baselineNoun, &detectNoun, &flagNoun, &eventNoun, &keyNoun, &identityNoun}
+	&collectNoun, &vmiNoun, &baselineNoun, &detectNoun, &flagNoun, &eventNoun, &keyNoun, &identityNoun,
+	&offerNoun, &subscriptionNoun}
 
 func findNoun(name string) *noun {
 	for _, n := range nouns {

@@ -1,0 +1,112 @@
+package catalog
+
+import (
+	"context"
+	"maps"
+
+	"imgward"
+	"imgward/errors"
+)
+
+// Entitlement: an image that carries a product code (an offered image, or
+// a copy of one that imgward saw) is used by nobody but the code's owner
+// and the projects with an active subscription to the code's offer,
+// whatever its visibility or membership says.
+
+// Entitlement decides whether project may use img as far as product codes
+// go. It returns the subscription the use falls under (nil for an image
+// without a product code, or the code owner's own use) or, when project
+// is not entitled, the reason. The key broker calls it for an instance's
+// project, Launch for the caller's.
+func Entitlement(ctx context.Context, tx imgward.Tx, img *imgward.Image, project imgward.ProjectID) (*imgward.Subscription, string, error) {
+	o, err := codeOffer(ctx, tx, img.ID)
+	if err != nil || o == nil || o.Owner == project {
+		return nil, "", err
+	}
+	sub, err := tx.ActiveSubscription(ctx, o.ID, project)
+	if errors.Is(errors.NotExist, err) {
+		return nil, "subscribe to offer " + string(o.ID) + " first", nil
+	} else if err != nil {
+		return nil, "", err
+	}
+	return sub, "", nil
+}
+
+// checkCode refuses to widen who may see or use an image that carries
+// another seller's product code (a copy of a paid image): only the
+// code's owner may share it, make it public or community, or offer it.
+func checkCode(ctx context.Context, tx imgward.Tx, action, object string, id imgward.ImageID) error {
+	o, _, err := foreignCode(ctx, tx, id)
+	if err != nil || o == nil {
+		return err
+	}
+	why := "image carries the product code of offer " + string(o.ID) + " of another seller (" + string(o.Owner) + ")"
+	return denied(action, object, why, errors.E(errors.Permission, errors.Msg(why)))
+}
+
+// foreignCode returns the offer whose product code image id carries when
+// that offer is not the image owner's (nil otherwise), and the owner.
+func foreignCode(ctx context.Context, tx imgward.Tx, id imgward.ImageID) (*imgward.Offer, imgward.ProjectID, error) {
+	o, err := codeOffer(ctx, tx, id)
+	if err != nil || o == nil {
+		return nil, "", err
+	}
+	img, err := tx.Image(ctx, id)
+	if err != nil || o.Owner == img.Owner {
+		return nil, "", err
+	}
+	return o, img.Owner, nil
+}
+
+// inheritCode gives a flagged copy the product code of the image it was
+// taken from, if that one has one, so that launching the copy needs a
+// subscription to the original offer and the copy cannot be shared or
+// offered. It returns what it did, for the audit log, or "".
+func inheritCode(ctx context.Context, tx imgward.Tx, img *imgward.Image, f *imgward.Flag) (string, error) {
+	if f.DerivedFrom == "" {
+		return "", nil
+	}
+	code, err := tx.ProductCode(ctx, f.DerivedFrom)
+	if errors.Is(errors.NotExist, err) {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	if err := tx.SetProductCode(ctx, img.ID, code); err != nil {
+		return "", err
+	}
+	return "carries the product code of image " + string(f.DerivedFrom), nil
+}
+
+// PropProductCode is the read-only image property through which the
+// Glance view shows an image's product code.
+const PropProductCode = "imgward_product_code"
+
+// showCode adds the image's product code, if it has one, to the
+// properties the caller sees; the stored image is not changed.
+func showCode(ctx context.Context, tx imgward.Tx, img *imgward.Image) error {
+	code, err := tx.ProductCode(ctx, img.ID)
+	if errors.Is(errors.NotExist, err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	img.Properties = maps.Clone(img.Properties)
+	if img.Properties == nil {
+		img.Properties = map[string]string{}
+	}
+	img.Properties[PropProductCode] = string(code)
+	return nil
+}
+
+// codeOffer returns the offer whose product code image id carries, or nil
+// if it carries none.
+func codeOffer(ctx context.Context, tx imgward.Tx, id imgward.ImageID) (*imgward.Offer, error) {
+	code, err := tx.ProductCode(ctx, id)
+	if errors.Is(errors.NotExist, err) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	return tx.OfferByCode(ctx, code)
+}
