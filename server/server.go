@@ -28,6 +28,7 @@ import (
 	"imgward/monitor"
 	"imgward/store/postgres"
 	"imgward/store/sqlite"
+	"imgward/web"
 )
 
 // Config is what the service is started with.
@@ -186,7 +187,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	h := api.New(cat, api.WithLogger(cfg.Logger), api.WithReadiness(ready),
 		api.WithBroker(brk), api.WithIdentity(issuer), api.WithClock(cfg.Now), api.WithMonitor(mon),
 		api.WithUploadLimits(cfg.Upload))
-	svc := &Service{Handler: h, Catalog: cat, Store: st, Keys: keys, Issuer: issuer, Monitor: mon, AdminToken: token}
+	svc := &Service{Handler: web.Mount(h), Catalog: cat, Store: st, Keys: keys, Issuer: issuer, Monitor: mon, AdminToken: token}
 	if cfg.Audit.CheckpointDir != "" {
 		if _, err := svc.saveCheckpoint(ctx, cfg.Audit, signer); err != nil {
 			svc.Close()
