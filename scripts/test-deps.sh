@@ -19,6 +19,7 @@ want debian-archive-keyring /usr/share/keyrings/debian-archive-keyring.gpg
 want qemu-utils /usr/bin/qemu-img
 want qemu-system-x86 /usr/bin/qemu-system-x86_64 # introspect/vmi boots a VM under TCG
 want python3-cryptography /usr/lib/python3/dist-packages/cryptography # seal/testdata/kat_v1.py
+want chromium /usr/bin/chromium # the dashboard's browser tests (cmd/imgward/browser_test.go)
 if [ "${1:-}" = bench ]; then
 	want python3-sklearn /usr/lib/python3/dist-packages/sklearn
 	want age /usr/bin/age

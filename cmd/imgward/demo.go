@@ -87,8 +87,17 @@ func runDemo(ctx context.Context, url, token string, period time.Duration, stdou
 	if err := admin.call(ctx, "POST", "/v1/detect/run", nil, nil); err != nil {
 		return fmt.Errorf("running detection: %w", err)
 	}
-	fmt.Fprintf(stdout, "demo: the simulated cloud is up: %d publishers (%s malicious, %s partly infected), %d instances reporting every %s\n",
-		len(m.Publishers), m.Publishers[0].Name, m.Publishers[1].Name, len(m.Instances), period)
+	var bad, partly string
+	for _, p := range m.Publishers {
+		switch {
+		case p.Malicious && p.Infected < 1:
+			partly = p.Name
+		case p.Malicious:
+			bad = p.Name
+		}
+	}
+	fmt.Fprintf(stdout, "demo: the simulated cloud is up: %d publishers, %s malicious, %s partly infected; %d instances report every %s\n",
+		len(m.Publishers), bad, partly, len(m.Instances), period)
 	idMap(snaps, ids)
 	p := &introspect.Poster{URL: url, Token: token, Client: admin.hc}
 	t := time.NewTicker(period)

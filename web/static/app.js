@@ -14,10 +14,20 @@ let lastRender = "";     // the data behind the view, to re-render only on chang
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 const fmt = (x, d = 2) => (typeof x === "number" && isFinite(x) ? x.toFixed(d) : "—");
+// num writes large numbers short: 33.4M, 12.5k.
+const num = (x) => (typeof x !== "number" || !isFinite(x) ? "—" : Math.abs(x) >= 1e6 ? (x / 1e6).toFixed(1) + "M" : Math.abs(x) >= 1e4 ? (x / 1e3).toFixed(1) + "k" : fmt(x));
 const badge = (text, cls) => `<span class="badge ${esc(cls || text)}">${esc(text)}</span>`;
 const when = (t) => (t ? esc(String(t).replace("T", " ").replace(/\.\d+/, "").replace("Z", " UTC")) : "—");
 
 class Denied extends Error {}
+
+// projectNames maps project ids to names, for an admin (who may list them).
+async function projectNames() {
+  if (!me || me.role !== "admin") return new Map();
+  const ps = await tryApi("/v1/projects", { projects: [] });
+  return new Map(ps.projects.map((p) => [p.id, p.name]));
+}
+const named = (names, id) => (names.get(id) ? `${esc(names.get(id))} <span class="muted">(${esc(id.slice(0, 8))}…)</span>` : esc(id));
 
 // api GETs path with the token; 403 and 404 become Denied (not shown).
 async function api(path, { text = false } = {}) {
@@ -111,9 +121,9 @@ async function route() {
         if (focus && $(focus)) $(focus).focus();
         if (first) $("main").focus({ preventScroll: true });
         document.body.dataset.rendered = String(performance.now() - t0);
+        $("live").textContent = "live · changed " + new Date().toLocaleTimeString();
       }
       document.body.dataset.page = page || "home";
-      $("live").textContent = "updated " + new Date().toLocaleTimeString();
     } catch (e) {
       if (!(e instanceof Denied)) $("view").innerHTML = `<p class="error" role="alert">${esc(e.message)}</p>`;
       else $("view").innerHTML = `<p class="error" role="alert">You may not see this page.</p>`;
@@ -136,7 +146,7 @@ async function latestAudit(n) {
 }
 
 function denialRows(entries) {
-  return entries.map((e) => `<tr><td>${when(e.time)}</td><td>${esc(e.action)}</td><td>${objectLink(e.object)}</td><td>${esc(e.actor)}</td><td>${badge(e.result, e.result === "ok" ? "allowed" : "denied")}</td><td>${esc(e.reason)}</td></tr>`).join("");
+  return entries.map((e) => `<tr><td>${when(e.time)}</td><td>${esc(e.action)}</td><td>${objectLink(e.object)}</td><td>${esc(e.actor)}</td><td>${e.result === "ok" ? badge("allowed") : badge(e.result, "denied")}</td><td>${esc(e.reason)}</td></tr>`).join("");
 }
 
 function objectLink(o) {
@@ -175,6 +185,8 @@ async function homeAdmin() {
       — mean surprise ${fmt(f.verdict.score)} over threshold ${fmt(f.verdict.threshold)}; its ${f.images} images are quarantined;
       <a href="#/publisher/${encodeURIComponent(f.id)}#fleet">fleet of ${f.instances} running instances</a>.</div>`;
   }
+  html += `<h2>Latest refused key releases and downloads</h2>`;
+  html += denials.length ? `<table id="denials"><thead><tr><th scope="col">Time</th><th scope="col">Action</th><th scope="col">Object</th><th scope="col">Actor</th><th scope="col">Result</th><th scope="col">Reason</th></tr></thead><tbody>${denialRows(denials)}</tbody></table>` : `<p class="muted">None.</p>`;
   html += `<table id="publishers"><caption>${pubs.length} publishers, ${instances.instances.length} running instances</caption>
     <thead><tr><th scope="col">#</th><th scope="col">Publisher</th><th scope="col">State</th><th scope="col" class="num">Score</th><th scope="col" class="num">Threshold</th>
     <th scope="col">Verified</th><th scope="col">Trusted</th><th scope="col" class="num">Images</th><th scope="col" class="num">Instances</th></tr></thead><tbody>`;
@@ -182,8 +194,6 @@ async function homeAdmin() {
     <td>${r.verdict ? badge(r.verdict.state) : '<span class="muted">not judged</span>'}</td><td class="num">${fmt(r.verdict && r.verdict.score)}</td><td class="num">${fmt(r.verdict && r.verdict.threshold)}</td>
     <td>${r.verified ? badge("verified") : "no"}</td><td>${r.trusted ? badge("trusted", "ok") : "no"}</td><td class="num">${r.images}</td><td class="num">${r.instances}</td></tr>`).join("");
   html += `</tbody></table>`;
-  html += `<h2>Latest refused key releases and downloads</h2>`;
-  html += denials.length ? `<table id="denials"><thead><tr><th scope="col">Time</th><th scope="col">Action</th><th scope="col">Object</th><th scope="col">Actor</th><th scope="col">Result</th><th scope="col">Reason</th></tr></thead><tbody>${denialRows(denials)}</tbody></table>` : `<p class="muted">None.</p>`;
   return html;
 }
 
@@ -199,13 +209,13 @@ async function homeMember() {
   return html;
 }
 
-function instanceTable(list, caption, images) {
+function instanceTable(list, caption, images, names) {
   const name = (id) => (images && images.get(id) ? images.get(id).name : id);
   let html = `<table id="fleet"><caption>${esc(caption)} (${list.length})</caption><thead><tr><th scope="col">Instance</th><th scope="col">Image</th><th scope="col">Project</th><th scope="col">Host</th><th scope="col">State</th></tr></thead><tbody>`;
   const parts = new Array(list.length);
   for (let k = 0; k < list.length; k++) {
     const i = list[k];
-    parts[k] = `<tr><td>${esc(i.id)}</td><td><a href="#/image/${encodeURIComponent(i.image_id)}">${esc(name(i.image_id))}</a></td><td>${esc(i.project_id)}</td><td>${esc(i.host)}</td><td>${esc(i.state)}</td></tr>`;
+    parts[k] = `<tr><td>${esc(i.id)}</td><td><a href="#/image/${encodeURIComponent(i.image_id)}">${esc(name(i.image_id))}</a></td><td>${names && names.get(i.project_id) ? esc(names.get(i.project_id)) : esc(i.project_id)}</td><td>${esc(i.host)}</td><td>${esc(i.state)}</td></tr>`;
   }
   return html + parts.join("") + `</tbody></table>`;
 }
@@ -215,7 +225,7 @@ function instanceTable(list, caption, images) {
 function chart(expl) {
   if (!expl || !expl.length) return `<p class="muted">No explanation: the publisher has no verdict yet.</p>`;
   const rows = expl.slice().sort((a, b) => Math.abs(b.z) - Math.abs(a.z));
-  const W = 720, L = 220, R = 70, H = 26, top = 8;
+  const W = 960, L = 200, R = 300, H = 26, top = 8;
   let svg = `<svg role="img" aria-labelledby="chart-t chart-d" width="${W}" height="${top + rows.length * H + 20}" viewBox="0 0 ${W} ${top + rows.length * H + 20}">
     <title id="chart-t">Fleet against baseline</title><desc id="chart-d">For each parameter, the band is the baseline plus or minus two scales, the dot the fleet's value; the most deviating first.</desc>`;
   rows.forEach((e, k) => {
@@ -226,10 +236,10 @@ function chart(expl) {
     const y = top + k * H;
     const out = Math.abs(e.z) > 2;
     svg += `<text x="0" y="${y + 15}">${esc(e.feature).slice(0, 34)}</text>
-      <rect x="${x(e.baseline - 2 * s)}" y="${y + 4}" width="${Math.max(2, x(e.baseline + 2 * s) - x(e.baseline - 2 * s))}" height="14" fill="#cfe0f5"><title>baseline ${fmt(e.baseline)} ± ${fmt(2 * s)}</title></rect>
+      <rect x="${x(e.baseline - 2 * s)}" y="${y + 4}" width="${Math.max(2, x(e.baseline + 2 * s) - x(e.baseline - 2 * s))}" height="14" fill="#cfe0f5"><title>baseline ${num(e.baseline)} ± ${num(2 * s)}</title></rect>
       <line x1="${x(e.baseline)}" x2="${x(e.baseline)}" y1="${y + 2}" y2="${y + 20}" stroke="#0a4fa8" stroke-width="2"/>
-      <circle cx="${x(e.value)}" cy="${y + 11}" r="6" fill="${out ? "#a30000" : "#0b6b2b"}"><title>fleet ${fmt(e.value)}, z ${fmt(e.z)}</title></circle>
-      <text x="${W - R + 6}" y="${y + 15}">z ${fmt(e.z, 1)}</text>`;
+      <circle cx="${x(e.value)}" cy="${y + 11}" r="6" fill="${out ? "#a30000" : "#0b6b2b"}"><title>fleet ${num(e.value)}, z ${fmt(e.z)}</title></circle>
+      <text x="${W - R + 12}" y="${y + 15}">fleet ${num(e.value)} · baseline ${num(e.baseline)} · z ${fmt(e.z, 1)}</text>`;
   });
   return svg + `</svg>`;
 }
@@ -237,10 +247,10 @@ function chart(expl) {
 async function publisherPage(id) {
   const enc = encodeURIComponent(id);
   const admin = me.role === "admin";
-  const [pub, proj, images, state, fleet, verdicts, audit] = await Promise.all([
+  const [pub, proj, images, state, fleet, verdicts, audit, names] = await Promise.all([
     tryApi("/v1/publishers/" + enc, {}), tryApi("/v1/projects/" + enc, {}), allImages("owner=" + enc),
     tryApi(`/v1/publishers/${enc}/state`, null), admin ? tryApi(`/v1/publishers/${enc}/fleet`, null) : null,
-    admin ? tryApi("/v1/verdicts?kind=image", { verdicts: [] }) : { verdicts: [] }, admin ? latestAudit(1000) : [],
+    admin ? tryApi("/v1/verdicts?kind=image", { verdicts: [] }) : { verdicts: [] }, admin ? latestAudit(1000) : [], projectNames(),
   ]);
   const v = fleet && fleet.verdict;
   const flagged = v && v.state === "flagged";
@@ -266,7 +276,7 @@ async function publisherPage(id) {
     html += hist.length ? `<table id="history"><thead><tr><th scope="col">Time</th><th scope="col">Action</th><th scope="col">Object</th><th scope="col">Actor</th><th scope="col">Result</th><th scope="col">Reason</th></tr></thead><tbody>${denialRows(hist)}</tbody></table>` : `<p class="muted">No flag, clearing or trust change recorded.</p>`;
   }
   if (fleet) {
-    html += `<h2 id="fleet-h">Fleet ${flagged ? badge("quarantined") : ""}</h2>` + instanceTable(fleet.instances, "Running instances of its images", imgs);
+    html += `<h2 id="fleet-h">Fleet ${flagged ? badge("quarantined") : ""}</h2>` + instanceTable(fleet.instances, "Running instances of its images", imgs, names);
   }
   return html;
 }
@@ -274,18 +284,18 @@ async function publisherPage(id) {
 async function imagePage(id) {
   const enc = encodeURIComponent(id);
   const admin = me.role === "admin";
-  const [img, members, flags, audit] = await Promise.all([
+  const [img, members, flags, audit, names] = await Promise.all([
     api("/v2/images/" + enc), tryApi(`/v2/images/${enc}/members`, { members: [] }),
-    tryApi("/v1/flags?all=true", { flags: [] }), admin ? latestAudit(1000) : [],
+    tryApi("/v1/flags?all=true", { flags: [] }), admin ? latestAudit(1000) : [], projectNames(),
   ]);
   const protect = img.imgward_protect || "none";
   let html = `<h1>Image ${esc(img.name || img.id)}</h1><div class="cards">
     <div class="card">Visibility <strong>${esc(img.visibility)}</strong></div><div class="card">Status ${esc(img.status)}</div>
-    <div class="card">Owner <a href="#/publisher/${encodeURIComponent(img.owner)}">${esc(img.owner)}</a></div>
+    <div class="card">Owner <a href="#/publisher/${encodeURIComponent(img.owner)}">${named(names, img.owner)}</a></div>
     <div class="card">Protection <strong>${esc(protect)}</strong></div></div>`;
   html += `<h2>Members</h2>`;
   html += members.members.length ? `<table id="members"><thead><tr><th scope="col">Project</th><th scope="col">Status</th><th scope="col">Since</th></tr></thead><tbody>` +
-    members.members.map((m) => `<tr><td>${esc(m.member_id)}</td><td>${badge(m.status, m.status === "accepted" ? "ok" : "neutral")}</td><td>${when(m.updated_at)}</td></tr>`).join("") + `</tbody></table>` : `<p class="muted">No members you may see.</p>`;
+    members.members.map((m) => `<tr><td>${named(names, m.member_id)}</td><td>${badge(m.status, m.status === "accepted" ? "ok" : "neutral")}</td><td>${when(m.updated_at)}</td></tr>`).join("") + `</tbody></table>` : `<p class="muted">No members you may see.</p>`;
   const mine = flags.flags.filter((f) => f.image_id === id || f.derived_from === id);
   html += `<h2>Derived-image flags</h2>`;
   html += mine.length ? `<table id="flags"><thead><tr><th scope="col">Image</th><th scope="col">Derived from</th><th scope="col" class="num">Share</th><th scope="col">Reason</th><th scope="col">Cleared</th></tr></thead><tbody>` +
@@ -301,7 +311,9 @@ async function imagePage(id) {
 // verifyCheckpoint checks the checkpoint's Ed25519 signature against the
 // verifier key (C2SP signed note: key hash = SHA-256(name \n 0x01 key)[:4]).
 async function verifyCheckpoint(note, vkey) {
-  const [name, hashHex, keyB64] = vkey.trim().split("+");
+  // The key's base64 may hold "+": split at the first two only.
+  const v = vkey.trim(), i = v.indexOf("+"), j = v.indexOf("+", i + 1);
+  const name = v.slice(0, i), hashHex = v.slice(i + 1, j), keyB64 = v.slice(j + 1);
   const raw = Uint8Array.from(atob(keyB64), (c) => c.charCodeAt(0));
   if (raw[0] !== 1) return "unknown key algorithm";
   const sep = note.indexOf("\n\n");
