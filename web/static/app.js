@@ -9,7 +9,9 @@ const POLL_MS = 4000;
 const cache = new Map(); // path → {etag, data}
 let me = null;           // whoami
 let pollTimer = null;
-let lastRender = "";     // the data behind the view, to re-render only on change
+let lastRender = "";
+let listPage = 1;        // the page of a long instance list, from ?page=N
+const PAGE_ROWS = 500;   // rows of a page: a laptop's browser lays out 500 rows at once, not 10,000     // the data behind the view, to re-render only on change
 
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
@@ -92,6 +94,7 @@ async function signIn(tok) {
   $("signin").hidden = true;
   $("nav").hidden = false; $("signout").hidden = false;
   $("nav-audit").hidden = me.role !== "admin";
+  $("nav-home").textContent = me.role === "admin" ? "Publishers" : "Your project";
   $("who").textContent = `signed in: ${me.role}, project ${me.project_id}`;
   route();
 }
@@ -102,7 +105,9 @@ async function route() {
   if (!me) return;
   clearTimeout(pollTimer);
   const h = location.hash.replace(/^#/, "") || "/";
-  const [, page, id] = h.split("/");
+  const [path, query] = h.split("?");
+  listPage = Math.max(1, parseInt(new URLSearchParams(query || "").get("page"), 10) || 1);
+  const [, page, id] = path.split("/");
   let view;
   if (page === "publisher" && id) view = () => publisherPage(decodeURIComponent(id));
   else if (page === "image" && id) view = () => imagePage(decodeURIComponent(id));
@@ -146,7 +151,7 @@ async function latestAudit(n) {
 }
 
 function denialRows(entries) {
-  return entries.map((e) => `<tr><td>${when(e.time)}</td><td>${esc(e.action)}</td><td>${objectLink(e.object)}</td><td>${esc(e.actor)}</td><td>${e.result === "ok" ? badge("allowed") : badge(e.result, "denied")}</td><td>${esc(e.reason)}</td></tr>`).join("");
+  return entries.map((e) => `<tr><td class="time">${when(e.time)}</td><td>${esc(e.action)}</td><td class="id">${objectLink(e.object)}</td><td class="id">${esc(e.actor)}</td><td>${e.result === "ok" ? badge("allowed") : badge(e.result, "denied")}</td><td>${esc(e.reason)}</td></tr>`).join("");
 }
 
 function objectLink(o) {
@@ -211,13 +216,24 @@ async function homeMember() {
 
 function instanceTable(list, caption, images, names) {
   const name = (id) => (images && images.get(id) ? images.get(id).name : id);
-  let html = `<table id="fleet"><caption>${esc(caption)} (${list.length})</caption><thead><tr><th scope="col">Instance</th><th scope="col">Image</th><th scope="col">Project</th><th scope="col">Host</th><th scope="col">State</th></tr></thead><tbody>`;
-  const parts = new Array(list.length);
-  for (let k = 0; k < list.length; k++) {
-    const i = list[k];
-    parts[k] = `<tr><td>${esc(i.id)}</td><td><a href="#/image/${encodeURIComponent(i.image_id)}">${esc(name(i.image_id))}</a></td><td>${names && names.get(i.project_id) ? esc(names.get(i.project_id)) : esc(i.project_id)}</td><td>${esc(i.host)}</td><td>${esc(i.state)}</td></tr>`;
+  const pages = Math.max(1, Math.ceil(list.length / PAGE_ROWS));
+  const pg = Math.min(listPage, pages);
+  const from = (pg - 1) * PAGE_ROWS, to = Math.min(list.length, from + PAGE_ROWS);
+  const base = "#" + location.hash.replace(/^#/, "").split("?")[0];
+  let pager = "";
+  if (pages > 1) {
+    pager = `<nav class="pager" aria-label="Pages of ${esc(caption)}">` +
+      (pg > 1 ? `<a href="${base}?page=${pg - 1}" rel="prev">Previous</a>` : "") +
+      ` <span>rows ${from + 1}–${to} of ${list.length}, page ${pg} of ${pages}</span> ` +
+      (pg < pages ? `<a href="${base}?page=${pg + 1}" rel="next" id="next-page">Next</a>` : "") + `</nav>`;
   }
-  return html + parts.join("") + `</tbody></table>`;
+  let html = pager + `<table id="fleet"><caption>${esc(caption)} (${list.length})</caption><thead><tr><th scope="col">Instance</th><th scope="col">Image</th><th scope="col">Project</th><th scope="col">Host</th><th scope="col">State</th></tr></thead><tbody>`;
+  const parts = [];
+  for (let k = from; k < to; k++) {
+    const i = list[k];
+    parts.push(`<tr><td>${esc(i.id)}</td><td><a href="#/image/${encodeURIComponent(i.image_id)}">${esc(name(i.image_id))}</a></td><td>${names && names.get(i.project_id) ? esc(names.get(i.project_id)) : esc(i.project_id)}</td><td>${esc(i.host)}</td><td>${esc(i.state)}</td></tr>`);
+  }
+  return html + parts.join("") + `</tbody></table>` + pager;
 }
 
 // chart draws, per parameter, the baseline's band (baseline ± 2 scales,
@@ -244,12 +260,40 @@ function chart(expl) {
   return svg + `</svg>`;
 }
 
+// The unified state folds every instance's latest snapshot, sets and all:
+// for a large fleet it is the slowest read (megabytes, and a second of the
+// server's time for 10,000 instances), so it is read only when the reader
+// opens it, and again at most every STATE_MS while it is open.
+const STATE_MS = 30000;
+const stateHTML = new Map(); // publisher → the rendered state
+const stateAt = new Map();   // publisher → when it was last read
+let stateOpen = false;
+async function loadState(id) {
+  if (Date.now() - (stateAt.get(id) || 0) < STATE_MS) return;
+  stateAt.set(id, Date.now());
+  const state = await tryApi(`/v1/publishers/${encodeURIComponent(id)}/state`, null).catch(() => null);
+  let html = '<p class="muted">No unified state you may see.</p>';
+  if (state && state.numeric) {
+    html = `<table><caption>${state.numeric.length} numeric parameters over ${state.instances} instances</caption><thead><tr><th scope="col">Parameter</th><th scope="col">Strategy</th><th scope="col" class="num">Value</th><th scope="col" class="num">Coverage</th></tr></thead><tbody>`;
+    html += state.numeric.map((n) => `<tr><td>${esc(n.name)}</td><td>${esc(n.strategy)}</td><td class="num">${num(n.value)}</td><td class="num">${fmt(n.coverage)}</td></tr>`).join("");
+    html += `</tbody></table>`;
+  }
+  stateHTML.set(id, html);
+  const slot = $("state-slot");
+  if (slot && slot.dataset.publisher === id && slot.innerHTML !== html) slot.innerHTML = html;
+}
+document.addEventListener("toggle", (ev) => {
+  if (ev.target.id !== "state-details") return;
+  stateOpen = ev.target.open;
+  if (stateOpen) loadState(ev.target.dataset.publisher);
+}, true);
+
 async function publisherPage(id) {
   const enc = encodeURIComponent(id);
   const admin = me.role === "admin";
-  const [pub, proj, images, state, fleet, verdicts, audit, names] = await Promise.all([
+  const [pub, proj, images, fleet, verdicts, audit, names] = await Promise.all([
     tryApi("/v1/publishers/" + enc, {}), tryApi("/v1/projects/" + enc, {}), allImages("owner=" + enc),
-    tryApi(`/v1/publishers/${enc}/state`, null), admin ? tryApi(`/v1/publishers/${enc}/fleet`, null) : null,
+    admin ? tryApi(`/v1/publishers/${enc}/fleet`, null) : null,
     admin ? tryApi("/v1/verdicts?kind=image", { verdicts: [] }) : { verdicts: [] }, admin ? latestAudit(1000) : [], projectNames(),
   ]);
   const v = fleet && fleet.verdict;
@@ -265,11 +309,9 @@ async function publisherPage(id) {
   html += `</tbody></table>`;
   html += `<h2>Unified state against the baseline</h2>`;
   html += v ? `<p>What the detectors found most deviating, averaged over the fleet:</p>` + chart(v.explanation) : `<p class="muted">Not judged yet.</p>`;
-  if (state && state.numeric) {
-    html += `<details><summary>All ${state.numeric.length} numeric parameters of the unified state (${state.instances} instances)</summary><table><thead><tr><th scope="col">Parameter</th><th scope="col">Strategy</th><th scope="col" class="num">Value</th><th scope="col" class="num">Coverage</th></tr></thead><tbody>`;
-    html += state.numeric.map((n) => `<tr><td>${esc(n.name)}</td><td>${esc(n.strategy)}</td><td class="num">${fmt(n.value)}</td><td class="num">${fmt(n.coverage)}</td></tr>`).join("");
-    html += `</tbody></table></details>`;
-  }
+  html += `<details id="state-details" data-publisher="${esc(id)}"${stateOpen ? " open" : ""}><summary>Every numeric parameter of the unified state</summary>
+    <div id="state-slot" data-publisher="${esc(id)}">${stateHTML.get(id) || '<p class="muted">Loading the unified state…</p>'}</div></details>`;
+  if (stateOpen) setTimeout(() => loadState(id), 0);
   const hist = audit.filter((e) => e.object === "publisher/" + id);
   if (admin) {
     html += `<h2>Verdict history</h2>`;
