@@ -48,6 +48,17 @@ or file:PATH, never from the command line). Instance identity documents are
 signed with Ed25519 keys kept in <data-dir>/identity.
 
 --tls-cert and --tls-key serve HTTPS, with HTTP/2 for clients that offer it.
+Serving plain HTTP on an address other than loopback prints a warning.
+
+The operator dashboard is at / : sign in with a token (kept in the browser
+tab's session storage); it shows what the API lets that token see.
+
+--demo starts a simulated cloud in a new temporary data directory (removed
+at exit; --data-dir, --store, --dsn, --blob-dir and --checkpoint-dir are
+refused with it): twenty publishers, one malicious and one partly infected,
+trusted baselines, instances reporting every 5s, detection every 5s
+(--detect-every), and a key release the broker refuses. It prints the
+address and the admin token to sign in with.
 
 An upload's body must bring at least --upload-min-rate bytes/s over every
 --upload-window and end within --upload-timeout: a stalled or trickling
