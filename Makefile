@@ -12,7 +12,7 @@ vet:
 	$(GO) vet ./...
 	CGO_ENABLED=1 $(GO) vet -tags pkcs11 ./kms/...
 
-# test: every test, with real PostgreSQL and SoftHSM2 (see scripts/test.sh).
+# test: every test, with real PostgreSQL, S3 (SeaweedFS) and SoftHSM2 (see scripts/test.sh).
 test:
 	sh scripts/test.sh
 

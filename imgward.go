@@ -257,6 +257,7 @@ type Store interface {
 type Tx interface {
 	DetectionTx  // snapshots, baselines, verdicts, events (detection.go)
 	ProtectionTx // protection.go
+	ClusterTx    // leases and shared keys (cluster.go)
 	CreateProject(ctx context.Context, p *Project) error
 	Project(ctx context.Context, id ProjectID) (*Project, error)
 	ListProjects(ctx context.Context) ([]Project, error)

@@ -20,30 +20,48 @@ import (
 // FS is a BlobStore in a directory.
 type FS struct {
 	dir string
+	tmp string // this node's temporary files: dir/tmp/<node>
 }
 
 var _ imgward.BlobStore = (*FS)(nil)
 
-// Open opens, creating if needed, a blob store in dir, and removes the
-// temporary files of uploads that a crash interrupted.
-func Open(dir string) (*FS, error) {
+// DefaultNode names the temporary directory of a store that one node owns.
+const DefaultNode = "local"
+
+// Open opens, creating if needed, a blob store in dir owned by one node;
+// see OpenNode.
+func Open(dir string) (*FS, error) { return OpenNode(dir, DefaultNode) }
+
+// OpenNode opens, creating if needed, a blob store in dir, which several
+// nodes may share, and removes the temporary files of uploads that a crash
+// of this node interrupted. A node writes its temporary files in
+// dir/tmp/<node>, and removes only those: another node's upload in progress
+// keeps its file. node must be a stable name of this node (a restart keeps
+// it), in the characters of a blob key.
+func OpenNode(dir, node string) (*FS, error) {
 	const op = "blob.Open"
-	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
+	if !ValidKey(node) {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("bad node name for the blob store: "+node))
+	}
+	tmp := filepath.Join(dir, "tmp", node)
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, errors.E(op, errors.Internal, err)
 	}
-	tmps, err := filepath.Glob(filepath.Join(dir, "tmp", "*"))
+	tmps, err := filepath.Glob(filepath.Join(tmp, "*"))
 	if err != nil {
 		return nil, errors.E(op, errors.Internal, err)
 	}
 	for _, t := range tmps {
 		os.Remove(t)
 	}
-	return &FS{dir: dir}, nil
+	return &FS{dir: dir, tmp: tmp}, nil
 }
 
-// validKey admits the characters of UUIDs and instance ids, so that a key
-// can never name a path outside the store.
-func validKey(key string) bool {
+// ValidKey admits the characters of UUIDs and instance ids, so that a key
+// can never name a path outside the store, nor an object outside a
+// backend's namespace. Every backend checks keys with it, so that a key
+// valid on one is valid on all.
+func ValidKey(key string) bool {
 	if key == "" || len(key) > 128 {
 		return false
 	}
@@ -60,10 +78,10 @@ func (s *FS) path(key string) string { return filepath.Join(s.dir, key) }
 // Put implements imgward.BlobStore.
 func (s *FS) Put(ctx context.Context, key string, r io.Reader, max int64) (imgward.BlobInfo, error) {
 	const op = "blob.Put"
-	if !validKey(key) {
+	if !ValidKey(key) {
 		return imgward.BlobInfo{}, errors.E(op, errors.Invalid, errors.Msg("bad blob key"))
 	}
-	f, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), key+".*")
+	f, err := os.CreateTemp(s.tmp, key+".*")
 	if err != nil {
 		return imgward.BlobInfo{}, errors.E(op, errors.Internal, err)
 	}
@@ -75,7 +93,7 @@ func (s *FS) Put(ctx context.Context, key string, r io.Reader, max int64) (imgwa
 		}
 	}()
 	md, sh := md5.New(), sha512.New()
-	n, err := io.Copy(io.MultiWriter(f, md, sh), &ctxReader{ctx: ctx, r: io.LimitReader(r, max+1)})
+	n, err := io.Copy(io.MultiWriter(f, md, sh), ContextReader(ctx, io.LimitReader(r, max+1)))
 	if err != nil {
 		return imgward.BlobInfo{}, errors.E(op, errors.Invalid, errors.Msg("upload broke off"), err)
 	}
@@ -101,7 +119,7 @@ func (s *FS) Put(ctx context.Context, key string, r io.Reader, max int64) (imgwa
 // Open implements imgward.BlobStore.
 func (s *FS) Open(ctx context.Context, key string) (io.ReadSeekCloser, int64, error) {
 	const op = "blob.Open"
-	if !validKey(key) {
+	if !ValidKey(key) {
 		return nil, 0, errors.E(op, errors.Invalid, errors.Msg("bad blob key"))
 	}
 	f, err := os.Open(s.path(key))
@@ -122,7 +140,7 @@ func (s *FS) Open(ctx context.Context, key string) (io.ReadSeekCloser, int64, er
 // Delete implements imgward.BlobStore.
 func (s *FS) Delete(ctx context.Context, key string) error {
 	const op = "blob.Delete"
-	if !validKey(key) {
+	if !ValidKey(key) {
 		return errors.E(op, errors.Invalid, errors.Msg("bad blob key"))
 	}
 	if err := os.Remove(s.path(key)); err != nil && !os.IsNotExist(err) {
@@ -131,8 +149,12 @@ func (s *FS) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// ctxReader stops a copy when its context is done, so that a cancelled
-// request does not keep writing.
+// ContextReader returns a reader of r that fails once ctx is done, so that a
+// cancelled request does not keep writing.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader {
+	return &ctxReader{ctx: ctx, r: r}
+}
+
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader

@@ -38,6 +38,7 @@ type Service struct {
 	limits Limits
 	prot   protection    // protect.go
 	signer *audit.Signer // auditlog.go; nil: no checkpoints
+	node   node          // lease.go
 }
 
 // Limits are the quotas of a catalog; zero fields take the defaults.
@@ -80,6 +81,12 @@ func New(store imgward.Store, blobs imgward.BlobStore, opts ...Option) *Service 
 	}
 	if s.limits.MaxImageSize <= 0 {
 		s.limits.MaxImageSize = DefaultMaxImageSize
+	}
+	if s.node.name == "" {
+		WithNode("node", 0)(s)
+	}
+	if s.node.period <= 0 {
+		s.node.period = DefaultLeasePeriod
 	}
 	return s
 }

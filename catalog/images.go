@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"strings"
-	"time"
 
 	"imgward"
 	"imgward/errors"
@@ -159,6 +158,7 @@ func (s *Service) Upload(ctx context.Context, p imgward.Principal, id imgward.Im
 		return nil, notFound(op)
 	}
 	var up *imgward.Image
+	ul := s.newLease(uploadLease(id))
 	err := s.store.Update(ctx, func(tx imgward.Tx) error {
 		a, err := loadAccess(ctx, tx, p, id)
 		if err != nil {
@@ -176,12 +176,26 @@ func (s *Service) Upload(ctx context.Context, p imgward.Principal, id imgward.Im
 		}
 		a.img.Status, a.img.UpdatedAt = imgward.StatusSaving, s.stamp()
 		up = a.img
+		if err := s.takeLease(ctx, tx, ul); err != nil {
+			return err
+		}
 		return tx.UpdateImage(ctx, a.img)
 	})
 	if err != nil {
 		return nil, s.finish(ctx, p, errors.E(op, err))
 	}
+	// The lease tells the other nodes that this upload lives; if this node
+	// dies, they return the image to queued (RecoverUploads).
+	stopLease, lost := s.holdLease(ctx, ul)
 	in, perr := s.ingest(ctx, up, r)
+	stopLease()
+	select {
+	case <-lost:
+		if perr == nil {
+			perr = errors.E(errors.Conflict, errors.Msg("the upload's lease was lost"))
+		}
+	default:
+	}
 	var flag *imgward.Flag
 	if perr == nil {
 		if flag, perr = s.detect(ctx, up, in); perr != nil {
@@ -198,8 +212,15 @@ func (s *Service) Upload(ctx context.Context, p imgward.Principal, id imgward.Im
 		if err != nil {
 			return err
 		}
-		if img.Status != imgward.StatusSaving {
+		held, err := s.holdsLease(ctx, tx, ul)
+		if err != nil {
+			return err
+		}
+		if img.Status != imgward.StatusSaving || !held {
 			return errors.E(op, errors.Conflict, errors.Msg("image changed during the upload"))
+		}
+		if err := s.releaseLease(ctx, tx, ul); err != nil {
+			return err
 		}
 		img.UpdatedAt = s.stamp()
 		if perr != nil {
@@ -229,40 +250,6 @@ func (s *Service) Upload(ctx context.Context, p imgward.Principal, id imgward.Im
 		return nil, errors.E(op, err)
 	}
 	return img, nil
-}
-
-// RecoverUploads returns to queued the images that have been saving since
-// before cutoff: a crash interrupted their upload, and their data never
-// became visible, so the upload must be made again. A single node passes its
-// start time; nodes sharing a database pass a time far enough back that no
-// live upload on another node is reset.
-func (s *Service) RecoverUploads(ctx context.Context, cutoff time.Time) (int, error) {
-	n := 0
-	err := s.store.Update(ctx, func(tx imgward.Tx) error {
-		n = 0
-		imgs, err := tx.ImagesInStatus(ctx, imgward.StatusSaving)
-		if err != nil {
-			return err
-		}
-		for i := range imgs {
-			if !imgs[i].UpdatedAt.Before(cutoff) {
-				continue
-			}
-			imgs[i].Status, imgs[i].UpdatedAt = imgward.StatusQueued, s.stamp()
-			if err := tx.UpdateImage(ctx, &imgs[i]); err != nil {
-				return err
-			}
-			if err := s.audit(ctx, tx, imgward.Principal{}, "image.upload", imageObject(imgs[i].ID), "interrupted upload reset to queued"); err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, errors.E("catalog.RecoverUploads", err)
-	}
-	return n, nil
 }
 
 func validStatus(st imgward.ImageStatus) bool {

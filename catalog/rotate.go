@@ -45,14 +45,60 @@ func (s *Service) RotateKeys(ctx context.Context, p imgward.Principal, retire bo
 	if s.prot.keys == nil {
 		return nil, errors.E(op, errors.NotExist, errors.Msg("this server has no key service"))
 	}
+	// One rotation at a time in the cluster: two at once would make two
+	// versions, and one's retirement could destroy the version the other
+	// is re-wrapping to.
+	lease := s.newLease(rotateLease(s.prot.keyID))
+	err := s.store.Update(ctx, func(tx imgward.Tx) error { return s.takeLease(ctx, tx, lease) })
+	if errors.Is(errors.Conflict, err) {
+		// Refused, and audited with the holder, so that the log says why
+		// this admin's rotation did nothing.
+		holder := "another node"
+		s.store.View(ctx, func(tx imgward.Tx) error {
+			if l, err := tx.Lease(ctx, lease.name); err == nil {
+				holder = l.Owner
+			}
+			return nil
+		})
+		return nil, s.deny(ctx, p, "key.rotate", object, "a rotation is in progress on "+holder,
+			errors.E(op, errors.Conflict, errors.Msg("a rotation of this key is in progress on another node; try again when it ends"), err))
+	} else if err != nil {
+		return nil, errors.E(op, err)
+	}
+	stop, lost := s.holdLease(ctx, lease)
+	defer func() {
+		stop()
+		actx := context.WithoutCancel(ctx)
+		s.store.Update(actx, func(tx imgward.Tx) error { return s.releaseLease(actx, tx, lease) })
+	}()
 	v, err := s.prot.keys.Rotate(ctx, s.prot.keyID)
 	if err != nil {
 		return nil, errors.E(op, errors.Unavailable, errors.Msg("the key service did not rotate the key"), err)
 	}
 	rot := &KeyRotation{KeyID: s.prot.keyID, Version: v}
 	rot.Rewrapped, err = s.rewrapAll(ctx, v)
+	if err == nil {
+		var n int
+		n, err = s.rewrapIdentity(ctx, v)
+		rot.Rewrapped += n
+	}
 	if err == nil && retire {
-		rot.Retired, err = s.retireBelow(ctx, v)
+		// The renewals notice a lost lease only every third of its period:
+		// look in the store too, just before destroying anything.
+		held := false
+		select {
+		case <-lost:
+		default:
+			err = s.store.View(ctx, func(tx imgward.Tx) (err error) {
+				held, err = s.holdsLease(ctx, tx, lease)
+				return err
+			})
+		}
+		if err == nil && !held {
+			err = errors.E(errors.Conflict, errors.Msg("the rotation's lease was lost; nothing retired"))
+		} else if err == nil {
+			rot.Retired, err = s.retireBelow(ctx, v)
+		}
 	}
 	reason := fmt.Sprintf("rotated to v%d; rewrapped %d records; retired %d versions", v, rot.Rewrapped, len(rot.Retired))
 	if err != nil {
@@ -169,6 +215,11 @@ func (s *Service) retireBelow(ctx context.Context, version uint32) ([]uint32, er
 	if err != nil {
 		return nil, err
 	}
+	seeds, err := s.identitySeedsBehind(ctx, version)
+	if err != nil {
+		return nil, err
+	}
+	behind += len(seeds)
 	if behind > 0 {
 		return nil, errors.E(errors.Conflict, errors.Msg(fmt.Sprintf(
 			"%d image keys still use an older version; rotate again before retiring", behind)))

@@ -47,8 +47,13 @@ func snapshots(t *dataset.Table, rows []int, o Options) ([]*snapshot.Snapshot, e
 // o names. The training rows are bounded as the service bounds a
 // baseline's.
 func (o Options) config() pipeline.Config {
+	feats := pipeline.DefaultTraceFeatures()
+	if o.Features != nil {
+		feats = *o.Features
+	}
+	feats.Detector = o.Detector // eval scores with the detector it names
 	return pipeline.Config{Detector: o.Detector, Seed: o.Seed, MaxRows: pipeline.DefaultMaxRows,
-		Sequence: o.sequence()}
+		Sequence: o.sequence(), Features: &feats}
 }
 
 // sequence returns the configuration of the sequence features:

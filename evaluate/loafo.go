@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"imgward/detect"
+	"imgward/detect/pipeline"
 	"imgward/detect/trace"
 	"imgward/errors"
 	"imgward/introspect/dataset"
@@ -23,12 +24,16 @@ type Candidate struct {
 	Combine  trace.Combine
 	Models   []trace.Model
 	Order    int
+	// CallSet adds the set features of a trace's distinct calls
+	// (pipeline.TraceFeatures) to the sequence models' features.
+	CallSet bool
 }
 
 // apply returns o configured as c.
 func (c Candidate) apply(o Options) Options {
 	o.Detector, o.Combine, o.Models, o.Order = c.Detector, c.Combine, c.Models, c.Order
 	o.Neural, o.Recurrent = false, false
+	o.Features = &pipeline.TraceFeatures{CallSet: c.CallSet, Detector: c.Detector}
 	return o
 }
 
@@ -218,37 +223,41 @@ func crossValidate(ctx context.Context, o Options, t *dataset.Table, rows, attac
 // detector, combined by Min and by Fisher (trace.Combine), and as separate
 // features of ECOD, which sums the features' tail probabilities itself.
 func SequenceCandidates() []Candidate {
-	N, U, F, C, P := trace.NLL, trace.Unseen, trace.Frames, trace.Calls, trace.Pairs
+	N, U, F, C, P, K := trace.NLL, trace.Unseen, trace.Frames, trace.Calls, trace.Pairs, trace.Peak
 	type set struct {
 		order  int
 		models []trace.Model
 	}
 	singles := []set{{6, []trace.Model{U}}, {6, []trace.Model{F}}, {6, []trace.Model{N}}, {10, []trace.Model{N}},
-		{6, []trace.Model{C}}, {6, []trace.Model{P}}}
+		{6, []trace.Model{C}}, {6, []trace.Model{P}}, {6, []trace.Model{K}}}
 	sets := []set{{6, []trace.Model{N, U}}, {6, []trace.Model{N, F}}, {6, []trace.Model{N, C}}, {10, []trace.Model{N, C}},
 		{6, []trace.Model{U, C}}, {6, []trace.Model{N, P}}, {6, []trace.Model{C, P}}, {6, []trace.Model{N, C, P}},
-		{10, []trace.Model{N, C, P}}, {6, []trace.Model{N, U, C, P}}}
+		{10, []trace.Model{N, C, P}}, {6, []trace.Model{N, U, C, P}},
+		{6, []trace.Model{K, C}}, {6, []trace.Model{N, K, C}}, {6, []trace.Model{N, K, C, P}}, {6, []trace.Model{N, U, K, C, P}}}
 	var cs []Candidate
-	for _, st := range singles {
-		cs = append(cs, newCandidate(detect.DefaultName, trace.Separate, st.order, st.models))
-	}
-	for _, st := range sets {
-		for _, c := range []trace.Combine{trace.Separate, trace.Min, trace.Fisher} {
-			cs = append(cs, newCandidate(detect.DefaultName, c, st.order, st.models))
+	for _, callSet := range []bool{false, true} {
+		for _, st := range singles {
+			cs = append(cs, newCandidate(detect.DefaultName, trace.Separate, st.order, st.models, callSet))
 		}
-		cs = append(cs, newCandidate("ecod", trace.Separate, st.order, st.models))
+		for _, st := range sets {
+			for _, c := range []trace.Combine{trace.Separate, trace.Min, trace.Fisher} {
+				cs = append(cs, newCandidate(detect.DefaultName, c, st.order, st.models, callSet))
+			}
+			cs = append(cs, newCandidate("ecod", trace.Separate, st.order, st.models, callSet))
+		}
 	}
 	return cs
 }
 
 // newCandidate returns a sequence candidate named for what it is, such as
-// fisher(nll6,calls) or sep(nll6,calls)/ecod; the default detector is not
+// fisher(nll6,calls), sep(nll6,calls)/ecod or sep(nll6,calls)+set/ecod (with
+// the set features of the trace's calls); the default detector is not
 // named.
-func newCandidate(det string, c trace.Combine, order int, ms []trace.Model) Candidate {
+func newCandidate(det string, c trace.Combine, order int, ms []trace.Model, callSet bool) Candidate {
 	var names []string
 	for _, m := range ms {
 		name := string(m)
-		if m == trace.NLL || m == trace.Unseen || m == trace.Frames {
+		if m == trace.NLL || m == trace.Unseen || m == trace.Frames || m == trace.Peak {
 			name += strconv.Itoa(order)
 		}
 		names = append(names, name)
@@ -257,10 +266,13 @@ func newCandidate(det string, c trace.Combine, order int, ms []trace.Model) Cand
 	if len(ms) > 1 {
 		name = c.String() + "(" + name + ")"
 	}
+	if callSet {
+		name += "+set"
+	}
 	if det != detect.DefaultName {
 		name += "/" + det
 	}
-	return Candidate{Name: name, Detector: det, Combine: c, Models: ms, Order: order}
+	return Candidate{Name: name, Detector: det, Combine: c, Models: ms, Order: order, CallSet: callSet}
 }
 
 // DetectorCandidates are the detectors compared on numeric features.

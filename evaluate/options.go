@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"imgward/detect"
+	"imgward/detect/pipeline"
 	"imgward/detect/trace"
 	"imgward/errors"
 	"imgward/fleet"
@@ -40,6 +41,10 @@ type Options struct {
 	// means the default. Order is their n-gram order; 0 means the default.
 	Models []trace.Model
 	Order  int
+	// Features are the feature families and detector of a baseline of
+	// traces; nil means pipeline.DefaultTraceFeatures. Its Detector is
+	// ignored: Detector applies.
+	Features *pipeline.TraceFeatures
 	// FamilyCol, if set, names the column of the anomalous rows' family
 	// (an attack or malware family): Result.Families gives each family's
 	// metrics on its own against the normal test rows.
@@ -76,7 +81,11 @@ func (o *Options) Check() error {
 		}
 	}
 	if o.Detector == "" {
+		// The service's detector: for traces, that of a trace baseline.
 		o.Detector = detect.DefaultName
+		if d := pipeline.DefaultTraceFeatures().Detector; o.SequenceCol != "" && d != "" {
+			o.Detector = d
+		}
 	}
 	if _, err := detect.New(o.Detector, detect.Config{}); err != nil {
 		return errors.E("eval", errors.Invalid, errors.Errorf("unknown detector %q (known: %s)",

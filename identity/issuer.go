@@ -25,6 +25,9 @@ type Issuer struct {
 	ttl   time.Duration
 	mu    sync.Mutex           // serializes changes of the ring and its file
 	state atomic.Pointer[ring] // never modified, only replaced
+	// shared, when set, keeps the ring in a store that several nodes
+	// share instead of the file at path (shared.go).
+	shared *shared
 }
 
 var _ Verifier = (*Issuer)(nil)
@@ -154,7 +157,13 @@ func (i *Issuer) Issue(d *Document, now time.Time) (string, error) {
 
 // Verify implements Verifier with every key of the ring.
 func (i *Issuer) Verify(token string, now time.Time) (*Document, error) {
-	return i.state.Load().keys.Verify(token, now)
+	d, err := i.state.Load().keys.Verify(token, now)
+	if err != nil && i.shared != nil && errors.Is(errors.Permission, err) {
+		if d2, err2 := i.verifyFresh(token, now); err2 == nil {
+			return d2, nil
+		}
+	}
+	return d, err
 }
 
 // Keys returns the public keys of the ring, current first, as a JWKS for
@@ -175,6 +184,13 @@ func (i *Issuer) Keys() jose.JSONWebKeySet {
 // again.
 func (i *Issuer) Rotate(ctx context.Context) (string, error) {
 	const op = "identity.Rotate"
+	if i.shared != nil {
+		kid, err := i.rotateShared(ctx)
+		if err != nil {
+			return "", errors.E(op, err)
+		}
+		return kid, nil
+	}
 	var kid string
 	err := i.change(ctx, op, func(r *ring) (*ring, error) {
 		k, err := generateKey(time.Now())
@@ -193,6 +209,12 @@ func (i *Issuer) Rotate(ctx context.Context) (string, error) {
 // Conflict for the current key, NotExist for an unknown one.
 func (i *Issuer) Retire(ctx context.Context, kid string) error {
 	const op = "identity.Retire"
+	if i.shared != nil {
+		if err := i.retireShared(ctx, kid); err != nil {
+			return errors.E(op, err)
+		}
+		return nil
+	}
 	return i.change(ctx, op, func(r *ring) (*ring, error) {
 		if r.current.kid == kid {
 			return nil, errors.E(errors.Conflict, errors.Msg("cannot retire the current signing key"))

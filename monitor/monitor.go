@@ -28,7 +28,6 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultDetector          = "ensemble"
 	DefaultMaxTrainRows      = pipeline.DefaultMaxRows // rows of a baseline's training matrix
 	DefaultMinTrainRows      = 10                      // a role with fewer is not learned
 	DefaultInstanceThreshold = 4.6                     // surprise: p ≤ 0.01 against the baseline
@@ -40,7 +39,7 @@ const (
 
 // Config configures a Service; zero fields take the defaults above.
 type Config struct {
-	Detector          string // a name of detect.Names
+	Detector          string // a name of detect.Names; "" is the pipeline's default (pipeline.Config)
 	Seed              uint64
 	MaxTrainRows      int
 	InstanceThreshold float64 // an instance is flagged at this surprise
@@ -59,9 +58,6 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.Detector == "" {
-		c.Detector = DefaultDetector
-	}
 	if c.MaxTrainRows <= 0 {
 		c.MaxTrainRows = DefaultMaxTrainRows
 	}

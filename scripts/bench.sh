@@ -15,7 +15,11 @@
 #   2. go test -bench on seal, fingerprint, detect and server (the server's
 #      need the throwaway PostgreSQL of scripts/pg-test-server.sh);
 #   3. sealing against raw AES-256-GCM, the age CLI and skopeo's layer
-#      encryption: scripts/bench-seal.sh.
+#      encryption: scripts/bench-seal.sh;
+#   4. guest-memory introspection: scans of real QEMU guests of about 50
+#      and 500 processes (scripts/testguest.sh), how long the guest is
+#      paused, and the QMP-only snapshot in the same run
+#      (go test -bench ScanGuest ./introspect/vmi/guest/).
 #
 # usage: sh scripts/bench.sh        (from the module root; make bench)
 # Environment: BENCHTIME (default 2s), DATA (default ../shared/data).
@@ -67,9 +71,17 @@ for f in sorted(os.listdir(d)):
 PY
 echo "-- scoring alone on parsed rows, one goroutine and every processor, and through the pipeline from snapshots (go test ./evaluate -bench 'ScoreMalMem|PipelineMalMem')"
 go test -run '^$' -bench 'ScoreMalMem|PipelineMalMem' -benchtime "$BENCHTIME" ./evaluate/ | tee "$out/score.txt" | grep -E 'rows/s|^ok|FAIL' || true
+echo "-- the same on one core (GOMAXPROCS=1), as scikit-learn scores"
+GOMAXPROCS=1 go test -run '^$' -bench 'ScoreMalMem/ensemble$|PipelineMalMem' -benchtime "$BENCHTIME" ./evaluate/ | sed 's/^\(Benchmark[^ \t]*\)/\1-1core/' | tee -a "$out/score.txt" | grep -E 'rows/s|^ok|FAIL' || true
+# Wall-clock rates, and rates per second of processor time, which on a
+# shared machine follow the code rather than the share of a core it got.
 sk=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["rows_per_second"])' "$out/sklearn.json")
-awk -v sk="$sk" '/^Benchmark(Score|Pipeline)MalMem/ { for (i = 2; i <= NF; i++) if ($(i) == "rows/s")
-	printf "%-36s %12.0f rows/s  %6.2fx scikit-learn\n", $1, $(i-1), $(i-1) / sk }' "$out/score.txt"
+skcpu=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["rows_per_cpu_second"])' "$out/sklearn.json")
+awk -v sk="$sk" -v skcpu="$skcpu" '/^Benchmark(Score|Pipeline)MalMem/ { w = c = 0
+	for (i = 2; i <= NF; i++) { if ($(i) == "rows/s") w = $(i-1); if ($(i) == "rows/cpu-s") c = $(i-1) }
+	printf "%-36s %12.0f rows/s  %6.2fx scikit-learn", $1, w, w / sk
+	if (c > 0) printf "   %12.0f rows/cpu-s  %6.2fx", c, c / skcpu
+	printf "\n" }' "$out/score.txt"
 
 echo "-- leave-one-family-out selection on ADFA-LD and CIC-MalMem-2022 (a few minutes; fails if the"
 echo "   selected configuration is not the shipped default)"
@@ -92,9 +104,12 @@ go test -run '^$' -bench . -benchtime "$BENCHTIME" $pkgs | tee "$out/go.txt"
 
 sh scripts/bench-seal.sh | tee "$out/seal.txt"
 
+echo "== guest-memory introspection: real guests of ~50 and ~500 processes, and synthetic ones"
+go test -run '^$' -bench 'ScanGuest|ScanSynthetic' -benchtime "$BENCHTIME" ./introspect/vmi/guest/ | tee "$out/vmi.txt"
+
 echo "== launches over loopback HTTP, load from wrk"
 sh scripts/bench-launch.sh
 
 echo "== summary"
-grep -hE '^Benchmark' "$out/score.txt" "$out/go.txt" | awk '{
+grep -hE '^Benchmark' "$out/score.txt" "$out/go.txt" "$out/vmi.txt" | awk '{
 	line = $1; for (i = 2; i <= NF; i++) if ($(i) ~ /\/s$|^ns\/op$/) line = line "  " $(i-1) " " $(i); print line }'

@@ -6,6 +6,7 @@
 #   eval "$(scripts/pg-test-server.sh start)"   # exports IMGWARD_TEST_PG_DSN, PGTEST_DIR
 #   go test ./store/...
 #   scripts/pg-test-server.sh stop              # uses PGTEST_DIR
+#   scripts/pg-test-server.sh pause | resume    # stop the server, keeping its data, and start it again
 #
 # start installs Debian's postgresql package if no server is found (as root),
 # and runs the server as the postgres user when run as root, since
@@ -76,6 +77,7 @@ start() {
 	fi
 	chmod 700 "$dir"
 	port=$(free_port)
+	echo "$port" >"$dir/port"
 	as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null \
 		|| die "initdb failed"
 	# fsync off: a test server need not survive a crash, and tests run faster.
@@ -96,8 +98,29 @@ stop() {
 	log "stopped and removed $dir"
 }
 
+# pause stops the server and keeps its data, to test what happens while the
+# database is down; resume starts it again on the same port.
+pause() {
+	local dir=${PGTEST_DIR:-} bin
+	[[ -n $dir && -d $dir/data ]] || die "PGTEST_DIR does not name a server started by this script"
+	bin=$(find_bin) || die "pg_ctl not found"
+	as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >&2
+}
+
+resume() {
+	local dir=${PGTEST_DIR:-} bin port
+	[[ -n $dir && -f $dir/port ]] || die "PGTEST_DIR does not name a server started by this script"
+	bin=$(find_bin) || die "pg_ctl not found"
+	port=$(cat "$dir/port")
+	as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
+		-o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" \
+		start >&2 || { cat "$dir/log" >&2; die "server did not start again"; }
+}
+
 case ${1:-} in
 start) start ;;
 stop) stop ;;
-*) die "usage: $0 start|stop" ;;
+pause) pause ;;
+resume) resume ;;
+*) die "usage: $0 start|stop|pause|resume" ;;
 esac

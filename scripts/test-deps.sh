@@ -18,6 +18,20 @@ want dpkg-dev /usr/bin/dpkg-source # scripts/skopeo-build.sh unpacks skopeo's so
 want debian-archive-keyring /usr/share/keyrings/debian-archive-keyring.gpg
 want qemu-utils /usr/bin/qemu-img
 want qemu-system-x86 /usr/bin/qemu-system-x86_64 # introspect/vmi boots a VM under TCG
+want curl /usr/bin/curl # scripts/s3-test-server.sh checks the server with a signed request
+# scripts/testguest.sh: the guests of introspect/vmi's memory tests
+want busybox-static /bin/busybox
+want cpio /usr/bin/cpio
+want xz-utils /usr/bin/xz
+ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1 || need="$need linux-image-amd64 linux-headers-amd64"
+# introspect/vmi/guest builds a test kernel module (testdata/hideproc) for
+# the guests' kernel, the newest one: its headers, gcc and make
+if newest=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -n 1) && [ -n "$newest" ]; then
+	v=${newest#/boot/vmlinuz-}
+	want "linux-headers-$v" "/usr/src/linux-headers-$v/Makefile"
+fi
+want gcc /usr/bin/gcc
+want make /usr/bin/make
 want python3-cryptography /usr/lib/python3/dist-packages/cryptography # seal/testdata/kat_v1.py
 want chromium /usr/bin/chromium # the dashboard's browser tests (cmd/imgward/browser_test.go)
 if [ "${1:-}" = bench ]; then

@@ -1,9 +1,9 @@
 #!/bin/sh
 # test.sh runs every test of imgward against the real components: it
-# installs what is missing, builds a key-provider-capable skopeo (once),
-# starts a throwaway PostgreSQL and a SoftHSM2 token, runs the pure-Go
-# suite and the PKCS#11 suite, and cleans up. With CI=true, no test that
-# needs a component may skip.
+# installs what is missing, builds a key-provider-capable skopeo and a
+# SeaweedFS (once each), starts a throwaway PostgreSQL, S3 server and
+# SoftHSM2 token, runs the pure-Go suite and the PKCS#11 suite, and
+# cleans up. With CI=true, no test that needs a component may skip.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -14,8 +14,16 @@ IMGWARD_TEST_SKOPEO=$(scripts/skopeo-build.sh)
 export IMGWARD_TEST_SKOPEO
 pgenv=$(scripts/pg-test-server.sh start)
 eval "$pgenv"
-cleanup() { scripts/pg-test-server.sh stop || true; [ -n "${hsmdir:-}" ] && rm -rf "$hsmdir"; }
+cleanup() {
+	scripts/pg-test-server.sh stop || true
+	[ -n "${S3TEST_DIR:-}" ] && { scripts/s3-test-server.sh stop || true; }
+	[ -n "${hsmdir:-}" ] && rm -rf "$hsmdir"
+}
 trap cleanup EXIT INT TERM
+# A real S3 server (SeaweedFS, built once and cached) for blob/s3 and the
+# end-to-end tests of imgward on object storage.
+s3env=$(scripts/s3-test-server.sh start)
+eval "$s3env"
 eval "$(scripts/softhsm-test.sh)"
 hsmdir=$(dirname "$SOFTHSM2_CONF")
 export CI="${CI:-true}"

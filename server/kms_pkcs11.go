@@ -11,7 +11,7 @@ import (
 )
 
 func init() {
-	KeyServices["pkcs11"] = func(ctx context.Context, cfg Config) (imgward.KeyService, error) {
+	KeyServices["pkcs11"] = func(ctx context.Context, cfg Config, _ imgward.Store) (imgward.KeyService, error) {
 		p := cfg.Protection
 		if p.PKCS11Module == "" || p.PKCS11Token == "" || p.PKCS11PIN == "" {
 			return nil, errors.E(errors.Invalid, errors.Msg("the pkcs11 kms needs a module, a token label and a PIN source"))

@@ -19,7 +19,6 @@ import (
 
 	"imgward"
 	"imgward/api"
-	"imgward/blob"
 	"imgward/broker"
 	"imgward/catalog"
 	"imgward/errors"
@@ -33,13 +32,19 @@ import (
 
 // Config is what the service is started with.
 type Config struct {
-	DataDir string         // the embedded store, blobs and admin.token live here
-	Store   string         // a name in Stores
-	DSN     string         // for postgres
-	BlobDir string         // default DataDir/blobs; shared storage when several nodes run
-	Limits  catalog.Limits // quotas; zero fields take Glance's defaults
-	Sync    string         // sqlite: "normal" (survives a process crash) or "full" (survives power loss)
-	Logger  *slog.Logger
+	DataDir string // the embedded store, blobs and admin.token live here
+	Store   string // a name in Stores
+	DSN     string // for postgres
+	BlobDir string // default DataDir/blobs; shared storage when several nodes run
+	// Blob, when set, is the URL of the blob store instead of BlobDir: a
+	// scheme of BlobStores, such as s3://bucket?endpoint=URL.
+	Blob string
+	// Getenv is where backends read their secrets, such as the object
+	// store's credentials; nil for os.Getenv.
+	Getenv func(string) string
+	Limits catalog.Limits // quotas; zero fields take Glance's defaults
+	Sync   string         // sqlite: "normal" (survives a process crash) or "full" (survives power loss)
+	Logger *slog.Logger
 	// Detect configures detection: baselines, thresholds, the webhook.
 	Detect monitor.Config
 	// DetectEvery, when positive, runs detection periodically.
@@ -55,6 +60,14 @@ type Config struct {
 	// (auditlog.go).
 	Audit Audit
 	Now   func() time.Time // the clock; nil for time.Now (tests set it)
+	// Node names this node among those sharing the store and the blob
+	// directory; default: the host name and a hash of DataDir, stable
+	// across restarts (cluster.go).
+	Node string
+	// LeasePeriod is how long a lease of this node lives unrenewed: an
+	// upload cut by its crash is queued again within about this long
+	// (default catalog.DefaultLeasePeriod).
+	LeasePeriod time.Duration
 }
 
 // opener opens a store backend.
@@ -94,7 +107,8 @@ type Service struct {
 	// AdminToken is the first admin's token when this start created it,
 	// else "". It is also written to DataDir/admin.token.
 	AdminToken string
-	stop       context.CancelFunc // of the periodic detection and audit integration
+	closeOnce  sync.Once
+	stop       context.CancelFunc // of the periodic detection, audit integration and upload recovery
 	loops      sync.WaitGroup     // the periodic jobs, waited for by Close
 }
 
@@ -114,10 +128,10 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("cannot create the data directory"), err)
 	}
-	if cfg.BlobDir == "" {
-		cfg.BlobDir = filepath.Join(cfg.DataDir, "blobs")
+	if cfg.Node == "" {
+		cfg.Node = defaultNode(cfg.DataDir)
 	}
-	blobs, err := blob.Open(cfg.BlobDir)
+	blobs, err := openBlobs(ctx, cfg)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
@@ -127,50 +141,49 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Protection.KeyID == "" {
 		cfg.Protection.KeyID = catalog.DefaultKeyID
 	}
-	issuer, err := identity.OpenIssuer(filepath.Join(cfg.DataDir, "identity"), 0)
+	st, err := open(ctx, cfg)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	keys, err := openKeys(ctx, cfg)
+	keys, issuer, err := openKeys(ctx, cfg, st)
 	if err != nil {
+		st.Close()
 		return nil, errors.E(op, err)
+	}
+	closeAll := func() {
+		issuer.Close()
+		keys.Close()
+		st.Close()
 	}
 	signer, err := auditSigner(ctx, &cfg, keys)
 	if err != nil {
-		keys.Close()
-		return nil, errors.E(op, err)
-	}
-	st, err := open(ctx, cfg)
-	if err != nil {
-		keys.Close()
+		closeAll()
 		return nil, errors.E(op, err)
 	}
 	cat := catalog.New(st, blobs, catalog.WithLogger(cfg.Logger), catalog.WithLimits(cfg.Limits),
 		catalog.WithClock(cfg.Now), catalog.WithKeys(keys, cfg.Protection.KeyID), catalog.WithAuditSigner(signer),
-		catalog.WithDerivedThreshold(cfg.Protection.DerivedThreshold))
+		catalog.WithDerivedThreshold(cfg.Protection.DerivedThreshold),
+		catalog.WithNode(cfg.Node, cfg.LeasePeriod))
 	// One node owns every upload of an embedded store; nodes sharing a
-	// database leave a day for another node's upload to finish.
-	cutoff := time.Now()
-	if cfg.Store != "sqlite" {
-		cutoff = cutoff.Add(-24 * time.Hour)
+	// database reset only the uploads whose lease has expired.
+	recover := cat.RecoverUploads
+	if cfg.Store == "sqlite" {
+		recover = cat.RecoverOwnUploads
 	}
-	if n, err := cat.RecoverUploads(ctx, cutoff); err != nil {
-		st.Close()
-		keys.Close()
+	if n, err := recover(ctx); err != nil {
+		closeAll()
 		return nil, errors.E(op, err)
 	} else if n > 0 {
 		cfg.Logger.Warn("interrupted uploads reset to queued", "images", n)
 	}
 	token, err := cat.Bootstrap(ctx)
 	if err != nil {
-		st.Close()
-		keys.Close()
+		closeAll()
 		return nil, errors.E(op, err)
 	}
 	if token != "" {
 		if err := securefile.Replace(filepath.Join(cfg.DataDir, "admin.token"), []byte(token+"\n")); err != nil {
-			st.Close()
-			keys.Close()
+			closeAll()
 			return nil, errors.E(op, errors.Internal, errors.Msg("cannot write admin.token"), err)
 		}
 	}
@@ -180,7 +193,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	mon, err := monitor.New(ctx, st, cfg.Detect, monitor.WithLogger(cfg.Logger))
 	if err != nil {
-		st.Close()
+		closeAll()
 		return nil, errors.E(op, err)
 	}
 	brk := broker.New(st, blobs, keys, issuer, broker.WithClock(cfg.Now), broker.WithLogger(cfg.Logger))
@@ -200,6 +213,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		svc.loops.Go(func() { svc.detectLoop(loops, cfg.DetectEvery, cfg.Logger) })
 	}
 	svc.loops.Go(func() { svc.auditLoop(loops, cfg.Audit, signer, cfg.Logger) })
+	svc.loops.Go(func() { svc.recoverLoop(loops, cat.LeasePeriod()/3, cfg.Logger) })
 	return svc, nil
 }
 
@@ -223,13 +237,18 @@ func (s *Service) detectLoop(ctx context.Context, every time.Duration, log *slog
 	}
 }
 
-// Close releases the service's resources.
+// Close releases the service's resources; later calls do nothing.
 func (s *Service) Close() error {
-	if s.stop != nil {
-		s.stop()
-		s.loops.Wait() // a run in progress ends before the store closes
-	}
-	s.Monitor.Close()
-	s.Keys.Close()
-	return s.Store.Close()
+	var err error
+	s.closeOnce.Do(func() {
+		if s.stop != nil {
+			s.stop()
+			s.loops.Wait() // a run in progress ends before the store closes
+		}
+		s.Monitor.Close()
+		s.Issuer.Close()
+		s.Keys.Close()
+		err = s.Store.Close()
+	})
+	return err
 }

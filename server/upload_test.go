@@ -53,7 +53,9 @@ func stalledUpload(t *testing.T, c *cloud) {
 	}
 	stalled := time.Now()
 	code, msg := up.response()
-	if took := time.Since(stalled); took > stallLimits.Window+2*time.Second {
+	// Generous: it proves the stall ends by itself, not how promptly a
+	// loaded machine gets to it.
+	if took := time.Since(stalled); took > stallLimits.Window+15*time.Second {
 		t.Errorf("the stalled upload ended after %s, window %s", took, stallLimits.Window)
 	}
 	if code != 400 || !strings.Contains(msg, "upload too slow") {

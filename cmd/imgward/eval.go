@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -12,13 +13,14 @@ import (
 	"strings"
 
 	"imgward/detect"
+	"imgward/detect/pipeline"
 	"imgward/detect/trace"
 	"imgward/evaluate"
 )
 
 const evalUsage = `usage: imgward eval --train FILE --test FILE --label-col COL --normal VALUE
                     [--train-where COL=VALUE] [--holdout F [--split-seed N]] [--family-col COL]
-                    [--sequence-col COL [--models LIST] [--combine RULE] [--order N] [--neural] [--recurrent]]
+                    [--sequence-col COL [--models LIST] [--combine RULE] [--order N] [--call-set] [--neural] [--recurrent]]
                     [--detector NAME]
                     [--fleet publishers=P,malicious=M,images=I,instances=K,infected=F,repeat=R,seed=S]
                     [--protocol loafo [--folds K]] [--json]
@@ -57,7 +59,7 @@ worst family. It prints every candidate's cross-validated AUC per family, the
 one to ship (best worst family over all families) and, for each family, the one
 chosen on the other families only. Each family's test figure (on the rows of
 --test not trained on) is that of the configuration chosen without it. Candidates: the sequence models
-and their combinations with --sequence-col, else the detectors. Takes 5 to 15
+and their combinations with --sequence-col, else the detectors. Takes 10 to 30
 minutes on ADFA-LD on a shared 2-core machine.
 
 Features are the columns that parse as numbers in every row of --train, except
@@ -67,21 +69,24 @@ the training traces (package detect/trace), named by --models:
   nll     mean surprise of each call under an n-gram model of order --order (6)
   unseen  fraction of the trace's n-grams never seen in training (STIDE)
   lfc     locality frame count: most unseen n-grams among 20 successive ones
+  peak    highest mean surprise of any 20 successive calls under the n-gram model
   calls   1 - cosine similarity of the trace's set of calls to the nearest
           training trace's
   pairs   the same for log(1 + count) of each pair of successive calls
-By default (--models %s) the detector gets each model's score as a
-feature, beside the service's set features of the trace's distinct calls
-(syscalls.count, syscalls.novel): the configuration that leave-one-family-out
-selection chose on ADFA-LD. --combine min makes the models' scores one
-feature, seq.novelty, the smallest of their robust z-scores (novel to every
-model); --combine fisher, the sum of -ln of their tail probabilities among the
-training traces' scores.
+By default (--models %s) the detector, ECOD for traces, gets each
+model's score as a feature: the configuration that leave-one-family-out
+selection chose on ADFA-LD, and the service's for a role with traces.
+--call-set adds the set features of the trace's distinct calls
+(syscalls.count, syscalls.novel), which the service scored beside them before.
+--combine min makes the models' scores one feature, seq.novelty, the smallest
+of their robust z-scores (novel to every model); --combine fisher, the sum of
+-ln of their tail probabilities among the training traces' scores.
 --neural and --recurrent add the surprise under a feed-forward and a recurrent
 (GRU) neural language model; both train small networks on all cores (45 s to 2
 minutes for 833 traces on 2 cores) and are deterministic. A plain STIDE
-baseline is --models unseen; the service's features until now, --models
-nll,unseen.
+baseline is --models unseen; the service's former defaults, --models
+nll,unseen,calls,pairs --call-set --detector ensemble and, before them,
+--models nll,unseen --call-set --detector ensemble.
 
 --fleet deals the test rows into P publishers x I images x K instances: the
 instances of M malicious publishers draw an anomalous row with probability F
@@ -109,12 +114,13 @@ Options:
   --sequence-col COL      column of system-call traces
   --models LIST           comma-separated sequence models (above)
   --combine RULE          sep, min or fisher (above)
-  --order N               n-gram order of nll, unseen and lfc (default 6)
+  --order N               n-gram order of nll, unseen, lfc and peak (default 6)
+  --call-set              add the set features of a trace's distinct calls
   --neural                add a neural language model's surprise
                           (slower: trains 6 small networks)
   --recurrent             add a recurrent language model's surprise
                           (slower: trains 3 small GRUs)
-  --detector NAME         %s (default %s)
+  --detector NAME         %s (default %s; with --sequence-col, %s)
   --fleet SPEC            evaluate publishers too, as above
   --protocol loafo        select by leave-one-family-out (needs --family-col)
   --folds K               folds of --protocol loafo (default 5)
@@ -128,7 +134,8 @@ Options:
 func cmdEval(args []string, stdout, stderr io.Writer) int {
 	o, protocol, folds, asJSON, err := parseEval(args)
 	if err == flag.ErrHelp {
-		fmt.Fprintf(stdout, evalUsage, describeDefault(), strings.Join(detect.Names(), "|"), detect.DefaultName)
+		fmt.Fprintf(stdout, evalUsage, describeDefault(), strings.Join(detect.Names(), "|"), detect.DefaultName,
+			cmp.Or(pipeline.DefaultTraceFeatures().Detector, detect.DefaultName))
 		return exitOK
 	}
 	if err != nil {
@@ -199,6 +206,11 @@ func parseEval(args []string) (o evaluate.Options, protocol string, folds int, a
 	fs.IntVar(&o.Order, "order", 0, "")
 	fs.BoolVar(&o.Neural, "neural", false, "")
 	fs.BoolVar(&o.Recurrent, "recurrent", false, "")
+	fs.BoolFunc("call-set", "", func(s string) error {
+		on, err := strconv.ParseBool(s)
+		o.Features = &pipeline.TraceFeatures{CallSet: on}
+		return err
+	})
 	fs.StringVar(&o.Detector, "detector", "", "")
 	fs.Func("fleet", "", func(s string) error {
 		o.Fleet, err = parseFleetSpec(s)
@@ -237,7 +249,7 @@ func candidates(o evaluate.Options) []evaluate.Candidate {
 // describeDefault names the default sequence models for the help text.
 func describeDefault() string {
 	var names []string
-	for _, m := range trace.DefaultModels() {
+	for _, m := range pipeline.DefaultSequence().Models {
 		names = append(names, string(m))
 	}
 	return strings.Join(names, ",")

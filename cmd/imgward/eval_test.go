@@ -7,9 +7,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"imgward/detect/pipeline"
 	"imgward/evaluate"
 )
 
@@ -161,6 +163,29 @@ func TestEvalParseFleetSpec(t *testing.T) {
 	for _, bad := range []string{"", "infected=2", "images=0", "repeat=-1", "publishers=1", "publishers=100000,images=1000"} {
 		if _, err := parseFleetSpec(bad); err == nil {
 			t.Errorf("parseFleetSpec(%q) accepted", bad)
+		}
+	}
+}
+
+// TestEvalCallSetFlag checks that --call-set adds the set features of a
+// trace's calls to the default's and that eval runs with them.
+func TestEvalCallSetFlag(t *testing.T) {
+	f := synthetic(t)
+	args := []string{"--train", f, "--test", f, "--label-col", "kind", "--normal", "ok",
+		"--train-where", "set=train", "--sequence-col", "trace", "--json"}
+	for _, tc := range []struct {
+		flags []string
+		want  bool
+	}{{nil, pipeline.DefaultTraceFeatures().CallSet}, {[]string{"--call-set"}, true}, {[]string{"--call-set=false"}, false}} {
+		o, _, _, _, err := parseEval(append(slices.Clone(args), tc.flags...))
+		if err != nil {
+			t.Fatalf("%v: %v", tc.flags, err)
+		}
+		if got := o.Features == nil && pipeline.DefaultTraceFeatures().CallSet || o.Features != nil && o.Features.CallSet; got != tc.want {
+			t.Errorf("%v: call set %v, want %v", tc.flags, got, tc.want)
+		}
+		if code, out, errs := evalRun(append(slices.Clone(args), tc.flags...)...); code != 0 || !strings.Contains(out, `"auc"`) {
+			t.Errorf("%v: exit %d: %s %s", tc.flags, code, out, errs)
 		}
 	}
 }

@@ -85,6 +85,11 @@ Client commands:
 Introspection:
   collect procfs --instance ID --pid P   post snapshots of a process group, from /proc
   collect vmi --instance ID --qmp PATH   post snapshots of a QEMU VM, from its QMP monitor
+        [--mem PATH --kernel VMLINUZ]    and from the guest's memory
+  vmi ps --qmp P --mem P --kernel K      a QEMU guest's processes, read from its
+                                         memory on the host
+  vmi sockets --qmp P --mem P --kernel K its TCP and UDP sockets
+  vmi modules --qmp P --mem P --kernel K its loaded kernel modules
   replay --file F                        replay a dataset as snapshots (imgward replay --help)
   sim                                    simulate a cloud of publishers (imgward sim --help)
 
@@ -218,7 +223,7 @@ type command struct {
 }
 
 var nouns = []*noun{&projectNoun, &userNoun, &publisherNoun, &imageNoun, &instanceNoun, &diskNoun, &auditNoun,
-	&collectNoun, &baselineNoun, &detectNoun, &flagNoun, &eventNoun, &keyNoun, &identityNoun}
+	&collectNoun, &vmiNoun, &baselineNoun, &detectNoun, &flagNoun, &eventNoun, &keyNoun, &identityNoun}
 
 func findNoun(name string) *noun {
 	for _, n := range nouns {

@@ -47,6 +47,25 @@ keys wrapped by a master key of the KMS: --kms local keeps master keys in
 or file:PATH, never from the command line). Instance identity documents are
 signed with Ed25519 keys kept in <data-dir>/identity.
 
+Several nodes may serve one PostgreSQL database (--store postgres) and one
+blob directory on shared storage (--blob-dir). Give every node the same
+--kms-kek-file (or one HSM with --kms pkcs11): the master keys and the
+identity signing keys then live in the database, wrapped, and a rotation on
+one node serves on all. The first node's admin token is valid on every node.
+An upload in progress holds a lease that its node renews; when the node dies
+the others queue the image again within about --lease-period. A node's
+former <data-dir>/master.keys is imported into the shared ring at its first
+start with --kms-kek-file, and renamed master.keys.imported.
+See docs/ARCHITECTURE.md ("Several nodes") and scripts/cluster.sh.
+
+Image data is kept in files under --blob-dir by default. With --blob
+s3://BUCKET?endpoint=URL&region=NAME it is kept in an existing bucket of an
+S3-compatible object store instead (what several nodes share without a
+shared filesystem); the credentials come from AWS_ACCESS_KEY_ID and
+AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), never from a flag. Uploads
+stream to it in multipart uploads, aborted if they fail: an object appears
+only when its upload is complete.
+
 --tls-cert and --tls-key serve HTTPS, with HTTP/2 for clients that offer it.
 Serving plain HTTP on an address other than loopback prints a warning.
 
@@ -94,12 +113,17 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	storeName := fs.String("store", env("store", "sqlite"), "store backend: "+strings.Join(server.StoreNames(), " or "))
 	dsn := fs.String("dsn", env("dsn", ""), "PostgreSQL connection string, for --store postgres")
 	blobDir := fs.String("blob-dir", env("blob-dir", ""), "directory of image data (default <data-dir>/blobs; shared storage when several nodes run)")
+	blobURL := fs.String("blob", env("blob", ""), "image data elsewhere than --blob-dir, by URL: s3://BUCKET?endpoint=URL&region=NAME (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
 	maxSize := fs.String("max-image-size", env("max-image-size", "1099511627776"), "largest image upload, in bytes")
 	syncMode := fs.String("sync", env("sync", "normal"), "sqlite durability: normal (survives a process crash) or full (also survives power loss)")
 	kmsName := fs.String("kms", env("kms", "local"), "key service of image keys: "+strings.Join(server.KeyServiceNames(), " or "))
 	p11Module := fs.String("pkcs11-module", env("pkcs11-module", ""), "PKCS#11 module, for --kms pkcs11")
 	p11Token := fs.String("pkcs11-token", env("pkcs11-token", ""), "PKCS#11 token label, for --kms pkcs11")
 	p11PIN := fs.String("pkcs11-pin", env("pkcs11-pin", ""), "where the token's PIN is: env:NAME or file:PATH")
+	kekFile := fs.String("kms-kek-file", env("kms-kek-file", ""), "--kms local: keep the master keys in the store, wrapped by the 32-byte key in this file (base64; mode 0600); every node of a cluster gets the same file")
+	node := fs.String("node", env("node", ""), "this node's name among nodes sharing a database and blob directory (default: host name and a hash of --data-dir)")
+	leasePeriod := fs.String("lease-period", env("lease-period", catalog.DefaultLeasePeriod.String()), "how long a node's lease (an upload in progress, a key rotation) lives unrenewed: a dead node's uploads are queued again within about this long")
+	refresh := fs.String("key-refresh", env("key-refresh", "10s"), "how long a node trusts its copy of the shared master and identity key rings")
 	derived := fs.String("derived-threshold", env("derived-threshold", "0.5"), "share of a protected image's content above which another owner's upload is flagged as derived")
 	logLevel := fs.String("log-level", env("log-level", "info"), "debug, info, warn or error")
 	detectEvery := fs.String("detect-every", env("detect-every", "0"), "run detection this often, such as 10m (0: only on POST /v1/detect/run)")
@@ -181,6 +205,15 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		return 2
 	}
 	upload, msg := uploadLimits(*upRate, *upWindow, *upTimeout)
+	lease, lerr := time.ParseDuration(*leasePeriod)
+	keyRefresh, rerr := time.ParseDuration(*refresh)
+	switch {
+	case msg != "":
+	case lerr != nil || lease < 300*time.Millisecond:
+		msg = "--lease-period must be a duration of at least 300ms, such as 30s"
+	case rerr != nil || keyRefresh <= 0:
+		msg = "--key-refresh must be a positive duration such as 10s"
+	}
 	if msg == "" && (*tlsCert == "") != (*tlsKey == "") {
 		msg = "--tls-cert and --tls-key go together"
 	}
@@ -197,13 +230,13 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	defer stop()
 
 	svc, err := server.Open(ctx, server.Config{
-		DataDir: *dataDir, Store: *storeName, DSN: *dsn, BlobDir: *blobDir,
+		DataDir: *dataDir, Store: *storeName, DSN: *dsn, BlobDir: *blobDir, Blob: *blobURL, Getenv: getenv,
 		Limits: catalog.Limits{MaxImageSize: max}, Sync: *syncMode, Logger: log,
 		Detect: monitor.Config{Alpha: a, MinInstances: mi, Webhook: *webhook}, DetectEvery: every,
 		Protection: server.Protection{KMS: *kmsName, PKCS11Module: *p11Module, PKCS11Token: *p11Token,
-			PKCS11PIN: *p11PIN, DerivedThreshold: threshold},
-		Upload: upload,
-		Audit:  server.Audit{CheckpointDir: *ckptDir, CheckpointEvery: ckptPeriod},
+			PKCS11PIN: *p11PIN, DerivedThreshold: threshold, KEKFile: *kekFile, Refresh: keyRefresh},
+		Upload: upload, Node: *node, LeasePeriod: lease,
+		Audit: server.Audit{CheckpointDir: *ckptDir, CheckpointEvery: ckptPeriod},
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %s\n", errorText(err))

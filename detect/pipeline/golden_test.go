@@ -79,7 +79,8 @@ func goldenSnapshots() (train, probes []*snapshot.Snapshot) {
 // but for the configuration it now records.
 func TestStoredBaselineScores(t *testing.T) {
 	train, probes := goldenSnapshots()
-	built := Build(Config{Detector: "ensemble", Seed: 1, Sequence: &legacySequence}, train)
+	built := Build(Config{Detector: "ensemble", Seed: 1, Sequence: &legacySequence,
+		Features: &TraceFeatures{CallSet: true}}, train)
 	if built.Sequence == nil || !reflect.DeepEqual(*built.Sequence, legacySequence) {
 		t.Errorf("the model records %+v, want %+v", built.Sequence, legacySequence)
 	}

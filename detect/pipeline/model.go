@@ -36,17 +36,29 @@ type Model struct {
 	// model's). A baseline stored before it was recorded has none: it was
 	// built with legacySequence, and keeps scoring as built.
 	Sequence *trace.SequenceConfig `json:"sequence,omitempty"`
-	seq      *trace.Sequence       // fitted on Traces when the model was built, for Fit
+	// NoCallSet records that the model does not score the set of a
+	// snapshot's distinct system calls (syscallSet) beside its sequence
+	// features. A baseline stored before it was recorded scored the set,
+	// and keeps doing so.
+	NoCallSet bool            `json:"no_call_set,omitempty"`
+	seq       *trace.Sequence // fitted on Traces when the model was built, for Fit
 }
 
 // Config configures Build; zero fields take the service's defaults.
 type Config struct {
-	Detector string // a name of detect.Names; default detect.DefaultName
+	// Detector is a name of detect.Names; "" means the default:
+	// TraceFeatures.Detector for a baseline of traces, if set, else
+	// detect.DefaultName.
+	Detector string
 	Seed     uint64
 	MaxRows  int // training rows kept; default DefaultMaxRows
 	// Sequence configures the sequence features; nil means
 	// DefaultSequence(). Its Seed is ignored for the model's.
 	Sequence *trace.SequenceConfig
+	// Features chooses the feature families and the detector of a
+	// baseline whose snapshots carry system-call sequences; nil means
+	// DefaultTraceFeatures().
+	Features *TraceFeatures
 }
 
 // DefaultMaxRows is the bound of a baseline's training rows that the
@@ -74,9 +86,6 @@ const syscallSet = "syscalls"
 // stride so that the choice is deterministic. It records the
 // configuration in the model, which Fit follows.
 func Build(c Config, snaps []*snapshot.Snapshot) *Model {
-	if c.Detector == "" {
-		c.Detector = detect.DefaultName
-	}
 	maxRows := c.MaxRows
 	if maxRows <= 0 {
 		maxRows = DefaultMaxRows
@@ -93,7 +102,20 @@ func Build(c Config, snaps []*snapshot.Snapshot) *Model {
 		}
 		snaps = kept
 	}
+	feats := DefaultTraceFeatures()
+	if c.Features != nil {
+		feats = *c.Features
+	}
 	m := &Model{Detector: c.Detector, Seed: c.Seed, Vocab: map[string][]string{}, Sequence: &seqCfg}
+	if hasTraces(snaps) {
+		m.NoCallSet = !feats.CallSet
+		if m.Detector == "" {
+			m.Detector = feats.Detector
+		}
+	}
+	if m.Detector == "" {
+		m.Detector = detect.DefaultName
+	}
 	numeric, sets := map[string]bool{}, map[string]map[string]int{}
 	for _, s := range snaps {
 		for n := range s.Numeric {
@@ -101,7 +123,7 @@ func Build(c Config, snaps []*snapshot.Snapshot) *Model {
 				numeric[n] = true
 			}
 		}
-		for n, items := range setsOf(s) {
+		for n, items := range m.setsOf(s) {
 			if sets[n] == nil {
 				sets[n] = map[string]int{}
 			}
@@ -135,12 +157,26 @@ func Build(c Config, snaps []*snapshot.Snapshot) *Model {
 		m.Vocab[n] = common
 	}
 	sc := &Scorer{m: m}
-	sc.index()
+	sc.idx.index(m)
 	for _, s := range snaps {
 		m.Rows = append(m.Rows, sc.Vector(s))
 	}
 	m.learnTraces(snaps)
 	return m
+}
+
+// hasTraces reports whether enough snapshots carry a system-call sequence
+// for a model to learn sequence features from them (learnTraces).
+func hasTraces(snaps []*snapshot.Snapshot) bool {
+	n := 0
+	for _, s := range snaps {
+		if sequenceOf(s) != nil {
+			if n++; n >= minTraces {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // learnTraces adds the sequence features to the rows when enough training
@@ -196,10 +232,9 @@ func (m *Model) Columns() []string {
 type Scorer struct {
 	m      *Model
 	cols   []string
+	idx    columns // the model's names resolved to columns
 	det    detect.Detector
-	calib  []float64 // training scores, sorted
-	vocab  map[string]map[string]bool
-	setIdx map[string]int
+	calib  []float64       // training scores, sorted
 	seq    *trace.Sequence // fitted on m.Traces, or nil
 	seqTyp []float64       // its features of a snapshot without a trace
 }
@@ -208,7 +243,7 @@ type Scorer struct {
 func (m *Model) Fit() (*Scorer, error) {
 	const op = "pipeline.Fit"
 	sc := &Scorer{m: m, cols: m.Columns()}
-	sc.index()
+	sc.idx.index(m)
 	if len(m.Traces) > 0 {
 		// A model just built has its sequence model; a stored one refits
 		// it, with the same result: the fit is deterministic.
@@ -241,55 +276,20 @@ func (sc *Scorer) Score(x []float64) float64 { return sc.det.Score(x) }
 // Explain returns the features of a row of Vector, the most deviant first.
 func (sc *Scorer) Explain(x []float64) []detect.Deviation { return sc.det.Explain(x) }
 
-func (sc *Scorer) index() {
-	sc.vocab, sc.setIdx = map[string]map[string]bool{}, map[string]int{}
-	for i, n := range sc.m.Sets {
-		sc.setIdx[n] = i
-		sc.vocab[n] = map[string]bool{}
-		for _, it := range sc.m.Vocab[n] {
-			sc.vocab[n][it] = true
-		}
-	}
-}
-
 // Vector turns a snapshot into a row. A numeric feature the snapshot lacks
 // counts as 0, as does a set it lacks: collectors omit what they did not
 // see. The sequence features, if the model has them, come last.
 func (sc *Scorer) Vector(s *snapshot.Snapshot) []float64 {
-	m := sc.m
-	x := make([]float64, len(m.Numeric)+2*len(m.Sets), len(m.Numeric)+2*len(m.Sets)+len(sc.seqTyp))
-	for i, n := range m.Numeric {
-		x[i] = s.Numeric[n]
-	}
-	base := len(m.Numeric)
-	for n, items := range setsOf(s) {
-		i, ok := sc.setIdx[n]
-		if !ok {
-			continue
-		}
-		items = dedup(items)
-		novel := 0
-		for _, it := range items {
-			if !sc.vocab[n][it] {
-				novel++
-			}
-		}
-		x[base+2*i], x[base+2*i+1] = float64(len(items)), float64(novel)
-	}
-	if sc.seq != nil {
-		if t := sequenceOf(s); t != nil {
-			x = sc.seq.Features(t, x)
-		} else {
-			x = append(x, sc.seqTyp...)
-		}
-	}
-	return x
+	nc := sc.idx.cache()
+	defer sc.idx.release(nc)
+	return sc.vector(make([]float64, sc.width(), sc.width()+len(sc.seqTyp)), s, nc)
 }
 
 // setsOf returns a snapshot's set features: its sets but the metadata
-// (imgward.IsMeta), which is never scored, with, if it has system calls and
-// no set of that name, the set of its distinct call numbers.
-func setsOf(s *snapshot.Snapshot) map[string][]string {
+// (imgward.IsMeta), which is never scored, with, if it has system calls, no
+// set of that name and the model scores it (NoCallSet), the set of its
+// distinct call numbers.
+func (m *Model) setsOf(s *snapshot.Snapshot) map[string][]string {
 	sets := s.Sets
 	for n := range s.Sets {
 		if imgward.IsMeta(n) {
@@ -303,7 +303,7 @@ func setsOf(s *snapshot.Snapshot) map[string][]string {
 		}
 	}
 	c := s.Syscalls
-	if c == nil || sets[syscallSet] != nil {
+	if c == nil || sets[syscallSet] != nil || m.NoCallSet {
 		return sets
 	}
 	var calls []string
@@ -349,15 +349,6 @@ func Load(b []byte) (*Model, error) {
 		return nil, errors.E("pipeline.Load", errors.Internal, err)
 	}
 	return &m, nil
-}
-
-func dedup(items []string) []string {
-	if len(items) < 2 {
-		return items
-	}
-	s := slices.Clone(items)
-	slices.Sort(s)
-	return slices.Compact(s)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -1,12 +1,14 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
 	"testing"
 
+	"imgward/detect"
 	"imgward/detect/trace"
 	"imgward/snapshot"
 )
@@ -93,7 +95,11 @@ func TestModelSyscalls(t *testing.T) {
 		}
 		snaps = append(snaps, s)
 	}
-	m := Build(Config{Detector: "ensemble", Seed: 1, MaxRows: 1000}, snaps)
+	// The features of the service's former default: every model, and the
+	// call set.
+	all := trace.SequenceConfig{Models: trace.DefaultModels()}
+	m := Build(Config{Detector: "ensemble", Seed: 1, MaxRows: 1000, Sequence: &all,
+		Features: &TraceFeatures{CallSet: true}}, snaps)
 	want := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.nll", "syscalls.unseen6", "syscalls.calls", "syscalls.pairs"}
 	if got := m.Columns(); !slices.Equal(got, want) {
 		t.Fatalf("columns %v, want %v", got, want)
@@ -165,10 +171,9 @@ func refit(t *testing.T, m *Model) *Scorer {
 	return sc
 }
 
-// TestModelRecordsSequence checks that a model stores the sequence
-// configuration it was built with and refits by it, not by the default.
-func TestModelRecordsSequence(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
+// loopSnapshots returns 40 snapshots of a program that loops over the
+// same four calls 10 to 19 times.
+func loopSnapshots(rng *rand.Rand) []*snapshot.Snapshot {
 	var snaps []*snapshot.Snapshot
 	for i := range 40 {
 		tr := []int32{}
@@ -178,8 +183,15 @@ func TestModelRecordsSequence(t *testing.T) {
 		snaps = append(snaps, &snapshot.Snapshot{Numeric: map[string]float64{"cpu": float64(i % 5)},
 			Syscalls: &snapshot.Syscalls{Sequence: tr}})
 	}
+	return snaps
+}
+
+// TestModelRecordsSequence checks that a model stores the sequence
+// configuration it was built with and refits by it, not by the default.
+func TestModelRecordsSequence(t *testing.T) {
+	snaps := loopSnapshots(rand.New(rand.NewPCG(3, 4)))
 	consensus := trace.SequenceConfig{Combine: trace.Min, Models: []trace.Model{trace.NLL, trace.Calls, trace.Pairs}}
-	m := Build(Config{Seed: 1, Sequence: &consensus}, snaps)
+	m := Build(Config{Seed: 1, Sequence: &consensus, Features: &TraceFeatures{CallSet: true}}, snaps)
 	want := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.novelty"}
 	if got := m.Columns(); !slices.Equal(got, want) {
 		t.Fatalf("columns %v, want %v", got, want)
@@ -190,5 +202,84 @@ func TestModelRecordsSequence(t *testing.T) {
 	}
 	if d := Build(Config{Seed: 1}, snaps); d.Sequence == nil || !reflect.DeepEqual(*d.Sequence, DefaultSequence()) {
 		t.Errorf("a model built with the default records %+v", d.Sequence)
+	}
+}
+
+// TestModelTraceFeatures checks the choices of a trace baseline
+// (TraceFeatures): without the call set its rows have the sequence
+// features alone, its detector is the one chosen for traces, both are
+// recorded and refitted, a baseline stored before they were recorded keeps
+// the call set, and a baseline without traces is untouched.
+func TestModelTraceFeatures(t *testing.T) {
+	snaps := loopSnapshots(rand.New(rand.NewPCG(5, 6)))
+	var plain []*snapshot.Snapshot
+	for i := range 40 {
+		plain = append(plain, &snapshot.Snapshot{Numeric: map[string]float64{"cpu": float64(i % 5)},
+			Syscalls: &snapshot.Syscalls{Histogram: map[int32]uint64{3: 4, 5: 1}}})
+	}
+	named := loopSnapshots(rand.New(rand.NewPCG(5, 6)))
+	for i, s := range named {
+		if i%2 == 0 { // a collector that sends its own set of calls
+			s.Sets = map[string][]string{"syscalls": {"3", "4", "5", "6"}}
+		}
+	}
+	seqOnly := TraceFeatures{Detector: "ecod"}
+	seqCols := []string{"cpu", "syscalls.nll", "syscalls.calls"}
+	withSet := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.nll", "syscalls.calls"}
+	tests := []struct {
+		name  string
+		snaps []*snapshot.Snapshot
+		named string // Config.Detector
+		f     *TraceFeatures
+		det   string
+		cols  []string
+	}{
+		{"the default", snaps, "", nil, "ecod", seqCols},
+		{"sequence features alone, ecod", snaps, "", &seqOnly, "ecod", seqCols},
+		{"a detector named overrides the traces' default", snaps, "zscore", &seqOnly, "zscore", seqCols},
+		// A set a collector names syscalls is its own, kept; the calls of
+		// the others are not made into it.
+		{"a collector's own set of calls", named, "", &seqOnly, "ecod", withSet},
+		{"with the call set", snaps, "", &TraceFeatures{CallSet: true}, detect.DefaultName, withSet},
+		// Without traces the choices do not apply: the histogram's set is
+		// the only view of the calls.
+		{"histograms only", plain, "", &seqOnly, detect.DefaultName, []string{"cpu", "syscalls.count", "syscalls.novel"}},
+	}
+	for _, tc := range tests {
+		m := Build(Config{Detector: tc.named, Seed: 1, Features: tc.f}, tc.snaps)
+		if m.Detector != tc.det || !slices.Equal(m.Columns(), tc.cols) {
+			t.Errorf("%s: detector %s columns %v, want %s %v", tc.name, m.Detector, m.Columns(), tc.det, tc.cols)
+		}
+		sc := refit(t, m)
+		if sc.m.Detector != tc.det || !slices.Equal(sc.cols, tc.cols) || len(sc.Vector(tc.snaps[0])) != len(tc.cols) {
+			t.Errorf("%s: a stored model refits to %s %v", tc.name, sc.m.Detector, sc.cols)
+		}
+		// The fast featurising agrees with the sets by name, also for a
+		// snapshot that names its own set of calls.
+		own := &snapshot.Snapshot{Numeric: map[string]float64{"cpu": 1}, Sets: map[string][]string{"syscalls": {"3", "99"}},
+			Syscalls: &snapshot.Syscalls{Sequence: []int32{5, 3, 4, 6, 99}}}
+		for _, p := range append([]*snapshot.Snapshot{own}, tc.snaps[:3]...) {
+			if a, b := sc.Vector(p), vectorByName(sc, p); !slices.Equal(a, b) {
+				t.Errorf("%s: row %v, by name %v", tc.name, a, b)
+			}
+		}
+	}
+	// A baseline stored before the choice was recorded has no no_call_set:
+	// it keeps scoring the call set, as built.
+	m := Build(Config{Seed: 1, Features: &TraceFeatures{CallSet: true}}, snaps)
+	var old map[string]any
+	if err := json.Unmarshal(m.Marshal(), &old); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := old["no_call_set"]; ok {
+		t.Fatalf("a model with the call set stores no_call_set: %v", old["no_call_set"])
+	}
+	b, _ := json.Marshal(old)
+	m2, err := Load(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc, err := m2.Fit(); err != nil || !slices.Equal(sc.cols, withSet) {
+		t.Errorf("an old baseline refits to %v (%v), want %v", sc.cols, err, withSet)
 	}
 }

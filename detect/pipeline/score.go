@@ -26,15 +26,21 @@ func (sc *Scorer) ScoreAll(ctx context.Context, snaps []*snapshot.Snapshot, work
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			X := make([][]float64, 0, chunk)
+			nc := sc.idx.cache()
+			defer sc.idx.release(nc)
+			// The rows of a chunk share one buffer, reused from chunk to
+			// chunk: the detector reads them before the next is written.
+			w, full := sc.width(), sc.width()+len(sc.seqTyp)
+			buf, X := make([]float64, chunk*full), make([][]float64, 0, chunk)
 			for {
 				lo := int(next.Add(chunk)) - chunk
 				if lo >= len(snaps) || ctx.Err() != nil {
 					return
 				}
 				X = X[:0]
-				for _, s := range snaps[lo:min(lo+chunk, len(snaps))] {
-					X = append(X, sc.Vector(s))
+				clear(buf)
+				for i, s := range snaps[lo:min(lo+chunk, len(snaps))] {
+					X = append(X, sc.vector(buf[i*full:i*full+w:(i+1)*full], s, nc))
 				}
 				detect.ScoreBatch(sc.det, X, scores[lo:lo+len(X)])
 			}

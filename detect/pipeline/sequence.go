@@ -4,15 +4,48 @@ import "imgward/detect/trace"
 
 // DefaultSequence is the configuration of the sequence features of every
 // baseline the service builds and of imgward eval unless told otherwise:
-// the one place the default is defined. It is trace.DefaultModels, the
-// n-gram NLL, STIDE and the nearest training trace by its calls and by its
-// pairs, as separate features: the configuration that leave-one-attack-
-// family-out selection chose on ADFA-LD through this pipeline
-// (docs/EVALUATION.md). A baseline records the
-// configuration it was built with, so a change here changes only the
-// baselines built after it.
+// the one place the default is defined, beside DefaultTraceFeatures. It is
+// the n-gram NLL (order 6) and the nearest training trace by its set of
+// calls, as separate features: with DefaultTraceFeatures, the
+// configuration that leave-one-attack-family-out selection chose on
+// ADFA-LD through this pipeline (docs/EVALUATION.md). It names its models
+// rather than leave them to trace.DefaultModels, which the baselines that
+// recorded a configuration without models were built with. A baseline
+// records the configuration it was built with, so a change here changes
+// only the baselines built after it.
 func DefaultSequence() trace.SequenceConfig {
-	return trace.SequenceConfig{}
+	return trace.SequenceConfig{Models: []trace.Model{trace.NLL, trace.Calls}}
+}
+
+// TraceFeatures are the choices of a baseline whose training snapshots
+// carry system-call sequences, beyond its sequence features
+// (trace.SequenceConfig): the feature families and the detector that
+// scores the rows.
+type TraceFeatures struct {
+	// CallSet adds the set features of a trace's distinct calls,
+	// syscalls.count and syscalls.novel (the calls the baseline's
+	// vocabulary lacks), to the sequence features.
+	CallSet bool
+	// Detector scores the rows of such a baseline when Config.Detector
+	// is "" (the service's default); "" means detect.DefaultName.
+	Detector string
+}
+
+// DefaultTraceFeatures are the choices of every trace baseline the
+// service builds and of imgward eval on traces unless told otherwise:
+// the configuration that leave-one-attack-family-out selection chose on
+// ADFA-LD (docs/EVALUATION.md). A baseline records what it was built with
+// (Model.Detector, Model.NoCallSet), so a change here changes only the
+// baselines built after it.
+//
+// The selection chose the sequence features alone, scored by ECOD: the
+// call set cost every candidate 0.02–0.08 of cross-validated AUC on its
+// worst family (a novel call is already what seq.calls sees, and the
+// count of distinct calls mostly tells programs apart). A snapshot of
+// such a baseline that has only a histogram of calls, no sequence, is
+// therefore scored by its other features alone.
+func DefaultTraceFeatures() TraceFeatures {
+	return TraceFeatures{Detector: "ecod"}
 }
 
 // legacySequence is the configuration of the baselines stored before

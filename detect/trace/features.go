@@ -54,6 +54,10 @@ const (
 	// most of them among any 20 successive ones, divided by 20 (Hofmeyr et
 	// al., 1998).
 	Frames Model = "lfc"
+	// Peak is seq.peak: the highest mean negative log-likelihood of any
+	// 20 successive elements under the n-gram model, the most surprising
+	// stretch of the trace.
+	Peak Model = "peak"
 	// Calls is seq.calls: 1 minus the cosine similarity of the trace's set
 	// of distinct elements to that of the most similar training trace.
 	Calls Model = "calls"
@@ -63,7 +67,7 @@ const (
 )
 
 // ngramModels are the models read off the n-gram model.
-var ngramModels = []Model{NLL, Unseen, Frames}
+var ngramModels = []Model{NLL, Unseen, Frames, Peak}
 
 // nearestModels map the nearest-trace models to what they compare.
 var nearestModels = map[Model]profileKind{Calls: repertoire, Pairs: transitions}
@@ -79,6 +83,8 @@ var nearestModels = map[Model]profileKind{Calls: repertoire, Pairs: transitions}
 //     literature (Kim et al., 2016);
 //   - seq.unseenN: the fraction of the trace's N-grams never seen, STIDE;
 //   - seq.lfcN: the locality frame count of unseen N-grams;
+//   - seq.peak: the highest mean negative log-likelihood of any 20
+//     successive elements, the most surprising stretch;
 //   - seq.calls: how unlike the trace's set of distinct elements (for
 //     system calls, its repertoire) is to that of the most similar
 //     training trace, 1 minus their cosine similarity;
@@ -163,12 +169,11 @@ func (s *Sequence) models() []Model { return s.ms }
 
 // DefaultModels are the models of a zero SequenceConfig: the n-gram NLL
 // and STIDE (order 6) and the nearest training trace by its set of calls
-// and by its pairs of calls, as separate features. Leave-one-attack-
-// family-out selection on ADFA-LD's training traces, scored through the
-// service's pipeline, chose this configuration among 46 (single models,
-// STIDE, locality frame counts, sets of models as separate features of the
-// ensemble or of ECOD, or combined by Min or Fisher): its worst family had
-// the best cross-validated AUC (docs/EVALUATION.md).
+// and by its pairs of calls, as separate features. It was the service's
+// default until the selection of docs/EVALUATION.md chose the NLL and the
+// calls alone (pipeline.DefaultSequence, which names its models); the
+// baselines recorded with a zero configuration refit with these models,
+// so they must not change.
 func DefaultModels() []Model { return []Model{NLL, Unseen, Calls, Pairs} }
 
 // ParseModels parses a comma-separated list of model names, as the
@@ -180,7 +185,7 @@ func ParseModels(list string) ([]Model, error) {
 		m := Model(strings.TrimSpace(name))
 		if _, ok := nearestModels[m]; !ok && !slices.Contains(ngramModels, m) {
 			return nil, errors.E("trace.ParseModels", errors.Invalid,
-				errors.Errorf("unknown sequence model %q (known: nll, unseen, lfc, calls, pairs)", m))
+				errors.Errorf("unknown sequence model %q (known: nll, unseen, lfc, peak, calls, pairs)", m))
 		}
 		ms = append(ms, m)
 	}
@@ -346,6 +351,8 @@ func (s *Sequence) raw(m *ngramModel, t []int32, st *seqStats, dst []float64) []
 			dst = append(dst, st.unseen)
 		case Frames:
 			dst = append(dst, st.frames)
+		case Peak:
+			dst = append(dst, st.peak)
 		}
 	}
 	return dst

@@ -154,8 +154,8 @@ func TestSequenceModels(t *testing.T) {
 }
 
 func TestParseModels(t *testing.T) {
-	got, err := ParseModels("nll, calls,pairs,unseen,lfc")
-	if want := []Model{NLL, Calls, Pairs, Unseen, Frames}; err != nil || !reflect.DeepEqual(got, want) {
+	got, err := ParseModels("nll, calls,pairs,unseen,lfc,peak")
+	if want := []Model{NLL, Calls, Pairs, Unseen, Frames, Peak}; err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("ParseModels = %v, %v", got, err)
 	}
 	for _, bad := range []string{"", "nll,", "NLL", "rnn"} {
@@ -189,6 +189,46 @@ func TestLocalityFrameCount(t *testing.T) {
 		m.stats(tt.seq, &st)
 		if math.Abs(st.frames-tt.want) > 1e-12 {
 			t.Errorf("%s: frames = %v, want %v", tt.name, st.frames, tt.want)
+		}
+	}
+}
+
+// TestPeak checks the peak surprise against its definition: the highest
+// mean -log P over 20 successive elements, each element's -log P read off
+// the NLL of the prefixes (the model only looks back), and that a short
+// burst of novel calls raises the peak far more than the mean.
+func TestPeak(t *testing.T) {
+	m := newNgramModel(3)
+	m.add(loop([]int32{1, 2, 3}, 40))
+	var st seqStats
+	burst := append(append(loop([]int32{1, 2, 3}, 30), 9, 8, 9, 7), loop([]int32{1, 2, 3}, 30)...)
+	for _, tt := range []struct {
+		name string
+		seq  []int32
+	}{
+		{"known", loop([]int32{1, 2, 3}, 20)},
+		{"burst", burst},
+		{"short", []int32{1, 2, 9}},
+		{"exactly a frame", loop([]int32{1, 2, 3, 4}, 5)},
+	} {
+		cum := make([]float64, len(tt.seq)+1) // cum[i]: the NLL of seq[:i]
+		for i := range tt.seq {
+			m.stats(tt.seq[:i+1], &st)
+			cum[i+1] = st.nll
+		}
+		want := cum[len(tt.seq)] / float64(len(tt.seq))
+		if len(tt.seq) >= frameLen {
+			want = 0
+			for i := frameLen; i <= len(tt.seq); i++ {
+				want = max(want, (cum[i]-cum[i-frameLen])/frameLen)
+			}
+		}
+		m.stats(tt.seq, &st)
+		if math.Abs(st.peak-want) > 1e-9 {
+			t.Errorf("%s: peak = %v, want %v", tt.name, st.peak, want)
+		}
+		if tt.name == "burst" && !(st.peak > 3*st.nll/float64(len(tt.seq))) {
+			t.Errorf("burst: peak %v, mean %v: want the peak 3 times the mean", st.peak, st.nll/float64(len(tt.seq)))
 		}
 	}
 }

@@ -94,6 +94,10 @@ type seqStats struct {
 	// 1998): the most unseen order-grams among any frameLen successive
 	// ones, divided by frameLen.
 	frames float64
+	// peak is the highest mean of -log P over any frameLen successive
+	// elements (over the whole sequence if shorter): the surprise of the
+	// most surprising stretch, which a mean over a long trace dilutes.
+	peak float64
 }
 
 // frameLen is the length of a locality frame, in n-grams: Hofmeyr et al.'s
@@ -115,6 +119,8 @@ func (m *ngramModel) stats(seq []int32, s *seqStats) {
 	prevSeen, windows, unseen := 0, 0, 0
 	var frame [frameLen]bool // whether each of the last frameLen windows was unseen
 	inFrame, maxFrame := 0, 0
+	var last [frameLen]float64 // -log P of the last frameLen elements
+	inLast := 0.0
 	for t, v := range seq {
 		n := gramHashes(seq, t, cur)
 		seen := 0
@@ -137,7 +143,13 @@ func (m *ngramModel) stats(seq []int32, s *seqStats) {
 			}
 			p = (g + float64(c.types)*p) / float64(c.follow+c.types)
 		}
-		s.nll -= math.Log(p)
+		nll := -math.Log(p)
+		s.nll += nll
+		inLast += nll - last[t%frameLen]
+		last[t%frameLen] = nll
+		if t+1 >= frameLen {
+			s.peak = max(s.peak, inLast/frameLen)
+		}
 		if n == m.order {
 			miss := seen < m.order
 			if frame[windows%frameLen] {
@@ -152,6 +164,9 @@ func (m *ngramModel) stats(seq []int32, s *seqStats) {
 			windows++
 		}
 		prev, cur, prevSeen = cur, prev, seen
+	}
+	if len(seq) > 0 && len(seq) < frameLen {
+		s.peak = s.nll / float64(len(seq))
 	}
 	switch {
 	case windows > 0:

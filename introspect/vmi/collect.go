@@ -4,10 +4,12 @@
 // and the host kernel, outside the guest, so a guest cannot forge it short
 // of escaping into the host.
 //
-// It does not read guest memory or kernel structures (that is, it is not
-// VMI in the LibVMI sense): it sees what the hypervisor sees of the
-// guest's run state, vCPUs, disks and memory balloon, not the guest's
-// processes or sockets.
+// By itself the Collector sees what the hypervisor sees of the guest's
+// run state, vCPUs, disks and memory balloon. With a Guest (memory.go) it
+// also reads the guest's memory, VMI in the LibVMI sense: the guest
+// kernel's own structures, found through the subpackages guestmem (RAM
+// and page tables), kernel (symbols, types, KASLR) and guest (what a scan
+// reads), in the same QMP session, which pauses the guest for the scan.
 //
 // Each snapshot is one QMP session: connect, read the greeting, negotiate
 // capabilities, run the query commands, disconnect, so that a restarted
@@ -40,12 +42,13 @@ package vmi
 
 import (
 	"context"
-	"imgward"
 	"strconv"
 	"time"
 
+	"imgward"
 	"imgward/errors"
 	"imgward/introspect/procfs"
+	"imgward/introspect/vmi/kernel"
 	"imgward/snapshot"
 )
 
@@ -54,6 +57,10 @@ type Collector struct {
 	Socket   string // QEMU's QMP socket: -qmp unix:PATH,server=on,wait=off
 	Instance string // the instance id the snapshots name
 	Now      func() time.Time
+	// Guest, when set, reads the guest's memory too, in the same QMP
+	// session: each snapshot then carries the guest's processes, sockets
+	// and modules beside what the hypervisor counts.
+	Guest *Guest
 }
 
 // Snapshot takes one snapshot of the machine. No QEMU at the socket, or a
@@ -64,6 +71,14 @@ func (c *Collector) Snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
 	const op = "vmi.Snapshot"
 	if c.Socket == "" {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("no QMP socket"))
+	}
+	if c.Guest != nil {
+		// Parsing the kernel takes seconds the first time (more on a
+		// busy host): do it before the QMP session, whose deadline it
+		// would otherwise eat into. kernel.Load caches it per file.
+		if _, err := kernel.Load(c.Guest.Kernel); err != nil {
+			return nil, errors.E(op, err)
+		}
 	}
 	qc, err := dial(ctx, c.Socket)
 	if err != nil {
@@ -85,6 +100,11 @@ func (c *Collector) Snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
 		now = c.Now
 	}
 	s := v.snapshot(c.Instance, now(), h)
+	if c.Guest != nil {
+		if err := c.addGuest(ctx, qc, v.status.Running, s); err != nil {
+			return nil, errors.E(op, err)
+		}
+	}
 	if err := s.Validate(); err != nil {
 		return nil, errors.E(op, err)
 	}

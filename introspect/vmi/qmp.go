@@ -86,12 +86,18 @@ func (c *client) close() error {
 // skipped; an error reply is returned as an *Error, with the kind of its
 // class.
 func (c *client) execute(ctx context.Context, command string, out any) error {
+	return c.executeArgs(ctx, command, nil, out)
+}
+
+// executeArgs is execute with the command's arguments (nil: none).
+func (c *client) executeArgs(ctx context.Context, command string, args, out any) error {
 	op := "vmi.execute " + command
 	c.id++
 	req, _ := json.Marshal(struct {
-		Execute string `json:"execute"`
-		ID      uint64 `json:"id"`
-	}{command, c.id})
+		Execute   string `json:"execute"`
+		Arguments any    `json:"arguments,omitempty"`
+		ID        uint64 `json:"id"`
+	}{command, args, c.id})
 	if _, err := c.conn.Write(append(req, '\n')); err != nil {
 		return errors.E(op, ioError(ctx, err))
 	}

@@ -176,82 +176,35 @@ func (s *KeyService) change(ctx context.Context, op string, fn func(ring) error)
 
 // GenerateDataKey implements imgward.KeyService.
 func (s *KeyService) GenerateDataKey(ctx context.Context, id imgward.KeyID, ad []byte) ([]byte, imgward.WrappedKey, error) {
-	const op = "local.GenerateDataKey"
-	v, n, err := s.lookup(ctx, op, id, 0)
-	if err != nil {
-		return nil, imgward.WrappedKey{}, err
-	}
-	dk := kms.NewDataKey()
-	w, err := kms.Seal(v.aead, id, n, dk, ad)
-	if err != nil {
-		return nil, imgward.WrappedKey{}, errors.E(op, err)
-	}
-	return dk, w, nil
+	return finder(s.lookup).generate(ctx, id, ad)
 }
 
 // Unwrap implements imgward.KeyService. It is a decryption oracle.
 func (s *KeyService) Unwrap(ctx context.Context, w imgward.WrappedKey, ad []byte) ([]byte, error) {
-	const op = "local.Unwrap"
-	if err := kms.Check(w, ad); err != nil {
-		return nil, errors.E(op, err)
-	}
-	v, _, err := s.lookup(ctx, op, w.KeyID, w.Version)
-	if err != nil {
-		return nil, err
-	}
-	dk, err := kms.Open(v.aead, w, ad)
-	if err != nil {
-		return nil, errors.E(op, err)
-	}
-	return dk, nil
+	return finder(s.lookup).unwrap(ctx, w, ad)
 }
 
 // Rewrap implements imgward.KeyService.
 func (s *KeyService) Rewrap(ctx context.Context, w imgward.WrappedKey, ad []byte) (imgward.WrappedKey, error) {
-	const op = "local.Rewrap"
-	dk, err := s.Unwrap(ctx, w, ad)
-	if err != nil {
-		return imgward.WrappedKey{}, errors.E(op, err)
-	}
-	defer clear(dk)
-	v, n, err := s.lookup(ctx, op, w.KeyID, 0)
-	if err != nil {
-		return imgward.WrappedKey{}, err
-	}
-	nw, err := kms.Seal(v.aead, w.KeyID, n, dk, ad)
-	if err != nil {
-		return imgward.WrappedKey{}, errors.E(op, err)
-	}
-	return nw, nil
+	return finder(s.lookup).rewrap(ctx, w, ad)
 }
 
 // PublicKey implements imgward.KeyService: the public key of the signing
 // key derived from the current version of master key id.
 func (s *KeyService) PublicKey(ctx context.Context, id imgward.KeyID) (ed25519.PublicKey, error) {
-	v, _, err := s.lookup(ctx, "local.PublicKey", id, 0)
-	if err != nil {
-		return nil, err
-	}
-	return v.sign.Public().(ed25519.PublicKey), nil
+	return finder(s.lookup).publicKey(ctx, id)
 }
 
 // Sign implements imgward.KeyService with the signing key derived from the
 // current version of master key id.
 func (s *KeyService) Sign(ctx context.Context, id imgward.KeyID, msg []byte) ([]byte, error) {
-	const op = "local.Sign"
-	if len(msg) > imgward.MaxSignSize {
-		return nil, errors.E(op, errors.TooLarge, errors.Msg("message too large to sign"))
-	}
-	v, _, err := s.lookup(ctx, op, id, 0)
-	if err != nil {
-		return nil, err
-	}
-	return ed25519.Sign(v.sign, msg), nil
+	return finder(s.lookup).sign(ctx, id, msg)
 }
 
 // lookup finds the given version of key id, or its current version when
-// version is 0, and returns it with its number.
-func (s *KeyService) lookup(ctx context.Context, op string, id imgward.KeyID, version uint32) (*keyVersion, uint32, error) {
+// version is 0, and returns it with its number. The file is this
+// process's own, so its copy is always fresh.
+func (s *KeyService) lookup(ctx context.Context, op string, id imgward.KeyID, version uint32, _ bool) (*keyVersion, uint32, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, 0, errors.E(op, errors.Unavailable, err)
 	}

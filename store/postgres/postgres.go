@@ -71,7 +71,8 @@ var dialect = sqlstore.Dialect{
 	// server whose default_transaction_isolation is stricter cannot change
 	// it and break the write lock.
 	WriteOptions: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
-	MaxParams:    4096, // of 65535; a batch of snapshots in a few statements
+	MaxParams:    4096, // of 65535; a batch in a few statements, where Arrays does not apply
+	Arrays:       true, // pgx sends []string and []int64 as text[] and bigint[]
 	WriteLock: func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, writeLockKey)
 		return err

@@ -69,20 +69,27 @@ func (t *tx) placeholders(rows, cols int) string {
 func (t *tx) InstanceRefs(ctx context.Context, ids []imgward.InstanceID) ([]imgward.InstanceRef, error) {
 	const op = "InstanceRefs"
 	refs := make([]imgward.InstanceRef, 0, len(ids))
+	scan := func(r *sql.Rows) error {
+		var ref imgward.InstanceRef
+		err := r.Scan(&ref.ID, &ref.ImageID, &ref.ProjectID, &ref.State, &ref.Publisher, &ref.Host)
+		refs = append(refs, ref)
+		return err
+	}
+	const query = `SELECT i.id, i.image_id, i.project_id, i.state, COALESCE(m.owner, ''), i.host
+		FROM instances i LEFT JOIN images m ON m.id = i.image_id WHERE i.id `
+	if t.d.Arrays && len(ids) > 0 {
+		list := make([]string, len(ids))
+		for i, id := range ids {
+			list[i] = string(id)
+		}
+		return refs, t.list(ctx, op, query+`= ANY($1::text[])`, []any{list}, scan)
+	}
 	err := t.chunks(len(ids), 1, func(lo, hi int) error {
 		args := make([]any, hi-lo)
 		for i, id := range ids[lo:hi] {
 			args[i] = string(id)
 		}
-		in := strings.Trim(t.placeholders(1, hi-lo), "()")
-		return t.list(ctx, op, `SELECT i.id, i.image_id, i.project_id, i.state, COALESCE(m.owner, ''), i.host
-			FROM instances i LEFT JOIN images m ON m.id = i.image_id WHERE i.id IN (`+in+`)`,
-			args, func(r *sql.Rows) error {
-				var ref imgward.InstanceRef
-				err := r.Scan(&ref.ID, &ref.ImageID, &ref.ProjectID, &ref.State, &ref.Publisher, &ref.Host)
-				refs = append(refs, ref)
-				return err
-			})
+		return t.list(ctx, op, query+`IN (`+strings.Trim(t.placeholders(1, hi-lo), "()")+`)`, args, scan)
 	})
 	return refs, err
 }
@@ -107,6 +114,23 @@ func (t *tx) PutSnapshots(ctx context.Context, recs []imgward.SnapshotRecord) er
 		r.Count = merged[i].Count + 1
 		merged[i] = r
 	}
+	const insert = `INSERT INTO snapshots (instance_id, taken_at, received_at, source, body, count) `
+	const upsert = ` ON CONFLICT (instance_id) DO UPDATE SET count = snapshots.count + excluded.count,
+		body = excluded.body, source = excluded.source, received_at = excluded.received_at,
+		taken_at = excluded.taken_at`
+	if len(merged) == 0 {
+		return nil
+	}
+	if t.d.Arrays {
+		ids, taken, received := make([]string, len(merged)), make([]int64, len(merged)), make([]int64, len(merged))
+		sources, bodies, counts := make([]string, len(merged)), make([]string, len(merged)), make([]int64, len(merged))
+		for i, r := range merged {
+			ids[i], taken[i], received[i] = string(r.InstanceID), micros(r.TakenAt), micros(r.ReceivedAt)
+			sources[i], bodies[i], counts[i] = r.Source, string(r.Body), r.Count
+		}
+		return t.exec(ctx, op, insert+`SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[],
+			$4::text[], $5::text[], $6::bigint[])`+upsert, ids, taken, received, sources, bodies, counts)
+	}
 	const cols = 6
 	return t.chunks(len(merged), cols, func(lo, hi int) error {
 		args := make([]any, 0, (hi-lo)*cols)
@@ -114,11 +138,7 @@ func (t *tx) PutSnapshots(ctx context.Context, recs []imgward.SnapshotRecord) er
 			args = append(args, string(r.InstanceID), micros(r.TakenAt), micros(r.ReceivedAt),
 				r.Source, string(r.Body), r.Count)
 		}
-		return t.exec(ctx, op, `INSERT INTO snapshots (instance_id, taken_at, received_at, source, body, count)
-			VALUES `+t.placeholders(hi-lo, cols)+`
-			ON CONFLICT (instance_id) DO UPDATE SET count = snapshots.count + excluded.count,
-			body = excluded.body, source = excluded.source, received_at = excluded.received_at,
-			taken_at = excluded.taken_at`, args...)
+		return t.exec(ctx, op, insert+`VALUES `+t.placeholders(hi-lo, cols)+upsert, args...)
 	})
 }
 

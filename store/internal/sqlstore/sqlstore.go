@@ -54,6 +54,11 @@ type Dialect struct {
 	// its name up in a list, which is quadratic in the parameters of a
 	// statement, and skips the lookup for an anonymous one.
 	Anonymous bool
+	// Arrays makes batched statements take one array parameter a column
+	// (PostgreSQL's unnest and = ANY) instead of one parameter a value:
+	// a batch is then one short statement, which the server parses and
+	// plans once, instead of chunks of thousands of parameters each.
+	Arrays bool
 }
 
 // Run runs fn in a transaction of db begun with opts (nil for
