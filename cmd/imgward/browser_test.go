@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -209,6 +210,23 @@ func TestDashboardDemo(t *testing.T) {
 		t.Errorf("the first page's denials lack the robbery attempt: %q", denial)
 	}
 	screenshot(t, ctx, "dashboard-publishers")
+
+	// A live update (detection runs every 5s, the page polls every 4s)
+	// re-renders the page without a reload, and keyboard focus stays put.
+	var before, after, focused, want string
+	var changed bool
+	const active = `document.activeElement.tagName + " " + document.activeElement.getAttribute("href")`
+	run("focus a link",
+		chromedp.Focus(chromedp.CSS(`#publishers tbody tr:nth-child(3) a`)),
+		into(&want, chromedp.Evaluate[string](active)),
+		into(&before, chromedp.Text(chromedp.ID("live"))))
+	run("a live update keeps focus",
+		into(&changed, chromedp.Poll[bool](`document.getElementById("live").textContent !== `+strconv.Quote(before))),
+		into(&after, chromedp.Text(chromedp.ID("live"))),
+		into(&focused, chromedp.Evaluate[string](active)))
+	if focused != want || !strings.HasPrefix(want, "A #/publisher/") {
+		t.Errorf("after the live update (%q → %q) focus is on %q, want %q, the same publisher's link wherever its row went", before, after, focused, want)
+	}
 
 	var rows int
 	var quarantine string

@@ -120,10 +120,20 @@ async function route() {
       const html = await view();
       if (location.hash.replace(/^#/, "") !== key && !(key === "/" && location.hash === "")) return;
       if (html !== lastRender) {
-        const focus = document.activeElement && document.activeElement.id;
-        $("view").innerHTML = html;
+        // A keyboard user keeps their place across a live update: the
+        // focused link or control is found again by what it points to.
+        const a = document.activeElement, view = $("view");
+        let key = null;
+        if (a && a !== view && view.contains(a)) {
+          const sel = a.getAttribute("href") ? `[href="${CSS.escape(a.getAttribute("href"))}"]` : a.id ? "#" + CSS.escape(a.id) : a.tagName;
+          key = { sel, n: [...view.querySelectorAll(sel)].indexOf(a) };
+        }
+        view.innerHTML = html;
         lastRender = html;
-        if (focus && $(focus)) $(focus).focus();
+        if (key) {
+          const again = view.querySelectorAll(key.sel)[Math.max(0, key.n)];
+          if (again) again.focus({ preventScroll: true });
+        }
         if (first) $("main").focus({ preventScroll: true });
         document.body.dataset.rendered = String(performance.now() - t0);
         $("live").textContent = "live · changed " + new Date().toLocaleTimeString();
