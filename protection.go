@@ -89,6 +89,10 @@ type ProtectionTx interface {
 	// ProtectedFingerprints lists the fingerprints of protected images
 	// (those with an ImageKey) not owned by owner, by image id.
 	ProtectedFingerprints(ctx context.Context, notOwner ProjectID) ([]ImageFingerprint, error)
+	// OwnerFingerprints lists the fingerprints of owner's images, protected
+	// or not, by image id: the parts that derived-content detection weighs
+	// together.
+	OwnerFingerprints(ctx context.Context, owner ProjectID) ([]ImageFingerprint, error)
 
 	// CreateFlag flags an image; Exist if it is flagged already. The image
 	// must exist; the flag goes with it.

@@ -19,6 +19,7 @@ import (
 	"imgward"
 	"imgward/audit"
 	"imgward/errors"
+	"imgward/fingerprint"
 )
 
 // Defaults, as Glance configures them.
@@ -69,6 +70,9 @@ func New(store imgward.Store, blobs imgward.BlobStore, opts ...Option) *Service 
 	}
 	if s.prot.threshold <= 0 {
 		s.prot.threshold = DefaultDerivedThreshold
+	}
+	if s.prot.rule == (fingerprint.Rule{}) {
+		s.prot.rule = fingerprint.DefaultRule
 	}
 	if s.limits.Members <= 0 {
 		s.limits.Members = DefaultMemberQuota

@@ -196,7 +196,7 @@ func (s *Service) Upload(ctx context.Context, p imgward.Principal, id imgward.Im
 		}
 	default:
 	}
-	var flag *imgward.Flag
+	var flag *verdict
 	if perr == nil {
 		if flag, perr = s.detect(ctx, up, in); perr != nil {
 			s.blobs.Delete(context.WithoutCancel(ctx), string(id))
@@ -248,6 +248,9 @@ func (s *Service) Upload(ctx context.Context, p imgward.Principal, id imgward.Im
 		// The image was deleted or reset meanwhile: its data must not stay.
 		s.blobs.Delete(ctx, string(id))
 		return nil, errors.E(op, err)
+	}
+	if flag != nil && flag.part != nil {
+		s.recheckParts(ctx, img, in)
 	}
 	return img, nil
 }

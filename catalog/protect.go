@@ -3,6 +3,7 @@ package catalog
 import (
 	"imgward"
 	"imgward/errors"
+	"imgward/fingerprint"
 )
 
 // PropProtect is the image property that says how an image is kept at rest
@@ -22,6 +23,7 @@ type protection struct {
 	keys      imgward.KeyService // nil: images cannot be protected
 	keyID     imgward.KeyID
 	threshold float64
+	rule      fingerprint.Rule // which of an owner's uploads are weighed together
 }
 
 // WithKeys lets the catalog protect images: it seals their data under data
@@ -33,6 +35,11 @@ func WithKeys(ks imgward.KeyService, id imgward.KeyID) Option {
 // WithDerivedThreshold sets the share of a protected image's content above
 // which an upload of another owner is flagged as derived from it.
 func WithDerivedThreshold(f float64) Option { return func(s *Service) { s.prot.threshold = f } }
+
+// WithDerivedRule sets which of an owner's uploads count as parts of a
+// protected image, to be weighed together (fingerprint.DefaultRule if
+// unset).
+func WithDerivedRule(r fingerprint.Rule) Option { return func(s *Service) { s.prot.rule = r } }
 
 // setProtect sets the protect mode at creation; the caller creates the
 // image for its own project or is an admin, so it is the owner's choice.

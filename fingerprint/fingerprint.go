@@ -73,10 +73,16 @@ func Similarity(a, b *Fingerprint) float64 {
 	return float64(common(a, b)) / float64(a.bytes)
 }
 
-// common returns the bytes of a's chunks that are also in b, merging the
-// two sorted lists.
+// common returns the bytes of a's chunks that are also in b.
 func common(a, b *Fingerprint) int64 {
 	var n int64
+	both(a, b, func(s Sum) { n += int64(s.Size) })
+	return n
+}
+
+// both calls f with each of a's chunks that is also in b, merging the two
+// sorted lists.
+func both(a, b *Fingerprint, f func(Sum)) {
 	i, j := 0, 0
 	for i < len(a.sums) && j < len(b.sums) {
 		switch c := bytes.Compare(a.sums[i].Hash[:], b.sums[j].Hash[:]); {
@@ -85,11 +91,10 @@ func common(a, b *Fingerprint) int64 {
 		case c > 0:
 			j++
 		default:
-			n += int64(a.sums[i].Size)
+			f(a.sums[i])
 			i, j = i+1, j+1
 		}
 	}
-	return n
 }
 
 // Without returns f less the chunks of known, such as the chunks of public

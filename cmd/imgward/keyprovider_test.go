@@ -5,14 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"imgward/broker/brokertest"
@@ -128,9 +126,13 @@ func skopeoCandidates(t *testing.T) []string {
 }
 
 // TestSkopeoInterop encrypts an OCI image with the real skopeo through
-// imgward's key provider, and decrypts it through the broker: for a bound
-// instance it opens, byte for byte; for any other it does not. It needs a
-// skopeo built with ocicrypt 1.1 or later: Debian's if it has them, else
+// imgward's key provider, and decrypts it through the key broker of a real
+// imgward served over HTTP, with identity documents that its launches
+// issued: the owner's instance wraps the layer key under her protected
+// image's data key; for a member's instance bound to that image it opens,
+// byte for byte; for one of the member's instances bound to another image
+// it does not, and the broker's audit shows the refusal. It needs a skopeo
+// built with ocicrypt 1.1 or later: Debian's if it has them, else
 // IMGWARD_TEST_SKOPEO. Without one it skips with a reason, except under
 // CI=true, where it fails.
 func TestSkopeoInterop(t *testing.T) {
@@ -138,24 +140,21 @@ func TestSkopeoInterop(t *testing.T) {
 	dir := t.TempDir()
 	layer := makeOCILayout(t, filepath.Join(dir, "src"))
 
-	key := bytes.Repeat([]byte{5}, 32)
-	fake := brokertest.New()
-	fake.AddImage(testImageID, key)
-	fake.Bind("tok-bound", testImageID)
-	// ocicrypt reports a refused unwrap only as a missing key: count the
-	// broker's refusals to see that the refusal was the broker's.
-	var refusals atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := httptest.NewRecorder()
-		fake.ServeHTTP(rec, r)
-		if rec.Code == http.StatusForbidden {
-			refusals.Add(1)
-		}
-		maps.Copy(w.Header(), rec.Header())
-		w.WriteHeader(rec.Code)
-		w.Write(rec.Body.Bytes())
-	}))
-	defer srv.Close()
+	url, adminToken := startServer(t)
+	alice, bob, bobProject := tenantsOn(t, url, adminToken)
+	img, _ := sharedFull(t, alice, bob, bobProject, dir)
+	imageID := img["id"].(string)
+	var other obj
+	bob.json(&other, "image", "create", "bob-own", "--disk-format", "raw")
+	otherFile := writeFile(t, "other.raw", []byte("bob's own image"))
+	bob.ok("image", "upload", other["id"].(string), otherFile)
+	// launch returns the file of the identity document that the launch of
+	// image issued for u's instance.
+	launch := func(u user, image, name string) string {
+		f := filepath.Join(dir, name)
+		u.ok("instance", "launch", image, "--host", "hv1", "--identity-out", f)
+		return f
+	}
 
 	self, err := os.Executable()
 	if err != nil {
@@ -166,7 +165,7 @@ func TestSkopeoInterop(t *testing.T) {
 	}})
 	base := []string{
 		"OCICRYPT_KEYPROVIDER_CONFIG=" + writeFile(t, "ocicrypt.json", cfg),
-		"IMGWARD_TEST_AS_MAIN=1", "HOME=" + dir, "PATH=" + os.Getenv("PATH"),
+		"IMGWARD_TEST_AS_MAIN=1", "HOME=" + dir, "PATH=" + os.Getenv("PATH"), "IMGWARD_URL=" + url,
 	}
 	var skopeo string
 	skopeoCopy := func(env []string, args ...string) (string, error) {
@@ -178,15 +177,16 @@ func TestSkopeoInterop(t *testing.T) {
 
 	// The first candidate whose ocicrypt has key providers encrypts; an
 	// older one (Debian bookworm's skopeo 1.9.3 links ocicrypt 1.0.3)
-	// answers "Provided protocol not recognized".
-	owner := []string{"IMGWARD_DATA_KEY_FILE=" + writeFile(t, "key", key)}
+	// answers "Provided protocol not recognized" before it asks for a key.
+	// Each try presents a document of its own: a document is used once.
 	var tried []string
-	for _, c := range candidates {
+	for i, c := range candidates {
 		skopeo = c
 		if err := os.RemoveAll(filepath.Join(dir, "enc")); err != nil {
 			t.Fatal(err)
 		}
-		out, err := skopeoCopy(owner, "--encryption-key", "provider:imgward:"+testImageID,
+		owner := []string{"IMGWARD_IDENTITY=" + launch(alice, imageID, fmt.Sprintf("alice%d.identity", i))}
+		out, err := skopeoCopy(owner, "--encryption-key", "provider:imgward:"+imageID,
 			"oci:"+filepath.Join(dir, "src")+":v1", "oci:"+filepath.Join(dir, "enc")+":v1")
 		if err == nil {
 			break
@@ -206,9 +206,9 @@ func TestSkopeoInterop(t *testing.T) {
 		t.Skip(why)
 	}
 	t.Logf("skopeo: %s", skopeo)
-	checkEncrypted(t, filepath.Join(dir, "enc"))
+	checkEncrypted(t, filepath.Join(dir, "enc"), imageID)
 
-	bound := []string{"IMGWARD_URL=" + srv.URL, "IMGWARD_IDENTITY=" + writeFile(t, "id", []byte("tok-bound"))}
+	bound := []string{"IMGWARD_IDENTITY=" + launch(bob, imageID, "bob-bound.identity")}
 	if out, err := skopeoCopy(bound, "--decryption-key", "provider:imgward",
 		"oci:"+filepath.Join(dir, "enc")+":v1", "oci:"+filepath.Join(dir, "dec")+":v1"); err != nil {
 		t.Fatalf("skopeo decrypt, bound instance: %v\n%s", err, out)
@@ -217,16 +217,56 @@ func TestSkopeoInterop(t *testing.T) {
 		t.Fatalf("decrypted image lacks the original layer: %v", err)
 	}
 
-	stranger := []string{"IMGWARD_URL=" + srv.URL, "IMGWARD_IDENTITY=" + writeFile(t, "id", []byte("tok-stranger"))}
-	out, err := skopeoCopy(stranger, "--decryption-key", "provider:imgward",
+	// Bob's instance of his own image: a genuine document, for another
+	// image.
+	unbound := []string{"IMGWARD_IDENTITY=" + launch(bob, other["id"].(string), "bob-unbound.identity")}
+	out, err := skopeoCopy(unbound, "--decryption-key", "provider:imgward",
 		"oci:"+filepath.Join(dir, "enc")+":v1", "oci:"+filepath.Join(dir, "dec2")+":v1")
 	if err == nil {
 		t.Fatalf("skopeo decrypted for an unbound instance:\n%s", out)
 	}
-	if n := refusals.Load(); n < 1 {
-		t.Errorf("skopeo failed for the unbound instance, but the broker refused nothing:\n%s", out)
+	if _, err := os.Stat(filepath.Join(dir, "dec2", "blobs", "sha256", layer)); err == nil {
+		t.Error("the unbound instance's copy holds the plaintext layer")
 	}
-	if n := fake.Releases(); n != 1 {
-		t.Errorf("broker released %d keys, want 1 (to the bound instance)", n)
+
+	// ocicrypt reports a refused unwrap only as a missing key: the
+	// broker's audit says whose refusal it was, and that it released the
+	// key to Alice's and Bob's bound instances only.
+	released, refused := keyReleases(t, url, adminToken, imageID)
+	if len(released) != 2 {
+		t.Errorf("broker released %s's key %d times, want 2 (Alice's wrap, Bob's bound unwrap): %v", imageID, len(released), released)
 	}
+	if len(refused) != 1 || refused[0] != "identity document is for another image" {
+		t.Errorf("broker's audited refusals for %s: %q, want the unbound instance's\nskopeo: %s", imageID, refused, out)
+	}
+}
+
+// keyReleases returns the actors of the audited key releases of image and
+// the reasons of its audited refusals, read from the server's audit log.
+func keyReleases(t *testing.T, url, adminToken, image string) (released, refused []string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url+"/v1/audit?limit=1000", nil)
+	req.Header.Set("X-Auth-Token", adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var page struct {
+		Entries []struct{ Actor, Action, Object, Result, Reason string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /v1/audit: %d %v", resp.StatusCode, err)
+	}
+	for _, e := range page.Entries {
+		if e.Action != "key.release" || !strings.Contains(e.Object, image) {
+			continue
+		}
+		if e.Result == "denied" {
+			refused = append(refused, e.Reason)
+		} else {
+			released = append(released, e.Actor)
+		}
+	}
+	return released, refused
 }

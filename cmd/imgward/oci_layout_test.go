@@ -85,8 +85,8 @@ func writeOCILayout(t *testing.T, dir string, layer []byte, mediaType string, an
 }
 
 // checkEncrypted checks the image in an OCI layout: every layer is of an
-// encrypted media type and carries an imgward annotation naming the image.
-func checkEncrypted(t *testing.T, dir string) {
+// encrypted media type and carries an imgward annotation naming image.
+func checkEncrypted(t *testing.T, dir, image string) {
 	t.Helper()
 	var index struct {
 		Manifests []struct{ Digest string }
@@ -118,8 +118,8 @@ func checkEncrypted(t *testing.T, dir string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if id, err := ocikey.ImageID(raw); err != nil || id != testImageID {
-			t.Errorf("annotation names %q, %v; want %s", id, err, testImageID)
+		if id, err := ocikey.ImageID(raw); err != nil || id != image {
+			t.Errorf("annotation names %q, %v; want %s", id, err, image)
 		}
 	}
 }

@@ -83,7 +83,7 @@ func TestOcicryptInterop(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("skopeo copy of the encrypted image: %v\n%s", err, out)
 	}
-	checkEncrypted(t, filepath.Join(dir, "copy"))
+	checkEncrypted(t, filepath.Join(dir, "copy"), testImageID)
 	// Decrypt what skopeo wrote, not what ocicrypt returned.
 	enc, err = os.ReadFile(filepath.Join(dir, "copy", "blobs", "sha256", encDesc.Digest.Encoded()))
 	if err != nil || digest.FromBytes(enc) != encDesc.Digest {

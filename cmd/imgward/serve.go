@@ -124,7 +124,7 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	node := fs.String("node", env("node", ""), "this node's name among nodes sharing a database and blob directory (default: host name and a hash of --data-dir)")
 	leasePeriod := fs.String("lease-period", env("lease-period", catalog.DefaultLeasePeriod.String()), "how long a node's lease (an upload in progress, a key rotation) lives unrenewed: a dead node's uploads are queued again within about this long")
 	refresh := fs.String("key-refresh", env("key-refresh", "10s"), "how long a node trusts its copy of the shared master and identity key rings")
-	derived := fs.String("derived-threshold", env("derived-threshold", "0.5"), "share of a protected image's content above which another owner's upload is flagged as derived")
+	derived := fs.String("derived-threshold", env("derived-threshold", "0.5"), "share of a protected image's content above which another owner's upload, or that owner's uploads weighed together (docs/FORMATS.md §2.6), is flagged as derived")
 	logLevel := fs.String("log-level", env("log-level", "info"), "debug, info, warn or error")
 	detectEvery := fs.String("detect-every", env("detect-every", "0"), "run detection this often, such as 10m (0: only on POST /v1/detect/run)")
 	webhook := fs.String("webhook-url", env("webhook-url", ""), "POST every event (a flagged publisher...) as JSON to this URL, with retries")

@@ -199,6 +199,22 @@ func testFingerprints(t *testing.T, s imgward.Store) {
 				t.Errorf("ProtectedFingerprints(not %s) (-want +got):\n%s", tt.not, diff)
 			}
 		}
+		for _, tt := range []struct {
+			owner imgward.ProjectID
+			want  []imgward.ImageFingerprint
+		}{
+			{p, []imgward.ImageFingerprint{*fp(1, p), *fp(2, p)}},
+			{q, []imgward.ImageFingerprint{*fp(3, q)}},
+			{projectID(7), []imgward.ImageFingerprint{}},
+		} {
+			got, err := tx.OwnerFingerprints(ctx(t), tt.owner)
+			if err != nil {
+				return err
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("OwnerFingerprints(%s) (-want +got):\n%s", tt.owner, diff)
+			}
+		}
 		return nil
 	})
 }

@@ -107,3 +107,16 @@ func (t *tx) ProtectedFingerprints(ctx context.Context, notOwner imgward.Project
 		})
 	return fs, err
 }
+
+func (t *tx) OwnerFingerprints(ctx context.Context, owner imgward.ProjectID) ([]imgward.ImageFingerprint, error) {
+	fs := []imgward.ImageFingerprint{}
+	err := t.list(ctx, "OwnerFingerprints",
+		`SELECT image_id, owner, sums FROM image_fingerprints WHERE owner = $1 ORDER BY image_id`,
+		[]any{string(owner)}, func(r *sql.Rows) error {
+			var f imgward.ImageFingerprint
+			err := r.Scan(&f.ImageID, &f.Owner, &f.Sums)
+			fs = append(fs, f)
+			return err
+		})
+	return fs, err
+}
