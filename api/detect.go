@@ -23,6 +23,7 @@ func (s *Server) detectRoutes() {
 	s.handle("GET /v1/publishers", s.listPublishers)
 	s.handle("GET /v1/publishers/{id}/state", s.publisherState)
 	s.handle("PUT /v1/publishers/{id}/trust", s.putTrust)
+	s.handle("GET /v1/trust", s.listTrust)
 	s.handle("GET /v1/publishers/{id}/fleet", s.publisherFleet)
 	s.handle("POST /v1/publishers/{id}/clear", s.clearPublisher)
 	s.handle("POST /v1/baselines/build", s.buildBaselines)
@@ -139,6 +140,19 @@ func (s *Server) putTrust(w http.ResponseWriter, r *http.Request, p imgward.Prin
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"project_id": id, "trusted": *body.Trusted})
+}
+
+// listTrust serves GET /v1/trust: the trusted publishers (admin).
+func (s *Server) listTrust(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
+	ids, err := s.mon.Trusted(r.Context(), p)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if ids == nil {
+		ids = []imgward.ProjectID{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"trusted": ids})
 }
 
 func verdictJSON(v *imgward.Verdict) map[string]any {

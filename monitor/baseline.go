@@ -39,6 +39,25 @@ func (s *Service) SetTrust(ctx context.Context, p imgward.Principal, id imgward.
 	return errors.Wrap(op, err)
 }
 
+// Trusted lists the trusted publishers (admin only), for the dashboard's
+// ranking, which shows which publishers the baselines learn from.
+func (s *Service) Trusted(ctx context.Context, p imgward.Principal) ([]imgward.ProjectID, error) {
+	const op = "monitor.Trusted"
+	if err := s.requireAdmin(ctx, p, op, "publisher.trust.list", "publishers"); err != nil {
+		return nil, err
+	}
+	var ids []imgward.ProjectID
+	err := s.store.View(ctx, func(tx imgward.Tx) error {
+		var err error
+		ids, err = tx.TrustedPublishers(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return ids, nil
+}
+
 // SetRole sets an image's role (admin only): free-form, at most 64
 // printable characters; "" removes it.
 func (s *Service) SetRole(ctx context.Context, p imgward.Principal, id imgward.ImageID, role string) error {

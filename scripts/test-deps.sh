@@ -38,6 +38,7 @@ want python3-keystone /usr/bin/keystone-wsgi-public
 want python3-glanceclient /usr/bin/glance
 want python3-openstackclient /usr/bin/openstack
 want python3-openstacksdk /usr/lib/python3/dist-packages/openstack
+want chromium /usr/bin/chromium # the dashboard's browser tests (cmd/imgward/browser_test.go)
 if [ "${1:-}" = bench ]; then
 	want python3-sklearn /usr/lib/python3/dist-packages/sklearn
 	want age /usr/bin/age

@@ -28,6 +28,7 @@ import (
 	"imgward/monitor"
 	"imgward/store/postgres"
 	"imgward/store/sqlite"
+	"imgward/web"
 )
 
 // Config is what the service is started with.
@@ -211,14 +212,14 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Keystone != nil {
 		v, err := keystone.New(*cfg.Keystone)
 		if err != nil {
-			st.Close()
-			keys.Close()
+			mon.Close()
+			closeAll()
 			return nil, errors.E(op, err)
 		}
 		opts = append(opts, api.WithKeystone(v, cfg.KeystoneRoles))
 	}
 	h := api.New(cat, opts...)
-	svc := &Service{Handler: h, Catalog: cat, Store: st, Keys: keys, Issuer: issuer, Monitor: mon, AdminToken: token}
+	svc := &Service{Handler: web.Mount(h), Catalog: cat, Store: st, Keys: keys, Issuer: issuer, Monitor: mon, AdminToken: token}
 	if cfg.Audit.CheckpointDir != "" {
 		if _, err := svc.saveCheckpoint(ctx, cfg.Audit, signer); err != nil {
 			svc.Close()

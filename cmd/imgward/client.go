@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"syscall"
 	"time"
@@ -50,10 +53,46 @@ func newClient(getenv func(string) string) *client {
 	}
 	u.Path, u.RawPath = strings.TrimSuffix(u.Path, "/"), ""
 	c.base = u
+	if ca := getenv("IMGWARD_CACERT"); ca != "" {
+		pool, err := caPool(ca)
+		if err != nil {
+			c.err = withHint(&statusError{exitUsage, err.Error()},
+				"set IMGWARD_CACERT to a PEM file of the CA certificates that sign the server's")
+			return c
+		}
+		// Only these CAs: a server of a private PKI is not checked against
+		// the system's roots. ForceAttemptHTTP2 stays on, so HTTP/2 is used.
+		t := c.hc.Transport.(*http.Transport)
+		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
 	// On a redirect net/http forwards custom headers such as X-Auth-Token,
 	// even to another host; so redirects are reported, not followed.
 	c.hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return c
+}
+
+// maxCAFile bounds the PEM file IMGWARD_CACERT names.
+const maxCAFile = 1 << 20
+
+// caPool reads the PEM certificates of file into a pool.
+func caPool(file string) (*x509.CertPool, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("IMGWARD_CACERT: %v", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxCAFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("IMGWARD_CACERT: %v", err)
+	}
+	if len(b) > maxCAFile {
+		return nil, fmt.Errorf("IMGWARD_CACERT %s is over %d bytes", file, maxCAFile)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("IMGWARD_CACERT %s holds no PEM certificate", file)
+	}
+	return pool, nil
 }
 
 func transport() *http.Transport {

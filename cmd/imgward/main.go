@@ -109,6 +109,8 @@ table); json prints the server's objects, lists as one array of all pages.
 Environment:
   IMGWARD_URL    the server (default http://127.0.0.1:7480)
   IMGWARD_TOKEN  the API token, sent as X-Auth-Token
+  IMGWARD_CACERT a PEM file of the CA certificates to trust for an https
+                 IMGWARD_URL, instead of the system's
 
 Exit status:
   0  success

@@ -68,6 +68,17 @@ stream to it in multipart uploads, aborted if they fail: an object appears
 only when its upload is complete.
 
 --tls-cert and --tls-key serve HTTPS, with HTTP/2 for clients that offer it.
+Serving plain HTTP on an address other than loopback prints a warning.
+
+The operator dashboard is at / : sign in with a token (kept in the browser
+tab's session storage); it shows what the API lets that token see.
+
+--demo starts a simulated cloud in a new temporary data directory (removed
+at exit; --data-dir, --store, --dsn, --blob-dir and --checkpoint-dir are
+refused with it): twenty publishers, one malicious and one partly infected,
+trusted baselines, instances reporting every 5s, detection every 5s
+(--detect-every), and a key release the broker refuses. It prints the
+address and the admin token to sign in with.
 
 An upload's body must bring at least --upload-min-rate bytes/s over every
 --upload-window and end within --upload-timeout: a stalled or trickling
@@ -134,6 +145,7 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	ksAdmin := fs.String("keystone-admin-role", env("keystone-admin-role", "admin"), "Keystone role that makes an imgward admin")
 	ksCollector := fs.String("keystone-collector-role", env("keystone-collector-role", "imgward-collector"), "Keystone role that makes an imgward collector")
 	ckptDir := fs.String("checkpoint-dir", env("checkpoint-dir", ""), "append a signed audit checkpoint to this directory, outside the data directory, every --checkpoint-every")
+	demo := fs.Bool("demo", false, "seed a simulated cloud in a new data directory of its own (never --data-dir), and open the dashboard on it")
 	ckptEvery := fs.String("checkpoint-every", env("checkpoint-every", server.DefaultCheckpointEvery.String()), "how often to append an audit checkpoint to --checkpoint-dir")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveUsage)
@@ -148,6 +160,23 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "error: unexpected argument %q\nhint: imgward serve --help\n", fs.Arg(0))
 		return 2
+	}
+	if *demo {
+		if msg := demoFlags(fs, getenv); msg != "" {
+			fmt.Fprintf(stderr, "error: %s\n", msg)
+			return 2
+		}
+		dir, err := os.MkdirTemp("", "imgward-demo-")
+		if err != nil {
+			fmt.Fprintf(stderr, "error: cannot make the demo's data directory: %v\n", err)
+			return 1
+		}
+		// Registered before the store opens, so it runs after it closes.
+		defer os.RemoveAll(dir)
+		*dataDir, *storeName = dir, "sqlite"
+		if !isSet(fs, getenv, "detect-every") {
+			*detectEvery = demoDetectEvery.String()
+		}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -263,6 +292,25 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		go func() { errc <- hs.Serve(ln) }()
 	}
 	fmt.Fprintf(stdout, "imgward serving on %s://%s\n", scheme, ln.Addr())
+	if *tlsCert == "" && !loopback(ln.Addr()) {
+		// A token crosses the network in clear text: say so where the
+		// operator looks at start, and in the log.
+		fmt.Fprintf(stderr, "warning: listening on %s without TLS: tokens and image data cross the network unencrypted; use --tls-cert and --tls-key\n", ln.Addr())
+		log.Warn("listening on a non-loopback address without TLS", "addr", ln.Addr().String())
+	}
+	if *demo {
+		host := ln.Addr().String()
+		if a, ok := ln.Addr().(*net.TCPAddr); ok && a.IP.IsUnspecified() {
+			host = net.JoinHostPort("127.0.0.1", strconv.Itoa(a.Port))
+		}
+		base := scheme + "://" + host
+		fmt.Fprintf(stdout, "demo: data directory %s (removed at exit)\ndemo: open %s/ and sign in with the admin token above; seeding a simulated cloud...\n", *dataDir, base)
+		go func() {
+			if err := runDemo(ctx, base, svc.AdminToken, demoDetectEvery, stdout, stderr); err != nil && ctx.Err() == nil {
+				fmt.Fprintf(stderr, "error: demo: %s\n", errorText(err))
+			}
+		}()
+	}
 	select {
 	case err := <-errc:
 		fmt.Fprintf(stderr, "error: %v\n", err)
@@ -276,6 +324,35 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		log.Warn("shutdown", "err", err)
 	}
 	return 0
+}
+
+// demoDetectEvery is how often the demo runs detection and its instances report.
+const demoDetectEvery = 5 * time.Second
+
+// demoFlags says what is wrong with flags given with --demo, or "": the
+// demo makes its own data directory and embedded store, so that its
+// simulated cloud never mixes with a real one.
+func demoFlags(fs *flag.FlagSet, getenv func(string) string) string {
+	for _, name := range []string{"data-dir", "store", "dsn", "blob-dir", "checkpoint-dir"} {
+		if isSet(fs, getenv, name) {
+			return "--demo makes a data directory and store of its own: drop --" + name + " (and IMGWARD_" +
+				strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + ")"
+		}
+	}
+	return ""
+}
+
+// isSet says whether a flag was given on the command line or in the environment.
+func isSet(fs *flag.FlagSet, getenv func(string) string, name string) bool {
+	set := getenv("IMGWARD_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_"))) != ""
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// loopback says whether a listening address is reachable only from this host.
+func loopback(a net.Addr) bool {
+	t, ok := a.(*net.TCPAddr)
+	return ok && t.IP.IsLoopback()
 }
 
 // uploadLimits parses the --upload-* flags; 0 turns a bound off. It

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -15,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,6 +80,26 @@ func TestServeTLS(t *testing.T) {
 		t.Fatalf("download over HTTP/2: %d, %d bytes", resp.StatusCode, len(b))
 	}
 
+	// The CLI trusts the server's CA through IMGWARD_CACERT, and only then.
+	caFile := filepath.Join(dir, "cert.pem")
+	for _, tt := range []struct {
+		name, ca string
+		code     int
+		msg      string
+	}{
+		{"trusted", caFile, 0, `"name": "x"`},
+		{"no CA", "", 1, "certificate"},
+		{"not PEM", filepath.Join(dir, "data", "admin.token"), 2, "holds no PEM certificate"},
+		{"missing", filepath.Join(dir, "nothing.pem"), 2, "no such file"},
+	} {
+		env := map[string]string{"IMGWARD_URL": url, "IMGWARD_TOKEN": strings.TrimSpace(string(tok)), "IMGWARD_CACERT": tt.ca}
+		var out, errOut bytes.Buffer
+		code := run([]string{"image", "list", "-o", "json"}, nil, &out, &errOut, func(k string) string { return env[k] })
+		if code != tt.code || !strings.Contains(out.String()+errOut.String(), tt.msg) {
+			t.Errorf("whoami, IMGWARD_CACERT %s: exit %d, %q %q; want %d and %q", tt.name, code, out.String(), errOut.String(), tt.code, tt.msg)
+		}
+	}
+
 	// A body that sends 8 KiB of the 1 MiB it announced, then stalls.
 	y := create()
 	pr, pw := io.Pipe()
@@ -100,11 +122,41 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"--upload-min-rate", "-1"}, "--upload-min-rate must be"},
 		{[]string{"--upload-window", "0"}, "--upload-window must be"},
 		{[]string{"--upload-timeout", "soon"}, "--upload-timeout must be"},
+		{[]string{"--demo"}, "--demo makes a data directory and store of its own: drop --data-dir"},
 	} {
 		var out, errOut bytes.Buffer
 		code := run(append([]string{"serve", "--data-dir", t.TempDir()}, tt.args...), nil, &out, &errOut, func(string) string { return "" })
 		if code != 2 || !strings.Contains(errOut.String(), tt.msg) {
 			t.Errorf("serve %v: exit %d, %q; want 2 and %q", tt.args, code, errOut.String(), tt.msg)
+		}
+	}
+}
+
+// TestServePlainWarning checks that serving without TLS on an address
+// other hosts reach warns at start, and on loopback does not.
+func TestServePlainWarning(t *testing.T) {
+	for _, tt := range []struct {
+		listen string
+		warn   bool
+	}{{"127.0.0.1:0", false}, {"0.0.0.0:0", true}} {
+		cmd := exec.Command(os.Args[0], "serve", "--data-dir", t.TempDir(), "--listen", tt.listen, "--log-level", "error")
+		cmd.Env = append(os.Environ(), "IMGWARD_TEST_AS_MAIN=1")
+		var errOut bytes.Buffer
+		cmd.Stderr = &errOut
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(out)
+		for sc.Scan() && !strings.HasPrefix(sc.Text(), "imgward serving on ") {
+		}
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+		if got := strings.Contains(errOut.String(), "without TLS"); got != tt.warn {
+			t.Errorf("--listen %s: warning %v, want %v; stderr %q", tt.listen, got, tt.warn, errOut.String())
 		}
 	}
 }
