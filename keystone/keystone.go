@@ -2,7 +2,8 @@
 // keystonemiddleware does for an OpenStack service: imgward holds a service
 // token of its own (a password-scoped token of a service user) and asks
 // Keystone about each caller's token with GET /v3/auth/tokens, the caller's
-// token in X-Subject-Token. A valid token is cached until it expires, a
+// token in X-Subject-Token. A valid token is cached until it expires or
+// for CacheTime (300 s by default, so a revocation takes effect), a
 // rejected one for a short while, in a bounded cache, so that a request with
 // a known token costs no round trip.
 //
@@ -37,6 +38,11 @@ type Config struct {
 	// NegativeTTL is how long a rejected token stays rejected without
 	// asking Keystone again; default 5 s.
 	NegativeTTL time.Duration
+	// CacheTime bounds how long a valid token is trusted without asking
+	// Keystone again, so that a revoked token stops working within it
+	// (keystonemiddleware's token_cache_time); default 300 s. A token is
+	// never trusted past its own expiry.
+	CacheTime time.Duration
 	// Client is the HTTP client; nil means one with a 10 s timeout.
 	Client *http.Client
 	Now    func() time.Time // nil: time.Now
@@ -95,6 +101,9 @@ func New(cfg Config) (*Validator, error) {
 		cfg.ProjectDomain = "Default"
 	}
 	cfg.CacheSize = max(cfg.CacheSize, MinCacheSize)
+	if cfg.CacheTime <= 0 {
+		cfg.CacheTime = 300 * time.Second
+	}
 	if cfg.NegativeTTL <= 0 {
 		cfg.NegativeTTL = 5 * time.Second
 	}
@@ -133,7 +142,11 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Identity, erro
 	case !now.Before(id.ExpiresAt):
 		return nil, errors.E(op, errors.Unauthenticated, errors.Msg("token expired"))
 	}
-	v.cache.put(token, id, id.ExpiresAt)
+	until := now.Add(v.cfg.CacheTime)
+	if id.ExpiresAt.Before(until) {
+		until = id.ExpiresAt
+	}
+	v.cache.put(token, id, until)
 	return id, nil
 }
 

@@ -158,6 +158,19 @@ func TestValidate(t *testing.T) {
 	if f.checks.Load() != before+1 {
 		t.Errorf("checks after expiry: %d, want 1", f.checks.Load()-before)
 	}
+	// A token that lives for an hour is asked about again after the cache
+	// time, so that its revocation takes effect within it.
+	before = f.checks.Load()
+	clock = clock.Add(299 * time.Second)
+	v.Validate(ctx, "good")
+	if f.checks.Load() != before {
+		t.Error("a cached token was checked again within the cache time")
+	}
+	clock = clock.Add(2 * time.Second)
+	v.Validate(ctx, "good")
+	if f.checks.Load() != before+1 {
+		t.Error("a token an hour from expiry was not checked again after the cache time")
+	}
 }
 
 // TestServiceTokenRenewed checks that imgward renews its own token when
