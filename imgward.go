@@ -47,6 +47,20 @@ type User struct {
 	// other roles, and for a collector that may report for none.
 	Hosts     []string
 	CreatedAt time.Time
+	// Disabled users are refused with any of their tokens, at once.
+	Disabled bool
+}
+
+// Token is one of a user's API tokens. Only its SHA-256 is kept; ID is the
+// first 16 hex digits of that hash, which names the token in lists and
+// revocations without revealing anything of the secret.
+type Token struct {
+	ID        string
+	Hash      []byte
+	UserID    UserID
+	CreatedAt time.Time
+	ExpiresAt time.Time // zero: never expires
+	RevokedAt time.Time // zero: not revoked
 }
 
 // Principal is an authenticated caller.
@@ -282,8 +296,23 @@ type Tx interface {
 
 	CreateUser(ctx context.Context, u *User) error
 	User(ctx context.Context, id UserID) (*User, error)
-	// UserByTokenHash finds the user whose token hashes to h.
-	UserByTokenHash(ctx context.Context, h []byte) (*User, error)
+	// UserByTokenHash finds the token that hashes to h and its user, in
+	// one indexed lookup. Revoked and expired tokens are returned too: the
+	// caller decides.
+	UserByTokenHash(ctx context.Context, h []byte) (*User, *Token, error)
+	// ListUsers lists the users of a project, or of all projects when
+	// project is "", oldest first.
+	ListUsers(ctx context.Context, project ProjectID) ([]User, error)
+	// SetUserDisabled disables or enables a user.
+	SetUserDisabled(ctx context.Context, id UserID, disabled bool) error
+	// CreateToken stores a new token of an existing user.
+	CreateToken(ctx context.Context, t *Token) error
+	// ListTokens lists a user's tokens, revoked ones included, oldest first.
+	ListTokens(ctx context.Context, user UserID) ([]Token, error)
+	// RevokeToken marks the user's token id revoked at the given time; a
+	// token already revoked keeps its first time. NotExist when the user
+	// has no such token.
+	RevokeToken(ctx context.Context, user UserID, id string, at time.Time) error
 	// CountAdmins counts users with the admin role.
 	CountAdmins(ctx context.Context) (int, error)
 

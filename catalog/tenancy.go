@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -46,9 +47,10 @@ func (s *Service) Authenticate(ctx context.Context, token string) (imgward.Princ
 	}
 	h := HashToken(token)
 	var u *imgward.User
+	var k *imgward.Token
 	err := s.store.View(ctx, func(tx imgward.Tx) error {
 		var err error
-		u, err = tx.UserByTokenHash(ctx, h)
+		u, k, err = tx.UserByTokenHash(ctx, h)
 		return err
 	})
 	if errors.Is(errors.NotExist, err) {
@@ -59,10 +61,30 @@ func (s *Service) Authenticate(ctx context.Context, token string) (imgward.Princ
 	}
 	// The lookup went by hash; compare again in constant time so that no
 	// store's index behaviour decides authentication.
-	if subtle.ConstantTimeCompare(u.TokenHash, h) != 1 {
+	if subtle.ConstantTimeCompare(k.Hash, h) != 1 {
 		return imgward.Principal{}, bad
 	}
-	return imgward.Principal{UserID: u.ID, ProjectID: u.ProjectID, Role: u.Role, Hosts: u.Hosts}, nil
+	p := imgward.Principal{UserID: u.ID, ProjectID: u.ProjectID, Role: u.Role, Hosts: u.Hosts}
+	// A known token refused is audited: its use after revocation or
+	// expiry, or by a disabled user, is worth seeing. The caller learns
+	// only that the token is not valid.
+	if why := tokenRefusal(u, k, s.stamp()); why != "" {
+		return imgward.Principal{}, s.deny(ctx, p, "authenticate", tokenObject(u.ID, k.ID), why, bad)
+	}
+	return p, nil
+}
+
+// tokenRefusal says why a known token may not be used now, or "".
+func tokenRefusal(u *imgward.User, k *imgward.Token, now time.Time) string {
+	switch {
+	case u.Disabled:
+		return "user disabled"
+	case !k.RevokedAt.IsZero():
+		return "token revoked"
+	case !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt):
+		return "token expired"
+	}
+	return ""
 }
 
 // Bootstrap creates the first admin, in a project named "admin", when the

@@ -103,24 +103,53 @@ func testUsers(t *testing.T, s imgward.Store) {
 			if err != nil {
 				return err
 			}
-			if diff := cmp.Diff(&want, got, cmp.Comparer(equalBytes)); diff != "" {
+			// The token lives in the tokens table: User does not carry it.
+			noToken := want
+			noToken.TokenHash = nil
+			if diff := cmp.Diff(&noToken, got, cmp.Comparer(equalBytes)); diff != "" {
 				t.Errorf("User %s (-want +got):\n%s", want.Name, diff)
 			}
 			if want.TokenHash == nil {
 				continue
 			}
-			got, err = tx.UserByTokenHash(ctx(t), want.TokenHash)
+			got, tok, err := tx.UserByTokenHash(ctx(t), want.TokenHash)
 			if err != nil {
 				return err
 			}
-			if got.ID != want.ID {
-				t.Errorf("UserByTokenHash(hash of %s) = %s, want %s", want.Name, got.ID, want.ID)
+			if diff := cmp.Diff(&want, got, cmp.Comparer(equalBytes)); diff != "" {
+				t.Errorf("UserByTokenHash(hash of %s) (-want +got):\n%s", want.Name, diff)
+			}
+			wantTok := &imgward.Token{ID: hex.EncodeToString(want.TokenHash[:8]), Hash: want.TokenHash,
+				UserID: want.ID, CreatedAt: want.CreatedAt}
+			if diff := cmp.Diff(wantTok, tok); diff != "" {
+				t.Errorf("UserByTokenHash(hash of %s) token (-want +got):\n%s", want.Name, diff)
 			}
 		}
-		_, err := tx.User(ctx(t), userID(9))
+		all, err := tx.ListUsers(ctx(t), "")
+		if err != nil {
+			return err
+		}
+		if len(all) != len(users) {
+			t.Errorf("ListUsers(all) has %d users, want %d", len(all), len(users))
+		}
+		two, err := tx.ListUsers(ctx(t), projectID(2))
+		if err != nil {
+			return err
+		}
+		var names []string
+		for _, u := range two {
+			names = append(names, u.Name)
+		}
+		if want := []string{"carol", "svc1", "svc2", "col1", "col2"}; !cmp.Equal(names, want) {
+			t.Errorf("ListUsers(project 2) = %q, want %q", names, want)
+		}
+		if none, err := tx.ListUsers(ctx(t), projectID(9)); err != nil || len(none) != 0 {
+			t.Errorf("ListUsers(absent project) = %v, %v; want none", none, err)
+		}
+		_, err = tx.User(ctx(t), userID(9))
 		wantKind(t, "User of an absent id", err, errors.NotExist)
 		for _, h := range [][]byte{tokenHash("mallory"), nil, {}} {
-			_, err = tx.UserByTokenHash(ctx(t), h)
+			_, _, err = tx.UserByTokenHash(ctx(t), h)
 			wantKind(t, "UserByTokenHash of an unknown hash", err, errors.NotExist)
 			secretInError(t, err, h)
 		}
@@ -133,6 +162,112 @@ func testUsers(t *testing.T, s imgward.Store) {
 		}
 		return nil
 	})
+}
+
+func testTokens(t *testing.T, s imgward.Store) {
+	alice := imgward.User{ID: userID(1), Name: "alice", ProjectID: projectID(1), Role: imgward.RoleMember,
+		TokenHash: tokenHash("alice-1"), CreatedAt: at(0)}
+	bob := imgward.User{ID: userID(2), Name: "bob", ProjectID: projectID(1), Role: imgward.RoleMember, CreatedAt: at(1)}
+	toks := []imgward.Token{
+		{ID: "b", Hash: tokenHash("alice-2"), UserID: alice.ID, CreatedAt: at(5), ExpiresAt: at(100)},
+		{ID: "a", Hash: tokenHash("alice-3"), UserID: alice.ID, CreatedAt: at(5)},
+		{ID: "c", Hash: tokenHash("bob-1"), UserID: bob.ID, CreatedAt: at(2)},
+	}
+	update(t, s, func(tx imgward.Tx) error {
+		for _, u := range []*imgward.User{&alice, &bob} {
+			if err := tx.CreateUser(ctx(t), u); err != nil {
+				return err
+			}
+		}
+		for i := range toks {
+			if err := tx.CreateToken(ctx(t), &toks[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	dups := map[string]imgward.Token{
+		"taken hash": {ID: "z", Hash: tokenHash("alice-2"), UserID: bob.ID, CreatedAt: at(9)},
+		"taken id":   {ID: "a", Hash: tokenHash("new"), UserID: bob.ID, CreatedAt: at(9)},
+	}
+	for what, k := range dups {
+		err := s.Update(ctx(t), func(tx imgward.Tx) error { return tx.CreateToken(ctx(t), &k) })
+		wantKind(t, "CreateToken of a "+what, err, errors.Exist)
+		secretInError(t, err, k.Hash)
+	}
+	err := s.Update(ctx(t), func(tx imgward.Tx) error {
+		return tx.CreateToken(ctx(t), &imgward.Token{ID: "n", UserID: bob.ID})
+	})
+	wantKind(t, "CreateToken without a hash", err, errors.Invalid)
+
+	first := imgward.Token{ID: hex.EncodeToString(alice.TokenHash[:8]), Hash: alice.TokenHash, UserID: alice.ID, CreatedAt: at(0)}
+	listTokens := func(what string, user imgward.UserID, want []imgward.Token) {
+		t.Helper()
+		view(t, s, func(tx imgward.Tx) error {
+			got, err := tx.ListTokens(ctx(t), user)
+			if err != nil {
+				return err
+			}
+			if diff := cmp.Diff(want, got, cmp.Comparer(equalBytes)); diff != "" {
+				t.Errorf("ListTokens %s (-want +got):\n%s", what, diff)
+			}
+			return nil
+		})
+	}
+	// By creation, then id: "a" before "b" at the same time.
+	listTokens("of alice", alice.ID, []imgward.Token{first, toks[1], toks[0]})
+	listTokens("of nobody", userID(9), []imgward.Token{})
+
+	// Revoking keeps the first time; another user's token is not found.
+	update(t, s, func(tx imgward.Tx) error {
+		if err := tx.RevokeToken(ctx(t), alice.ID, "a", at(50)); err != nil {
+			return err
+		}
+		return tx.RevokeToken(ctx(t), alice.ID, "a", at(60))
+	})
+	for what, c := range map[string]struct {
+		user imgward.UserID
+		id   string
+	}{"of another user": {bob.ID, "a"}, "absent": {alice.ID, "zz"}} {
+		err := s.Update(ctx(t), func(tx imgward.Tx) error { return tx.RevokeToken(ctx(t), c.user, c.id, at(70)) })
+		wantKind(t, "RevokeToken "+what, err, errors.NotExist)
+	}
+	revoked := toks[1]
+	revoked.RevokedAt = at(50)
+	listTokens("after a revocation", alice.ID, []imgward.Token{first, revoked, toks[0]})
+
+	// Disabling shows in every lookup of the user, and is undone.
+	for _, disabled := range []bool{true, false} {
+		update(t, s, func(tx imgward.Tx) error { return tx.SetUserDisabled(ctx(t), bob.ID, disabled) })
+		view(t, s, func(tx imgward.Tx) error {
+			u, err := tx.User(ctx(t), bob.ID)
+			if err != nil {
+				return err
+			}
+			byTok, tok, err := tx.UserByTokenHash(ctx(t), tokenHash("bob-1"))
+			if err != nil {
+				return err
+			}
+			list, err := tx.ListUsers(ctx(t), projectID(1))
+			if err != nil {
+				return err
+			}
+			if u.Disabled != disabled || byTok.Disabled != disabled || len(list) != 2 || list[1].Disabled != disabled {
+				t.Errorf("after SetUserDisabled(%v): User %v, UserByTokenHash %v, ListUsers %v", disabled, u.Disabled, byTok.Disabled, list)
+			}
+			if tok.ID != "c" {
+				t.Errorf("UserByTokenHash(bob-1) token %q, want c", tok.ID)
+			}
+			// A revoked token is still found: the caller refuses it.
+			_, tok, err = tx.UserByTokenHash(ctx(t), tokenHash("alice-3"))
+			if err != nil || !tok.RevokedAt.Equal(at(50)) {
+				t.Errorf("UserByTokenHash(revoked) = %+v, %v", tok, err)
+			}
+			return nil
+		})
+	}
+	err = s.Update(ctx(t), func(tx imgward.Tx) error { return tx.SetUserDisabled(ctx(t), userID(9), true) })
+	wantKind(t, "SetUserDisabled of an absent user", err, errors.NotExist)
 }
 
 // equalBytes treats nil and empty as equal: a store may return either for

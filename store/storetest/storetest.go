@@ -24,6 +24,7 @@ func Run(t *testing.T, open func(t *testing.T) imgward.Store) {
 	}{
 		{"Projects", testProjects},
 		{"Users", testUsers},
+		{"Tokens", testTokens},
 		{"Publishers", testPublishers},
 		{"Images", testImages},
 		{"DeleteImage", testDeleteImage},

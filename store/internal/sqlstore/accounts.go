@@ -3,7 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"strings"
+	"time"
 
 	"imgward"
 	"imgward/errors"
@@ -45,58 +47,131 @@ func (t *tx) ListProjects(ctx context.Context) ([]imgward.Project, error) {
 	return ps, err
 }
 
-// tokenHash stores an empty hash as NULL: users without a token share no
-// key in the unique index, and no lookup can match them.
-func tokenHash(h []byte) any {
-	if len(h) == 0 {
-		return nil
-	}
-	return h
-}
-
 // CreateUser keeps the hosts comma-separated: a host name holds no comma,
-// and the list is read whole with the user, never searched in SQL.
+// and the list is read whole with the user, never searched in SQL. A
+// u.TokenHash becomes the user's first token in the tokens table.
 func (t *tx) CreateUser(ctx context.Context, u *imgward.User) error {
 	for _, h := range u.Hosts {
 		if h == "" || strings.Contains(h, ",") {
 			return t.d.wrap("CreateUser", errors.E(errors.Invalid, errors.Errorf("invalid host %q", h)))
 		}
 	}
-	return t.exec(ctx, "CreateUser",
-		`INSERT INTO users (id, name, project_id, role, token_hash, created_at, hosts)
+	err := t.exec(ctx, "CreateUser",
+		`INSERT INTO users (id, name, project_id, role, created_at, hosts, disabled)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		string(u.ID), u.Name, string(u.ProjectID), string(u.Role), tokenHash(u.TokenHash), micros(u.CreatedAt),
-		strings.Join(u.Hosts, ","))
+		string(u.ID), u.Name, string(u.ProjectID), string(u.Role), micros(u.CreatedAt),
+		strings.Join(u.Hosts, ","), u.Disabled)
+	if err != nil || len(u.TokenHash) == 0 {
+		return err
+	}
+	return t.CreateToken(ctx, &imgward.Token{ID: TokenID(u.TokenHash), Hash: u.TokenHash, UserID: u.ID, CreatedAt: u.CreatedAt})
 }
 
-func (t *tx) user(ctx context.Context, op, where string, arg any) (*imgward.User, error) {
-	var u imgward.User
+// TokenID names a token by the first 16 hex digits of its hash, as
+// migration 0012 does for the tokens it moves.
+func TokenID(h []byte) string {
+	return hex.EncodeToString(h[:min(8, len(h))])
+}
+
+const userCols = `u.id, u.name, u.project_id, u.role, u.created_at, u.hosts, u.disabled`
+
+func scanUser(r interface{ Scan(...any) error }, u *imgward.User, more ...any) error {
 	var hosts string
-	err := t.queryRow(ctx,
-		`SELECT id, name, project_id, role, token_hash, created_at, hosts FROM users WHERE `+where, arg).
-		Scan(&u.ID, &u.Name, &u.ProjectID, &u.Role, &u.TokenHash, usec{&u.CreatedAt}, &hosts)
-	if err != nil {
-		return nil, t.d.wrap(op, err)
-	}
+	err := r.Scan(append([]any{&u.ID, &u.Name, &u.ProjectID, &u.Role, usec{&u.CreatedAt}, &hosts, &u.Disabled}, more...)...)
 	if hosts != "" {
 		u.Hosts = strings.Split(hosts, ",")
+	}
+	return err
+}
+
+func (t *tx) User(ctx context.Context, id imgward.UserID) (*imgward.User, error) {
+	var u imgward.User
+	if err := scanUser(t.queryRow(ctx, `SELECT `+userCols+` FROM users u WHERE u.id = $1`, string(id)), &u); err != nil {
+		return nil, t.d.wrap("User", err)
 	}
 	return &u, nil
 }
 
-func (t *tx) User(ctx context.Context, id imgward.UserID) (*imgward.User, error) {
-	return t.user(ctx, "User", `id = $1`, string(id))
+// UserByTokenHash looks h up through the tokens' primary key, joined to the
+// user's. The comparison in the database is not constant-time, but it
+// compares hashes, not tokens: a timing leak tells an attacker about the
+// SHA-256 of guesses, which does not help forge a token.
+func (t *tx) UserByTokenHash(ctx context.Context, h []byte) (*imgward.User, *imgward.Token, error) {
+	if len(h) == 0 {
+		return nil, nil, t.d.wrap("UserByTokenHash", sql.ErrNoRows)
+	}
+	var u imgward.User
+	var k imgward.Token
+	row := t.queryRow(ctx, `SELECT `+userCols+`, k.id, k.hash, k.created_at, k.expires_at, k.revoked_at
+		FROM tokens k JOIN users u ON u.id = k.user_id WHERE k.hash = $1`, h)
+	err := scanUser(row, &u, &k.ID, &k.Hash, usec{&k.CreatedAt}, usec{&k.ExpiresAt}, usec{&k.RevokedAt})
+	if err != nil {
+		return nil, nil, t.d.wrap("UserByTokenHash", err)
+	}
+	k.UserID = u.ID
+	u.TokenHash = k.Hash
+	return &u, &k, nil
 }
 
-// UserByTokenHash looks h up through the unique index. The comparison in
-// the database is not constant-time, but it compares hashes, not tokens: a
-// timing leak tells an attacker about the SHA-256 of guesses, which does not
-// help forge a token.
-func (t *tx) UserByTokenHash(ctx context.Context, h []byte) (*imgward.User, error) {
-	if len(h) == 0 {
-		return nil, t.d.wrap("UserByTokenHash", sql.ErrNoRows)
+func (t *tx) ListUsers(ctx context.Context, project imgward.ProjectID) ([]imgward.User, error) {
+	us := []imgward.User{}
+	err := t.list(ctx, "ListUsers",
+		`SELECT `+userCols+` FROM users u WHERE $1 = '' OR u.project_id = $1 ORDER BY u.created_at, u.id`,
+		[]any{string(project)},
+		func(r *sql.Rows) error {
+			var u imgward.User
+			err := scanUser(r, &u)
+			us = append(us, u)
+			return err
+		})
+	return us, err
+}
+
+func (t *tx) SetUserDisabled(ctx context.Context, id imgward.UserID, disabled bool) error {
+	res, err := t.execContext(ctx, `UPDATE users SET disabled = $1 WHERE id = $2`, disabled, string(id))
+	return t.affected("SetUserDisabled", res, err)
+}
+
+// affected turns an update that matched no row into NotExist.
+func (t *tx) affected(op string, res sql.Result, err error) error {
+	if err != nil {
+		return t.d.wrap(op, err)
 	}
-	return t.user(ctx, "UserByTokenHash", `token_hash = $1`, h)
+	n, err := res.RowsAffected()
+	if err == nil && n == 0 {
+		err = sql.ErrNoRows
+	}
+	return t.d.wrap(op, err)
+}
+
+func (t *tx) CreateToken(ctx context.Context, k *imgward.Token) error {
+	if len(k.Hash) == 0 || k.ID == "" {
+		return t.d.wrap("CreateToken", errors.E(errors.Invalid, errors.Msg("token without hash or id")))
+	}
+	return t.exec(ctx, "CreateToken",
+		`INSERT INTO tokens (hash, id, user_id, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		k.Hash, k.ID, string(k.UserID), micros(k.CreatedAt), micros(k.ExpiresAt), micros(k.RevokedAt))
+}
+
+func (t *tx) ListTokens(ctx context.Context, user imgward.UserID) ([]imgward.Token, error) {
+	ks := []imgward.Token{}
+	err := t.list(ctx, "ListTokens",
+		`SELECT id, hash, created_at, expires_at, revoked_at FROM tokens WHERE user_id = $1 ORDER BY created_at, id`,
+		[]any{string(user)},
+		func(r *sql.Rows) error {
+			k := imgward.Token{UserID: user}
+			err := r.Scan(&k.ID, &k.Hash, usec{&k.CreatedAt}, usec{&k.ExpiresAt}, usec{&k.RevokedAt})
+			ks = append(ks, k)
+			return err
+		})
+	return ks, err
+}
+
+func (t *tx) RevokeToken(ctx context.Context, user imgward.UserID, id string, at time.Time) error {
+	res, err := t.execContext(ctx,
+		`UPDATE tokens SET revoked_at = CASE WHEN revoked_at = 0 THEN $1 ELSE revoked_at END
+		WHERE user_id = $2 AND id = $3`, micros(at), string(user), id)
+	return t.affected("RevokeToken", res, err)
 }
 
 func (t *tx) CountAdmins(ctx context.Context) (int, error) {
