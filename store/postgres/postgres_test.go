@@ -12,6 +12,7 @@ import (
 
 	"imgward"
 	"imgward/errors"
+	"imgward/store/internal/sqlstore"
 	"imgward/store/storetest"
 )
 
@@ -126,4 +127,21 @@ func TestAuditTamper(t *testing.T) {
 		t.Cleanup(func() { db.Close() })
 		return open(t, dsn), db
 	})
+}
+
+// TestTokenUpgrade checks that a database of an imgward before migration
+// 0012 keeps its users' tokens working.
+func TestTokenUpgrade(t *testing.T) {
+	storetest.PostgresServer(t)
+	dsn := storetest.PostgresDSN(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sub, _ := fs.Sub(embedded, "migrations")
+	if err := sqlstore.Migrate(t.Context(), db, storetest.MigrationsBefore(t, sub, 12), &dialect); err != nil {
+		t.Fatal(err)
+	}
+	storetest.TokenUpgrade(t, db, func() imgward.Store { return open(t, dsn) })
 }

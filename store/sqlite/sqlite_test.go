@@ -2,12 +2,14 @@ package sqlite
 
 import (
 	"database/sql"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"imgward"
 	"imgward/errors"
+	"imgward/store/internal/sqlstore"
 	"imgward/store/storetest"
 )
 
@@ -106,5 +108,29 @@ func TestAuditTamper(t *testing.T) {
 		}
 		t.Cleanup(func() { db.Close() })
 		return s, db
+	})
+}
+
+// TestTokenUpgrade checks that a database of an imgward before migration
+// 0012 keeps its users' tokens working.
+func TestTokenUpgrade(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "imgward.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sub, _ := fs.Sub(migrations, "migrations")
+	if err := sqlstore.Migrate(t.Context(), db, storetest.MigrationsBefore(t, sub, 12), &dialect); err != nil {
+		t.Fatal(err)
+	}
+	storetest.TokenUpgrade(t, db, func() imgward.Store {
+		db.Close()
+		s, err := Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
 	})
 }
