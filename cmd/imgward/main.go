@@ -36,6 +36,12 @@ Client commands:
   project create NAME                    create a project (admin)
   project list                           list projects
   user create NAME --project ID          create a user and print its token, once
+  user list [--project ID]               list users (admin)
+  user disable USER                      refuse all of a user's tokens at once (admin)
+  user enable USER                       let a disabled user in again (admin)
+  token create USER [--expires D]        issue another token for a user, shown once (admin)
+  token list USER                        list a user's tokens by id, never the secret (admin)
+  token revoke USER TOKEN-ID             refuse one token from now on (admin)
   publisher show PROJECT                 show a project's publisher profile
   publisher set PROJECT [flags]          change a publisher profile
   publisher list --risk                  rank judged publishers, riskiest first (admin)
@@ -232,7 +238,7 @@ type command struct {
 	run   func(e *env, args []string) error
 }
 
-var nouns = []*noun{&projectNoun, &userNoun, &publisherNoun, &imageNoun, &instanceNoun, &diskNoun, &auditNoun,
+var nouns = []*noun{&projectNoun, &userNoun, &tokenNoun, &publisherNoun, &imageNoun, &instanceNoun, &diskNoun, &auditNoun,
 	&collectNoun, &vmiNoun, &baselineNoun, &detectNoun, &flagNoun, &eventNoun, &keyNoun, &identityNoun,
 	&offerNoun, &subscriptionNoun}
 

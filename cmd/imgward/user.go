@@ -3,15 +3,19 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 )
 
 var userNoun = noun{
 	name:    "user",
-	summary: "the users that act for a project, each with its API token",
+	summary: "the users that act for a project, each with its API tokens",
 	commands: []command{
 		{"create", userCreateUsage, userCreate},
+		{"list", userListUsage, userList},
+		{"disable", userDisableUsage, userDisable},
+		{"enable", userEnableUsage, userEnable},
 	},
 }
 
@@ -74,4 +78,64 @@ func userCreate(e *env, args []string) error {
 		fmt.Fprintln(e.stderr, "note: a collector without --hosts may post no snapshot; create one with --hosts H,H,...")
 	}
 	return nil
+}
+
+const userListUsage = `usage: imgward user list [--project ID] [--output table|json]
+
+List the users, oldest first: all of them, or those of project ID. Needs
+the admin role.
+
+Flags:
+  --project ID  only the users of this project
+`
+
+func userList(e *env, args []string) error {
+	fs := e.flags("user list")
+	project := fs.String("project", "", "")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	p := "/v1/users"
+	if *project != "" {
+		p += "?" + url.Values{"project_id": {*project}}.Encode()
+	}
+	var resp struct {
+		Users []json.RawMessage `json:"users"`
+	}
+	if err := e.api.call(e.ctx, "GET", p, nil, &resp); err != nil {
+		return err
+	}
+	return e.emitList(resp.Users, []string{"ID", "NAME", "PROJECT", "ROLE", "DISABLED", "CREATED"}, func(o object) []string {
+		return []string{o.s("id"), o.s("name"), o.s("project_id"), o.s("role"), o.s("disabled"), o.s("created_at")}
+	})
+}
+
+const userDisableUsage = `usage: imgward user disable USER [--output table|json]
+
+Disable user USER (its id): every one of its tokens is refused from the
+next request on, until user enable. Needs the admin role; an admin may not
+disable itself. Audited.
+`
+
+const userEnableUsage = `usage: imgward user enable USER [--output table|json]
+
+Enable a disabled user again: its tokens that are neither revoked nor
+expired work again. Needs the admin role. Audited.
+`
+
+func userDisable(e *env, args []string) error { return userSetDisabled(e, args, "disable") }
+
+func userEnable(e *env, args []string) error { return userSetDisabled(e, args, "enable") }
+
+func userSetDisabled(e *env, args []string, verb string) error {
+	fs := e.flags("user " + verb)
+	ops, err := parse(fs, args, "USER")
+	if err != nil {
+		return err
+	}
+	var raw json.RawMessage
+	if err := e.api.call(e.ctx, "POST", path("v1", "users", ops[0], verb), nil, &raw); err != nil {
+		return err
+	}
+	return e.emitObject(raw, []string{"id", "name", "project_id", "role", "disabled", "created_at"}, "hosts")
 }
