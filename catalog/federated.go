@@ -42,6 +42,12 @@ func (s *Service) FederatedPrincipal(ctx context.Context, f Federated) (imgward.
 	if err != nil {
 		return imgward.Principal{}, errors.E(op, err)
 	}
+	// An admin may disable a Keystone user in imgward too: it is refused
+	// here at once, even while Keystone's answer for its token is cached.
+	if u.Disabled {
+		return imgward.Principal{}, s.deny(ctx, p, "authenticate", userObject(u.ID), "user disabled",
+			errors.E(op, errors.Unauthenticated, errors.Msg("missing or invalid token")))
+	}
 	p.Hosts = u.Hosts
 	return p, nil
 }
