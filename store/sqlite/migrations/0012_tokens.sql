@@ -13,7 +13,9 @@ CREATE TABLE tokens (
 ) STRICT;
 CREATE INDEX tokens_user ON tokens (user_id, created_at);
 
--- Each existing user's single token moves here and keeps working.
+-- Each existing user's single token moves here and keeps working. The
+-- users.token_hash column stays, empty and unused: SQLite cannot drop a
+-- UNIQUE column, and both stores keep one schema.
 INSERT INTO tokens (hash, id, user_id, created_at, expires_at, revoked_at)
 	SELECT token_hash, lower(hex(substr(token_hash, 1, 8))), id, created_at, 0, 0
 	FROM users WHERE token_hash IS NOT NULL;
