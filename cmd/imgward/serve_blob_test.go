@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/minio/minio-go/v7"
 
@@ -79,24 +75,7 @@ func TestServeS3SurvivesKill(t *testing.T) {
 		t.Fatal("download differs from the upload")
 	}
 
-	pr, pw := io.Pipe()
-	go func() {
-		req, _ := http.NewRequest("PUT", url+"/v2/images/"+cut+"/file", pr)
-		req.Header.Set("X-Auth-Token", c.tok)
-		req.Header.Set("Content-Type", "application/octet-stream")
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-		}
-	}()
-	pw.Write(bytes.Repeat([]byte("x"), 1<<20))
-	for c.image(cut)["status"] != "saving" {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if err := srv.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	srv.Wait()
-	pw.CloseWithError(io.ErrUnexpectedEOF)
+	c.killDuringUpload(srv, cut)
 
 	_, c.url = serveProcess(t, dir, "--blob", s3test.URL(o))
 	if got := c.image(cut); got["status"] != "queued" {

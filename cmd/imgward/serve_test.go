@@ -77,6 +77,30 @@ func (c *crashClient) do(method, path, ctype string, body io.Reader, want int) [
 	return b
 }
 
+// killDuringUpload starts an upload of image id, and once the server has
+// it saving, kills the server with SIGKILL and breaks the upload off.
+func (c *crashClient) killDuringUpload(srv *exec.Cmd, id string) {
+	c.t.Helper()
+	pr, pw := io.Pipe()
+	go func() {
+		req, _ := http.NewRequest("PUT", c.url+"/v2/images/"+id+"/file", pr)
+		req.Header.Set("X-Auth-Token", c.tok)
+		req.Header.Set("Content-Type", "application/octet-stream")
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	pw.Write(bytes.Repeat([]byte("x"), 1<<20))
+	for c.image(id)["status"] != "saving" {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := srv.Process.Signal(syscall.SIGKILL); err != nil {
+		c.t.Fatal(err)
+	}
+	srv.Wait()
+	pw.CloseWithError(io.ErrUnexpectedEOF)
+}
+
 func (c *crashClient) image(id string) map[string]any {
 	var m map[string]any
 	json.Unmarshal(c.do("GET", "/v2/images/"+id, "", nil, 200), &m)
@@ -109,24 +133,7 @@ func TestServeSurvivesKill(t *testing.T) {
 	c.do("PUT", "/v2/images/"+done+"/file", "application/octet-stream", bytes.NewReader(data), 204)
 
 	// An upload that is in flight when the server dies.
-	pr, pw := io.Pipe()
-	go func() {
-		req, _ := http.NewRequest("PUT", url+"/v2/images/"+cut+"/file", pr)
-		req.Header.Set("X-Auth-Token", c.tok)
-		req.Header.Set("Content-Type", "application/octet-stream")
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-		}
-	}()
-	pw.Write(bytes.Repeat([]byte("x"), 1<<20))
-	for c.image(cut)["status"] != "saving" {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if err := srv.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	srv.Wait()
-	pw.CloseWithError(io.ErrUnexpectedEOF)
+	c.killDuringUpload(srv, cut)
 
 	_, c.url = serveProcess(t, dir)
 	got := c.image(done)
