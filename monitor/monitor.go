@@ -87,9 +87,11 @@ type Service struct {
 	log   *slog.Logger
 	fleet *fleet.Fleet
 	hook  *webhook
-	// received counts committed ingest batches, in commit order: a batch's
-	// number orders its snapshots in the unified state (fleet.Member.Seq)
-	// as the store orders them, whatever order trackBatch runs in.
+	// received numbers ingest batches: two batches of this node that
+	// share an instance are numbered in commit order (ingest.go), so a
+	// batch's number orders its snapshots in the unified state
+	// (fleet.Member.Seq) as the store orders them, whatever order
+	// trackBatch runs in.
 	received atomic.Uint64
 	runMu    sync.Mutex // one detection run at a time; guards fitted
 	// fitted keeps the scorer of each baseline version in use, by role

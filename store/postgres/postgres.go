@@ -2,16 +2,53 @@
 // several imgward nodes use at once. It uses pgx through database/sql, so
 // that it shares its SQL with store/sqlite (store/internal/sqlstore).
 //
-// Writes are serialized across nodes: every write transaction, migrations
-// included, first takes one transaction-scoped advisory lock. That is what
-// SQLite's single writer gives store/sqlite, and what the audit log needs: an
-// append reads the head of the log and writes after it, and no other node
-// may append in between. Under the lock, READ COMMITTED sees every earlier
-// write, so the catalog's read-check-write steps run as if alone. (A
+// # Writes across nodes
+//
+// Every write transaction, migrations included, first takes one
+// transaction-scoped advisory lock, writeLockKey: an Update takes it
+// EXCLUSIVE, a hot-path write (UpdateHot: launch and its denial, key release
+// and its denial, snapshot ingest, audit appends and their integration)
+// takes it SHARED. So an Update runs alone, as on SQLite's single writer,
+// and the catalog's read-check-write steps run as if alone: under READ
+// COMMITTED, each statement after the lock sees every earlier commit. (A
 // stricter isolation would not help: its snapshot is taken when the lock is
 // requested, before it is granted, and would miss the previous holder's
-// commit.) Reads run in REPEATABLE READ, READ ONLY transactions: one
-// consistent snapshot per View, never blocked by writers.
+// commit.) Hot transactions run beside one another and scale with nodes.
+// Reads run in REPEATABLE READ, READ ONLY transactions: one consistent
+// snapshot per View, never blocked by writers.
+//
+// Why every rule still holds, rule by rule:
+//
+//   - Rules that a cold write changes and a hot one reads: a member's state
+//     (accepted, pending, revoked), an image's quarantine and status, a
+//     subscription (cancelled), an offer, a user disabled, an image key.
+//     The cold write holds the lock exclusive from before its first read to
+//     its commit. A hot transaction holding the lock shared when it asks
+//     makes it wait, so the hot one commits first; one that asks after waits
+//     for the commit (PostgreSQL queues a shared request behind a waiting
+//     exclusive one, so cold writes are not starved), and its statements
+//     then see the new rule. No hot transaction that commits after a
+//     revocation, quarantine or cancellation read the state before it.
+//   - A document (nonce) released once across nodes: the primary key of
+//     identity_nonces. UseNonce is one INSERT ... ON CONFLICT DO UPDATE
+//     ... WHERE expired: a second node's insert waits for the first's row
+//     lock, then sees the committed row unexpired and changes nothing, so
+//     exactly one release commits.
+//   - Instance ids, audit sequence numbers: fresh keys (random ids, the
+//     audit_log_seq sequence), with their primary keys as the backstop.
+//   - Idempotency keys of ingest: the primary key of idempotency_keys; the
+//     loser gets Exist, and monitor retries it as a replay.
+//   - The latest snapshot of an instance is the one of the batch committed
+//     last: the upsert's row lock makes a second batch for the instance
+//     wait for the first's commit before it writes over it, and adds to its
+//     count (no update is lost). PutSnapshots writes a batch's instances in
+//     id order, so two batches do not deadlock.
+//   - The audit log: appends read no other entry (sqlstore.AppendAudit);
+//     the integrator takes its own lock, auditLockKey, and integrates only
+//     committed entries, so an append that commits late takes a later leaf.
+//
+// The member state machine and every other rule that only cold writes
+// touch stay under the exclusive lock, as before.
 package postgres
 
 import (
@@ -39,7 +76,10 @@ type Store struct {
 	db *sql.DB
 }
 
-var _ imgward.Store = (*Store)(nil)
+var (
+	_ imgward.Store      = (*Store)(nil)
+	_ imgward.HotUpdater = (*Store)(nil)
+)
 
 // writeLockKey names imgward's advisory lock ("imgward" in ASCII), one per
 // database. Another application's locks in the same database would have to
@@ -56,8 +96,9 @@ const auditLockKey int64 = 0x696d6777617564
 const maxConns = 16
 
 // maxAttempts bounds the runs of an Update after serialization failures or
-// deadlocks. With writers serialized neither should happen; the retries are
-// a safety net for locks we do not foresee (another application's, an
+// deadlocks. Cold writes run alone and hot ones take row locks in one order
+// (see the package comment), so neither should happen; the retries are a
+// safety net for locks we do not foresee (another application's, an
 // operator's), so a few suffice.
 const maxAttempts = 5
 
@@ -78,6 +119,10 @@ var dialect = sqlstore.Dialect{
 	},
 	WriteLock: func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, writeLockKey)
+		return err
+	},
+	HotLock: func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, writeLockKey)
 		return err
 	},
 	AuditSeq: `SELECT nextval('audit_log_seq')`,
@@ -114,12 +159,26 @@ func (s *Store) View(ctx context.Context, fn func(imgward.Tx) error) error {
 	return sqlstore.Run(ctx, s.db, nil, readOpts, &dialect, fn)
 }
 
-// Update runs fn in a write transaction under the write lock, and runs it
-// again, up to maxAttempts in all, when PostgreSQL reports a serialization
-// failure or a deadlock.
+// Update runs fn in a write transaction under the write lock, exclusive,
+// and runs it again, up to maxAttempts in all, when PostgreSQL reports a
+// serialization failure or a deadlock.
 func (s *Store) Update(ctx context.Context, fn func(imgward.Tx) error) error {
+	return s.retry(ctx, func() error { return sqlstore.Run(ctx, s.db, nil, nil, &dialect, fn) })
+}
+
+// UpdateHot runs fn as a hot-path write (imgward.HotUpdater): under the
+// write lock shared, beside other hot writes of every node. It retries as
+// Update does; hot writes that lock rows (ingest's upserts) can deadlock
+// in orders we do not foresee.
+func (s *Store) UpdateHot(ctx context.Context, fn func(imgward.Tx) error) error {
+	return s.retry(ctx, func() error { return sqlstore.RunHot(ctx, s.db, nil, &dialect, fn) })
+}
+
+// retry runs a transaction, and runs it again, up to maxAttempts in all,
+// after a serialization failure or a deadlock.
+func (s *Store) retry(ctx context.Context, run func() error) error {
 	for attempt := 1; ; attempt++ {
-		err := sqlstore.Run(ctx, s.db, nil, nil, &dialect, fn)
+		err := run()
 		if err == nil || attempt == maxAttempts || !retryable(err) {
 			return err
 		}

@@ -35,6 +35,11 @@ type Dialect struct {
 	// append after it without another node slipping in between. SQLite
 	// needs none: BEGIN IMMEDIATE on its one write connection does the same.
 	WriteLock func(ctx context.Context, tx *sql.Tx) error
+	// HotLock, if set, runs first in every hot write transaction (RunHot)
+	// instead of WriteLock. It must conflict with WriteLock and not with
+	// itself: hot transactions run beside one another, never beside
+	// another write (imgward.HotUpdater).
+	HotLock func(ctx context.Context, tx *sql.Tx) error
 	// AuditSeq, if set, is the query that hands AppendAudit the next
 	// sequence number without a lock (a PostgreSQL sequence); the default,
 	// MAX(seq)+1, relies on a single writer.
@@ -70,6 +75,17 @@ type Dialect struct {
 // returned as it is; errors of the database are translated into kinds.
 // stmts, if not nil, caches the prepared statements of db.
 func Run(ctx context.Context, db *sql.DB, stmts *Stmts, opts *sql.TxOptions, d *Dialect, fn func(imgward.Tx) error) error {
+	return run(ctx, db, stmts, opts, d, d.WriteLock, fn)
+}
+
+// RunHot runs fn as Run does a write, but under d.HotLock rather than
+// d.WriteLock: a hot-path write (imgward.HotUpdater).
+func RunHot(ctx context.Context, db *sql.DB, stmts *Stmts, d *Dialect, fn func(imgward.Tx) error) error {
+	return run(ctx, db, stmts, nil, d, d.HotLock, fn)
+}
+
+func run(ctx context.Context, db *sql.DB, stmts *Stmts, opts *sql.TxOptions, d *Dialect,
+	lock func(context.Context, *sql.Tx) error, fn func(imgward.Tx) error) error {
 	if opts == nil {
 		opts = d.WriteOptions
 	}
@@ -82,8 +98,8 @@ func Run(ctx context.Context, db *sql.DB, stmts *Stmts, opts *sql.TxOptions, d *
 	}
 	// Rollback after Commit is a no-op; this also rolls back on panic.
 	defer stx.Rollback()
-	if (opts == nil || !opts.ReadOnly) && d.WriteLock != nil {
-		if err := d.WriteLock(ctx, stx); err != nil {
+	if (opts == nil || !opts.ReadOnly) && lock != nil {
+		if err := lock(ctx, stx); err != nil {
 			return d.wrap("WriteLock", err)
 		}
 	}
