@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) imgward.Store) {
 		{"UpdateRollsBack", testUpdateRollsBack},
 		{"ViewCannotWrite", testViewCannotWrite},
 		{"TimeRoundTrip", testTimeRoundTrip},
+		{"HotRaces", func(t *testing.T, s imgward.Store) { HotRaces(t, []imgward.Store{s}) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
