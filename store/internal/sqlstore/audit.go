@@ -25,7 +25,10 @@ func (t *tx) AppendAudit(ctx context.Context, e *imgward.AuditEntry) error {
 	if seq == "" {
 		seq = `SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_log`
 	}
-	if err := t.queryRow(ctx, seq).Scan(&e.Seq); err != nil {
+	if t.auditSeq != 0 {
+		// Taken as the transaction began (RunOn): a round trip saved.
+		e.Seq, t.auditSeq = t.auditSeq, 0
+	} else if err := t.queryRow(ctx, seq).Scan(&e.Seq); err != nil {
 		return t.d.wrap(op, err)
 	}
 	if e.Time.IsZero() {
@@ -133,7 +136,7 @@ func (t *tx) IntegrateAudit(ctx context.Context, max int) (int64, error) {
 		return 0, t.d.wrap(op, errors.E(errors.Invalid, errors.Msg("invalid batch size")))
 	}
 	if t.d.AuditLock != nil {
-		if err := t.d.AuditLock(ctx, t.tx); err != nil {
+		if err := t.d.AuditLock(ctx, t.q); err != nil {
 			return 0, t.d.wrap(op, err)
 		}
 	}

@@ -35,18 +35,13 @@ type Dialect struct {
 	// append after it without another node slipping in between. SQLite
 	// needs none: BEGIN IMMEDIATE on its one write connection does the same.
 	WriteLock func(ctx context.Context, tx *sql.Tx) error
-	// HotLock, if set, runs first in every hot write transaction (RunHot)
-	// instead of WriteLock. It must conflict with WriteLock and not with
-	// itself: hot transactions run beside one another, never beside
-	// another write (imgward.HotUpdater).
-	HotLock func(ctx context.Context, tx *sql.Tx) error
 	// AuditSeq, if set, is the query that hands AppendAudit the next
 	// sequence number without a lock (a PostgreSQL sequence); the default,
 	// MAX(seq)+1, relies on a single writer.
 	AuditSeq string
 	// AuditLock, if set, keeps IntegrateAudit runs apart across processes.
 	// It is taken by the integrator only, never by an append.
-	AuditLock func(ctx context.Context, tx *sql.Tx) error
+	AuditLock func(ctx context.Context, q Querier) error
 	// WriteOptions begin every write transaction, migrations included;
 	// nil for the driver's default.
 	WriteOptions *sql.TxOptions
@@ -75,17 +70,6 @@ type Dialect struct {
 // returned as it is; errors of the database are translated into kinds.
 // stmts, if not nil, caches the prepared statements of db.
 func Run(ctx context.Context, db *sql.DB, stmts *Stmts, opts *sql.TxOptions, d *Dialect, fn func(imgward.Tx) error) error {
-	return run(ctx, db, stmts, opts, d, d.WriteLock, fn)
-}
-
-// RunHot runs fn as Run does a write, but under d.HotLock rather than
-// d.WriteLock: a hot-path write (imgward.HotUpdater).
-func RunHot(ctx context.Context, db *sql.DB, stmts *Stmts, d *Dialect, fn func(imgward.Tx) error) error {
-	return run(ctx, db, stmts, nil, d, d.HotLock, fn)
-}
-
-func run(ctx context.Context, db *sql.DB, stmts *Stmts, opts *sql.TxOptions, d *Dialect,
-	lock func(context.Context, *sql.Tx) error, fn func(imgward.Tx) error) error {
 	if opts == nil {
 		opts = d.WriteOptions
 	}
@@ -98,18 +82,35 @@ func run(ctx context.Context, db *sql.DB, stmts *Stmts, opts *sql.TxOptions, d *
 	}
 	// Rollback after Commit is a no-op; this also rolls back on panic.
 	defer stx.Rollback()
-	if (opts == nil || !opts.ReadOnly) && lock != nil {
-		if err := lock(ctx, stx); err != nil {
+	if (opts == nil || !opts.ReadOnly) && d.WriteLock != nil {
+		if err := d.WriteLock(ctx, stx); err != nil {
 			return d.wrap("WriteLock", err)
 		}
 	}
-	if err := fn(&tx{tx: stx, d: d, stmts: stmts}); err != nil {
+	if err := fn(&tx{tx: stx, q: stx, d: d, stmts: stmts}); err != nil {
 		return err
 	}
 	if err := stx.Commit(); err != nil {
 		return d.wrap("Commit", err)
 	}
 	return nil
+}
+
+// Querier runs a transaction's statements: a *sql.Tx, or a *sql.Conn on
+// which the backend began the transaction itself (RunOn).
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// RunOn runs fn on q, in a transaction that the caller began on q and
+// ends: a backend that begins its transactions in fewer round trips than
+// database/sql does (store/postgres begins and takes its lock in one).
+// auditSeq, if not 0, is a sequence number the caller took for the audit
+// log in the same round trip; the transaction's first AppendAudit uses it.
+func RunOn(ctx context.Context, q Querier, d *Dialect, auditSeq int64, fn func(imgward.Tx) error) error {
+	return fn(&tx{q: q, d: d, auditSeq: auditSeq})
 }
 
 // Savepoint runs fn within stx under a savepoint: if fn fails, or panics,
@@ -122,7 +123,7 @@ func run(ctx context.Context, db *sql.DB, stmts *Stmts, opts *sql.TxOptions, d *
 // would roll back the whole shared transaction, the other callers' work
 // with it, and leave the rest of the group to run outside any transaction.
 func Savepoint(ctx context.Context, stx *sql.Tx, stmts *Stmts, d *Dialect, fn func(imgward.Tx) error) (err error) {
-	t := &tx{tx: stx, d: d, stmts: stmts, ctx: ctx}
+	t := &tx{tx: stx, q: stx, d: d, stmts: stmts, ctx: ctx}
 	if _, err := t.execContext(ctx, "SAVEPOINT w"); err != nil {
 		return d.wrap("Savepoint", err)
 	}
@@ -177,14 +178,17 @@ func (d *Dialect) kind(err error) errors.Kind {
 	return errors.Internal
 }
 
-// tx is an imgward.Tx over a *sql.Tx.
+// tx is an imgward.Tx over a *sql.Tx or a *sql.Conn (RunOn).
 type tx struct {
-	tx    *sql.Tx
+	q     Querier
+	tx    *sql.Tx // for prepared statements (stmts); nil under RunOn
 	d     *Dialect
 	stmts *Stmts
 	// ctx, when not nil, replaces the callers' contexts in the statements
 	// run: see Savepoint.
 	ctx context.Context
+	// auditSeq, when not 0, is the Seq of the next AppendAudit: see RunOn.
+	auditSeq int64
 }
 
 // use returns the context a statement runs with.

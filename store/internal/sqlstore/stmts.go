@@ -104,7 +104,7 @@ func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
-	return t.tx.QueryRowContext(ctx, query, args...)
+	return t.q.QueryRowContext(ctx, query, args...)
 }
 
 func (t *tx) queryRows(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
@@ -112,7 +112,7 @@ func (t *tx) queryRows(ctx context.Context, query string, args ...any) (*sql.Row
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
-	return t.tx.QueryContext(ctx, query, args...)
+	return t.q.QueryContext(ctx, query, args...)
 }
 
 func (t *tx) execContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -120,5 +120,5 @@ func (t *tx) execContext(ctx context.Context, query string, args ...any) (sql.Re
 	if st := t.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
-	return t.tx.ExecContext(ctx, query, args...)
+	return t.q.ExecContext(ctx, query, args...)
 }
