@@ -20,7 +20,10 @@
 #   4. guest-memory introspection: scans of real QEMU guests of about 50
 #      and 500 processes (scripts/testguest.sh), how long the guest is
 #      paused, and the QMP-only snapshot in the same run
-#      (go test -bench ScanGuest ./introspect/vmi/guest/).
+#      (go test -bench ScanGuest ./introspect/vmi/guest/);
+#   5. launches over loopback HTTP from wrk: one SQLite node
+#      (scripts/bench-launch.sh), then one and three nodes on one PostgreSQL,
+#      side by side with their ratio (scripts/bench-cluster.sh).
 #
 # usage: sh scripts/bench.sh        (from the module root; make bench)
 # Environment: BENCHTIME (default 2s), DATA (default ../shared/data).
@@ -113,6 +116,9 @@ go test -run '^$' -bench 'ScanGuest|ScanSynthetic' -benchtime "$BENCHTIME" ./int
 
 echo "== launches over loopback HTTP, load from wrk"
 sh scripts/bench-launch.sh
+
+echo "== launches on PostgreSQL: one node, then three on one database (scripts/bench-cluster.sh)"
+ROUNDS=2 bash scripts/bench-cluster.sh
 
 echo "== summary"
 grep -hE '^Benchmark' "$out/score.txt" "$out/go.txt" "$out/vmi.txt" | awk '{
