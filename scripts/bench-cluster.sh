@@ -33,7 +33,9 @@ if [[ -z $bin ]]; then
 	go build -o "$work/imgward" ./cmd/imgward
 	bin=$work/imgward
 fi
-eval "$(IMGWARD_BIN=$bin scripts/cluster.sh start 3)"
+# Image data in a shared directory: a launch reads none, and no object store
+# need start.
+eval "$(IMGWARD_BIN=$bin IMGWARD_CLUSTER_BLOB=dir scripts/cluster.sh start 3)"
 cluster=$IMGWARD_CLUSTER_DIR
 
 . scripts/launch-fixture.sh
