@@ -67,6 +67,7 @@ func BenchmarkFromContent(b *testing.B) {
 		{"tar", archive},
 		{"raw", random("bench", benchSize)},
 		{"tar-piece", archive[len(archive)/3+101:]},
+		{"ustar-flood", bytes.Repeat([]byte("ustar"), benchSize/5)}, // the worst case of the header search
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			loopCPU(b, len(c.in), func() error {

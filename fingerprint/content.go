@@ -7,7 +7,7 @@ import (
 	"compress/gzip"
 	"context"
 	"io"
-	"strconv"
+	"slices"
 
 	"imgward/errors"
 )
@@ -139,7 +139,8 @@ func allZero(b []byte) bool {
 // which: then br is at the header.
 type rawSegment struct {
 	br     *bufio.Reader
-	clean  int // bytes at the front of br's buffer that start no header
+	clean  int      // bytes at the front of br's buffer that start no header
+	sums   []uint32 // scratch for headerIndex
 	header bool
 }
 
@@ -153,7 +154,7 @@ func (s *rawSegment) Read(p []byte) (int, error) {
 	}
 	// clean: the front of buf known to start no header.
 	var clean int
-	if i := headerIndex(buf, s.clean); i == 0 {
+	if i := headerIndex(buf, s.clean, &s.sums); i == 0 {
 		s.header = true
 		return 0, io.EOF
 	} else if i > 0 {
@@ -169,43 +170,70 @@ func (s *rawSegment) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+var ustar = []byte("ustar")
+
 // headerIndex returns the offset of the first whole tar header in buf at
 // or after from, or -1: a block with the ustar magic at 257 (POSIX and
-// GNU archives; version 7 archives have none) and a valid checksum.
-func headerIndex(buf []byte, from int) int {
-	for {
-		if from+blockSize > len(buf) {
-			return -1
-		}
-		j := bytes.Index(buf[from+257:], []byte("ustar"))
+// GNU archives; version 7 archives have none) and a valid checksum: the
+// sum of its bytes with the checksum field (148..156) taken as spaces,
+// stored in octal there. The sums of the blocks come from prefix sums of
+// buf, made in *scratch at the first candidate, so that input made of
+// magic after magic costs a few operations a byte, not one block's sum
+// per candidate.
+func headerIndex(buf []byte, from int, scratch *[]uint32) int {
+	var sums []uint32 // sums[k] = buf[from] + ... + buf[from+k-1]
+	for pos := from; pos+blockSize <= len(buf); {
+		j := bytes.Index(buf[pos+257:], ustar)
 		if j < 0 {
 			return -1
 		}
-		i := from + j
+		i := pos + j
 		if i+blockSize > len(buf) {
 			return -1
 		}
-		if validHeader(buf[i : i+blockSize]) {
+		if sums == nil {
+			sums = prefixSums(buf[from:], scratch)
+		}
+		blk := buf[i : i+blockSize]
+		total := sums[i-from+blockSize] - sums[i-from]
+		if checksum(blk, total) {
 			return i
 		}
-		from = i + 1
+		pos = i + 1
 	}
+	return -1
 }
 
-// validHeader checks a header block's checksum: the sum of its bytes with
-// the checksum field (148..156) taken as spaces, stored in octal.
-func validHeader(blk []byte) bool {
+// prefixSums fills *scratch with the prefix sums of b and returns them.
+func prefixSums(b []byte, scratch *[]uint32) []uint32 {
+	sums := slices.Grow((*scratch)[:0], len(b)+1)[:len(b)+1]
+	sums[0] = 0
+	for k, c := range b {
+		sums[k+1] = sums[k] + uint32(c)
+	}
+	*scratch = sums
+	return sums
+}
+
+// checksum reports whether blk, whose bytes sum to total, holds its own
+// checksum.
+func checksum(blk []byte, total uint32) bool {
+	// The field: octal digits, padded with spaces or NULs on either side
+	// (parsed by hand: strconv's error for each false candidate would be
+	// an allocation).
 	field := bytes.Trim(blk[148:156], " \x00")
-	want, err := strconv.ParseUint(string(field), 8, 32)
-	if err != nil || len(field) == 0 {
+	if len(field) == 0 {
 		return false
 	}
-	var sum uint64
-	for i, c := range blk {
-		if i >= 148 && i < 156 {
-			c = ' '
+	var want uint32
+	for _, c := range field {
+		if c < '0' || c > '7' {
+			return false
 		}
-		sum += uint64(c)
+		want = want<<3 | uint32(c-'0')
 	}
-	return sum == want
+	for _, c := range blk[148:156] {
+		total -= uint32(c)
+	}
+	return total+8*' ' == want
 }
