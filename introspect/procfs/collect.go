@@ -159,11 +159,15 @@ func (c *Collector) tree() ([]int, error) {
 		}
 		b, err := readFile(filepath.Join(c.proc(), e.Name(), "stat"), maxStatFile)
 		if err != nil {
-			continue // exited
+			continue // exited, or too long: Snapshot reads it again, and says so
 		}
 		st, err := parseStat(b)
 		if err != nil {
-			return nil, err
+			// Any process of the host is listed here: one odd stat must
+			// not blind the collector. If it is in the tree, it and its
+			// children are left out.
+			c.log().Warn("procfs: a process is left out of the tree", "file", filepath.Join(c.proc(), e.Name(), "stat"), "err", err)
+			continue
 		}
 		children[st.ppid] = append(children[st.ppid], pid)
 		found = found || pid == c.PID

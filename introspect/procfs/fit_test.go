@@ -116,3 +116,28 @@ func link(t *testing.T, target, name string) {
 		t.Fatal(err)
 	}
 }
+
+// TestTreeSkipsOddStat: a process tree is found from every stat file of
+// the host; one that does not parse (another process's) is logged and
+// left out, not the end of the snapshot.
+func TestTreeSkipsOddStat(t *testing.T) {
+	proc := t.TempDir()
+	for pid, stat := range map[int]string{
+		10: "10 (init) S 1 1 1 0 -1 0 0 0 0 0 5 5 0 0 20 0 1 0 100 1000 10",
+		11: "11 (child) S 10 1 1 0 -1 0 0 0 0 0 5 5 0 0 20 0 1 0 100 1000 10",
+		12: "12 (odd) S",
+	} {
+		dir := filepath.Join(proc, fmt.Sprint(pid))
+		mkdirs(t, dir)
+		write(t, filepath.Join(dir, "stat"), stat)
+	}
+	var logs bytes.Buffer
+	c := &Collector{Proc: proc, PID: 10, Instance: "i-00000000000000aa", Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	s, err := c.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Numeric["proc.count"] != 2 || !strings.Contains(logs.String(), filepath.Join(proc, "12", "stat")) {
+		t.Errorf("proc.count %v; log %q", s.Numeric["proc.count"], logs.String())
+	}
+}
