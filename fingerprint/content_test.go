@@ -219,6 +219,8 @@ func TestFromContentBounds(t *testing.T) {
 
 // FuzzFromContent: no input panics or is refused as malformed, and the
 // fingerprint of a piece is that of the same bytes read in small reads.
+// Run it with -fuzzminimizetime 2s: minimizing each new input for the
+// default minute hides the progress (22,000 execs in 40 s on this machine).
 func FuzzFromContent(f *testing.F) {
 	small := Params{Min: 64, Avg: 256, Max: 1024}
 	a := tarOf(f, []file{{"a", random("a", 3000)}, {"b", []byte("hi")}, {"c", random("c", 1500)}}, 1)
