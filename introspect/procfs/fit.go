@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"imgward"
 	"imgward/errors"
 	"imgward/snapshot"
 )
@@ -51,7 +52,7 @@ func (s *itemSet) list() []string {
 }
 
 // droppedName is the numeric feature that counts what set name lost.
-func droppedName(set string) string { return "meta.dropped." + set }
+func droppedName(set string) string { return imgward.MetaPrefix + "dropped." + set }
 
 // fit cuts s's sets until s encodes to at most snapshot.MaxLine bytes,
 // taking items from the end of the set with the most bytes first, and

@@ -179,7 +179,7 @@ func (g *group) snapshot(instance string, now time.Time) *snapshot.Snapshot {
 		}
 	}
 	if len(g.skipped) > 0 {
-		s.Numeric["meta.procfs.skipped"] = float64(len(g.skipped))
+		s.Numeric[imgward.MetaPrefix+"procfs.skipped"] = float64(len(g.skipped))
 	}
 	return s
 }
