@@ -303,6 +303,27 @@ type HotUpdater interface {
 	UpdateHot(ctx context.Context, fn func(Tx) error) error
 }
 
+// OneReader is a Store that can run a read of exactly one statement
+// outside a transaction: one statement sees one consistent snapshot by
+// itself, and store/postgres then needs one round trip instead of three
+// (BEGIN, the statement, COMMIT). Call ViewOne rather than this.
+type OneReader interface {
+	// ViewOne runs fn, which must run one read statement (one Tx method
+	// that reads one statement, such as UserByTokenHash): a write fails
+	// and commits nothing, and a second statement makes ViewOne fail
+	// with kind Internal, a bug of the caller.
+	ViewOne(ctx context.Context, fn func(Tx) error) error
+}
+
+// ViewOne runs fn, a read of one statement, on s without a transaction
+// when s can (see OneReader), else as a View.
+func ViewOne(ctx context.Context, s Store, fn func(Tx) error) error {
+	if o, ok := s.(OneReader); ok {
+		return o.ViewOne(ctx, fn)
+	}
+	return s.View(ctx, fn)
+}
+
 // UpdateHot runs fn as a hot-path write on s (see HotUpdater), or as an
 // Update when s runs every write alike.
 func UpdateHot(ctx context.Context, s Store, fn func(Tx) error) error {

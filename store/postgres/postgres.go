@@ -81,6 +81,7 @@ type Store struct {
 var (
 	_ imgward.Store      = (*Store)(nil)
 	_ imgward.HotUpdater = (*Store)(nil)
+	_ imgward.OneReader  = (*Store)(nil)
 )
 
 // writeLockKey names imgward's advisory lock ("imgward" in ASCII), one per
@@ -274,6 +275,13 @@ func (s *Store) retry(ctx context.Context, run func() error) error {
 		case <-time.After(d):
 		}
 	}
+}
+
+// ViewOne runs fn, a read of one statement, outside a transaction
+// (imgward.OneReader): one round trip where a View takes three. A token's
+// check before every request is one.
+func (s *Store) ViewOne(ctx context.Context, fn func(imgward.Tx) error) error {
+	return sqlstore.RunOne(ctx, s.db, &dialect, fn)
 }
 
 // Close closes the node's connections.

@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) imgward.Store) {
 		{"IdentityKeys", testIdentityKeys},
 		{"UpdateRollsBack", testUpdateRollsBack},
 		{"ViewCannotWrite", testViewCannotWrite},
+		{"ViewOne", testViewOne},
 		{"TimeRoundTrip", testTimeRoundTrip},
 		{"HotRaces", func(t *testing.T, s imgward.Store) { HotRaces(t, []imgward.Store{s}) }},
 	}

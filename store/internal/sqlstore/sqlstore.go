@@ -113,6 +113,20 @@ func RunOn(ctx context.Context, q Querier, d *Dialect, auditSeq int64, fn func(i
 	return fn(&tx{q: q, d: d, auditSeq: auditSeq})
 }
 
+// RunOne runs fn, a read of one statement, on q outside any transaction
+// (imgward.OneReader): q is a *sql.DB, and each statement takes a
+// connection and commits on its own. So fn may not write (execs fail before
+// they run), and a second statement, which would not see the first's
+// snapshot, makes RunOne fail.
+func RunOne(ctx context.Context, q Querier, d *Dialect, fn func(imgward.Tx) error) error {
+	t := &tx{q: q, d: d, one: true}
+	err := fn(t)
+	if err == nil && t.ran > 1 {
+		err = d.wrap("ViewOne", errors.E(errors.Internal, errors.Errorf("%d statements in a read of one", t.ran)))
+	}
+	return err
+}
+
 // Savepoint runs fn within stx under a savepoint: if fn fails, or panics,
 // what it wrote is rolled back and the rest of stx stays. It lets a backend
 // commit the work of several callers in one transaction (group commit)
@@ -189,6 +203,10 @@ type tx struct {
 	ctx context.Context
 	// auditSeq, when not 0, is the Seq of the next AppendAudit: see RunOn.
 	auditSeq int64
+	// one marks a read of one statement outside a transaction (RunOne);
+	// ran counts its statements.
+	one bool
+	ran int
 }
 
 // use returns the context a statement runs with.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+
+	"imgward/errors"
 )
 
 // maxStmts bounds the statement cache. Queries are built from a fixed set
@@ -101,6 +103,7 @@ func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
 
 func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	ctx = t.use(ctx)
+	t.ran++
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -109,6 +112,7 @@ func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 
 func (t *tx) queryRows(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	ctx = t.use(ctx)
+	t.ran++
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -117,6 +121,10 @@ func (t *tx) queryRows(ctx context.Context, query string, args ...any) (*sql.Row
 
 func (t *tx) execContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	ctx = t.use(ctx)
+	if t.one {
+		// Outside a transaction a write would commit at once.
+		return nil, errors.E(errors.Internal, errors.Msg("a write in a read of one statement"))
+	}
 	if st := t.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
