@@ -113,7 +113,8 @@ var dialect = sqlstore.Dialect{
 	Kind: kind,
 	// READ COMMITTED (see the package comment), set explicitly so that a
 	// server whose default_transaction_isolation is stricter cannot change
-	// it and break the write lock.
+	// it and break the write lock. WriteOptions and WriteLock serve the
+	// migrations; Update and UpdateHot begin with beginCold and beginHot.
 	WriteOptions: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 	MaxParams:    4096, // of 65535; a batch in a few statements, where Arrays does not apply
 	Arrays:       true, // pgx sends []string and []int64 as text[] and bigint[]
@@ -187,10 +188,10 @@ func (s *Store) UpdateHot(ctx context.Context, fn func(imgward.Tx) error) error 
 }
 
 // write runs fn in a write transaction on a connection of its own, begun
-// by beginHot or beginCold. database/sql knows
-// nothing of the transaction; write ends it on every path, and a
-// connection returned to the pool inside one would be discarded by pgx
-// (stdlib.Conn.ResetSession) rather than reused.
+// by beginHot or beginCold. database/sql knows nothing of the transaction;
+// write ends it on every path, and a connection returned to the pool inside
+// one would be discarded by pgx (stdlib.Conn.ResetSession) rather than
+// reused.
 func (s *Store) write(ctx context.Context, hot bool, fn func(imgward.Tx) error) (err error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -200,9 +201,11 @@ func (s *Store) write(ctx context.Context, hot bool, fn func(imgward.Tx) error) 
 	committed := false
 	defer func() {
 		if !committed {
-			// Also after a panic of fn. Without ctx: a cancelled caller
-			// must still end the transaction.
-			if _, rerr := simple(context.Background(), conn, "ROLLBACK"); rerr != nil && err == nil {
+			// Also after a panic of fn. Not with ctx: a cancelled caller
+			// must still end the transaction; bounded, for a server gone.
+			rctx, cancel := context.WithTimeout(context.Background(), rollbackTimeout)
+			defer cancel()
+			if _, rerr := simple(rctx, conn, "ROLLBACK"); rerr != nil && err == nil {
 				err = errors.E("postgres.Rollback", kind(rerr), rerr)
 			}
 		}
@@ -240,6 +243,10 @@ func (s *Store) write(ctx context.Context, hot bool, fn func(imgward.Tx) error) 
 	}
 	return nil
 }
+
+// rollbackTimeout bounds a rollback. A connection whose rollback did not
+// answer is broken, and pgx closes it.
+const rollbackTimeout = 10 * time.Second
 
 // simple sends query, one or more statements without parameters, in one
 // simple-protocol round trip and returns the results of all.
