@@ -105,8 +105,10 @@ func Run(ctx context.Context, db *sql.DB, stmts *Stmts, opts *sql.TxOptions, d *
 // cancelled caller must not interrupt a statement (sqlite3_interrupt), which
 // would roll back the whole shared transaction, the other callers' work
 // with it, and leave the rest of the group to run outside any transaction.
-func Savepoint(ctx context.Context, stx *sql.Tx, stmts *Stmts, d *Dialect, fn func(imgward.Tx) error) (err error) {
-	t := &tx{tx: stx, d: d, stmts: stmts, ctx: ctx}
+//
+// g is what the callers of one transaction share (Group); nil for none.
+func Savepoint(ctx context.Context, stx *sql.Tx, stmts *Stmts, d *Dialect, g *Group, fn func(imgward.Tx) error) (err error) {
+	t := &tx{tx: stx, d: d, stmts: stmts, ctx: ctx, group: g}
 	if _, err := t.execContext(ctx, "SAVEPOINT w"); err != nil {
 		return d.wrap("Savepoint", err)
 	}
@@ -115,6 +117,9 @@ func Savepoint(ctx context.Context, stx *sql.Tx, stmts *Stmts, d *Dialect, fn fu
 			err = errors.E(d.Name+".Update", errors.Internal, errors.Errorf("panic: %v", r))
 		}
 		if err != nil {
+			if g != nil {
+				g.Forget() // what fn appended is rolled back
+			}
 			if _, rerr := t.execContext(ctx, "ROLLBACK TO w"); rerr != nil {
 				err = d.wrap("Savepoint", rerr)
 			}
@@ -168,7 +173,8 @@ type tx struct {
 	stmts *Stmts
 	// ctx, when not nil, replaces the callers' contexts in the statements
 	// run: see Savepoint.
-	ctx context.Context
+	ctx   context.Context
+	group *Group // of a Savepoint; nil otherwise
 }
 
 // use returns the context a statement runs with.
