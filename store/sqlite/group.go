@@ -80,6 +80,16 @@ func (s *Store) commit(group []*write) {
 			errs[i] = errors.E("sqlite.Update", errors.Unavailable, err)
 			continue
 		}
+		if len(group) == 1 {
+			// Alone in the transaction: no savepoint, and nothing to
+			// commit if it fails.
+			if errs[i] = sqlstore.Alone(ctx, stx, s.writeStmts, &dialect, &shared, w.fn); errs[i] != nil {
+				stx.Rollback()
+				s.answer(group, errs, nil)
+				return
+			}
+			continue
+		}
 		errs[i] = sqlstore.Savepoint(ctx, stx, s.writeStmts, &dialect, &shared, w.fn)
 	}
 	var cerr error

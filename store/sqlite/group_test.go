@@ -244,3 +244,48 @@ func TestAuditSeqAfterAnotherWriter(t *testing.T) {
 		t.Errorf("%d entries, want 4", len(log))
 	}
 }
+
+// TestAloneWrite checks a write that has its transaction to itself, which
+// runs without a savepoint: failing or panicking, it leaves nothing behind,
+// not even its audit entry's number, and the writer goes on.
+func TestAloneWrite(t *testing.T) {
+	s := openTemp(t)
+	write := func(id string, then func() error) error {
+		return s.Update(t.Context(), func(tx imgward.Tx) error {
+			p := &imgward.Project{ID: imgward.ProjectID(id), Name: "p", CreatedAt: time.Now()}
+			if err := tx.CreateProject(t.Context(), p); err != nil {
+				return err
+			}
+			if err := tx.AppendAudit(t.Context(), &imgward.AuditEntry{Actor: "t", Action: "a", Object: id, Result: "ok"}); err != nil {
+				return err
+			}
+			return then()
+		})
+	}
+	id := func(i int) string { return fmt.Sprintf("%032d", i) }
+	if err := write(id(1), func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := write(id(2), func() error { return errors.E("test", errors.Conflict, errors.Msg("no")) }); !errors.Is(errors.Conflict, err) {
+		t.Errorf("failing write: %v", err)
+	}
+	if err := write(id(3), func() error { panic("a bug in a caller") }); !errors.Is(errors.Internal, err) {
+		t.Errorf("panicking write: %v", err)
+	}
+	if err := write(id(4), func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var ps []imgward.Project
+	var log []imgward.AuditEntry
+	s.View(t.Context(), func(tx imgward.Tx) error {
+		ps, _ = tx.ListProjects(t.Context())
+		log, _ = tx.ListAudit(t.Context(), 0, 0)
+		return nil
+	})
+	if len(ps) != 2 || ps[0].ID != imgward.ProjectID(id(1)) || ps[1].ID != imgward.ProjectID(id(4)) {
+		t.Errorf("projects %+v, want %s and %s only", ps, id(1), id(4))
+	}
+	if len(log) != 2 || log[0].Seq != 1 || log[1].Seq != 2 || log[1].Object != id(4) {
+		t.Errorf("audit log %+v, want entries 1 and 2, for %s and %s", log, id(1), id(4))
+	}
+}

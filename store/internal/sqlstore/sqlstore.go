@@ -113,9 +113,6 @@ func Savepoint(ctx context.Context, stx *sql.Tx, stmts *Stmts, d *Dialect, g *Gr
 		return d.wrap("Savepoint", err)
 	}
 	defer func() {
-		if r := recover(); r != nil {
-			err = errors.E(d.Name+".Update", errors.Internal, errors.Errorf("panic: %v", r))
-		}
 		if err != nil {
 			if g != nil {
 				g.Forget() // what fn appended is rolled back
@@ -126,6 +123,25 @@ func Savepoint(ctx context.Context, stx *sql.Tx, stmts *Stmts, d *Dialect, g *Gr
 		}
 		if _, rerr := t.execContext(ctx, "RELEASE w"); rerr != nil && err == nil {
 			err = d.wrap("Savepoint", rerr)
+		}
+	}()
+	return call(t, fn)
+}
+
+// Alone runs fn within stx as Savepoint does, for a transaction that
+// carries fn's work alone: with no savepoint, since a failing fn makes the
+// caller roll back the whole of stx instead. A savepoint costs SQLite a copy
+// of every page that fn changes (its sub-journal), about as much as the
+// commit's own writes of those pages.
+func Alone(ctx context.Context, stx *sql.Tx, stmts *Stmts, d *Dialect, g *Group, fn func(imgward.Tx) error) error {
+	return call(&tx{tx: stx, d: d, stmts: stmts, ctx: ctx, group: g}, fn)
+}
+
+// call calls fn with t, turning a panic into an error of kind Internal.
+func call(t *tx, fn func(imgward.Tx) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errors.E(t.d.Name+".Update", errors.Internal, errors.Errorf("panic: %v", r))
 		}
 	}()
 	return fn(t)
