@@ -41,13 +41,7 @@ func TestGroupCommit(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	var ps []imgward.Project
-	var log []imgward.AuditEntry
-	s.View(t.Context(), func(tx imgward.Tx) error {
-		ps, _ = tx.ListProjects(t.Context())
-		log, _ = tx.ListAudit(t.Context(), 0, 0)
-		return nil
-	})
+	ps, log := projectsAndLog(t, s)
 	kept := map[imgward.ProjectID]bool{}
 	for _, p := range ps {
 		kept[p.ID] = true
@@ -128,13 +122,7 @@ func TestGroupCommitCancelledCaller(t *testing.T) {
 			t.Errorf("write %d: %v", i, err)
 		}
 	}
-	var ps []imgward.Project
-	var log []imgward.AuditEntry
-	s.View(t.Context(), func(tx imgward.Tx) error {
-		ps, _ = tx.ListProjects(t.Context())
-		log, _ = tx.ListAudit(t.Context(), 0, 0)
-		return nil
-	})
+	ps, log := projectsAndLog(t, s)
 	if len(ps) != n || len(log) != n {
 		t.Errorf("%d projects and %d audit entries, want %d", len(ps), len(log), n)
 	}
@@ -275,17 +263,27 @@ func TestAloneWrite(t *testing.T) {
 	if err := write(id(4), func() error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	var ps []imgward.Project
-	var log []imgward.AuditEntry
-	s.View(t.Context(), func(tx imgward.Tx) error {
-		ps, _ = tx.ListProjects(t.Context())
-		log, _ = tx.ListAudit(t.Context(), 0, 0)
-		return nil
-	})
+	ps, log := projectsAndLog(t, s)
 	if len(ps) != 2 || ps[0].ID != imgward.ProjectID(id(1)) || ps[1].ID != imgward.ProjectID(id(4)) {
 		t.Errorf("projects %+v, want %s and %s only", ps, id(1), id(4))
 	}
 	if len(log) != 2 || log[0].Seq != 1 || log[1].Seq != 2 || log[1].Object != id(4) {
 		t.Errorf("audit log %+v, want entries 1 and 2, for %s and %s", log, id(1), id(4))
 	}
+}
+
+// projectsAndLog reads every project and audit entry of s.
+func projectsAndLog(t *testing.T, s *Store) (ps []imgward.Project, log []imgward.AuditEntry) {
+	t.Helper()
+	err := s.View(t.Context(), func(tx imgward.Tx) (err error) {
+		if ps, err = tx.ListProjects(t.Context()); err != nil {
+			return err
+		}
+		log, err = tx.ListAudit(t.Context(), 0, 0)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps, log
 }
