@@ -90,7 +90,8 @@ func (w *Writer) Close() error {
 	return nil
 }
 
-// Reader opens a sealed stream. It holds one chunk in memory and returns a
+// Reader opens a sealed stream. It holds one chunk in memory (two in a
+// WriteTo that opens chunks straight from the source's bytes) and returns a
 // chunk's bytes only once the chunk is authenticated; the end of the stream
 // is authenticated too, so that a truncated image ends in ErrAuth, never
 // io.EOF. Bytes already returned are authentic but may be only a prefix of
