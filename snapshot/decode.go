@@ -76,15 +76,16 @@ func (d *decoder) numeric(w *wire) error {
 		// A map holds 7/8 of its slots: 28 features fill 32 slots, where a
 		// hint of 32 took 64. The collectors send 8 to 24; more grow it.
 		w.Numeric = make(map[string]float64, 28)
+		w.names, w.values = make([]string, 0, 28), make([]float64, 0, 28)
 	}
 	return d.object(func(b []byte) error {
 		key := intern(b)
-		if d.null() {
-			w.Numeric[key] = 0 // as encoding/json stores a null map value
-			return nil
+		f, err := 0.0, error(nil) // null stores 0, as encoding/json does in a map
+		if !d.null() {
+			f, err = d.float()
 		}
-		f, err := d.float()
 		w.Numeric[key] = f
+		w.names, w.values = append(w.names, key), append(w.values, f)
 		return err
 	})
 }
