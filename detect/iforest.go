@@ -3,6 +3,7 @@ package detect
 import (
 	"math"
 	"math/rand/v2"
+	"sync"
 )
 
 // IForest is an isolation forest (Liu, Ting and Zhou, 2008): Trees random
@@ -31,6 +32,7 @@ type IForest struct {
 	width  int // 2^depth: the nodes of a tree, from index 1, and its leaves
 	forest []tree
 	norm   float64 // c(SampleSize)
+	pool   sync.Pool // of *blockScratch
 }
 
 var _ Detector = (*IForest)(nil)

@@ -58,8 +58,9 @@ func (f *IForest) ScoreBatch(X [][]float64, out []float64) {
 	for _, x := range X {
 		mustLen(x, f.d)
 	}
-	n := min(len(X), rowBlock)
-	rows, at := make([]float64, n*f.d), make([]int, n)
+	sc := f.scratch()
+	defer f.pool.Put(sc)
+	rows, at := sc.rows, sc.at
 	for lo := 0; lo < len(X); lo += rowBlock {
 		hi := min(lo+rowBlock, len(X))
 		for r, x := range X[lo:hi] {
@@ -67,6 +68,22 @@ func (f *IForest) ScoreBatch(X [][]float64, out []float64) {
 		}
 		f.scoreBlock(rows[:(hi-lo)*f.d], at[:hi-lo], out[lo:hi])
 	}
+}
+
+// blockScratch is ScoreBatch's space for one block: its rows and their
+// nodes. It is pooled, since the pipeline scores in chunks of a few
+// hundred rows and a block's rows, freshly allocated, were most of the
+// garbage of scoring.
+type blockScratch struct {
+	rows []float64
+	at   []int
+}
+
+func (f *IForest) scratch() *blockScratch {
+	if sc, ok := f.pool.Get().(*blockScratch); ok && len(sc.rows) == rowBlock*f.d {
+		return sc
+	}
+	return &blockScratch{rows: make([]float64, rowBlock*f.d), at: make([]int, rowBlock)}
 }
 
 // scoreBlock scores the len(out) rows stored one after the other in rows,
