@@ -31,7 +31,7 @@ type IForest struct {
 	depth  int
 	width  int // 2^depth: the nodes of a tree, from index 1, and its leaves
 	forest []tree
-	norm   float64 // c(SampleSize)
+	norm   float64   // c(SampleSize)
 	pool   sync.Pool // of *blockScratch
 }
 
