@@ -29,17 +29,16 @@ func (f *IForest) Score(x []float64) float64 {
 }
 
 // down returns the index of the child of node i that x goes to: the left
-// one, 2i, when x[feat] < thr, else 2i+1.
+// one, 2i+1, when x[feat] < thr, else 2i.
 func (t *tree) down(i int, x []float64) int {
-	return 2*i + 1 + lessMask(x[t.feat[i]], t.thr[i])
+	return 2*i + lessBit(x[t.feat[i]], t.thr[i])
 }
 
-// lessMask is -1 when a-b has its sign bit set and 0 otherwise, so that
-// a child, 2i+1 plus it, takes no branch to mispredict: for finite values
-// a-b is negative exactly when a < b, and a - (+Inf) is -Inf. The shift
-// of a signed integer gives -1 or 0, which the processor adds to 2i+1
-// without a further instruction.
-func lessMask(a, b float64) int { return int(int64(math.Float64bits(a-b)) >> 63) }
+// lessBit is 1 when a-b has its sign bit set and 0 otherwise, so that a
+// child, 2i plus it, takes no branch to mispredict and one instruction to
+// find: for finite values a-b is negative exactly when a < b, and a -
+// (+Inf) is -Inf.
+func lessBit(a, b float64) int { return int(math.Float64bits(a-b) >> 63) }
 
 // rowBlock is the number of rows ScoreBatch walks through each tree
 // before moving on, few enough that they stay in the processor's cache.
@@ -127,7 +126,7 @@ func (f *IForest) scoreBlock(rows []float64, at []int, out []float64) {
 func (t *tree) root(at []int, rows []float64, d int) {
 	off, thr := t.feat[1], t.thr[1]
 	for r := range at {
-		at[r] = 3 + lessMask(rows[off], thr)
+		at[r] = 2 + lessBit(rows[off], thr)
 		off += d
 	}
 }
@@ -147,7 +146,7 @@ func (t *tree) descend(at []int, rows []float64, d int) {
 	feat, m, off := t.feat[:len(thr)], len(thr)-1, 0
 	for r, i := range at {
 		i &= m
-		at[r] = 2*i + 1 + lessMask(rows[off+feat[i]], thr[i])
+		at[r] = 2*i + lessBit(rows[off+feat[i]], thr[i])
 		off += d
 	}
 }
@@ -170,8 +169,8 @@ func (t *tree) descend2(at []int, rows []float64, d int) {
 	stride := uintptr(d) * 8
 	for r, i := range at {
 		i &= m
-		i = (2*i + 1 + lessMask(*(*float64)(unsafe.Add(row, feat[i]*8)), thr[i])) & m
-		at[r] = 2*i + 1 + lessMask(*(*float64)(unsafe.Add(row, feat[i]*8)), thr[i])
+		i = (2*i + lessBit(*(*float64)(unsafe.Add(row, feat[i]*8)), thr[i])) & m
+		at[r] = 2*i + lessBit(*(*float64)(unsafe.Add(row, feat[i]*8)), thr[i])
 		row = unsafe.Add(row, stride)
 	}
 }
@@ -190,7 +189,7 @@ func (t *tree) descendLeaf(at []int, rows []float64, d int, out []float64) {
 	out = out[:len(at)]
 	for r, i := range at {
 		i &= m
-		out[r] += leaf[(2*i+1+lessMask(rows[off+feat[i]], thr[i]))&m]
+		out[r] += leaf[(2*i+lessBit(rows[off+feat[i]], thr[i]))&m]
 		off += d
 	}
 }
