@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -83,5 +84,39 @@ func TestSetNumeric(t *testing.T) {
 	lit := Snapshot{Numeric: map[string]float64{"a": 1}}
 	if _, _, ok := lit.NumericRow(); ok {
 		t.Error("a snapshot built without SetNumeric has a view")
+	}
+}
+
+// TestLayoutShared checks that lines giving the same interned names in the
+// same order share one names slice, and lines in another order do not.
+func TestLayoutShared(t *testing.T) {
+	parse := func(numeric string) []string {
+		t.Helper()
+		line := `{"version":1,"instance_id":"i-0123456789abcdef","taken_at":"` + now.Format(time.RFC3339Nano) +
+			`","source":"sim","numeric":` + numeric + `,"sets":{}}`
+		s, err := Parse([]byte(line), now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names, _, ok := s.NumericRow()
+		if !ok {
+			t.Fatalf("%s: no NumericRow", numeric)
+		}
+		return names
+	}
+	// TestIntern may have filled the table of names: use names it holds.
+	for _, n := range []string{"intern_test_1", "intern_test_2"} {
+		if _, ok := internOK([]byte(n)); !ok {
+			t.Fatalf("%s is not interned", n)
+		}
+	}
+	a := parse(`{"intern_test_1":1,"intern_test_2":2}`)
+	b := parse(`{"intern_test_1":3,"intern_test_2":4}`)
+	c := parse(`{"intern_test_2":5,"intern_test_1":6}`)
+	if &a[0] != &b[0] {
+		t.Error("two lines of one order do not share their names")
+	}
+	if &a[0] == &c[0] || !slices.Equal(c, []string{"intern_test_2", "intern_test_1"}) {
+		t.Errorf("a line of another order has names %v, shared %v", c, &a[0] == &c[0])
 	}
 }
