@@ -101,10 +101,13 @@ func (h *HBOS) featureCost(j int, v float64) float64 {
 // tests for NaN, constant features and values out of range.
 func (h *HBOS) Score(x []float64) float64 {
 	mustLen(x, len(h.rng))
+	// The fields in locals: read through h, the call below made the
+	// compiler load them again at every feature.
+	rng, cost, bins := h.rng[:len(x)], h.cost, h.bins
 	s := 0.0
 	for j, v := range x {
-		if r := &h.rng[j]; v >= r.lo && v <= r.hi && r.width > 0 {
-			s += h.cost[j*h.bins+min(int((v-r.lo)/r.width), h.bins-1)] // bin, whose test of width is done
+		if r := &rng[j]; v >= r.lo && v <= r.hi && r.width > 0 {
+			s += cost[j*bins+min(int((v-r.lo)/r.width), bins-1)] // bin, whose test of width is done
 			continue
 		}
 		s += h.featureCost(j, v)
