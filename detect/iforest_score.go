@@ -182,14 +182,16 @@ func (t *tree) descend2(at []int, rows []float64, d int) {
 //go:noinline
 func (t *tree) descendLeaf(at []int, rows []float64, d int, out []float64) {
 	thr := t.thr
-	if len(thr) == 0 {
+	if len(thr) == 0 || len(rows) < len(at)*d {
 		return
 	}
-	feat, leaf, m, off := t.feat[:len(thr)], t.leaf[:len(thr)], len(thr)-1, 0
+	feat, leaf, m := t.feat[:len(thr)], t.leaf[:len(thr)], len(thr)-1
 	out = out[:len(at)]
+	row := unsafe.Pointer(unsafe.SliceData(rows)) // as descend2 reads it
+	stride := uintptr(d) * 8
 	for r, i := range at {
 		i &= m
-		out[r] += leaf[(2*i+lessBit(rows[off+feat[i]], thr[i]))&m]
-		off += d
+		out[r] += leaf[(2*i+lessBit(*(*float64)(unsafe.Add(row, feat[i]*8)), thr[i]))&m]
+		row = unsafe.Add(row, stride)
 	}
 }
