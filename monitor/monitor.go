@@ -170,8 +170,10 @@ func (s *Service) track(snap *snapshot.Snapshot, img imgward.ImageID, pub imgwar
 			sets[name], budget = items[:n], budget-n
 		}
 	}
+	clipped := *snap // keeps the numbers' NumericRow, which fleet.Put reads
+	clipped.Sets = sets
 	err := s.fleet.Put(fleet.Member{Instance: string(snap.InstanceID), Image: string(img), Publisher: string(pub), Seq: seq},
-		&snapshot.Snapshot{Numeric: snap.Numeric, Sets: sets})
+		&clipped)
 	if err != nil {
 		s.log.Warn("unified state refused a snapshot", "instance", snap.InstanceID, "err", err)
 	}
