@@ -99,7 +99,8 @@ func (s *Service) Image(ctx context.Context, p imgward.Principal, id imgward.Ima
 			return err
 		}
 		img = a.img
-		return showCode(ctx, tx, img)
+		showCode(img)
+		return nil
 	})
 	if err != nil {
 		return nil, s.finish(ctx, p, errors.E(op, err))
@@ -139,9 +140,7 @@ func (s *Service) ListImages(ctx context.Context, p imgward.Principal, f imgward
 			return err
 		}
 		for i := range imgs {
-			if err := showCode(ctx, tx, &imgs[i]); err != nil {
-				return err
-			}
+			showCode(&imgs[i])
 		}
 		return nil
 	})

@@ -120,6 +120,36 @@ func (t *tx) ActiveSubscription(ctx context.Context, offer imgward.OfferID, proj
 	return &s, nil
 }
 
+// Entitlement joins the offer of a code to the project's active
+// subscription: the product_code unique index, then the partial index
+// subscriptions_active, in one statement. The subscription's columns are
+// NULL when the project has none; its id tells.
+func (t *tx) Entitlement(ctx context.Context, code imgward.ProductCode, project imgward.ProjectID) (*imgward.Offer, *imgward.Subscription, error) {
+	var o imgward.Offer
+	var s imgward.Subscription
+	var sid, uid, terms, cur, per, state sql.NullString
+	var price sql.NullInt64
+	row := t.queryRow(ctx, `SELECT o.id, o.image_id, o.owner, o.product_code, o.title, o.description,
+			o.price_micros, o.currency, o.per, o.state, o.created_at, o.updated_at,
+			s.id, s.user_id, s.terms, s.price_micros, s.currency, s.per, s.state, s.created_at, s.cancelled_at
+		FROM offers o LEFT JOIN subscriptions s
+			ON s.offer_id = o.id AND s.project_id = $2 AND s.state = 'active'
+		WHERE o.product_code = $1`, string(code), string(project))
+	err := row.Scan(&o.ID, &o.ImageID, &o.Owner, &o.ProductCode, &o.Title, &o.Description, &o.Price.Micros,
+		&o.Price.Currency, &o.Price.Per, &o.State, usec{&o.CreatedAt}, usec{&o.UpdatedAt},
+		&sid, &uid, &terms, &price, &cur, &per, &state, usec{&s.CreatedAt}, usec{&s.CancelledAt})
+	if err != nil {
+		return nil, nil, t.d.wrap("Entitlement", err)
+	}
+	if !sid.Valid {
+		return &o, nil, nil
+	}
+	s.ID, s.OfferID, s.ProjectID, s.UserID = imgward.SubscriptionID(sid.String), o.ID, project, imgward.UserID(uid.String)
+	s.Terms, s.Price = terms.String, imgward.Price{Micros: price.Int64, Currency: cur.String, Per: imgward.PricePer(per.String)}
+	s.State = imgward.SubscriptionState(state.String)
+	return &o, &s, nil
+}
+
 func (t *tx) UpdateSubscription(ctx context.Context, s *imgward.Subscription) error {
 	return t.execOne(ctx, "UpdateSubscription",
 		`UPDATE subscriptions SET state = $2, cancelled_at = $3 WHERE id = $1`,
