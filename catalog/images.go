@@ -157,11 +157,13 @@ func (s *Service) DeleteImage(ctx context.Context, p imgward.Principal, id imgwa
 	if !validUUID(string(id)) {
 		return notFound(op)
 	}
+	blobKey := string(id)
 	err := s.store.Update(ctx, func(tx imgward.Tx) error {
 		a, err := loadAccess(ctx, tx, p, id)
 		if err != nil {
 			return err
 		}
+		blobKey = a.img.BlobKey()
 		if !a.owner && !a.admin {
 			return denied("image.delete", imageObject(id), "not the owner",
 				errors.E(op, errors.Permission, errors.Msg("only the owner may delete an image")))
@@ -183,7 +185,7 @@ func (s *Service) DeleteImage(ctx context.Context, p imgward.Principal, id imgwa
 	}
 	// The record is gone; data without a record is unreachable, so a failure
 	// here leaks disk space, never access.
-	if err := s.blobs.Delete(ctx, string(id)); err != nil {
+	if err := s.blobs.Delete(ctx, blobKey); err != nil {
 		s.log.Warn("image data not removed", "image", id, "err", err)
 	}
 	return nil
