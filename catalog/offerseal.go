@@ -204,13 +204,19 @@ func (s *Service) sweepBlob(ctx context.Context, b imgward.StaleBlob, own bool) 
 	remove := false
 	err := s.store.Update(ctx, func(tx imgward.Tx) error {
 		remove = false
-		if !own {
-			l, err := tx.Lease(ctx, sealLease(b.ImageID))
-			if err == nil && l.ExpiresAt.After(s.now()) {
-				return nil // a job is writing or switching to it
-			} else if err != nil && !errors.Is(errors.NotExist, err) {
+		l, err := tx.Lease(ctx, sealLease(b.ImageID))
+		switch {
+		case errors.Is(errors.NotExist, err):
+		case err != nil:
+			return err
+		case own:
+			// Held by this node's former life: dead, and in the way of
+			// the next offer of the image.
+			if err := tx.ReleaseLease(ctx, l.Name, l.Owner); err != nil {
 				return err
 			}
+		case l.ExpiresAt.After(s.now()):
+			return nil // a job is writing or switching to it
 		}
 		img, err := tx.Image(ctx, b.ImageID)
 		if err != nil && !errors.Is(errors.NotExist, err) {
