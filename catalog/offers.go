@@ -84,7 +84,7 @@ func (s *Service) CreateOffer(ctx context.Context, p imgward.Principal, in Offer
 	}
 	var r *reseal
 	if protectMode(img) == imgward.ProtectNone {
-		if r, err = s.sealForOffer(ctx, img); err != nil {
+		if r, err = s.sealForOffer(ctx, p, img); err != nil {
 			return nil, s.finish(ctx, p, errors.E(op, err))
 		}
 	}

@@ -35,7 +35,7 @@ type reseal struct {
 // sealForOffer seals img's data under a new key and data key. The caller
 // switches the record to it in its transaction (commit) and then drops
 // the old data (dropOld), or, if anything failed, drops the new (abort).
-func (s *Service) sealForOffer(ctx context.Context, img *imgward.Image) (*reseal, error) {
+func (s *Service) sealForOffer(ctx context.Context, p imgward.Principal, img *imgward.Image) (*reseal, error) {
 	if s.prot.keys == nil {
 		return nil, errors.E(errors.Conflict, errors.Msg("the image is unprotected and this server has no key service to seal it"))
 	}
@@ -45,6 +45,15 @@ func (s *Service) sealForOffer(ctx context.Context, img *imgward.Image) (*reseal
 			return errors.E(errors.Conflict, errors.Msg("the image is being offered by another request"))
 		} else if err != nil {
 			return err
+		}
+		// Under the lease, as img was read: not offered meanwhile by a
+		// request that held the lease before, which moved its data.
+		cur, err := s.offerable(ctx, tx, p, img.ID)
+		if err != nil {
+			return err
+		}
+		if !cur.UpdatedAt.Equal(img.UpdatedAt) || cur.BlobKey() != img.BlobKey() {
+			return errors.E(errors.Conflict, errors.Msg("the image changed while it was offered; try again"))
 		}
 		return tx.AddStaleBlob(ctx, &imgward.StaleBlob{Key: r.key, ImageID: img.ID, CreatedAt: s.stamp()})
 	})
@@ -73,7 +82,11 @@ func (s *Service) sealForOffer(ctx context.Context, img *imgward.Image) (*reseal
 // data key, and fingerprinted, so that copies of it are recognized.
 func (s *Service) sealExisting(ctx context.Context, img *imgward.Image, key string) (*ingested, error) {
 	rc, _, err := s.blobs.Open(ctx, img.BlobKey())
-	if err != nil {
+	if errors.Is(errors.NotExist, err) {
+		// Deleted meanwhile: the transaction that would record the offer
+		// would find no image.
+		return nil, errors.E(errors.Conflict, errors.Msg("the image changed while it was offered; try again"), err)
+	} else if err != nil {
 		return nil, errors.E(errors.Internal, err)
 	}
 	defer rc.Close()
