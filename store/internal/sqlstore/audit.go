@@ -18,22 +18,37 @@ import (
 // another on the log: the tree is built later by IntegrateAudit. The
 // sequence comes from Dialect.AuditSeq: on PostgreSQL a sequence, which
 // needs no lock (a rolled back append leaves a gap); on SQLite the one write
-// connection makes MAX(seq)+1 safe.
+// connection makes MAX(seq)+1 safe, and the writer remembers it between
+// appends (Group).
 func (t *tx) AppendAudit(ctx context.Context, e *imgward.AuditEntry) error {
 	const op = "AppendAudit"
-	seq := t.d.AuditSeq
-	if seq == "" {
-		seq = `SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_log`
-	}
-	if err := t.queryRow(ctx, seq).Scan(&e.Seq); err != nil {
-		return t.d.wrap(op, err)
-	}
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
 	// The store keeps microseconds; seal what will be read back.
 	e.Time = e.Time.UTC().Truncate(time.Microsecond)
 	e.Leaf = 0
+	remembered, err := t.nextAuditSeq(ctx, &e.Seq)
+	if err != nil {
+		return t.d.wrap(op, err)
+	}
+	err = t.insertAudit(ctx, op, e)
+	if remembered && errors.Is(errors.Exist, err) {
+		// Another connection appended since: read the head of the log.
+		t.group.Forget()
+		if _, err = t.nextAuditSeq(ctx, &e.Seq); err != nil {
+			return t.d.wrap(op, err)
+		}
+		err = t.insertAudit(ctx, op, e)
+	}
+	if err == nil && t.group != nil && t.d.AuditSeq == "" {
+		t.group.next = e.Seq + 1
+	}
+	return err
+}
+
+// insertAudit seals e with its sequence number and writes it.
+func (t *tx) insertAudit(ctx context.Context, op string, e *imgward.AuditEntry) error {
 	audit.Seal(e)
 	return t.exec(ctx, op,
 		`INSERT INTO audit_log (seq, time, actor, action, object, result, reason, prev, hash)
@@ -42,6 +57,34 @@ func (t *tx) AppendAudit(ctx context.Context, e *imgward.AuditEntry) error {
 		// itself must read back as the epoch for the hash to verify.
 		e.Seq, e.Time.UnixMicro(), e.Actor, e.Action, e.Object, e.Result, e.Reason, []byte{}, e.Hash)
 }
+
+// nextAuditSeq reads the sequence number of the next entry into seq, and
+// reports whether it was remembered (Group) rather than read.
+func (t *tx) nextAuditSeq(ctx context.Context, seq *int64) (bool, error) {
+	if t.d.AuditSeq != "" {
+		return false, t.queryRow(ctx, t.d.AuditSeq).Scan(seq)
+	}
+	if t.group != nil && t.group.next > 0 {
+		*seq = t.group.next
+		return true, nil
+	}
+	return false, t.queryRow(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_log`).Scan(seq)
+}
+
+// Group is what the writes that share one transaction (SQLite's group
+// commit, Savepoint) share, and what the writer carries from one
+// transaction to the next: the sequence number of the next audit entry,
+// once an append has written one, so that an append need not read
+// MAX(seq) + 1 first. It is only a guess: SQLite's one write connection
+// makes it right unless another process wrote the log meanwhile, and then
+// the entry's insert fails on the taken number and AppendAudit reads the
+// head of the log instead. A write rolled back forgets it, since its
+// entries go with it, and so must the writer after a failed commit. The
+// zero Group knows nothing yet.
+type Group struct{ next int64 }
+
+// Forget drops what g knows, after a rollback.
+func (g *Group) Forget() { g.next = 0 }
 
 const auditColumns = `seq, time, actor, action, object, result, reason, prev, hash, leaf`
 

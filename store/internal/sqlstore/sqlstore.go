@@ -105,22 +105,43 @@ func Run(ctx context.Context, db *sql.DB, stmts *Stmts, opts *sql.TxOptions, d *
 // cancelled caller must not interrupt a statement (sqlite3_interrupt), which
 // would roll back the whole shared transaction, the other callers' work
 // with it, and leave the rest of the group to run outside any transaction.
-func Savepoint(ctx context.Context, stx *sql.Tx, stmts *Stmts, d *Dialect, fn func(imgward.Tx) error) (err error) {
-	t := &tx{tx: stx, d: d, stmts: stmts, ctx: ctx}
+//
+// g is what the callers of one transaction share (Group); nil for none.
+func Savepoint(ctx context.Context, stx *sql.Tx, stmts *Stmts, d *Dialect, g *Group, fn func(imgward.Tx) error) (err error) {
+	t := &tx{tx: stx, d: d, stmts: stmts, ctx: ctx, group: g}
 	if _, err := t.execContext(ctx, "SAVEPOINT w"); err != nil {
 		return d.wrap("Savepoint", err)
 	}
 	defer func() {
-		if r := recover(); r != nil {
-			err = errors.E(d.Name+".Update", errors.Internal, errors.Errorf("panic: %v", r))
-		}
 		if err != nil {
+			if g != nil {
+				g.Forget() // what fn appended is rolled back
+			}
 			if _, rerr := t.execContext(ctx, "ROLLBACK TO w"); rerr != nil {
 				err = d.wrap("Savepoint", rerr)
 			}
 		}
 		if _, rerr := t.execContext(ctx, "RELEASE w"); rerr != nil && err == nil {
 			err = d.wrap("Savepoint", rerr)
+		}
+	}()
+	return call(t, fn)
+}
+
+// Alone runs fn within stx as Savepoint does, for a transaction that
+// carries fn's work alone: with no savepoint, since a failing fn makes the
+// caller roll back the whole of stx instead. A savepoint costs SQLite a copy
+// of every page that fn changes (its sub-journal), about as much as the
+// commit's own writes of those pages.
+func Alone(ctx context.Context, stx *sql.Tx, stmts *Stmts, d *Dialect, g *Group, fn func(imgward.Tx) error) error {
+	return call(&tx{tx: stx, d: d, stmts: stmts, ctx: ctx, group: g}, fn)
+}
+
+// call calls fn with t, turning a panic into an error of kind Internal.
+func call(t *tx, fn func(imgward.Tx) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errors.E(t.d.Name+".Update", errors.Internal, errors.Errorf("panic: %v", r))
 		}
 	}()
 	return fn(t)
@@ -168,7 +189,8 @@ type tx struct {
 	stmts *Stmts
 	// ctx, when not nil, replaces the callers' contexts in the statements
 	// run: see Savepoint.
-	ctx context.Context
+	ctx   context.Context
+	group *Group // of a Savepoint; nil otherwise
 }
 
 // use returns the context a statement runs with.
