@@ -103,7 +103,13 @@ start() {
 start_s3() {
 	local url=${IMGWARD_TEST_S3_URL:-} ak=${AWS_ACCESS_KEY_ID:-} sk=${AWS_SECRET_ACCESS_KEY:-} bucket code
 	if [[ -z $url || -z $ak || -z $sk ]]; then
-		eval "$(cd "$here/.." && scripts/s3-test-server.sh start)"
+		# A second try: SeaweedFS can lose a port picked as free to another
+		# process starting beside it.
+		local out
+		out=$(cd "$here/.." && scripts/s3-test-server.sh start) ||
+			out=$(cd "$here/.." && scripts/s3-test-server.sh start) ||
+			die "the S3 server did not start (IMGWARD_CLUSTER_BLOB=dir runs without one)"
+		eval "$out"
 		echo "$S3TEST_DIR" >"$dir/s3test"
 		url=$IMGWARD_TEST_S3_URL ak=$AWS_ACCESS_KEY_ID sk=$AWS_SECRET_ACCESS_KEY
 	fi
