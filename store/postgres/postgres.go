@@ -288,7 +288,7 @@ func (s *Store) retry(ctx context.Context, run func() error) error {
 // (imgward.OneReader): one round trip where a View takes three. A token's
 // check before every request is one.
 func (s *Store) ViewOne(ctx context.Context, fn func(imgward.Tx) error) error {
-	return sqlstore.RunOne(ctx, s.db, &dialect, fn)
+	return sqlstore.RunOne(ctx, s.db, nil, &dialect, fn)
 }
 
 // Close closes the node's connections.

@@ -75,6 +75,7 @@ type Store struct {
 }
 
 var _ imgward.Store = (*Store)(nil)
+var _ imgward.OneReader = (*Store)(nil)
 
 // With anonymous parameters, binding costs the same per parameter in any
 // statement; beyond 768 (128 snapshots), larger statements measured no
@@ -178,6 +179,14 @@ func create(path string) (string, error) {
 // write in fn fails.
 func (s *Store) View(ctx context.Context, fn func(imgward.Tx) error) error {
 	return sqlstore.Run(ctx, s.read, s.readStmts, &sql.TxOptions{ReadOnly: true}, &dialect, fn)
+}
+
+// ViewOne runs fn, a read of one statement, on a read connection without
+// BEGIN and COMMIT around it (imgward.OneReader): SQLite runs a lone
+// statement in a read transaction of its own, one consistent snapshot. It
+// is the token check of every request.
+func (s *Store) ViewOne(ctx context.Context, fn func(imgward.Tx) error) error {
+	return sqlstore.RunOne(ctx, s.read, s.readStmts, &dialect, fn)
 }
 
 // Close stops the writer, after the group it is committing, and closes

@@ -117,9 +117,13 @@ func RunOn(ctx context.Context, q Querier, d *Dialect, auditSeq int64, fn func(i
 // (imgward.OneReader): q is a *sql.DB, and each statement takes a
 // connection and commits on its own. So fn may not write (execs fail before
 // they run), and a second statement, which would not see the first's
-// snapshot, makes RunOne fail.
-func RunOne(ctx context.Context, q Querier, d *Dialect, fn func(imgward.Tx) error) error {
-	t := &tx{q: q, d: d, one: true}
+// snapshot, makes RunOne fail. stmts, if not nil, caches the prepared
+// statements of q, which is then the *sql.DB they were prepared on.
+func RunOne(ctx context.Context, q Querier, stmts *Stmts, d *Dialect, fn func(imgward.Tx) error) error {
+	if stmts != nil {
+		stmts.prepare(ctx)
+	}
+	t := &tx{q: q, d: d, stmts: stmts, one: true}
 	err := fn(t)
 	if err == nil && t.ran > 1 {
 		err = d.wrap("ViewOne", errors.E(errors.Internal, errors.Errorf("%d statements in a read of one", t.ran)))

@@ -95,8 +95,9 @@ func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
 		return nil
 	}
 	st := t.stmts.get(query)
-	if st == nil {
-		return nil
+	if st == nil || t.tx == nil {
+		// Outside a transaction (RunOne) the statement runs on its own.
+		return st
 	}
 	return t.tx.StmtContext(ctx, st)
 }
