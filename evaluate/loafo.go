@@ -27,12 +27,15 @@ type Candidate struct {
 	// CallSet adds the set features of a trace's distinct calls
 	// (pipeline.TraceFeatures) to the sequence models' features.
 	CallSet bool
+	// Recurrent adds the GRU language model's seq.rnn after the models'
+	// features (Options.Recurrent).
+	Recurrent bool
 }
 
 // apply returns o configured as c.
 func (c Candidate) apply(o Options) Options {
 	o.Detector, o.Combine, o.Models, o.Order = c.Detector, c.Combine, c.Models, c.Order
-	o.Neural, o.Recurrent = false, false
+	o.Neural, o.Recurrent = false, c.Recurrent
 	o.Features = &pipeline.TraceFeatures{CallSet: c.CallSet, Detector: c.Detector}
 	return o
 }
@@ -244,6 +247,58 @@ func SequenceCandidates() []Candidate {
 				cs = append(cs, newCandidate(detect.DefaultName, c, st.order, st.models, callSet))
 			}
 			cs = append(cs, newCandidate("ecod", trace.Separate, st.order, st.models, callSet))
+		}
+	}
+	cs = append(cs, wholeTraceCandidates()...)
+	return append(cs, recurrentCandidates()...)
+}
+
+// recurrentCandidates are the candidates with the GRU language model
+// (trace.RecurrentConfig's defaults, 2 folds of cross-fitting): alone and
+// beside the best sets of the count models. Each costs about 30 times the
+// training of the others (3 GRUs per fold of the selection), so they are
+// few, and last.
+func recurrentCandidates() []Candidate {
+	N, C, P := trace.NLL, trace.Calls, trace.Pairs
+	type cand struct {
+		det string
+		c   trace.Combine
+		ms  []trace.Model
+	}
+	var cs []Candidate
+	for _, x := range []cand{{detect.DefaultName, trace.Separate, []trace.Model{}},
+		{"ecod", trace.Separate, []trace.Model{N, C}}, {"ecod", trace.Separate, []trace.Model{N, C, P}},
+		{detect.DefaultName, trace.Separate, []trace.Model{N, C, P}}, {detect.DefaultName, trace.Fisher, []trace.Model{N, C, P}}} {
+		// Named with the GRU as one more model: rnn, sep(nll6,calls,rnn)/ecod.
+		c := newCandidate(x.det, x.c, 6, append(slices.Clip(x.ms), rnnModel), false)
+		c.Models, c.Recurrent = x.ms, true
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// rnnModel names seq.rnn among a candidate's models, for its name only:
+// the GRU is not a trace.Model but SequenceConfig.Recurrent.
+const rnnModel trace.Model = "rnn"
+
+// wholeTraceCandidates are the candidates with the models of a trace as a
+// whole (trace.Shape, trace.Length, trace.Loops): each alone, and beside
+// the best sets of the other models, combined as the others are. They
+// have no +set variants: the set features lowered every one of the 46
+// configurations measured both ways but the two weakest
+// (docs/EVALUATION.md).
+func wholeTraceCandidates() []Candidate {
+	N, C, P := trace.NLL, trace.Calls, trace.Pairs
+	var cs []Candidate
+	for _, w := range []trace.Model{trace.Shape, trace.Length, trace.Loops} {
+		cs = append(cs, newCandidate(detect.DefaultName, trace.Separate, 6, []trace.Model{w}, false))
+	}
+	for _, w := range []trace.Model{trace.Shape, trace.Length, trace.Loops} {
+		for _, ms := range [][]trace.Model{{N, C, w}, {N, C, P, w}} {
+			for _, c := range []trace.Combine{trace.Separate, trace.Min, trace.Fisher} {
+				cs = append(cs, newCandidate(detect.DefaultName, c, 6, ms, false))
+			}
+			cs = append(cs, newCandidate("ecod", trace.Separate, 6, ms, false))
 		}
 	}
 	return cs
