@@ -73,6 +73,13 @@ the training traces (package detect/trace), named by --models:
   calls   1 - cosine similarity of the trace's set of calls to the nearest
           training trace's
   pairs   the same for log(1 + count) of each pair of successive calls
+  local   mean surprise of each call under an n-gram model of order --order of
+          the 10 training traces nearest by set of calls (its program's)
+  shape   distance of the trace's length and repetition (LZ78 complexity,
+          distinct 3-grams, transition entropy, longest tight loop) to those
+          of the 5 training traces nearest by set of calls
+  length  the same for its length alone
+  loops   the same for its repetition alone, to every training trace
 By default (--models %s) the detector, ECOD for traces, gets each
 model's score as a feature: the configuration that leave-one-family-out
 selection chose on ADFA-LD, and the service's for a role with traces.
@@ -114,7 +121,7 @@ Options:
   --sequence-col COL      column of system-call traces
   --models LIST           comma-separated sequence models (above)
   --combine RULE          sep, min or fisher (above)
-  --order N               n-gram order of nll, unseen, lfc and peak (default 6)
+  --order N               n-gram order of nll, unseen, lfc, peak and local (default 6)
   --call-set              add the set features of a trace's distinct calls
   --neural                add a neural language model's surprise
                           (slower: trains 6 small networks)

@@ -73,6 +73,10 @@ const (
 	// Loops is seq.loops: how far its repetition structure is from that
 	// of the nearest training trace by that structure.
 	Loops Model = "loops"
+	// Local is seq.local: the mean negative log-likelihood of each element
+	// under an n-gram model of the training traces most like the trace by
+	// set of calls, a baseline of its program.
+	Local Model = "local"
 )
 
 // ngramModels are the models read off the n-gram model.
@@ -88,7 +92,7 @@ var shapeModels = map[Model]shapeKind{Shape: byCallsShape, Length: byCallsLength
 func known(m Model) bool {
 	_, near := nearestModels[m]
 	_, whole := shapeModels[m]
-	return near || whole || slices.Contains(ngramModels, m)
+	return near || whole || m == Local || slices.Contains(ngramModels, m)
 }
 
 // Sequence turns traces into features that say how novel a trace is with
@@ -112,6 +116,9 @@ func known(m Model) bool {
 //   - seq.shape, seq.length, seq.loops: how unusual the trace is as a
 //     whole, its length and how it repeats itself, for a trace of its
 //     calls (shape, length) or for any trace (loops);
+//   - seq.local: the mean negative log-likelihood of each element under
+//     an n-gram model of the training traces most like the trace by set
+//     of calls, a model of its program rather than of all;
 //   - seq.nlm, if Neural is set: the mean negative log-likelihood of each
 //     element under a feed-forward neural language model of the training
 //     traces (Bengio et al., 2003), which generalizes across contexts
@@ -207,7 +214,7 @@ func ParseModels(list string) ([]Model, error) {
 		m := Model(strings.TrimSpace(name))
 		if !known(m) {
 			return nil, errors.E("trace.ParseModels", errors.Invalid,
-				errors.Errorf("unknown sequence model %q (known: nll, unseen, lfc, peak, calls, pairs, shape, length, loops)", m))
+				errors.Errorf("unknown sequence model %q (known: nll, unseen, lfc, peak, calls, pairs, shape, length, loops, local)", m))
 		}
 		ms = append(ms, m)
 	}
