@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,7 +19,10 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/minio/minio-go/v7"
 
+	"imgward/blob/s3"
+	"imgward/blob/s3/s3test"
 	"imgward/broker"
 	"imgward/store/storetest"
 )
@@ -156,15 +161,23 @@ func imageStatus(t *testing.T, url, token, id string) string {
 }
 
 // TestClusterNodes is issue 15's three-node test over scripts/cluster.sh:
-// real processes on one PostgreSQL and one blob directory. Launch on node
+// real processes on one PostgreSQL, with the image data in a bucket of a
+// real S3 server (SeaweedFS) and, again, in one shared directory. Launch on node
 // 1, key release on node 2, replay on node 3 refused; master and identity
 // keys rotated on node 2 and used on nodes 1 and 3; node 3 restarted during
 // an upload to node 1, which completes; node 2 killed during an upload,
 // whose image another node queues again; every node's /readyz fails while
 // PostgreSQL is down and recovers without a restart.
 func TestClusterNodes(t *testing.T) {
+	for _, blob := range []string{"s3", "dir"} {
+		t.Run(blob, func(t *testing.T) { testClusterNodes(t, blob) })
+	}
+}
+
+func testClusterNodes(t *testing.T, blob string) {
 	const lease = 2 * time.Second
-	ce := startCluster(t, 3, "IMGWARD_LEASE_PERIOD="+lease.String(), "IMGWARD_KEY_REFRESH=1s", "IMGWARD_LOG_LEVEL=warn")
+	ce := startCluster(t, 3, "IMGWARD_LEASE_PERIOD="+lease.String(), "IMGWARD_KEY_REFRESH=1s",
+		"IMGWARD_LOG_LEVEL=warn", "IMGWARD_CLUSTER_BLOB="+blob)
 	n1, n2, n3 := ce.node(1), ce.node(2), ce.node(3)
 	admin := ce["IMGWARD_TOKEN"]
 	tenant := func(name string) (id, token string) {
@@ -298,4 +311,48 @@ func TestClusterNodes(t *testing.T) {
 		}
 	}
 	must(t, 200, "GET", n1+"/v2/images/"+x, alice, nil, nil)
+
+	// The image data is where the cluster keeps it: x (sealed), y and z
+	// are three objects, nothing else (no upload left a temporary).
+	if got := clusterBlobs(t, ce); len(got) != 3 {
+		t.Errorf("%s holds %d blobs, want the 3 images': %v", blob, len(got), got)
+	}
+}
+
+// clusterBlobs lists the image data a cluster stores: the objects of its
+// bucket, or the files of its blob directory outside tmp/.
+func clusterBlobs(t *testing.T, ce clusterEnv) []string {
+	t.Helper()
+	var names []string
+	if u := ce["IMGWARD_CLUSTER_BLOB_URL"]; u != "" {
+		o, err := s3.ParseURL(u, func(k string) string { return ce[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		for obj := range s3test.Client(t, o).Client.ListObjects(context.Background(), o.Bucket, minio.ListObjectsOptions{Recursive: true}) {
+			if obj.Err != nil {
+				t.Fatal(obj.Err)
+			}
+			names = append(names, obj.Key)
+		}
+		return names
+	}
+	root := ce["IMGWARD_CLUSTER_BLOB_DIR"]
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if d.IsDir() && rel == "tmp" {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() {
+			names = append(names, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
 }
