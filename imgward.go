@@ -282,6 +282,57 @@ type Store interface {
 	Close() error
 }
 
+// HotUpdater is a Store that runs the writes of the hot paths (launch, key
+// release, snapshot ingest, audit appends) apart from the others, so that
+// they need not wait for one another across nodes. store/postgres is one;
+// a Store that is not (store/sqlite, whose one writer serializes every
+// write anyway) runs them as Update. Call UpdateHot rather than this.
+type HotUpdater interface {
+	// UpdateHot is Update for a transaction that writes only:
+	//   - new rows under keys of its own (an instance, an audit entry),
+	//   - or rows whose conflicts with other hot transactions a
+	//     constraint or a row lock of the statement settles (a nonce spent
+	//     once, an idempotency key, the latest snapshot of an instance);
+	// and that writes nothing another transaction's rule reads (a
+	// membership, a quarantine, a subscription). It may run at the same
+	// time as other hot transactions, never with an Update: an Update
+	// waits for the hot transactions under way and holds later ones off
+	// until it commits, so a hot transaction sees every rule as committed
+	// by the Updates before it, and an Update's rule binds every hot
+	// transaction that commits after it.
+	UpdateHot(ctx context.Context, fn func(Tx) error) error
+}
+
+// OneReader is a Store that can run a read of exactly one statement
+// outside a transaction: one statement sees one consistent snapshot by
+// itself, and store/postgres then needs one round trip instead of three
+// (BEGIN, the statement, COMMIT). Call ViewOne rather than this.
+type OneReader interface {
+	// ViewOne runs fn, which must run one read statement (one Tx method
+	// that reads one statement, such as UserByTokenHash): a write fails
+	// and commits nothing, and a second statement makes ViewOne fail
+	// with kind Internal, a bug of the caller.
+	ViewOne(ctx context.Context, fn func(Tx) error) error
+}
+
+// ViewOne runs fn, a read of one statement, on s without a transaction
+// when s can (see OneReader), else as a View.
+func ViewOne(ctx context.Context, s Store, fn func(Tx) error) error {
+	if o, ok := s.(OneReader); ok {
+		return o.ViewOne(ctx, fn)
+	}
+	return s.View(ctx, fn)
+}
+
+// UpdateHot runs fn as a hot-path write on s (see HotUpdater), or as an
+// Update when s runs every write alike.
+func UpdateHot(ctx context.Context, s Store, fn func(Tx) error) error {
+	if h, ok := s.(HotUpdater); ok {
+		return h.UpdateHot(ctx, fn)
+	}
+	return s.Update(ctx, fn)
+}
+
 // Tx is a transaction of a Store. Methods that look up one record return an
 // error of kind NotExist when it is absent; methods that create return kind
 // Exist when the key is taken. Lists return records in a stable order.

@@ -24,7 +24,9 @@ func Actor(p imgward.Principal) string {
 // caller gets Unavailable instead of err.
 func Deny(ctx context.Context, st imgward.Store, log *slog.Logger, e imgward.AuditEntry, err error) error {
 	e.Result = imgward.ResultDenied
-	werr := st.Update(ctx, func(tx imgward.Tx) error { return tx.AppendAudit(ctx, &e) })
+	// An append alone is a hot-path write (imgward.HotUpdater): denials
+	// must not wait for each other across nodes.
+	werr := imgward.UpdateHot(ctx, st, func(tx imgward.Tx) error { return tx.AppendAudit(ctx, &e) })
 	if werr != nil {
 		log.Error("audit of a denial failed", "action", e.Action, "object", e.Object, "err", werr)
 		return errors.E("audit.Deny", errors.Unavailable, errors.Msg("audit log unavailable"), werr)

@@ -106,7 +106,10 @@ func (b *Broker) Release(ctx context.Context, req Request) (*Release, error) {
 	}
 	var rel *Release
 	var deny error // the decision, when it is a denial
-	err = b.store.Update(ctx, func(tx imgward.Tx) error {
+	// A hot-path write (imgward.HotUpdater): it spends the nonce, which
+	// its primary key keeps once-only across nodes, reads rules that only
+	// Updates change, and appends.
+	err = imgward.UpdateHot(ctx, b.store, func(tx imgward.Tx) error {
 		if rel != nil {
 			clear(rel.dataKey) // of an attempt that was retried
 		}

@@ -27,7 +27,7 @@ func (n *Nonces) Use(ctx context.Context, nonce string, expiresAt time.Time) err
 	if n.Now != nil {
 		now = n.Now
 	}
-	err := n.Store.Update(ctx, func(tx imgward.Tx) error { return tx.UseNonce(ctx, nonce, expiresAt, now()) })
+	err := imgward.UpdateHot(ctx, n.Store, func(tx imgward.Tx) error { return tx.UseNonce(ctx, nonce, expiresAt, now()) })
 	if err != nil {
 		return errors.E("broker.Nonces.Use", err)
 	}

@@ -27,7 +27,9 @@ func (s *Service) IntegrateAudit(ctx context.Context) (int64, error) {
 	var size int64
 	for {
 		var before int64
-		err := s.store.Update(ctx, func(tx imgward.Tx) error {
+		// Hot (imgward.HotUpdater): integrators keep apart by a lock of
+		// their own, and appends go on meanwhile.
+		err := imgward.UpdateHot(ctx, s.store, func(tx imgward.Tx) error {
 			var err error
 			if before, err = tx.AuditTreeSize(ctx); err != nil {
 				return err

@@ -120,11 +120,18 @@ func (s *Service) export(ctx context.Context, p imgward.Principal, img *imgward.
 	if err := s.auditExport(ctx, p, img); err != nil {
 		return nil, err
 	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{r, rc}, nil
+	return sealedBody{r, rc}, nil
 }
+
+// sealedBody is an unsealed image's body. It keeps the seal.Reader's
+// WriteTo, which io.Copy prefers: the chunks are opened where they are read
+// and written straight on, instead of copied out through Read.
+type sealedBody struct {
+	*seal.Reader
+	io.Closer
+}
+
+var _ io.WriterTo = sealedBody{}
 
 // auditExport records that the owner took the plaintext of a protected image.
 func (s *Service) auditExport(ctx context.Context, p imgward.Principal, img *imgward.Image) error {

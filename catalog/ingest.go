@@ -102,7 +102,7 @@ func (s *Service) ingestFrom(ctx context.Context, img *imgward.Image, body *body
 	}
 	fpr, fpw := io.Pipe()
 	fpDone := make(chan *fingerprint.Fingerprint, 1)
-	go func() { fpDone <- fingerprintOf(ctx, fpr, isTar) }()
+	go func() { fpDone <- fingerprintOf(ctx, fpr) }()
 
 	var md, sh hash.Hash = md5.New(), sha512.New()
 	src := &limitReader{r: io.TeeReader(br, io.MultiWriter(md, sh, fpw)), left: s.limits.MaxImageSize}
@@ -128,17 +128,12 @@ func (s *Service) ingestFrom(ctx context.Context, img *imgward.Image, body *body
 
 // fingerprintOf fingerprints r and then drains it, so that the upload
 // never waits on a fingerprint that failed or reached its bound. A failure
-// leaves the image without fingerprint: it is logged, not fatal.
-func fingerprintOf(ctx context.Context, r *io.PipeReader, isTar bool) *fingerprint.Fingerprint {
+// leaves the image without fingerprint. Every upload, well-formed tar or
+// not, is fingerprinted by FromContent, so that a piece of a protected
+// image cut anywhere (issue 11 §3) is compared with it file by file.
+func fingerprintOf(ctx context.Context, r *io.PipeReader) *fingerprint.Fingerprint {
 	defer io.Copy(io.Discard, r)
-	lr := io.LimitReader(r, maxFingerprint)
-	var fp *fingerprint.Fingerprint
-	var err error
-	if isTar {
-		fp, err = fingerprint.FromTar(ctx, lr, fingerprint.Default)
-	} else {
-		fp, err = fingerprint.FromReader(ctx, lr, fingerprint.Default)
-	}
+	fp, err := fingerprint.FromContent(ctx, io.LimitReader(r, maxFingerprint), fingerprint.Default)
 	if err != nil {
 		return nil
 	}

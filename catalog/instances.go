@@ -26,7 +26,10 @@ func (s *Service) Launch(ctx context.Context, p imgward.Principal, id imgward.Im
 		ID: imgward.InstanceID("i-" + randomHex(8)), ImageID: id, ProjectID: p.ProjectID, UserID: p.UserID,
 		Host: host, State: imgward.InstanceRunning, CreatedAt: s.stamp(),
 	}
-	err := s.store.Update(ctx, func(tx imgward.Tx) error {
+	// A hot-path write (imgward.HotUpdater): it reads the rules (member,
+	// quarantine, subscription) that only Updates change, and inserts rows
+	// of its own.
+	err := imgward.UpdateHot(ctx, s.store, func(tx imgward.Tx) error {
 		a, err := loadAccess(ctx, tx, p, id)
 		if err != nil {
 			var d *denial

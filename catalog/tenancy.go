@@ -48,7 +48,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (imgward.Princ
 	h := HashToken(token)
 	var u *imgward.User
 	var k *imgward.Token
-	err := s.store.View(ctx, func(tx imgward.Tx) error {
+	// One statement: no transaction needed (imgward.OneReader), which
+	// saves two round trips on PostgreSQL before every request.
+	err := imgward.ViewOne(ctx, s.store, func(tx imgward.Tx) error {
 		var err error
 		u, k, err = tx.UserByTokenHash(ctx, h)
 		return err

@@ -20,6 +20,7 @@ import (
 // own bucket, which the grid keeps small (see fitECDF).
 type ecdf struct {
 	lo, perUnit float64   // the bucket of v is (v-lo)*perUnit, in [0, len(start))
+	top         float64   // len(start)-1, the last bucket, converted once
 	start       []int32   // per bucket: the number of values in the buckets before it
 	u           []float64 // NaN, then the m distinct values: u[k] is the k-th from 1
 	tail        []float64 // pairs (left, right) for the 2m+1 values and gaps
@@ -58,7 +59,7 @@ func fitECDF(col []float64) ecdf {
 		if m > 1 {
 			e.perUnit = float64(grid) / (e.u[m] - e.lo) // +Inf or 0 on overflow: still monotone
 		}
-		e.start = make([]int32, grid)
+		e.start, e.top = make([]int32, grid), float64(grid-1)
 		count := make([]int32, grid)
 		for k := 1; k <= m; k++ {
 			count[e.bucket(e.u[k])]++
@@ -77,9 +78,9 @@ func fitECDF(col []float64) ecdf {
 // times 0 at lo) goes to the first bucket.
 func (e *ecdf) bucket(v float64) int {
 	t := (v - e.lo) * e.perUnit
-	switch top := len(e.start) - 1; {
-	case t >= float64(top):
-		return top
+	switch {
+	case t >= e.top:
+		return len(e.start) - 1
 	case t > 0:
 		return int(t)
 	}

@@ -75,9 +75,7 @@ func (e *ECOD) Score(x []float64) float64 {
 	var ks [firstBatch]int
 	for lo := 0; lo < len(x); lo += firstBatch {
 		xs, fs := x[lo:min(lo+firstBatch, len(x))], e.feat[lo:]
-		for j, v := range xs {
-			ks[j] = fs[j].first(v)
-		}
+		firsts(xs, fs, ks[:len(xs)])
 		odd := e.odd[lo:]
 		for j, v := range xs {
 			t := fs[j].tailsFrom(v, ks[j])
@@ -87,6 +85,18 @@ func (e *ECOD) Score(x []float64) float64 {
 		}
 	}
 	return max(l, r, auto)
+}
+
+// firsts sets ks[j] to fs[j].first(xs[j]). Apart from Score, its loop
+// keeps every variable in a register: inside, the compiler spilled three
+// of them and reloaded them from the stack at each feature.
+//
+//go:noinline
+func firsts(xs []float64, fs []ecdf, ks []int) {
+	fs, ks = fs[:len(xs)], ks[:len(xs)]
+	for j, v := range xs {
+		ks[j] = fs[j].first(v)
+	}
 }
 
 // firstBatch is the number of features whose first steps ECOD.Score takes

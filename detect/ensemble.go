@@ -3,6 +3,7 @@ package detect
 import (
 	"math"
 	"slices"
+	"sync"
 
 	"imgward/errors"
 )
@@ -20,6 +21,7 @@ type Ensemble struct {
 	members []Detector
 	center  []float64
 	scale   []float64
+	pool    sync.Pool // of *[]float64, ScoreBatch's scores of a member
 }
 
 var _ Detector = (*Ensemble)(nil)
@@ -108,7 +110,12 @@ func (e *Ensemble) Explain(x []float64) []Deviation {
 func (e *Ensemble) ScoreBatch(X [][]float64, out []float64) {
 	out = out[:len(X)]
 	clear(out)
-	tmp := make([]float64, len(X))
+	buf, _ := e.pool.Get().(*[]float64)
+	if buf == nil || cap(*buf) < len(X) {
+		buf = new(make([]float64, len(X)))
+	}
+	defer e.pool.Put(buf)
+	tmp := (*buf)[:len(X)]
 	for m, d := range e.members {
 		ScoreBatch(d, X, tmp)
 		for i, s := range tmp {

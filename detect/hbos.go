@@ -98,13 +98,21 @@ func (h *HBOS) featureCost(j int, v float64) float64 {
 
 // Score implements Detector. A value inside the range of its feature's
 // bins, the common case, takes its bin's cost here, without featureCost's
-// tests for NaN, constant features and values out of range.
+// tests for NaN and values out of range; so does the value of a feature
+// that was constant, when it still is.
 func (h *HBOS) Score(x []float64) float64 {
 	mustLen(x, len(h.rng))
+	// The fields in locals: read through h, the call below made the
+	// compiler load them again at every feature.
+	rng, cost, bins := h.rng[:len(x)], h.cost, h.bins
 	s := 0.0
 	for j, v := range x {
-		if r := &h.rng[j]; v >= r.lo && v <= r.hi && r.width > 0 {
-			s += h.cost[j*h.bins+min(int((v-r.lo)/r.width), h.bins-1)] // bin, whose test of width is done
+		if r := &rng[j]; v >= r.lo && v <= r.hi {
+			b := 0 // a constant feature's one bin, whose value v equals
+			if r.width > 0 {
+				b = min(int((v-r.lo)/r.width), bins-1) // bin, whose test of width is done
+			}
+			s += cost[j*bins+b]
 			continue
 		}
 		s += h.featureCost(j, v)

@@ -3,6 +3,7 @@ package detect
 import (
 	"math"
 	"math/rand/v2"
+	"sync"
 )
 
 // IForest is an isolation forest (Liu, Ting and Zhou, 2008): Trees random
@@ -30,18 +31,20 @@ type IForest struct {
 	depth  int
 	width  int // 2^depth: the nodes of a tree, from index 1, and its leaves
 	forest []tree
-	norm   float64 // c(SampleSize)
+	norm   float64   // c(SampleSize)
+	pool   sync.Pool // of *blockScratch
 }
 
 var _ Detector = (*IForest)(nil)
 
 // tree is an isolation tree as a heap from index 1: node i sends a row x
-// to its left child, 2i, when x[feat[i]] < thr[i], else to 2i+1, and a
+// to its left child, 2i+1, when x[feat[i]] < thr[i], else to 2i, and a
 // row that leaves the bottom for index i ends with the path length
 // leaf[i-width]. Thresholds and features lie in arrays of their own, each
-// read at the node's index, and the heap starts at 1 so that a child is
-// 2i+1 plus a mask of the comparison (see lessMask); both spare the
-// processor instructions in the step it takes most often.
+// read at the node's index, and the left child is the odd one so that a
+// child is 2i plus the bit of the comparison (see lessBit), one
+// instruction; both spare the processor instructions in the step it takes
+// most often.
 type tree struct {
 	thr  []float64
 	feat []int
@@ -121,8 +124,8 @@ func (b *builder) grow(rows []int, h, depth int) {
 					m++
 				}
 			}
-			b.grow(rows[:m], 2*h, depth+1)
-			b.grow(rows[m:], 2*h+1, depth+1)
+			b.grow(rows[:m], 2*h+1, depth+1) // the left child is the odd one
+			b.grow(rows[m:], 2*h, depth+1)
 			return
 		}
 	}

@@ -126,6 +126,13 @@ type builder struct {
 }
 
 func (b *builder) add(chunk []byte) {
+	if allZero(chunk) {
+		// Zeros are no one's content: unallocated blocks of a disk,
+		// padding. Kept, their chunk would be common to every sparse
+		// disk and make a small unrelated one look like a slice of any
+		// other.
+		return
+	}
 	if b.seen == nil {
 		b.seen = make(map[[sha256.Size]byte]uint32)
 	}

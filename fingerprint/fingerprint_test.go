@@ -49,12 +49,16 @@ func TestSimilarity(t *testing.T) {
 	}
 }
 
-// TestRepeatsCountOnce checks that a run of zeros, the bulk of many disk
-// images, is one chunk however long it is.
+// TestRepeatsCountOnce checks that a repeated block is one chunk however
+// often it repeats, and that zeros, the bulk of many disk images, are no
+// chunk at all.
 func TestRepeatsCountOnce(t *testing.T) {
-	f := fromBytes(t, make([]byte, 10<<20))
-	if f.Len() != 1 || f.Bytes() != int64(Default.Max) {
+	if f := fromBytes(t, make([]byte, 10<<20)); f.Len() != 0 {
 		t.Fatalf("10 MiB of zeros: %d distinct chunks, %d bytes", f.Len(), f.Bytes())
+	}
+	f := fromBytes(t, bytes.Repeat([]byte{0xa5}, 10<<20))
+	if f.Len() != 1 || f.Bytes() != int64(Default.Max) {
+		t.Fatalf("10 MiB of one byte: %d distinct chunks, %d bytes", f.Len(), f.Bytes())
 	}
 }
 

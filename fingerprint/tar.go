@@ -33,28 +33,36 @@ const MaxExpansion = 1100
 var errExpands = errors.New("archive expands too much")
 
 func fromTar(ctx context.Context, r io.Reader, p Params, ratio int64) (*Fingerprint, error) {
-	const op = "fingerprint.FromTar"
+	return bounded(ctx, "fingerprint.FromTar", r, p, ratio, walkTar, errors.Invalid, "not a valid tar archive")
+}
+
+// bounded runs walk over r, bounding the content that walk chunks to ratio
+// times the bytes read from r (plus 1 KiB), and names the errors: r's and
+// ctx's as they are (r's even if walk went on: a gzip reader hides it),
+// too much content as TooLarge, and any other as of kind bad, with msg.
+func bounded(ctx context.Context, op string, r io.Reader, p Params, ratio int64,
+	walk func(context.Context, io.Reader, Params, func(int64) error) (*Fingerprint, error), bad errors.Kind, msg errors.Msg) (*Fingerprint, error) {
 	if err := p.check(); err != nil {
 		return nil, err
 	}
 	src := &srcReader{r: r}
-	f, err := walkTar(ctx, src, p, func(content int64) error {
+	f, err := walk(ctx, src, p, func(content int64) error {
 		if content > ratio*(src.n+1<<10) {
 			return errExpands
 		}
 		return nil
 	})
 	switch {
-	case err == nil:
-		return f, nil
 	case src.err != nil:
 		return nil, errors.E(op, src.err)
+	case err == nil:
+		return f, nil
 	case ctx.Err() != nil:
 		return nil, errors.E(op, ctx.Err())
 	case err == errExpands:
-		return nil, errors.E(op, errors.TooLarge, errors.Msg("archive expands too much"))
+		return nil, errors.E(op, errors.TooLarge, errors.Msg("content expands too much"))
 	}
-	return nil, errors.E(op, errors.Invalid, errors.Msg("not a valid tar archive"), err)
+	return nil, errors.E(op, bad, msg, err)
 }
 
 // walkTar fingerprints the regular files of an archive, calling limit with

@@ -233,3 +233,41 @@ func TestSeq(t *testing.T) {
 		}
 	}
 }
+
+// TestPutNumericRow checks that a snapshot whose numbers are a
+// snapshot.NumericRow, as decoded ones are, folds into the state that the
+// same numbers in a map give, and is refused the same way when a number is
+// also a set.
+func TestPutNumericRow(t *testing.T) {
+	byMap, byRow := New(Config{}), New(Config{})
+	names := []string{"cpu", "rss", "conns"}
+	for i := range 5 {
+		values := []float64{float64(i), 100 + float64(i*i), 3}
+		m := &snapshot.Snapshot{Numeric: map[string]float64{}, Sets: map[string][]string{"ports": {"22"}}}
+		for k, n := range names {
+			m.Numeric[n] = values[k]
+		}
+		r := &snapshot.Snapshot{Sets: m.Sets}
+		r.SetNumeric(names, values)
+		if _, _, ok := r.NumericRow(); !ok {
+			t.Fatal("SetNumeric gave no NumericRow")
+		}
+		member := Member{Instance: fmt.Sprint("i", i%3), Image: "img", Publisher: "p"}
+		if err := byMap.Put(member, m); err != nil {
+			t.Fatal(err)
+		}
+		if err := byRow.Put(member, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, _ := byMap.Image("img")
+	b, _ := byRow.Image("img")
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("from maps %+v, from rows %+v", a, b)
+	}
+	both := &snapshot.Snapshot{Sets: map[string][]string{"cpu": {"x"}}}
+	both.SetNumeric(names, []float64{1, 2, 3})
+	if err := byRow.Put(Member{Instance: "x", Image: "img", Publisher: "p"}, both); !errors.Is(errors.Invalid, err) {
+		t.Errorf("a name both a number and a set: %v", err)
+	}
+}

@@ -85,12 +85,13 @@ func (s *Service) Ingest(ctx context.Context, p imgward.Principal, key string, b
 	}
 	received := s.stamp()
 	var seq uint64
-	err = s.store.Update(ctx, func(tx imgward.Tx) error {
-		// Under the write lock, so batches are numbered in commit order
-		// (a retried attempt takes a new number).
-		seq = s.received.Add(1)
+	// A hot-path write (imgward.HotUpdater): batches of this node and of
+	// others commit side by side. What keeps them apart is in the store:
+	// the row locks of the snapshots' upsert, and the primary key of
+	// idempotency keys.
+	write := func(tx imgward.Tx) error {
 		if key != "" {
-			// Again under the write lock: a retry may have raced this one.
+			// Again in the write: a retry may have raced this one.
 			rec, err := s.idempotent(ctx, p, key, func(f func(imgward.Tx) error) error { return f(tx) })
 			if err != nil {
 				return err
@@ -109,6 +110,12 @@ func (s *Service) Ingest(ctx context.Context, p imgward.Principal, key string, b
 		if err := tx.PutSnapshots(ctx, recs); err != nil {
 			return err
 		}
+		// Numbered once PutSnapshots holds its instances' rows, so that a
+		// batch of this node that shares an instance, which waits for those
+		// rows until this one commits, gets a higher number: the unified
+		// state orders the batches as the store does (a retried attempt
+		// takes a new number).
+		seq = s.received.Add(1)
 		res = Result{Accepted: len(lines)}
 		if key != "" {
 			b, _ := json.Marshal(res)
@@ -118,7 +125,13 @@ func (s *Service) Ingest(ctx context.Context, p imgward.Principal, key string, b
 			}
 		}
 		return s.audit(ctx, tx, p, "snapshot.ingest", "snapshots", strconv.Itoa(len(lines))+" accepted")
-	})
+	}
+	err = imgward.UpdateHot(ctx, s.store, write)
+	if errors.Is(errors.Exist, err) && key != "" {
+		// Another node (or request) stored a result under the key after
+		// this write looked: run it again, to answer with that result.
+		err = imgward.UpdateHot(ctx, s.store, write)
+	}
 	if err != nil {
 		return res, false, errors.E(op, err)
 	}

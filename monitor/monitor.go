@@ -87,9 +87,11 @@ type Service struct {
 	log   *slog.Logger
 	fleet *fleet.Fleet
 	hook  *webhook
-	// received counts committed ingest batches, in commit order: a batch's
-	// number orders its snapshots in the unified state (fleet.Member.Seq)
-	// as the store orders them, whatever order trackBatch runs in.
+	// received numbers ingest batches: two batches of this node that
+	// share an instance are numbered in commit order (ingest.go), so a
+	// batch's number orders its snapshots in the unified state
+	// (fleet.Member.Seq) as the store orders them, whatever order
+	// trackBatch runs in.
 	received atomic.Uint64
 	runMu    sync.Mutex // one detection run at a time; guards fitted
 	// fitted keeps the scorer of each baseline version in use, by role
@@ -168,8 +170,10 @@ func (s *Service) track(snap *snapshot.Snapshot, img imgward.ImageID, pub imgwar
 			sets[name], budget = items[:n], budget-n
 		}
 	}
+	clipped := *snap // keeps the numbers' NumericRow, which fleet.Put reads
+	clipped.Sets = sets
 	err := s.fleet.Put(fleet.Member{Instance: string(snap.InstanceID), Image: string(img), Publisher: string(pub), Seq: seq},
-		&snapshot.Snapshot{Numeric: snap.Numeric, Sets: sets})
+		&clipped)
 	if err != nil {
 		s.log.Warn("unified state refused a snapshot", "instance", snap.InstanceID, "err", err)
 	}

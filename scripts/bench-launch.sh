@@ -20,18 +20,8 @@ go build -o "$bin" ./cmd/imgward
 pid=$!
 for _ in $(seq 100); do [ -s "$dir/data/admin.token" ] && break; sleep 0.1; done
 export IMGWARD_URL=http://127.0.0.1:$port IMGWARD_TOKEN="$(cat "$dir/data/admin.token")"
-json() { /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
-project=$("$bin" project create bench -o json | json id)
-token=$("$bin" user create bench --project "$project" -o json 2>/dev/null | json token)
-echo disk >"$dir/disk.img"
-image=$(IMGWARD_TOKEN=$token "$bin" image create bench --disk-format raw --container-format bare -o json | json id)
-IMGWARD_TOKEN=$token "$bin" image upload "$image" "$dir/disk.img" >/dev/null
-cat >"$dir/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '{"image_id":"$image","host":"hv-1"}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-Auth-Token"] = "$token"
-LUA
+. scripts/launch-fixture.sh
+launch_fixture "$bin" "$dir"
 for c in 16 32; do
 	echo "-- wrk -t1 -c$c -d$DURATION POST /v1/instances"
 	wrk -t1 -c"$c" -d"$DURATION" -s "$dir/post.lua" "http://127.0.0.1:$port/v1/instances" | grep -E 'Latency|Requests/sec|Non-2xx'

@@ -37,8 +37,11 @@ rate() { awk -v n="$1" -v s="$2" -v e="$3" -v mb="$SIZE_MB" 'BEGIN { printf "%s 
 echo "== sealing throughput, $SIZE_MB MiB, $(nproc) cores"
 go test -run '^$' -bench '^Benchmark(RawAESGCM|Seal|Unseal|SealParallel|UnsealParallel)$' \
 	-benchtime "$BENCHTIME" ./seal/ | tee "$w/go.txt" | grep -E '^(ok|FAIL)' || true
-awk '/^Benchmark/ { for (i = 2; i <= NF; i++) if ($(i) == "MB/s") { sub(/-[0-9]+$/, "", $1); print "go:" substr($1, 10), $(i-1) } }' \
-	"$w/go.txt" >"$w/rates"
+# Each line: name, MB/s, and for the single-stream benchmarks MB per second
+# of the benchmark thread's processor time (MB/cpu-s), which follows the
+# code rather than the load on a shared machine.
+awk '/^Benchmark/ { w = c = 0; for (i = 2; i <= NF; i++) { if ($(i) == "MB/s") w = $(i-1); if ($(i) == "MB/cpu-s") c = $(i-1) }
+	sub(/-[0-9]+$/, "", $1); print "go:" substr($1, 10), w, c }' "$w/go.txt" >"$w/rates"
 
 head -c $((SIZE_MB << 20)) /dev/urandom >"$w/data"
 
@@ -91,15 +94,21 @@ cmp -s "$w/layer.gz" "$w/dec/blobs/sha256/$gz" ||
 # for the Go unsealers, with raw opening of chunks copied out of an
 # io.Reader, which every streaming decryptor must do).
 echo "== summary: MB/s, and the ratio to raw AES-256-GCM in Go (seal for encryption, open for decryption)"
-awk '{ r[$1] = $2; order[NR] = $1 }
+# The single-stream Go unsealers are also compared by processor time (cpu:),
+# from=memory with raw open, from=reader with read+open.
+awk '{ r[$1] = $2; c[$1] = $3; order[NR] = $1 }
 END {
 	for (i = 1; i <= NR; i++) {
 		n = order[i]
 		dec = n ~ /(open|Unseal|decrypt)/
-		base = dec ? r["go:RawAESGCM/open"] : r["go:RawAESGCM/seal"]
-		line = sprintf("%-34s %10.1f MB/s  %6.2fx raw %s", n, r[n], r[n] / base, dec ? "open" : "seal")
+		base = dec ? "go:RawAESGCM/open" : "go:RawAESGCM/seal"
+		line = sprintf("%-34s %10.1f MB/s  %6.2fx raw %s", n, r[n], r[n] / r[base], dec ? "open" : "seal")
 		if (n ~ /^go:Unseal/)
 			line = line sprintf("  %6.2fx read+open", r[n] / r["go:RawAESGCM/read+open"])
+		if (c[n] > 0 && c[base] > 0)
+			line = line sprintf("   cpu: %7.0f MB/cpu-s  %5.2fx raw %s", c[n], c[n] / c[base], dec ? "open" : "seal")
+		if (n ~ /^go:Unseal\/from=reader/ && c["go:RawAESGCM/read+open"] > 0)
+			line = line sprintf("  %5.2fx read+open", c[n] / c["go:RawAESGCM/read+open"])
 		print line
 	}
 }' "$w/rates"

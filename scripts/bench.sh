@@ -13,14 +13,19 @@
 #      ADFA-LD (go test -bench EvalADFARecurrent, which fails if it costs more
 #      than 0.02 of AUC against the default, docs/EVALUATION.md);
 #   2. go test -bench on seal, fingerprint, detect and server (the server's
-#      need the throwaway PostgreSQL of scripts/pg-test-server.sh), and the
-#      cost of authentication by Keystone against imgward's tokens (api);
+#      need the throwaway PostgreSQL of scripts/pg-test-server.sh), with
+#      issue 11's three speed goals summed up from them (the audit's cost to
+#      a launch, key releases, one stream's unsealing), and the cost of
+#      authentication by Keystone against imgward's tokens (api);
 #   3. sealing against raw AES-256-GCM, the age CLI and skopeo's layer
 #      encryption: scripts/bench-seal.sh;
 #   4. guest-memory introspection: scans of real QEMU guests of about 50
 #      and 500 processes (scripts/testguest.sh), how long the guest is
 #      paused, and the QMP-only snapshot in the same run
-#      (go test -bench ScanGuest ./introspect/vmi/guest/).
+#      (go test -bench ScanGuest ./introspect/vmi/guest/);
+#   5. launches over loopback HTTP from wrk: one SQLite node
+#      (scripts/bench-launch.sh), then one and three nodes on one PostgreSQL,
+#      side by side with their ratio (scripts/bench-cluster.sh).
 #
 # usage: sh scripts/bench.sh        (from the module root; make bench)
 # Environment: BENCHTIME (default 2s), DATA (default ../shared/data).
@@ -102,6 +107,27 @@ else
 fi
 # shellcheck disable=SC2086
 go test -run '^$' -bench . -benchtime "$BENCHTIME" $pkgs | tee "$out/go.txt"
+# Issue 11's goals from those runs, side by side: the audit's cost to a
+# launch (SQLite with and without its audit entries, sqlite-noaudit), key
+# releases at 16 in flight, and one stream's unsealing against raw AES-GCM,
+# each also by processor time (docs/BENCHMARKS.md).
+awk '/^Benchmark/ { n = $1; sub(/-[0-9]+$/, "", n)
+	for (i = 2; i <= NF; i++) v[n, $(i)] = $(i-1) }
+END {
+	a = "BenchmarkLaunch/sqlite/launch"; z = "BenchmarkLaunch/sqlite-noaudit/launch"
+	if (v[a, "launches/s"] > 0 && v[z, "launches/s"] > 0)
+		printf "audit cost to a launch: %.0f vs %.0f launches/s without it (%+.1f%%); %.0f vs %.0f cpu-us each (%+.1f%%)   goal: within 10%%\n",
+			v[a, "launches/s"], v[z, "launches/s"], 100 * (v[a, "launches/s"] / v[z, "launches/s"] - 1),
+			v[a, "cpu-us/op"], v[z, "cpu-us/op"], 100 * (v[a, "cpu-us/op"] / v[z, "cpu-us/op"] - 1)
+	r = "BenchmarkRelease/clients=8xcores"
+	if (v[r, "releases/s"] > 0)
+		printf "key releases, 16 in flight: %.0f/s, p99 %.1f ms, %.0f cpu-us each   goal: >= 10000/s, p99 < 5 ms\n",
+			v[r, "releases/s"], v[r, "p99-ms"], v[r, "cpu-us/op"]
+	o = "BenchmarkRawAESGCM/open"; u = "BenchmarkUnseal/from=memory"
+	if (v[o, "MB/cpu-s"] > 0 && v[u, "MB/cpu-s"] > 0)
+		printf "one stream unsealed: %.2fx raw AES-256-GCM open (wall), %.2fx by processor time   goal: >= 0.9x\n",
+			v[u, "MB/s"] / v[o, "MB/s"], v[u, "MB/cpu-s"] / v[o, "MB/cpu-s"]
+}' "$out/go.txt"
 
 echo "== authentication: an imgward token and a cached Keystone token, p99 of each (go test -bench Auth ./api/)"
 go test -run '^$' -bench Auth -benchtime "$BENCHTIME" ./api/ | tee "$out/auth.txt"
@@ -113,6 +139,9 @@ go test -run '^$' -bench 'ScanGuest|ScanSynthetic' -benchtime "$BENCHTIME" ./int
 
 echo "== launches over loopback HTTP, load from wrk"
 sh scripts/bench-launch.sh
+
+echo "== launches on PostgreSQL: one node, then three on one database (scripts/bench-cluster.sh)"
+ROUNDS=2 bash scripts/bench-cluster.sh
 
 echo "== summary"
 grep -hE '^Benchmark' "$out/score.txt" "$out/go.txt" "$out/vmi.txt" | awk '{

@@ -43,6 +43,9 @@ if [ "${1:-}" = bench ]; then
 	want python3-sklearn /usr/lib/python3/dist-packages/sklearn
 	want age /usr/bin/age
 	want wrk /usr/bin/wrk
+	# scripts/bench-cluster.sh: wrk's processor time, and PostgreSQL's backends
+	want time /usr/bin/time
+	want procps /usr/bin/pgrep
 fi
 need=$(echo "$need" | tr ' ' '\n' | sort -u | tr '\n' ' ')
 if [ -z "$(echo "$need" | tr -d ' ')" ]; then

@@ -83,6 +83,12 @@ func FuzzOpen(f *testing.F) {
 		if err == nil && !isSeed() || !authentic(got) {
 			t.Fatalf("NewReader opened a tampered image, or returned %d bad bytes (err %v)", len(got), err)
 		}
+		for _, src := range writeToSources[:3] {
+			got, err := writeToAll(data, key, src.src, 0)
+			if err == nil && !isSeed() || !authentic(got) {
+				t.Fatalf("WriteTo from %s opened a tampered image, or returned %d bad bytes (err %v)", src.name, len(got), err)
+			}
+		}
 		var out bytes.Buffer
 		_, _, err = Unseal(context.Background(), &out, bytes.NewReader(data), key, 2)
 		if err == nil && !isSeed() || !authentic(out.Bytes()) {

@@ -94,6 +94,17 @@ func sealChunk(aead cipher.AEAD, dst, plain []byte, i uint64, final bool) []byte
 // last is full, and only the chunk of an empty image is empty. That makes the
 // encoding canonical, so that the plaintext size follows from the file size.
 func openChunk(aead cipher.AEAD, ct []byte, i uint64, final bool) ([]byte, error) {
+	p, err := openChunkTo(aead, ct[:0], ct, i, final)
+	if err != nil {
+		clear(ct)
+	}
+	return p, err
+}
+
+// openChunkTo is openChunk with the plaintext appended to dst, which is
+// either ct[:0] or a buffer that does not overlap ct; ct is not changed
+// unless it is dst. On failure nothing is returned (GCM clears dst).
+func openChunkTo(aead cipher.AEAD, dst, ct []byte, i uint64, final bool) ([]byte, error) {
 	switch {
 	case len(ct) < Overhead || len(ct) > encChunk,
 		!final && len(ct) != encChunk,
@@ -102,9 +113,8 @@ func openChunk(aead cipher.AEAD, ct []byte, i uint64, final bool) ([]byte, error
 	}
 	var n [nonceLen]byte
 	nonce(&n, i, final)
-	p, err := aead.Open(ct[:0], n[:], ct, nil)
+	p, err := aead.Open(dst, n[:], ct, nil)
 	if err != nil {
-		clear(ct)
 		return nil, ErrAuth
 	}
 	return p, nil

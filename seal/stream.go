@@ -90,7 +90,8 @@ func (w *Writer) Close() error {
 	return nil
 }
 
-// Reader opens a sealed stream. It holds one chunk in memory and returns a
+// Reader opens a sealed stream. It holds one chunk in memory (two in a
+// WriteTo that opens chunks straight from the source's bytes) and returns a
 // chunk's bytes only once the chunk is authenticated; the end of the stream
 // is authenticated too, so that a truncated image ends in ErrAuth, never
 // io.EOF. Bytes already returned are authentic but may be only a prefix of
@@ -137,26 +138,34 @@ func (r *Reader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// WriteTo writes the rest of the plaintext to w, without Read's copy.
+// WriteTo writes the rest of the plaintext to w, without Read's copy: each
+// chunk is opened where it lies and written from there (see chunkSink).
 func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 	var total int64
-	for {
-		if len(r.plain) > 0 {
-			n, err := w.Write(r.plain)
-			total += int64(n)
-			r.plain = r.plain[n:]
-			if err != nil {
-				return total, err
-			}
+	if len(r.plain) > 0 {
+		n, err := w.Write(r.plain)
+		total += int64(n)
+		r.plain = r.plain[n:]
+		if err != nil {
+			return total, err
 		}
-		if r.err == io.EOF {
-			return total, nil
-		}
-		if r.err != nil {
-			return total, r.err
-		}
-		r.err = r.next()
 	}
+	if r.err == io.EOF {
+		return total, nil
+	}
+	if r.err != nil {
+		return total, r.err
+	}
+	s := &chunkSink{r: r, w: w, pend: r.buf[:0]}
+	if r.cr.hasAhead {
+		s.pend = append(s.pend, r.cr.ahead)
+		r.cr.hasAhead = false
+	}
+	r.err = s.drain(r.cr.r)
+	if r.err == io.EOF {
+		return total + s.written, nil
+	}
+	return total + s.written, r.err
 }
 
 // next reads and opens the next chunk. It returns io.EOF with the last one.

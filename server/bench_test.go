@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"imgward/internal/cputime"
 	"imgward/server"
 	"imgward/store/storetest"
 )
@@ -105,8 +106,12 @@ func (e *benchEnv) call(b testing.TB, method, path, token, ctype string, body an
 // BenchmarkLaunch measures launches (permission check, instance record
 // and audit entry in one transaction) and denied launches (the check and
 // the audited denial) per second over loopback HTTP, with 8 clients per
-// core, on each store.
+// core, on each store, and the processor time of the process (server and
+// clients) per request. sqlite-noaudit is SQLite with every audit entry
+// dropped (noaudit_bench_test.go): launch against it is what the audit
+// costs a launch (issue 11: at most 10%).
 func BenchmarkLaunch(b *testing.B) {
+	registerNoAudit(b)
 	for _, store := range server.StoreNames() {
 		b.Run(store, func(b *testing.B) {
 			e := newBenchEnv(b, store)
@@ -118,15 +123,19 @@ func BenchmarkLaunch(b *testing.B) {
 				body := `{"image_id":"` + image + `","host":"hv-1"}`
 				b.SetParallelism(8)
 				b.ResetTimer()
-				start := time.Now()
+				start, cpu0 := time.Now(), processCPU(b)
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
 						e.call(b, "POST", "/v1/instances", token, "application/json", body, want, nil)
 					}
 				})
 				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), unit)
+				b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
 			}
 			b.Run("launch", func(b *testing.B) { run(b, e.accepted, 201, "launches/s") })
+			if store == noAudit {
+				return
+			}
 			b.Run("denied", func(b *testing.B) { run(b, e.pending, 403, "checks/s") })
 			// A subscriber's launch of a paid image: the entitlement check
 			// (product code, offer, active subscription) and the metering
@@ -134,4 +143,14 @@ func BenchmarkLaunch(b *testing.B) {
 			b.Run("entitled", func(b *testing.B) { run(b, e.subscriber, 201, "entitled/s") })
 		})
 	}
+}
+
+// processCPU is the processor time of the process: the server and the
+// benchmark's clients, which share it.
+func processCPU(b *testing.B) time.Duration {
+	d, err := cputime.Process()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
 }

@@ -27,23 +27,9 @@ func split(t *testing.T, c *cloud) {
 	x := c.image(aliceTok, map[string]any{"imgward_protect": "full"}, tarOf(t, rootfs(1, 200), time.Now()))
 	c.share(aliceTok, x, bob, bobTok)
 
-	// Bob's instance fetches X and unseals it: he holds Alice's files.
-	sealed := c.call("GET", "/v2/images/"+x+"/file", bobTok, nil, 200, nil)
-	_, id := c.launch(bobTok, x)
-	r, key := c.release(id, x)
-	if r.code != 200 {
-		t.Fatalf("release to Bob's instance: %d %s", r.code, r.body)
-	}
-	_, sr, err := seal.NewReader(bytes.NewReader(sealed.body), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var plain bytes.Buffer
-	if _, err := plain.ReadFrom(sr); err != nil {
-		t.Fatal(err)
-	}
+	plain := fetchPlain(t, c, x, bobTok)
 	var files []file
-	tr := tar.NewReader(&plain)
+	tr := tar.NewReader(bytes.NewReader(plain))
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -58,15 +44,7 @@ func split(t *testing.T, c *cloud) {
 		t.Fatalf("fetched plaintext holds %d files, not X's %d", len(files), len(want))
 	}
 
-	flags := func() map[string]map[string]any {
-		var fs struct{ Flags []map[string]any }
-		c.call("GET", "/v1/flags", c.admin, nil, 200, &fs)
-		m := map[string]map[string]any{}
-		for _, f := range fs.Flags {
-			m[f["image_id"].(string)] = f
-		}
-		return m
-	}
+	flags := func() map[string]map[string]any { return flagsOf(c) }
 	upload := func(tok string, parts [][]file) []string {
 		t.Helper()
 		ids := make([]string, len(parts))
@@ -75,22 +53,9 @@ func split(t *testing.T, c *cloud) {
 		}
 		return ids
 	}
-	// wantFlagged checks that each of ids is flagged as derived from X
-	// and may be neither made shared nor given a member.
 	wantFlagged := func(name string, ids []string, tok string) {
 		t.Helper()
-		fs := flags()
-		for i, id := range ids {
-			f := fs[id]
-			if f == nil || f["derived_from"] != x {
-				t.Errorf("%s: part %d not flagged as derived from X: %v", name, i, f)
-				continue
-			}
-			t.Logf("%s: part %d: %s", name, i, f["reason"])
-			patch := `[{"op":"replace","path":"/visibility","value":"shared"}]`
-			c.call("PATCH", "/v2/images/"+id, tok, patch, 403, nil)
-			c.call("POST", "/v2/images/"+id+"/members", tok, map[string]string{"member": bob}, 403, nil)
-		}
+		wantDerived(t, c, x, bob, name, ids, tok)
 	}
 
 	// Halves: the first holds less than half of X and is not flagged
@@ -149,8 +114,65 @@ func split(t *testing.T, c *cloud) {
 	// and a small slice of X in a large upload of one's own is not a part
 	// that flags it.
 	unrelated = append(unrelated, upload(erinTok, [][]file{append(rootfs(6, 200), files[:2]...)})...)
-	fs := flags()
-	for _, id := range unrelated {
+	wantUnflagged(t, c, unrelated)
+}
+
+// fetchPlain is what a member does with a protected image x shared with
+// it: fetch the sealed bytes, launch an instance, have the broker release
+// the key to it, and unseal.
+func fetchPlain(t *testing.T, c *cloud, x, tok string) []byte {
+	t.Helper()
+	sealed := c.call("GET", "/v2/images/"+x+"/file", tok, nil, 200, nil)
+	_, id := c.launch(tok, x)
+	r, key := c.release(id, x)
+	if r.code != 200 {
+		t.Fatalf("release to the member's instance: %d %s", r.code, r.body)
+	}
+	_, sr, err := seal.NewReader(bytes.NewReader(sealed.body), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plain bytes.Buffer
+	if _, err := plain.ReadFrom(sr); err != nil {
+		t.Fatal(err)
+	}
+	return plain.Bytes()
+}
+
+// flagsOf returns the flags that stand, by image id.
+func flagsOf(c *cloud) map[string]map[string]any {
+	var fs struct{ Flags []map[string]any }
+	c.call("GET", "/v1/flags", c.admin, nil, 200, &fs)
+	m := map[string]map[string]any{}
+	for _, f := range fs.Flags {
+		m[f["image_id"].(string)] = f
+	}
+	return m
+}
+
+// wantDerived checks that each of ids is flagged as derived from x and
+// may be neither made shared nor given member as a member.
+func wantDerived(t *testing.T, c *cloud, x, member, name string, ids []string, tok string) {
+	t.Helper()
+	fs := flagsOf(c)
+	for i, id := range ids {
+		f := fs[id]
+		if f == nil || f["derived_from"] != x {
+			t.Errorf("%s: part %d not flagged as derived from %s: %v", name, i, x, f)
+			continue
+		}
+		t.Logf("%s: part %d: %s", name, i, f["reason"])
+		patch := `[{"op":"replace","path":"/visibility","value":"shared"}]`
+		c.call("PATCH", "/v2/images/"+id, tok, patch, 403, nil)
+		c.call("POST", "/v2/images/"+id+"/members", tok, map[string]string{"member": member}, 403, nil)
+	}
+}
+
+// wantUnflagged checks that none of ids is flagged.
+func wantUnflagged(t *testing.T, c *cloud, ids []string) {
+	t.Helper()
+	fs := flagsOf(c)
+	for _, id := range ids {
 		if f := fs[id]; f != nil {
 			t.Errorf("unrelated upload %s flagged: %v", id, f)
 		}

@@ -76,17 +76,27 @@ func (d *decoder) numeric(w *wire) error {
 		// A map holds 7/8 of its slots: 28 features fill 32 slots, where a
 		// hint of 32 took 64. The collectors send 8 to 24; more grow it.
 		w.Numeric = make(map[string]float64, 28)
+		w.values = make([]float64, 0, 28)
 	}
-	return d.object(func(b []byte) error {
-		key := intern(b)
-		if d.null() {
-			w.Numeric[key] = 0 // as encoding/json stores a null map value
-			return nil
+	scratch := scratchNames.Get().(*[]string)
+	defer scratchNames.Put(scratch)
+	names, interned := append((*scratch)[:0], w.names...), true
+	err := d.object(func(b []byte) error {
+		key, ok := internOK(b)
+		f, err := 0.0, error(nil) // null stores 0, as encoding/json does in a map
+		if !d.null() {
+			f, err = d.float()
 		}
-		f, err := d.float()
 		w.Numeric[key] = f
+		names, w.values, interned = append(names, key), append(w.values, f), interned && ok
 		return err
 	})
+	if w.names = nil; err == nil {
+		w.names = shareLayout(names, interned)
+	}
+	*scratch = names[:0]
+	clear(names) // the pool keeps no name alive
+	return err
 }
 
 func (d *decoder) sets(w *wire) error {
@@ -171,12 +181,19 @@ const maxInterned = 4096
 func init() { names.m.Store(&map[string]string{}) }
 
 func intern(b []byte) string {
+	s, _ := internOK(b)
+	return s
+}
+
+// internOK is intern that also reports whether the name is in the table,
+// where later lines find the same string.
+func internOK(b []byte) (string, bool) {
 	if s, ok := (*names.m.Load())[string(b)]; ok {
-		return s
+		return s, true
 	}
 	s := string(b)
 	if !ValidName(s) {
-		return s
+		return s, false
 	}
 	names.mu.Lock()
 	defer names.mu.Unlock()
@@ -186,6 +203,7 @@ func intern(b []byte) string {
 		maps.Copy(m, old)
 		m[s] = s
 		names.m.Store(&m)
+		return s, true
 	}
-	return s
+	return s, false
 }

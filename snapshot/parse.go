@@ -17,6 +17,10 @@ type wire struct {
 	Numeric    map[string]float64  `json:"numeric"`
 	Sets       map[string][]string `json:"sets"`
 	Syscalls   *wireSyscalls       `json:"syscalls,omitempty"`
+
+	// names and values are numeric's entries in the order of the line.
+	names  []string
+	values []float64
 }
 
 type wireSyscalls struct {
@@ -54,6 +58,9 @@ func Parse(line []byte, now time.Time) (*Snapshot, error) {
 	}
 	s := &Snapshot{InstanceID: imgward.InstanceID(w.InstanceID), TakenAt: t.UTC(),
 		Source: w.Source, Numeric: w.Numeric, Sets: w.Sets}
+	if len(w.names) == len(w.Numeric) && w.Numeric != nil { // no name repeated
+		s.row = row{names: w.names, values: w.values}
+	}
 	if w.Syscalls != nil {
 		if s.Syscalls, err = syscalls(w.Syscalls); err != nil {
 			return nil, bad(err.Error())

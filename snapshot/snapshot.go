@@ -63,6 +63,49 @@ type Snapshot struct {
 	Sets       map[string][]string // such as the names of the running processes
 	// Syscalls is an optional system-call sequence or histogram.
 	Syscalls *Syscalls
+
+	// row is Numeric as parallel names and values, in the order the
+	// snapshot gave them, when the decoder or SetNumeric built Numeric.
+	row row
+}
+
+// row is a snapshot's numbers in one order: names[k] is values[k].
+type row struct {
+	names  []string
+	values []float64
+}
+
+// SetNumeric sets Numeric to the map of names[k] to values[k] and keeps
+// the two slices as NumericRow's view of it, which the scoring pipeline and
+// the unified state read without iterating the map. A repeated name keeps
+// its last value in Numeric and drops the view. names may be shared by many
+// snapshots (a table's columns, say): readers then resolve it once for all
+// of them. Neither slice may change afterwards.
+func (s *Snapshot) SetNumeric(names []string, values []float64) {
+	values = values[:len(names)]
+	s.Numeric = make(map[string]float64, len(names))
+	for k, n := range names {
+		s.Numeric[n] = values[k]
+	}
+	s.row = row{}
+	if len(s.Numeric) == len(names) {
+		s.row = row{names: names, values: values}
+	}
+}
+
+// NumericRow returns Numeric as parallel names and values, each name
+// once, when the snapshot came from the decoder or SetNumeric; ok is false
+// for a snapshot whose Numeric was built otherwise, or changed size since.
+// Reading the slices costs a tenth of iterating the map, which dominated
+// featurising. A change of a value in place that leaves the size is not
+// seen: a snapshot's Numeric is changed only through SetNumeric once it
+// has been decoded. The slices are the snapshot's; they must not be
+// changed.
+func (s *Snapshot) NumericRow() (names []string, values []float64, ok bool) {
+	if s.row.names == nil || len(s.row.names) != len(s.Numeric) {
+		return nil, nil, false
+	}
+	return s.row.names, s.row.values, true
 }
 
 // Syscalls is an instance's system calls: either the sequence as observed

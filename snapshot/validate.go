@@ -60,15 +60,34 @@ func (s *Snapshot) numericProblem() (string, errors.Kind) {
 	if len(s.Numeric) > MaxNumeric {
 		return "more than 256 numeric features", errors.TooLarge
 	}
-	for name, v := range s.Numeric {
-		if !ValidName(name) {
-			return "numeric feature name " + strconv.Quote(clip(name)) + " is not 1-64 bytes of [a-z0-9_.]", errors.Invalid
+	// A decoded snapshot's row holds the map's entries: reading it is
+	// cheaper than iterating the map, and reports the first bad number of
+	// the line.
+	if names, values, ok := s.NumericRow(); ok {
+		for k, name := range names {
+			if msg := numberProblem(name, values[k]); msg != "" {
+				return msg, errors.Invalid
+			}
 		}
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return "numeric feature " + name + " is not finite", errors.Invalid
+		return "", 0
+	}
+	for name, v := range s.Numeric {
+		if msg := numberProblem(name, v); msg != "" {
+			return msg, errors.Invalid
 		}
 	}
 	return "", 0
+}
+
+// numberProblem returns what is wrong with a numeric feature, or "".
+func numberProblem(name string, v float64) string {
+	if !ValidName(name) {
+		return "numeric feature name " + strconv.Quote(clip(name)) + " is not 1-64 bytes of [a-z0-9_.]"
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "numeric feature " + name + " is not finite"
+	}
+	return ""
 }
 
 func (s *Snapshot) setsProblem() (string, errors.Kind) {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"time"
@@ -38,7 +39,10 @@ ports and remote endpoints, kernel modules).
 
 A failure to reach the server is retried with backoff, then reported on
 stderr, and the next period tries again; a refusal (4xx) or a group with no
-live process ends the command.
+live process ends the command. A snapshot always fits the server's limits:
+sets over them are cut (counted in meta.dropped.SET), and a /proc file too
+long or malformed is left out with a warning on stderr that names it
+(counted in meta.procfs.skipped).
 
 Flags:
   --instance ID   the instance the snapshots describe (i- and 16 hex digits)
@@ -68,7 +72,8 @@ func collectProcfs(e *env, args []string) error {
 	case *pid < 0:
 		return usageError("--pid " + strconv.Itoa(*pid) + ": want a positive PID")
 	}
-	c := &procfs.Collector{Proc: *proc, Instance: *f.instance, Cgroup: *cgroup, PID: *pid}
+	c := &procfs.Collector{Proc: *proc, Instance: *f.instance, Cgroup: *cgroup, PID: *pid,
+		Log: slog.New(slog.NewTextHandler(e.stderr, nil))}
 	return e.collect(f, c.Snapshot)
 }
 

@@ -100,7 +100,26 @@ type nameCache struct {
 	n     int
 	max   int
 	calls distinctCalls
+
+	// layouts are the numeric columns of names slices that snapshots
+	// share (snapshot.NumericRow): a table's rows replayed, or the lines
+	// of a collector that the decoder gave one slice. Held here, a slice
+	// cannot be freed and its address reused. seen is the last slice met
+	// once, which becomes a layout when it is met again.
+	layouts [maxLayouts]layout
+	next    int
+	seen    []string
 }
+
+// layout is the numeric column of each name of one shared names slice, -1
+// for a name the model does not score.
+type layout struct {
+	names []string
+	cols  []int32
+}
+
+// maxLayouts bounds the layouts a nameCache keeps; more replace the oldest.
+const maxLayouts = 8
 
 func newNameCache(names int) *nameCache {
 	max := min(4*names+64, 4096)
@@ -136,16 +155,61 @@ func (nc *nameCache) lookup(c *columns, name string) nameCol {
 	return col
 }
 
+// layout returns the numeric column of each of names, when names is a
+// slice that snapshots share, or nil. The same slice (its first element's
+// address and its length) holds the same names, since a NumericRow's
+// slices never change.
+func (nc *nameCache) layout(c *columns, names []string) []int32 {
+	if len(names) == 0 {
+		return nil
+	}
+	same := func(a []string) bool { return len(a) == len(names) && unsafe.SliceData(a) == unsafe.SliceData(names) }
+	for i := range nc.layouts {
+		if l := &nc.layouts[i]; same(l.names) {
+			return l.cols
+		}
+	}
+	if !same(nc.seen) {
+		nc.seen = names
+		return nil
+	}
+	l := layout{names: names, cols: make([]int32, len(names))}
+	for k, n := range names {
+		l.cols[k] = c.resolve(n).num
+	}
+	nc.layouts[nc.next], nc.next, nc.seen = l, (nc.next+1)%maxLayouts, nil
+	return l.cols
+}
+
 // vector writes the features of s into x, which holds the numeric and
 // set columns, zeroed, and capacity for the sequence features, which it
 // appends; see Vector.
 func (sc *Scorer) vector(x []float64, s *snapshot.Snapshot, nc *nameCache) []float64 {
 	m, c := sc.m, &sc.idx
-	if nc.full() {
+	names, values, row := s.NumericRow()
+	var cols []int32
+	if row {
+		cols = nc.layout(c, names)
+	}
+	switch {
+	case cols != nil:
+		cols = cols[:len(values)]
+		for k, v := range values {
+			if i := cols[k]; i >= 0 {
+				x[i] = v
+			}
+		}
+	case nc.full():
 		for i, n := range m.Numeric {
 			x[i] = s.Numeric[n]
 		}
-	} else {
+	case row:
+		for k, n := range names {
+			if i := nc.lookup(c, n).num; i >= 0 {
+				x[i] = values[k]
+			}
+		}
+	default:
 		for n, v := range s.Numeric {
 			if i := nc.lookup(c, n).num; i >= 0 {
 				x[i] = v

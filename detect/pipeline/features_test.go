@@ -60,12 +60,46 @@ func fresh(s *snapshot.Snapshot) *snapshot.Snapshot {
 	return &c
 }
 
+// rows returns copies of snaps whose numbers are a snapshot.NumericRow: in
+// one order whose names slice all of them share (shared), as a replayed
+// table's rows do, or each in its own slice, as decoded lines are. Each has
+// a name the model lacks, and the last one's Numeric grows after the view
+// was taken, which drops it.
+func rows(snaps []*snapshot.Snapshot, shared bool) []*snapshot.Snapshot {
+	names := []string{"not.in.model"}
+	for _, s := range snaps {
+		for n := range s.Numeric {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	slices.Sort(names)
+	var out []*snapshot.Snapshot
+	for i, s := range snaps {
+		c := *s
+		ns := names
+		if !shared {
+			ns = slices.Clone(names)
+		}
+		values := make([]float64, len(ns))
+		for k, n := range ns {
+			values[k] = s.Numeric[n] + float64(i%3)
+		}
+		c.SetNumeric(ns, values)
+		out = append(out, &c)
+	}
+	out[len(out)-1].Numeric["grown"] = 1
+	return out
+}
+
 // TestVectorResolvesNames checks that featurising by the columns resolved
 // once (Vector, and ScoreAll's batches) gives the rows, and so the scores,
 // that looking every feature up by name gives: for snapshots whose names
-// are the strings the cache has met, new strings of the same names, names
-// the model lacks, metadata, the sets of system calls in every form, and
-// with a cache that is full and no longer learns.
+// are the strings the cache has met, new strings of the same names, numbers
+// given as a NumericRow (shared and not), names the model lacks, metadata,
+// the sets of system calls in every form, and with a cache that is full and
+// no longer learns.
 func TestVectorResolvesNames(t *testing.T) {
 	train, probes := goldenSnapshots()
 	m := Build(Config{Detector: "ensemble", Seed: 1}, train)
@@ -79,6 +113,8 @@ func TestVectorResolvesNames(t *testing.T) {
 			snaps = append(snaps, p, fresh(p))
 		}
 	}
+	snaps = append(snaps, rows(snaps[:20], true)...)
+	snaps = append(snaps, rows(snaps[:20], false)...)
 	seq := &snapshot.Syscalls{Sequence: []int32{5, 3, 3, 4, 6, 41, 5}}
 	snaps = append(snaps, &snapshot.Snapshot{}, &snapshot.Snapshot{Numeric: map[string]float64{"procs": 3},
 		Sets: map[string][]string{"cpu": {"x"}}}, // nothing, and names of the other kind

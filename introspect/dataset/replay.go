@@ -82,12 +82,9 @@ func (r *Replay) Snapshots(t *Table) ([]snapshot.Snapshot, error) {
 		*s = snapshot.Snapshot{
 			InstanceID: imgward.InstanceID(r.instance(i)), Source: snapshot.SourceDataset,
 			TakenAt: start.Add(time.Duration(i) * step).UTC(),
-			Numeric: make(map[string]float64, len(names)),
 			Sets:    map[string][]string{},
 		}
-		for k, name := range names {
-			s.Numeric[name] = X[i][k]
-		}
+		s.SetNumeric(names, X[i]) // every row shares names: featurised once for all
 		if seqs != nil {
 			seq := seqs[i]
 			s.Syscalls = &snapshot.Syscalls{Sequence: seq[:min(len(seq), snapshot.MaxSequence)]}

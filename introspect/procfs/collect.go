@@ -20,15 +20,21 @@
 //	         net.remote          "ADDR:PORT" of connected peers
 //	         kernel.modules      names of the loaded kernel modules
 //
-// Sets are sorted and cut at snapshot.MaxSetItems items. A name is a
-// number or a set, never both: the counts of listeners and modules are
-// named apart from their sets, since the unified state keeps one
-// parameter per name.
+// Sets are sorted and held to snapshot.MaxSetItems items of
+// snapshot.MaxItem bytes while they are collected, then cut, the largest
+// first, until the snapshot's line fits snapshot.MaxLine, so that the
+// server takes every snapshot (fit.go). What a set lost is counted in
+// meta.dropped.<set>; files left out (a stat, socket table or modules file
+// too long or malformed, each logged with its name) in meta.procfs.skipped.
+// Neither is scored (meta.). A name is a number or a set, never both: the
+// counts of listeners and modules are named apart from their sets, since
+// the unified state keeps one parameter per name.
 package procfs
 
 import (
 	"context"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -58,6 +64,7 @@ type Collector struct {
 	Cgroup   string // a cgroup v2 directory; or
 	PID      int    // the root of a process tree
 	Now      func() time.Time
+	Log      *slog.Logger // where files left out are reported; nil: slog.Default()
 }
 
 // Snapshot takes one snapshot of the group. A group with no live process is
@@ -74,33 +81,42 @@ func (c *Collector) Snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
 			return nil, errors.E(op, errors.Unavailable, err)
 		}
 		// A process that exits between the listing and the read is gone,
-		// not an error.
+		// not an error; one whose files are too long or malformed is left
+		// out, so that one odd process does not blind the collector to the
+		// rest of the instance.
 		if err := g.addProcess(c.proc(), pid); err != nil && !errors.IsErr(err, os.ErrNotExist) {
-			return nil, errors.E(op, err)
+			g.skip(filepath.Join(c.proc(), strconv.Itoa(pid)), err)
 		}
 	}
 	if g.procs == 0 {
 		return nil, errors.E(op, errors.NotExist, errors.Msg("no live process in the group"))
 	}
-	if err := g.addSockets(c.proc()); err != nil {
-		return nil, errors.E(op, err)
-	}
-	if b, err := readFile(filepath.Join(c.proc(), "modules"), maxSmallFile); err == nil {
-		mods, err := parseModules(b)
-		if err != nil {
-			return nil, errors.E(op, err)
-		}
-		g.modules = mods
+	g.addSockets(c.proc())
+	name := filepath.Join(c.proc(), "modules")
+	if b, err := readFile(name, maxSmallFile); err == nil {
+		g.addModules(name, b)
+	} else if !errors.IsErr(err, os.ErrNotExist) {
+		g.skip(name, err)
 	}
 	now := time.Now
 	if c.Now != nil {
 		now = c.Now
 	}
 	s := g.snapshot(c.Instance, now())
-	if err := s.Validate(); err != nil {
+	for _, err := range g.skipped {
+		c.log().Warn("procfs: a file is left out of the snapshot", "instance", c.Instance, "err", err)
+	}
+	if err := fit(s); err != nil {
 		return nil, errors.E(op, err)
 	}
 	return s, nil
+}
+
+func (c *Collector) log() *slog.Logger {
+	if c.Log == nil {
+		return slog.Default()
+	}
+	return c.Log
 }
 
 func (c *Collector) proc() string {
@@ -143,11 +159,15 @@ func (c *Collector) tree() ([]int, error) {
 		}
 		b, err := readFile(filepath.Join(c.proc(), e.Name(), "stat"), maxStatFile)
 		if err != nil {
-			continue // exited
+			continue // exited, or too long: Snapshot reads it again, and says so
 		}
 		st, err := parseStat(b)
 		if err != nil {
-			return nil, err
+			// Any process of the host is listed here: one odd stat must
+			// not blind the collector. If it is in the tree, it and its
+			// children are left out.
+			c.log().Warn("procfs: a process is left out of the tree", "file", filepath.Join(c.proc(), e.Name(), "stat"), "err", err)
+			continue
 		}
 		children[st.ppid] = append(children[st.ppid], pid)
 		found = found || pid == c.PID

@@ -17,13 +17,14 @@ import (
 type group struct {
 	procs, threads, fds int64
 	rss, ticks          int64
-	names, exes         []string
+	names, exes         itemSet
 	inodes              map[uint64]bool // socket inodes the group holds
 	netns               map[string]int  // network namespace → a PID in it
-	listen, remote      []string
+	listen, remote      itemSet
 	nlisten, nconn      int
 	hosts               map[netip.Addr]bool
-	modules             []string
+	modules             *itemSet // nil when the host has no modules file
+	skipped             []error  // files left out, each naming its file
 }
 
 func newGroup() *group {
@@ -40,17 +41,17 @@ func (g *group) addProcess(proc string, pid int) error {
 	}
 	st, err := parseStat(b)
 	if err != nil {
-		return err
+		return errors.E(errors.Invalid, errors.Errorf("%s: %w", filepath.Join(dir, "stat"), err))
 	}
 	g.procs++
 	g.threads += st.threads
 	g.rss += st.rssPages * int64(os.Getpagesize())
 	g.ticks += int64(st.utime + st.stime)
-	g.names = append(g.names, st.comm)
+	g.names.add(st.comm)
 	// A kernel thread or a process of another user may hide its exe: it is
 	// left out rather than failing the snapshot.
 	if exe, err := os.Readlink(filepath.Join(dir, "exe")); err == nil {
-		g.exes = append(g.exes, strings.TrimSuffix(exe, " (deleted)"))
+		g.exes.add(strings.TrimSuffix(exe, " (deleted)"))
 	}
 	if ns, err := os.Readlink(filepath.Join(dir, "ns", "net")); err == nil {
 		if _, ok := g.netns[ns]; !ok {
@@ -88,21 +89,24 @@ func (g *group) addFDs(dir string) error {
 }
 
 // addSockets matches the group's socket inodes with the socket tables of
-// each network namespace the group lives in.
-func (g *group) addSockets(proc string) error {
+// each network namespace the group lives in. A table that cannot be read
+// or parsed is left out, and noted in g.skipped.
+func (g *group) addSockets(proc string) {
 	seen := map[uint64]bool{}
 	for _, pid := range g.netns {
 		for _, proto := range []string{"tcp", "tcp6", "udp", "udp6"} {
-			b, err := readFile(filepath.Join(proc, strconv.Itoa(pid), "net", proto), maxNetFile)
-			if err != nil {
-				if errors.IsErr(err, os.ErrNotExist) {
-					continue // no IPv6, or the process exited
-				}
-				return err
+			name := filepath.Join(proc, strconv.Itoa(pid), "net", proto)
+			b, err := readFile(name, maxNetFile)
+			if errors.IsErr(err, os.ErrNotExist) {
+				continue // no IPv6, or the process exited
 			}
-			socks, err := parseNet(b)
+			var socks []socket
+			if err == nil {
+				socks, err = parseNet(b)
+			}
 			if err != nil {
-				return err
+				g.skip(name, err)
+				continue
 			}
 			for _, s := range socks {
 				if g.inodes[s.inode] && !seen[s.inode] && s.inode != 0 {
@@ -112,7 +116,27 @@ func (g *group) addSockets(proc string) error {
 			}
 		}
 	}
-	return nil
+}
+
+// addModules reads /proc/modules; one that does not parse is left out.
+func (g *group) addModules(name string, b []byte) {
+	mods, err := parseModules(b)
+	if err != nil {
+		g.skip(name, err)
+		return
+	}
+	g.modules = &itemSet{}
+	for _, m := range mods {
+		g.modules.add(m)
+	}
+}
+
+// skip notes that the file name was left out of the snapshot, and why.
+func (g *group) skip(name string, err error) {
+	if !strings.Contains(err.Error(), name) {
+		err = errors.E(errors.Errorf("%s: %w", name, err))
+	}
+	g.skipped = append(g.skipped, err)
 }
 
 func (g *group) addSocket(proto string, s socket) {
@@ -120,10 +144,10 @@ func (g *group) addSocket(proto string, s socket) {
 	switch {
 	case proto == "tcp" && s.state == tcpListen, proto == "udp" && unconnected:
 		g.nlisten++
-		g.listen = append(g.listen, proto+":"+s.local.String())
+		g.listen.add(proto + ":" + s.local.String())
 	case !unconnected:
 		g.nconn++
-		g.remote = append(g.remote, s.remote.String())
+		g.remote.add(s.remote.String())
 		g.hosts[s.remote.Addr()] = true
 	}
 }
@@ -141,16 +165,21 @@ func (g *group) snapshot(instance string, now time.Time) *snapshot.Snapshot {
 			"net.connections":  float64(g.nconn),
 			"net.remote_hosts": float64(len(g.hosts)),
 		},
-		Sets: map[string][]string{
-			"proc.names": snapshot.ClipSet(g.names),
-			"proc.exes":  snapshot.ClipSet(g.exes),
-			"net.listen": snapshot.ClipSet(g.listen),
-			"net.remote": snapshot.ClipSet(g.remote),
-		},
+		Sets: map[string][]string{},
 	}
+	sets := map[string]*itemSet{"proc.names": &g.names, "proc.exes": &g.exes, "net.listen": &g.listen, "net.remote": &g.remote}
 	if g.modules != nil {
-		s.Numeric["kernel.module_count"] = float64(len(g.modules))
-		s.Sets["kernel.modules"] = snapshot.ClipSet(g.modules)
+		s.Numeric["kernel.module_count"] = float64(len(g.modules.items) + g.modules.dropped)
+		sets["kernel.modules"] = g.modules
+	}
+	for name, set := range sets {
+		s.Sets[name] = set.list()
+		if set.dropped > 0 {
+			s.Numeric[droppedName(name)] = float64(set.dropped)
+		}
+	}
+	if len(g.skipped) > 0 {
+		s.Numeric[imgward.MetaPrefix+"procfs.skipped"] = float64(len(g.skipped))
 	}
 	return s
 }

@@ -2,24 +2,63 @@
 // several imgward nodes use at once. It uses pgx through database/sql, so
 // that it shares its SQL with store/sqlite (store/internal/sqlstore).
 //
-// Writes are serialized across nodes: every write transaction, migrations
-// included, first takes one transaction-scoped advisory lock. That is what
-// SQLite's single writer gives store/sqlite, and what the audit log needs: an
-// append reads the head of the log and writes after it, and no other node
-// may append in between. Under the lock, READ COMMITTED sees every earlier
-// write, so the catalog's read-check-write steps run as if alone. (A
+// # Writes across nodes
+//
+// Every write transaction, migrations included, first takes one
+// transaction-scoped advisory lock, writeLockKey: an Update takes it
+// EXCLUSIVE, a hot-path write (UpdateHot: launch and its denial, key release
+// and its denial, snapshot ingest, audit appends and their integration)
+// takes it SHARED. So an Update runs alone, as on SQLite's single writer,
+// and the catalog's read-check-write steps run as if alone: under READ
+// COMMITTED, each statement after the lock sees every earlier commit. (A
 // stricter isolation would not help: its snapshot is taken when the lock is
 // requested, before it is granted, and would miss the previous holder's
-// commit.) Reads run in REPEATABLE READ, READ ONLY transactions: one
-// consistent snapshot per View, never blocked by writers.
+// commit.) Hot transactions run beside one another and scale with nodes.
+// Reads run in REPEATABLE READ, READ ONLY transactions: one consistent
+// snapshot per View, never blocked by writers.
+//
+// Why every rule still holds, rule by rule:
+//
+//   - Rules that a cold write changes and a hot one reads: a member's state
+//     (accepted, pending, revoked), an image's quarantine and status, a
+//     subscription (cancelled), an offer, a user disabled, an image key.
+//     The cold write holds the lock exclusive from before its first read to
+//     its commit. A hot transaction holding the lock shared when it asks
+//     makes it wait, so the hot one commits first; one that asks after waits
+//     for the commit (PostgreSQL queues a shared request behind a waiting
+//     exclusive one, so cold writes are not starved), and its statements
+//     then see the new rule. No hot transaction that commits after a
+//     revocation, quarantine or cancellation read the state before it.
+//   - A document (nonce) released once across nodes: the primary key of
+//     identity_nonces. UseNonce is one INSERT ... ON CONFLICT DO UPDATE
+//     ... WHERE expired: a second node's insert waits for the first's row
+//     lock, then sees the committed row unexpired and changes nothing, so
+//     exactly one release commits.
+//   - Instance ids, audit sequence numbers: fresh keys (random ids, the
+//     audit_log_seq sequence), with their primary keys as the backstop.
+//   - Idempotency keys of ingest: the primary key of idempotency_keys; the
+//     loser gets Exist, and monitor retries it as a replay.
+//   - The latest snapshot of an instance is the one of the batch committed
+//     last: the upsert's row lock makes a second batch for the instance
+//     wait for the first's commit before it writes over it, and adds to its
+//     count (no update is lost). PutSnapshots writes a batch's instances in
+//     id order, so two batches do not deadlock.
+//   - The audit log: appends read no other entry (sqlstore.AppendAudit);
+//     the integrator takes its own lock, auditLockKey, and integrates only
+//     committed entries, so an append that commits late takes a later leaf.
+//
+// The member state machine and every other rule that only cold writes
+// touch stay under the exclusive lock, as before.
 package postgres
 
 import (
 	"context"
 	"database/sql"
 	"embed"
+	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -39,7 +78,11 @@ type Store struct {
 	db *sql.DB
 }
 
-var _ imgward.Store = (*Store)(nil)
+var (
+	_ imgward.Store      = (*Store)(nil)
+	_ imgward.HotUpdater = (*Store)(nil)
+	_ imgward.OneReader  = (*Store)(nil)
+)
 
 // writeLockKey names imgward's advisory lock ("imgward" in ASCII), one per
 // database. Another application's locks in the same database would have to
@@ -56,8 +99,9 @@ const auditLockKey int64 = 0x696d6777617564
 const maxConns = 16
 
 // maxAttempts bounds the runs of an Update after serialization failures or
-// deadlocks. With writers serialized neither should happen; the retries are
-// a safety net for locks we do not foresee (another application's, an
+// deadlocks. Cold writes run alone and hot ones take row locks in one order
+// (see the package comment), so neither should happen; the retries are a
+// safety net for locks we do not foresee (another application's, an
 // operator's), so a few suffice.
 const maxAttempts = 5
 
@@ -69,7 +113,8 @@ var dialect = sqlstore.Dialect{
 	Kind: kind,
 	// READ COMMITTED (see the package comment), set explicitly so that a
 	// server whose default_transaction_isolation is stricter cannot change
-	// it and break the write lock.
+	// it and break the write lock. WriteOptions and WriteLock serve the
+	// migrations; Update and UpdateHot begin with beginCold and beginHot.
 	WriteOptions: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 	MaxParams:    4096, // of 65535; a batch in a few statements, where Arrays does not apply
 	Arrays:       true, // pgx sends []string and []int64 as text[] and bigint[]
@@ -81,11 +126,24 @@ var dialect = sqlstore.Dialect{
 		return err
 	},
 	AuditSeq: `SELECT nextval('audit_log_seq')`,
-	AuditLock: func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, auditLockKey)
+	AuditLock: func(ctx context.Context, q sqlstore.Querier) error {
+		_, err := q.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, auditLockKey)
 		return err
 	},
 }
+
+// The statements that begin a write transaction and take the write lock,
+// sent as one simple query: one round trip where database/sql's BeginTx
+// and a statement are two. READ COMMITTED is explicit (see the package
+// comment), so that a server whose default_transaction_isolation is
+// stricter cannot break the lock. A hot write also takes the audit log's
+// next sequence number, which most hot writes use, in the same trip; one
+// that does not leaves a gap, as a rolled back append does.
+var (
+	beginCold = fmt.Sprintf(`BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(%d)`, writeLockKey)
+	beginHot  = fmt.Sprintf(`BEGIN ISOLATION LEVEL READ COMMITTED; `+
+		`SELECT nextval('audit_log_seq') FROM (SELECT pg_advisory_xact_lock_shared(%d)) AS l`, writeLockKey)
+)
 
 // Open connects to the database named by dsn (a URL or key=value string, as
 // libpq takes) and migrates its schema. Nodes may call Open at once.
@@ -114,12 +172,104 @@ func (s *Store) View(ctx context.Context, fn func(imgward.Tx) error) error {
 	return sqlstore.Run(ctx, s.db, nil, readOpts, &dialect, fn)
 }
 
-// Update runs fn in a write transaction under the write lock, and runs it
-// again, up to maxAttempts in all, when PostgreSQL reports a serialization
-// failure or a deadlock.
+// Update runs fn in a write transaction under the write lock, exclusive,
+// and runs it again, up to maxAttempts in all, when PostgreSQL reports a
+// serialization failure or a deadlock.
 func (s *Store) Update(ctx context.Context, fn func(imgward.Tx) error) error {
+	return s.retry(ctx, func() error { return s.write(ctx, false, fn) })
+}
+
+// UpdateHot runs fn as a hot-path write (imgward.HotUpdater): under the
+// write lock shared, beside other hot writes of every node. It retries as
+// Update does; hot writes that lock rows (ingest's upserts) can deadlock
+// in orders we do not foresee.
+func (s *Store) UpdateHot(ctx context.Context, fn func(imgward.Tx) error) error {
+	return s.retry(ctx, func() error { return s.write(ctx, true, fn) })
+}
+
+// write runs fn in a write transaction on a connection of its own, begun
+// by beginHot or beginCold. database/sql knows nothing of the transaction;
+// write ends it on every path, and a connection returned to the pool inside
+// one would be discarded by pgx (stdlib.Conn.ResetSession) rather than
+// reused.
+func (s *Store) write(ctx context.Context, hot bool, fn func(imgward.Tx) error) (err error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return errors.E("postgres.Begin", kind(err), err)
+	}
+	defer conn.Close()
+	committed := false
+	defer func() {
+		if !committed {
+			// Also after a panic of fn. Not with ctx: a cancelled caller
+			// must still end the transaction; bounded, for a server gone.
+			rctx, cancel := context.WithTimeout(context.Background(), rollbackTimeout)
+			defer cancel()
+			if _, rerr := simple(rctx, conn, "ROLLBACK"); rerr != nil && err == nil {
+				err = errors.E("postgres.Rollback", kind(rerr), rerr)
+			}
+		}
+	}()
+	begin := beginCold
+	if hot {
+		begin = beginHot
+	}
+	res, err := simple(ctx, conn, begin)
+	if err != nil {
+		return errors.E("postgres.Begin", kind(err), err)
+	}
+	var seq int64
+	if hot {
+		last := res[len(res)-1]
+		if len(last.Rows) != 1 || len(last.Rows[0]) != 1 {
+			return errors.E("postgres.Begin", errors.Internal, errors.Msg("no audit sequence number"))
+		}
+		if seq, err = strconv.ParseInt(string(last.Rows[0][0]), 10, 64); err != nil {
+			return errors.E("postgres.Begin", errors.Internal, err)
+		}
+	}
+	if err := sqlstore.RunOn(ctx, conn, &dialect, seq, fn); err != nil {
+		return err
+	}
+	res, err = simple(ctx, conn, "COMMIT")
+	committed = err == nil
+	if err != nil {
+		return errors.E("postgres.Commit", kind(err), err)
+	}
+	// A transaction that a statement aborted (an error fn ignored)
+	// "commits" as a rollback: that is a failure, not a success.
+	if tag := res[0].CommandTag.String(); tag != "COMMIT" {
+		return errors.E("postgres.Commit", errors.Conflict, errors.Errorf("transaction ended in %s", tag))
+	}
+	return nil
+}
+
+// rollbackTimeout bounds a rollback. A connection whose rollback did not
+// answer is broken, and pgx closes it.
+const rollbackTimeout = 10 * time.Second
+
+// simple sends query, one or more statements without parameters, in one
+// simple-protocol round trip and returns the results of all.
+func simple(ctx context.Context, conn *sql.Conn, query string) (res []*pgconn.Result, err error) {
+	err = conn.Raw(func(dc any) error {
+		res, err = dc.(*stdlib.Conn).Conn().PgConn().Exec(ctx, query).ReadAll()
+		if err == nil {
+			for _, r := range res {
+				if err = r.Err; err != nil {
+					break
+				}
+			}
+		}
+		return err
+	})
+	return res, err
+}
+
+// retry runs a transaction, and runs it again, up to maxAttempts in all,
+// after a serialization failure or a deadlock.
+func (s *Store) retry(ctx context.Context, run func() error) error {
 	for attempt := 1; ; attempt++ {
-		err := sqlstore.Run(ctx, s.db, nil, nil, &dialect, fn)
+		err := run()
 		if err == nil || attempt == maxAttempts || !retryable(err) {
 			return err
 		}
@@ -132,6 +282,13 @@ func (s *Store) Update(ctx context.Context, fn func(imgward.Tx) error) error {
 		case <-time.After(d):
 		}
 	}
+}
+
+// ViewOne runs fn, a read of one statement, outside a transaction
+// (imgward.OneReader): one round trip where a View takes three. A token's
+// check before every request is one.
+func (s *Store) ViewOne(ctx context.Context, fn func(imgward.Tx) error) error {
+	return sqlstore.RunOne(ctx, s.db, &dialect, fn)
 }
 
 // Close closes the node's connections.

@@ -66,6 +66,18 @@ func TestNodes(t *testing.T) {
 	}
 }
 
+// TestHotRaces races hot-path writes on three stores on one database, as
+// three nodes, against the Updates that change the rules they read
+// (storetest.HotRaces).
+func TestHotRaces(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	nodes := make([]imgward.Store, 3)
+	for i := range nodes {
+		nodes[i] = open(t, dsn)
+	}
+	storetest.HotRaces(t, nodes)
+}
+
 // TestRetry checks that Update runs fn again after a serialization failure
 // or a deadlock, and only then.
 func TestRetry(t *testing.T) {

@@ -71,17 +71,32 @@ func (s *Store) commit(group []*write) {
 		return
 	}
 	defer stx.Rollback()
+	// s.audit is the audit sequence as the last commit left it; it is kept
+	// only if this one commits too.
+	shared := s.audit
+	s.audit.Forget()
 	for i, w := range group {
 		if err := w.ctx.Err(); err != nil {
 			errs[i] = errors.E("sqlite.Update", errors.Unavailable, err)
 			continue
 		}
-		errs[i] = sqlstore.Savepoint(ctx, stx, s.writeStmts, &dialect, w.fn)
+		if len(group) == 1 {
+			// Alone in the transaction: no savepoint, and nothing to
+			// commit if it fails.
+			if errs[i] = sqlstore.Alone(ctx, stx, s.writeStmts, &dialect, &shared, w.fn); errs[i] != nil {
+				stx.Rollback()
+				s.answer(group, errs, nil)
+				return
+			}
+			continue
+		}
+		errs[i] = sqlstore.Savepoint(ctx, stx, s.writeStmts, &dialect, &shared, w.fn)
 	}
 	var cerr error
 	if err := stx.Commit(); err != nil {
 		cerr = errors.E("sqlite.Commit", kind(err), err)
 	} else {
+		s.audit = shared
 		s.noteCommit()
 	}
 	s.answer(group, errs, cerr)

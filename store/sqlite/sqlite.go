@@ -61,8 +61,9 @@ type Store struct {
 	// query again otherwise.
 	writeStmts, readStmts *sqlstore.Stmts
 
-	writes           chan *write   // to the writer goroutine (group.go)
-	closing, stopped chan struct{} // Close asks the writer to stop; it says it has
+	writes           chan *write    // to the writer goroutine (group.go)
+	audit            sqlstore.Group // the next audit sequence, by the writer
+	closing, stopped chan struct{}  // Close asks the writer to stop; it says it has
 	closeOnce        sync.Once
 
 	ckpt        *sql.DB       // one connection, for the checkpointer (checkpoint.go)
@@ -117,7 +118,7 @@ func OpenOptions(ctx context.Context, path string, opts Options) (*Store, error)
 	}
 	s := &Store{}
 	s.write, err = sql.Open("sqlite", uri+"?_txlock=immediate&_busy_timeout="+busyTimeout+
-		"&_journal_mode=WAL&_synchronous="+string(sync)+"&_foreign_keys=1&_pragma=wal_autocheckpoint(0)")
+		"&_journal_mode=WAL&_synchronous="+string(sync)+"&_foreign_keys=1&_pragma=wal_autocheckpoint(0)&_pragma=temp_store(memory)")
 	if err != nil {
 		return nil, errors.E(op, errors.Internal, err)
 	}

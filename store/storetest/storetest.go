@@ -68,7 +68,9 @@ func Run(t *testing.T, open func(t *testing.T) imgward.Store) {
 		{"IdentityKeys", testIdentityKeys},
 		{"UpdateRollsBack", testUpdateRollsBack},
 		{"ViewCannotWrite", testViewCannotWrite},
+		{"ViewOne", testViewOne},
 		{"TimeRoundTrip", testTimeRoundTrip},
+		{"HotRaces", func(t *testing.T, s imgward.Store) { HotRaces(t, []imgward.Store{s}) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

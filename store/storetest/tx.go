@@ -128,3 +128,58 @@ func testTimeRoundTrip(t *testing.T, s imgward.Store) {
 		})
 	}
 }
+
+// testViewOne checks imgward.ViewOne: a read of one statement answers as a
+// View does; on a store that runs it outside a transaction
+// (imgward.OneReader), a second statement is refused as a bug; on every
+// store a write in it fails and commits nothing.
+func testViewOne(t *testing.T, s imgward.Store) {
+	u := imgward.User{ID: userID(1), Name: "alice", ProjectID: projectID(1), Role: imgward.RoleMember, CreatedAt: at(0)}
+	k := imgward.Token{ID: "a", Hash: tokenHash("alice-1"), UserID: u.ID, CreatedAt: at(1)}
+	update(t, s, func(tx imgward.Tx) error {
+		if err := tx.CreateUser(ctx(t), &u); err != nil {
+			return err
+		}
+		return tx.CreateToken(ctx(t), &k)
+	})
+	var got *imgward.User
+	err := imgward.ViewOne(ctx(t), s, func(tx imgward.Tx) error {
+		var err error
+		got, _, err = tx.UserByTokenHash(ctx(t), k.Hash)
+		return err
+	})
+	if err != nil || got.ID != u.ID {
+		t.Fatalf("ViewOne of UserByTokenHash = %+v, %v; want user %s", got, err, u.ID)
+	}
+	err = imgward.ViewOne(ctx(t), s, func(tx imgward.Tx) error {
+		_, _, err := tx.UserByTokenHash(ctx(t), tokenHash("nobody"))
+		return err
+	})
+	wantKind(t, "ViewOne of an unknown token", err, errors.NotExist)
+	err = imgward.ViewOne(ctx(t), s, func(tx imgward.Tx) error {
+		if _, err := tx.User(ctx(t), u.ID); err != nil {
+			return err
+		}
+		_, err := tx.Project(ctx(t), projectID(1))
+		if errors.Is(errors.NotExist, err) {
+			return nil
+		}
+		return err
+	})
+	if _, one := s.(imgward.OneReader); one {
+		wantKind(t, "ViewOne of two statements", err, errors.Internal)
+	} else if err != nil {
+		t.Errorf("two statements in ViewOne, run as a View: %v", err)
+	}
+	err = imgward.ViewOne(ctx(t), s, func(tx imgward.Tx) error {
+		return tx.CreateProject(ctx(t), &imgward.Project{ID: projectID(9), Name: "sneaky", CreatedAt: at(2)})
+	})
+	if err == nil {
+		t.Error("a write in ViewOne succeeded")
+	}
+	view(t, s, func(tx imgward.Tx) error {
+		_, err := tx.Project(ctx(t), projectID(9))
+		wantKind(t, "the project a ViewOne tried to create", err, errors.NotExist)
+		return nil
+	})
+}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
+	"imgward/internal/cputime"
 	"imgward/introspect/vmi"
 	"imgward/introspect/vmi/vmitest"
 )
@@ -95,10 +95,9 @@ func BenchmarkScanGuest(b *testing.B) {
 
 // threadCPU is the CPU time (user and system) of the calling thread.
 func threadCPU(b *testing.B) time.Duration {
-	const rusageThread = 1 // RUSAGE_THREAD
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
+	d, err := cputime.Thread()
+	if err != nil {
 		b.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return d
 }

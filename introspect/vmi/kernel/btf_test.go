@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"imgward/errors"
+
+	"github.com/ulikunitz/xz"
 )
 
 // TestOffsetDebian reads layouts from the BTF of Debian's kernel, against
@@ -117,6 +119,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00"))
 	f.Add(append([]byte("MZ"), xzMagic...))
 	f.Add(append(append([]byte("MZ"), xzMagic...), 0, 4, 0xe6, 0xd6, 0xb4, 0x46, 2, 0, 0x21, 1))
+	f.Add(append([]byte("MZ"), xzPlainBlock(40)...)) // plain LZMA2 asking for a 4 GiB dictionary
+	f.Add(append([]byte("MZ"), xzBlock(40)...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 1<<16 {
 			return
@@ -130,7 +134,18 @@ func FuzzParse(f *testing.F) {
 // xzBlock is an xz stream header and a block header with the x86 and
 // LZMA2 filters, the latter with dictionary property dict.
 func xzBlock(dict byte) []byte {
-	h := []byte{0, 1, 0x04, 0x00, 0x21, 0x01, dict} // size (set below), flags: 2 filters; x86; LZMA2
+	return xzHeaders([]byte{1, 0x04, 0x00, 0x21, 0x01, dict}) // flags: 2 filters; x86; LZMA2
+}
+
+// xzPlainBlock is xzBlock with the LZMA2 filter alone.
+func xzPlainBlock(dict byte) []byte {
+	return xzHeaders([]byte{0, 0x21, 0x01, dict}) // flags: 1 filter; LZMA2
+}
+
+// xzHeaders is an xz stream header and a block header of the given flags
+// and filters, its size, padding and CRC32 set.
+func xzHeaders(filters []byte) []byte {
+	h := append([]byte{0}, filters...)
 	for (len(h)+4)%4 != 0 {
 		h = append(h, 0)
 	}
@@ -147,10 +162,36 @@ func TestUnxzLimits(t *testing.T) {
 		{22, errors.Invalid},  // 8 MiB: accepted, then no data
 		{40, errors.TooLarge}, // 4 GiB
 		{31, errors.TooLarge}, // 96 MiB
+		{41, errors.Invalid},  // no such size
 	} {
 		_, err := unxz(xzBlock(c.dict))
 		if errors.KindOf(err) != c.kind {
 			t.Errorf("dictionary property %d: %v, want kind %v", c.dict, err, c.kind)
 		}
+		// Plain LZMA2 (no x86 filter) is held to the same cap: it
+		// went to xz.Reader, which allocates what the stream asks.
+		_, err = unxz(xzPlainBlock(c.dict))
+		if errors.KindOf(err) != c.kind {
+			t.Errorf("plain LZMA2, dictionary property %d: %v, want kind %v", c.dict, err, c.kind)
+		}
+	}
+}
+
+// TestUnxzPlain decodes a stream of plain LZMA2, as xz writes it without
+// a branch filter.
+func TestUnxzPlain(t *testing.T) {
+	want := bytes.Repeat([]byte("vmlinux, not filtered; "), 50000)
+	var b bytes.Buffer
+	w, err := xz.WriterConfig{DictCap: 1 << 20, CheckSum: xz.CRC32}.NewWriter(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(want)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := unxz(b.Bytes())
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("unxz: %d bytes, %v; want %d bytes", len(got), err, len(want))
 	}
 }

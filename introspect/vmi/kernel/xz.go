@@ -8,7 +8,6 @@ import (
 
 	"imgward/errors"
 
-	"github.com/ulikunitz/xz"
 	"github.com/ulikunitz/xz/lzma"
 )
 
@@ -16,8 +15,11 @@ import (
 // (BCJ) before LZMA2 (scripts/xz_wrap.sh), which github.com/ulikunitz/xz
 // does not decode. unxz reads the first block of such a stream itself:
 // the block header, the LZMA2 data through ulikunitz/xz/lzma, then the
-// x86 filter undone over the whole output. A stream of plain LZMA2 goes
-// to ulikunitz/xz whole.
+// x86 filter undone over the whole output. A stream of plain LZMA2 is
+// read the same way, without the filter. Only the first block is read: the
+// kernel's scripts/xz_wrap.sh writes one (a multi-threaded xz cuts blocks
+// of three dictionaries, 96 MiB, more than a vmlinux); a stream of several
+// blocks comes out cut short at the first block's end.
 
 const (
 	filterX86   = 0x04
@@ -69,12 +71,14 @@ func unxz(b []byte) ([]byte, error) {
 		}
 		ids = append(ids, id)
 	}
-	switch {
-	case len(ids) == 1 && ids[0] == filterLZMA2:
-		return unxzPlain(b)
-	case len(ids) != 2 || ids[0] != filterX86 || ids[1] != filterLZMA2 || dictProp > 40:
-		return nil, errors.E(errors.Invalid, errors.Msg("the vmlinuz's xz stream uses filters this reader does not decode (want x86 and LZMA2)"))
+	x86 := len(ids) == 2 && ids[0] == filterX86 && ids[1] == filterLZMA2
+	if !x86 && (len(ids) != 1 || ids[0] != filterLZMA2) || dictProp > 40 {
+		return nil, errors.E(errors.Invalid, errors.Msg("the vmlinuz's xz stream uses filters this reader does not decode (want x86 and LZMA2, or LZMA2)"))
 	}
+	// The dictionary is allocated whole before the first byte is decoded:
+	// the stream's own claim (up to 4 GiB) is capped, for plain LZMA2 too,
+	// which is why it does not go through xz.Reader (that takes the
+	// block's dictionary size as it is).
 	dict := (2 | int(dictProp)&1) << (dictProp/2 + 11)
 	if dict > maxDict {
 		return nil, errors.E(errors.TooLarge, errors.Msg("the vmlinuz's xz stream wants a dictionary of more than 64 MiB"))
@@ -87,16 +91,10 @@ func unxz(b []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	unfilterX86(out)
-	return out, nil
-}
-
-func unxzPlain(b []byte) ([]byte, error) {
-	r, err := xz.ReaderConfig{SingleStream: true}.NewReader(bytes.NewReader(b))
-	if err != nil {
-		return nil, errors.E(errors.Invalid, errors.Msg("the vmlinuz's xz stream is corrupt"), err)
+	if x86 {
+		unfilterX86(out)
 	}
-	return readAll(r)
+	return out, nil
 }
 
 // readAll reads r to its end, up to maxVmlinux bytes.

@@ -18,22 +18,37 @@ import (
 // another on the log: the tree is built later by IntegrateAudit. The
 // sequence comes from Dialect.AuditSeq: on PostgreSQL a sequence, which
 // needs no lock (a rolled back append leaves a gap); on SQLite the one write
-// connection makes MAX(seq)+1 safe.
+// connection makes MAX(seq)+1 safe, and the writer remembers it between
+// appends (Group).
 func (t *tx) AppendAudit(ctx context.Context, e *imgward.AuditEntry) error {
 	const op = "AppendAudit"
-	seq := t.d.AuditSeq
-	if seq == "" {
-		seq = `SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_log`
-	}
-	if err := t.queryRow(ctx, seq).Scan(&e.Seq); err != nil {
-		return t.d.wrap(op, err)
-	}
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
 	// The store keeps microseconds; seal what will be read back.
 	e.Time = e.Time.UTC().Truncate(time.Microsecond)
 	e.Leaf = 0
+	remembered, err := t.nextAuditSeq(ctx, &e.Seq)
+	if err != nil {
+		return t.d.wrap(op, err)
+	}
+	err = t.insertAudit(ctx, op, e)
+	if remembered && errors.Is(errors.Exist, err) {
+		// Another connection appended since: read the head of the log.
+		t.group.Forget()
+		if _, err = t.nextAuditSeq(ctx, &e.Seq); err != nil {
+			return t.d.wrap(op, err)
+		}
+		err = t.insertAudit(ctx, op, e)
+	}
+	if err == nil && t.group != nil && t.d.AuditSeq == "" {
+		t.group.next = e.Seq + 1
+	}
+	return err
+}
+
+// insertAudit seals e with its sequence number and writes it.
+func (t *tx) insertAudit(ctx context.Context, op string, e *imgward.AuditEntry) error {
 	audit.Seal(e)
 	return t.exec(ctx, op,
 		`INSERT INTO audit_log (seq, time, actor, action, object, result, reason, prev, hash)
@@ -42,6 +57,39 @@ func (t *tx) AppendAudit(ctx context.Context, e *imgward.AuditEntry) error {
 		// itself must read back as the epoch for the hash to verify.
 		e.Seq, e.Time.UnixMicro(), e.Actor, e.Action, e.Object, e.Result, e.Reason, []byte{}, e.Hash)
 }
+
+// nextAuditSeq reads the sequence number of the next entry into seq, and
+// reports whether it was remembered (Group) rather than read.
+func (t *tx) nextAuditSeq(ctx context.Context, seq *int64) (bool, error) {
+	if t.auditSeq != 0 {
+		// Taken as the transaction began (RunOn): a round trip saved.
+		*seq, t.auditSeq = t.auditSeq, 0
+		return false, nil
+	}
+	if t.d.AuditSeq != "" {
+		return false, t.queryRow(ctx, t.d.AuditSeq).Scan(seq)
+	}
+	if t.group != nil && t.group.next > 0 {
+		*seq = t.group.next
+		return true, nil
+	}
+	return false, t.queryRow(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_log`).Scan(seq)
+}
+
+// Group is what the writes that share one transaction (SQLite's group
+// commit, Savepoint) share, and what the writer carries from one
+// transaction to the next: the sequence number of the next audit entry,
+// once an append has written one, so that an append need not read
+// MAX(seq) + 1 first. It is only a guess: SQLite's one write connection
+// makes it right unless another process wrote the log meanwhile, and then
+// the entry's insert fails on the taken number and AppendAudit reads the
+// head of the log instead. A write rolled back forgets it, since its
+// entries go with it, and so must the writer after a failed commit. The
+// zero Group knows nothing yet.
+type Group struct{ next int64 }
+
+// Forget drops what g knows, after a rollback.
+func (g *Group) Forget() { g.next = 0 }
 
 const auditColumns = `seq, time, actor, action, object, result, reason, prev, hash, leaf`
 
@@ -133,7 +181,7 @@ func (t *tx) IntegrateAudit(ctx context.Context, max int) (int64, error) {
 		return 0, t.d.wrap(op, errors.E(errors.Invalid, errors.Msg("invalid batch size")))
 	}
 	if t.d.AuditLock != nil {
-		if err := t.d.AuditLock(ctx, t.tx); err != nil {
+		if err := t.d.AuditLock(ctx, t.q); err != nil {
 			return 0, t.d.wrap(op, err)
 		}
 	}
@@ -192,6 +240,11 @@ func (t *tx) IntegrateAudit(ctx context.Context, max int) (int64, error) {
 	}
 	var add []stored
 	runStart := 0 // index in ps of the current run of consecutive seqs
+	// With Arrays, the leaves go in one UPDATE from two arrays, whatever
+	// the gaps between seqs: on PostgreSQL, hot writes of several nodes
+	// commit out of seq order, and one that took a seq and wrote no entry
+	// (a refused launch) leaves a gap, so runs can be short.
+	var seqs, leaves []int64
 	for i, p := range ps {
 		hs, err := tlog.StoredHashes(n, p.hash, reader)
 		if err != nil {
@@ -203,6 +256,10 @@ func (t *tx) IntegrateAudit(ctx context.Context, max int) (int64, error) {
 			add = append(add, stored{base + int64(j), h})
 		}
 		n++
+		if t.d.Arrays {
+			seqs, leaves = append(seqs, p.seq), append(leaves, n)
+			continue
+		}
 		// One UPDATE per run of consecutive seqs, the usual case, rather
 		// than one per entry: the integrator holds SQLite's one writer.
 		if i+1 < len(ps) && ps[i+1].seq == p.seq+1 {
@@ -214,6 +271,13 @@ func (t *tx) IntegrateAudit(ctx context.Context, max int) (int64, error) {
 			return 0, err
 		}
 		runStart = i + 1
+	}
+	if len(seqs) > 0 {
+		if err := t.exec(ctx, op, `UPDATE audit_log SET leaf = v.leaf
+			FROM unnest($1::bigint[], $2::bigint[]) AS v(seq, leaf) WHERE audit_log.seq = v.seq`,
+			seqs, leaves); err != nil {
+			return 0, err
+		}
 	}
 	err = t.chunks(len(add), 2, func(lo, hi int) error {
 		var q query

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -114,6 +115,12 @@ func (t *tx) PutSnapshots(ctx context.Context, recs []imgward.SnapshotRecord) er
 		r.Count = merged[i].Count + 1
 		merged[i] = r
 	}
+	// In one order, instance id, so that two batches that share instances
+	// take their rows' locks in the same order and cannot deadlock (hot
+	// writes run beside one another on PostgreSQL).
+	slices.SortFunc(merged, func(a, b imgward.SnapshotRecord) int {
+		return strings.Compare(string(a.InstanceID), string(b.InstanceID))
+	})
 	const insert = `INSERT INTO snapshots (instance_id, taken_at, received_at, source, body, count) `
 	const upsert = ` ON CONFLICT (instance_id) DO UPDATE SET count = snapshots.count + excluded.count,
 		body = excluded.body, source = excluded.source, received_at = excluded.received_at,

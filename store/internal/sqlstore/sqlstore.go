@@ -41,7 +41,7 @@ type Dialect struct {
 	AuditSeq string
 	// AuditLock, if set, keeps IntegrateAudit runs apart across processes.
 	// It is taken by the integrator only, never by an append.
-	AuditLock func(ctx context.Context, tx *sql.Tx) error
+	AuditLock func(ctx context.Context, q Querier) error
 	// WriteOptions begin every write transaction, migrations included;
 	// nil for the driver's default.
 	WriteOptions *sql.TxOptions
@@ -87,13 +87,44 @@ func Run(ctx context.Context, db *sql.DB, stmts *Stmts, opts *sql.TxOptions, d *
 			return d.wrap("WriteLock", err)
 		}
 	}
-	if err := fn(&tx{tx: stx, d: d, stmts: stmts}); err != nil {
+	if err := fn(&tx{tx: stx, q: stx, d: d, stmts: stmts}); err != nil {
 		return err
 	}
 	if err := stx.Commit(); err != nil {
 		return d.wrap("Commit", err)
 	}
 	return nil
+}
+
+// Querier runs a transaction's statements: a *sql.Tx, or a *sql.Conn on
+// which the backend began the transaction itself (RunOn).
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// RunOn runs fn on q, in a transaction that the caller began on q and
+// ends: a backend that begins its transactions in fewer round trips than
+// database/sql does (store/postgres begins and takes its lock in one).
+// auditSeq, if not 0, is a sequence number the caller took for the audit
+// log in the same round trip; the transaction's first AppendAudit uses it.
+func RunOn(ctx context.Context, q Querier, d *Dialect, auditSeq int64, fn func(imgward.Tx) error) error {
+	return fn(&tx{q: q, d: d, auditSeq: auditSeq})
+}
+
+// RunOne runs fn, a read of one statement, on q outside any transaction
+// (imgward.OneReader): q is a *sql.DB, and each statement takes a
+// connection and commits on its own. So fn may not write (execs fail before
+// they run), and a second statement, which would not see the first's
+// snapshot, makes RunOne fail.
+func RunOne(ctx context.Context, q Querier, d *Dialect, fn func(imgward.Tx) error) error {
+	t := &tx{q: q, d: d, one: true}
+	err := fn(t)
+	if err == nil && t.ran > 1 {
+		err = d.wrap("ViewOne", errors.E(errors.Internal, errors.Errorf("%d statements in a read of one", t.ran)))
+	}
+	return err
 }
 
 // Savepoint runs fn within stx under a savepoint: if fn fails, or panics,
@@ -105,22 +136,43 @@ func Run(ctx context.Context, db *sql.DB, stmts *Stmts, opts *sql.TxOptions, d *
 // cancelled caller must not interrupt a statement (sqlite3_interrupt), which
 // would roll back the whole shared transaction, the other callers' work
 // with it, and leave the rest of the group to run outside any transaction.
-func Savepoint(ctx context.Context, stx *sql.Tx, stmts *Stmts, d *Dialect, fn func(imgward.Tx) error) (err error) {
-	t := &tx{tx: stx, d: d, stmts: stmts, ctx: ctx}
+//
+// g is what the callers of one transaction share (Group); nil for none.
+func Savepoint(ctx context.Context, stx *sql.Tx, stmts *Stmts, d *Dialect, g *Group, fn func(imgward.Tx) error) (err error) {
+	t := &tx{tx: stx, q: stx, d: d, stmts: stmts, ctx: ctx, group: g}
 	if _, err := t.execContext(ctx, "SAVEPOINT w"); err != nil {
 		return d.wrap("Savepoint", err)
 	}
 	defer func() {
-		if r := recover(); r != nil {
-			err = errors.E(d.Name+".Update", errors.Internal, errors.Errorf("panic: %v", r))
-		}
 		if err != nil {
+			if g != nil {
+				g.Forget() // what fn appended is rolled back
+			}
 			if _, rerr := t.execContext(ctx, "ROLLBACK TO w"); rerr != nil {
 				err = d.wrap("Savepoint", rerr)
 			}
 		}
 		if _, rerr := t.execContext(ctx, "RELEASE w"); rerr != nil && err == nil {
 			err = d.wrap("Savepoint", rerr)
+		}
+	}()
+	return call(t, fn)
+}
+
+// Alone runs fn within stx as Savepoint does, for a transaction that
+// carries fn's work alone: with no savepoint, since a failing fn makes the
+// caller roll back the whole of stx instead. A savepoint costs SQLite a copy
+// of every page that fn changes (its sub-journal), about as much as the
+// commit's own writes of those pages.
+func Alone(ctx context.Context, stx *sql.Tx, stmts *Stmts, d *Dialect, g *Group, fn func(imgward.Tx) error) error {
+	return call(&tx{tx: stx, q: stx, d: d, stmts: stmts, ctx: ctx, group: g}, fn)
+}
+
+// call calls fn with t, turning a panic into an error of kind Internal.
+func call(t *tx, fn func(imgward.Tx) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errors.E(t.d.Name+".Update", errors.Internal, errors.Errorf("panic: %v", r))
 		}
 	}()
 	return fn(t)
@@ -161,14 +213,22 @@ func (d *Dialect) kind(err error) errors.Kind {
 	return errors.Internal
 }
 
-// tx is an imgward.Tx over a *sql.Tx.
+// tx is an imgward.Tx over a *sql.Tx or a *sql.Conn (RunOn).
 type tx struct {
-	tx    *sql.Tx
+	q     Querier
+	tx    *sql.Tx // for prepared statements (stmts); nil under RunOn
 	d     *Dialect
 	stmts *Stmts
 	// ctx, when not nil, replaces the callers' contexts in the statements
 	// run: see Savepoint.
-	ctx context.Context
+	ctx   context.Context
+	group *Group // of a Savepoint; nil otherwise
+	// auditSeq, when not 0, is the Seq of the next AppendAudit: see RunOn.
+	auditSeq int64
+	// one marks a read of one statement outside a transaction (RunOne);
+	// ran counts its statements.
+	one bool
+	ran int
 }
 
 // use returns the context a statement runs with.

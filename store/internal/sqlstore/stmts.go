@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+
+	"imgward/errors"
 )
 
 // maxStmts bounds the statement cache. Queries are built from a fixed set
@@ -101,24 +103,30 @@ func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
 
 func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	ctx = t.use(ctx)
+	t.ran++
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
-	return t.tx.QueryRowContext(ctx, query, args...)
+	return t.q.QueryRowContext(ctx, query, args...)
 }
 
 func (t *tx) queryRows(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	ctx = t.use(ctx)
+	t.ran++
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
-	return t.tx.QueryContext(ctx, query, args...)
+	return t.q.QueryContext(ctx, query, args...)
 }
 
 func (t *tx) execContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	ctx = t.use(ctx)
+	if t.one {
+		// Outside a transaction a write would commit at once.
+		return nil, errors.E(errors.Internal, errors.Msg("a write in a read of one statement"))
+	}
 	if st := t.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
-	return t.tx.ExecContext(ctx, query, args...)
+	return t.q.ExecContext(ctx, query, args...)
 }
