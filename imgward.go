@@ -143,6 +143,25 @@ type Image struct {
 	// monitor, DetectionTx.SetQuarantine): its data and keys go to nobody
 	// but the owner and admins. Read-only: UpdateImage does not write it.
 	Quarantined bool
+	// Blob is the BlobStore key of the image's data when it is not the
+	// image's id: data rewritten after the upload (an unprotected image
+	// sealed when it is offered) goes to a new key, and the record switches
+	// to it in the transaction that records the change, so that record and
+	// data never disagree. Use BlobKey.
+	Blob string
+	// ProductCode is the product code the image carries (PaidTx
+	// SetProductCode), read with the image so that a launch learns it
+	// without another query; "" for none. Read-only: UpdateImage does not
+	// write it.
+	ProductCode ProductCode
+}
+
+// BlobKey returns the BlobStore key of the image's data.
+func (img *Image) BlobKey() string {
+	if img.Blob != "" {
+		return img.Blob
+	}
+	return string(img.ID)
 }
 
 // MemberStatus is the state of a member's acceptance of a shared image.

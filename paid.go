@@ -143,6 +143,10 @@ type PaidTx interface {
 	// ActiveSubscription returns the project's active subscription to an
 	// offer; NotExist if it has none.
 	ActiveSubscription(ctx context.Context, offer OfferID, project ProjectID) (*Subscription, error)
+	// Entitlement reads in one indexed query the offer that issued code
+	// and project's active subscription to it (nil when it has none), as
+	// a launch checks them. NotExist if no offer issued code.
+	Entitlement(ctx context.Context, code ProductCode, project ProjectID) (*Offer, *Subscription, error)
 	// UpdateSubscription replaces a subscription's state and CancelledAt.
 	UpdateSubscription(ctx context.Context, s *Subscription) error
 	ListSubscriptions(ctx context.Context, f SubscriptionFilter) ([]Subscription, error)

@@ -83,6 +83,16 @@ type ProtectionTx interface {
 	// returns how many.
 	PurgeNonces(ctx context.Context, now time.Time) (int, error)
 
+	// AddStaleBlob records that a blob may be unreferenced: written for a
+	// change not yet committed, or replaced by one that was. Exist if it
+	// is recorded. The record outlives its image.
+	AddStaleBlob(ctx context.Context, b *StaleBlob) error
+	// DeleteStaleBlob drops the record of a blob; NotExist if absent, so
+	// that of two transactions claiming one record only one succeeds.
+	DeleteStaleBlob(ctx context.Context, key string) error
+	// StaleBlobs lists at most limit records, oldest first.
+	StaleBlobs(ctx context.Context, limit int) ([]StaleBlob, error)
+
 	// PutFingerprint creates or replaces an image's fingerprint. The image
 	// must exist; the fingerprint goes with it.
 	PutFingerprint(ctx context.Context, f *ImageFingerprint) error
@@ -104,4 +114,15 @@ type ProtectionTx interface {
 	// ListFlags lists flags by creation time, oldest first; cleared ones
 	// only if withCleared.
 	ListFlags(ctx context.Context, withCleared bool) ([]Flag, error)
+}
+
+// StaleBlob names a blob that may not be referenced by its image's record
+// (Image.Blob): one written for a change in progress, or the one a change
+// replaced. A crash between writing a blob and the transaction that
+// switches the record to it leaves such a blob; the catalog's sweep
+// removes it once no job holds the image's lease and no record names it.
+type StaleBlob struct {
+	Key       string // the BlobStore key
+	ImageID   ImageID
+	CreatedAt time.Time
 }

@@ -96,7 +96,7 @@ func (b *Broker) decide(ctx context.Context, tx imgward.Tx, doc *identity.Docume
 	if pre.matches(k, in) {
 		return pre.take()
 	}
-	b.hints.put(k)
+	b.hints.put(k, img.Blob)
 	if k.Mode == imgward.ProtectLUKS {
 		// No sealed header: the LUKS disk carries no binding of its own.
 		// The key is bound to the image by the KMS (the image id is the
@@ -127,7 +127,7 @@ func (b *Broker) quarantineAdmin(ctx context.Context, tx imgward.Tx, img *imgwar
 // keyless explains why an image has no key: usually it is not protected,
 // but sealed bytes of another owner uploaded as a new image have none too.
 func (b *Broker) keyless(ctx context.Context, img *imgward.Image) string {
-	h, err := b.header(ctx, img.ID)
+	h, err := b.header(ctx, img)
 	if err == nil && h.Owner != img.Owner {
 		return "sealed image binding names another owner"
 	}
@@ -138,8 +138,8 @@ func (b *Broker) keyless(ctx context.Context, img *imgward.Image) string {
 }
 
 // header reads the sealed header of an image's data, unauthenticated.
-func (b *Broker) header(ctx context.Context, id imgward.ImageID) (*seal.Header, error) {
-	rc, _, err := b.blobs.Open(ctx, string(id))
+func (b *Broker) header(ctx context.Context, img *imgward.Image) (*seal.Header, error) {
+	rc, _, err := b.blobs.Open(ctx, img.BlobKey())
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +153,7 @@ func (b *Broker) unseal(ctx context.Context, img *imgward.Image, k *imgward.Imag
 	perm := func(why string) (*Release, string, error) {
 		return nil, why, errors.E(errors.Permission, errors.Msg(why))
 	}
-	rc, _, err := b.blobs.Open(ctx, string(img.ID))
+	rc, _, err := b.blobs.Open(ctx, img.BlobKey())
 	if err != nil {
 		return perm("image has no sealed data")
 	}
@@ -237,12 +237,15 @@ func (b *Broker) prepare(ctx context.Context, doc *identity.Document, id imgward
 	if doc.ImageID != id {
 		return nil
 	}
-	k := b.hints.get(id)
+	k, blob := b.hints.get(id)
 	if k == nil {
 		return nil
 	}
-	// decide uses the outcome only where the image's owner is k.Owner.
-	img := &imgward.Image{ID: id, Owner: k.Owner}
+	// decide uses the outcome only where the image's owner is k.Owner. The
+	// data's blob key is fixed while the key record is: an image is sealed
+	// once, and its data moves (catalog offerseal.go) only when it gets
+	// its first key.
+	img := &imgward.Image{ID: id, Owner: k.Owner, Blob: blob}
 	in := &imgward.Instance{ID: doc.InstanceID}
 	var rel *Release
 	var reason string
@@ -258,31 +261,37 @@ func (b *Broker) prepare(ctx context.Context, doc *identity.Document, id imgward
 	return &prepared{key: k, in: in.ID, rel: rel, reason: reason, err: err}
 }
 
-// keyHints keeps the key record that decide last read for each image, for
-// prepare. A hint is never trusted: decide compares it with the record in
+// keyHints keeps the key record that decide last read for each image, and
+// the image's blob key, for prepare. A hint is never trusted: decide compares it with the record in
 // its transaction. It holds no secret (a wrapped key is useless without
 // the KMS) and at most maxHints records.
 type keyHints struct {
 	mu sync.Mutex
-	m  map[imgward.ImageID]*imgward.ImageKey
+	m  map[imgward.ImageID]hint
+}
+
+type hint struct {
+	key  *imgward.ImageKey
+	blob string // imgward.Image.Blob
 }
 
 const maxHints = 4096
 
-func (h *keyHints) get(id imgward.ImageID) *imgward.ImageKey {
+func (h *keyHints) get(id imgward.ImageID) (*imgward.ImageKey, string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.m[id]
+	e := h.m[id]
+	return e.key, e.blob
 }
 
 // put records k, which no one modifies afterwards.
-func (h *keyHints) put(k *imgward.ImageKey) {
+func (h *keyHints) put(k *imgward.ImageKey, blob string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.m == nil || len(h.m) >= maxHints {
-		h.m = make(map[imgward.ImageID]*imgward.ImageKey)
+		h.m = make(map[imgward.ImageID]hint)
 	}
-	h.m[k.ImageID] = k
+	h.m[k.ImageID] = hint{k, blob}
 }
 
 // matches reports whether p was made for key record k and instance in.

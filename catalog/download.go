@@ -30,33 +30,13 @@ func (s *Service) Download(ctx context.Context, p imgward.Principal, id imgward.
 	if !validUUID(string(id)) {
 		return nil, notFound(op)
 	}
-	var a access
-	var key *imgward.ImageKey
-	err := s.store.View(ctx, func(tx imgward.Tx) error {
-		var err error
-		if a, err = loadAccess(ctx, tx, p, id); err != nil {
-			return err
-		}
-		if ok, why := a.use(); !ok && !a.admin {
-			return denied("image.download", imageObject(id), why,
-				errors.E(op, errors.Permission, errors.Msg("may not download: "+why)))
-		}
-		key, err = tx.ImageKey(ctx, id)
-		if errors.Is(errors.NotExist, err) {
-			key, err = nil, nil
-		}
-		return err
-	})
+	a, key, rc, size, err := s.openData(ctx, p, id)
 	if err != nil {
 		return nil, s.finish(ctx, p, errors.E(op, err))
 	}
 	d := &Data{Image: a.img}
-	if a.img.Status != imgward.StatusActive {
+	if rc == nil {
 		return d, nil
-	}
-	rc, size, err := s.blobs.Open(ctx, string(id))
-	if err != nil {
-		return nil, errors.E(op, errors.Internal, err)
 	}
 	if key == nil {
 		d.Body, d.Size, d.MD5 = rc, size, a.img.Checksum
@@ -86,6 +66,44 @@ func (s *Service) Download(ctx context.Context, p imgward.Principal, id imgward.
 		d.Size, d.MD5 = -1, ""
 	}
 	return d, nil
+}
+
+// openData reads the image and its key record in one transaction and
+// opens the data the record names, so that the caller gets the record and
+// the data that go together. Data rewritten under a new key (an offer that
+// sealed the image) switches with the record, and the old data goes once
+// the switch commits: a download that read the old record just before
+// then finds no data, and reads again. rc is nil for an image that is not
+// active.
+func (s *Service) openData(ctx context.Context, p imgward.Principal, id imgward.ImageID) (a access, key *imgward.ImageKey, rc io.ReadSeekCloser, size int64, err error) {
+	const op = "catalog.Download"
+	for try := 0; ; try++ {
+		err = s.store.View(ctx, func(tx imgward.Tx) error {
+			var err error
+			if a, err = loadAccess(ctx, tx, p, id); err != nil {
+				return err
+			}
+			if ok, why := a.use(); !ok && !a.admin {
+				return denied("image.download", imageObject(id), why,
+					errors.E(op, errors.Permission, errors.Msg("may not download: "+why)))
+			}
+			key, err = tx.ImageKey(ctx, id)
+			if errors.Is(errors.NotExist, err) {
+				key, err = nil, nil
+			}
+			return err
+		})
+		if err != nil || a.img.Status != imgward.StatusActive {
+			return a, key, nil, 0, err
+		}
+		rc, size, err = s.blobs.Open(ctx, a.img.BlobKey())
+		if errors.Is(errors.NotExist, err) && try < 3 {
+			continue
+		} else if err != nil {
+			return a, key, nil, 0, errors.E(errors.Internal, err)
+		}
+		return a, key, rc, size, nil
+	}
 }
 
 // export opens a protected image's plaintext for its owner, checking the

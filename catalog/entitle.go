@@ -19,15 +19,19 @@ import (
 // is not entitled, the reason. The key broker calls it for an instance's
 // project, Launch for the caller's.
 func Entitlement(ctx context.Context, tx imgward.Tx, img *imgward.Image, project imgward.ProjectID) (*imgward.Subscription, string, error) {
-	o, err := codeOffer(ctx, tx, img.ID)
-	if err != nil || o == nil || o.Owner == project {
-		return nil, "", err
+	// The code came with the image's row: an image without one, the most
+	// launched, costs nothing more here.
+	if img.ProductCode == "" {
+		return nil, "", nil
 	}
-	sub, err := tx.ActiveSubscription(ctx, o.ID, project)
-	if errors.Is(errors.NotExist, err) {
-		return nil, "subscribe to offer " + string(o.ID) + " first", nil
-	} else if err != nil {
+	o, sub, err := tx.Entitlement(ctx, img.ProductCode, project)
+	switch {
+	case err != nil:
 		return nil, "", err
+	case o.Owner == project:
+		return nil, "", nil
+	case sub == nil:
+		return nil, "subscribe to offer " + string(o.ID) + " first", nil
 	}
 	return sub, "", nil
 }
@@ -84,19 +88,15 @@ const PropProductCode = "imgward_product_code"
 
 // showCode adds the image's product code, if it has one, to the
 // properties the caller sees; the stored image is not changed.
-func showCode(ctx context.Context, tx imgward.Tx, img *imgward.Image) error {
-	code, err := tx.ProductCode(ctx, img.ID)
-	if errors.Is(errors.NotExist, err) {
-		return nil
-	} else if err != nil {
-		return err
+func showCode(img *imgward.Image) {
+	if img.ProductCode == "" {
+		return
 	}
 	img.Properties = maps.Clone(img.Properties)
 	if img.Properties == nil {
 		img.Properties = map[string]string{}
 	}
-	img.Properties[PropProductCode] = string(code)
-	return nil
+	img.Properties[PropProductCode] = string(img.ProductCode)
 }
 
 // codeOffer returns the offer whose product code image id carries, or nil

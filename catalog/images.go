@@ -99,7 +99,8 @@ func (s *Service) Image(ctx context.Context, p imgward.Principal, id imgward.Ima
 			return err
 		}
 		img = a.img
-		return showCode(ctx, tx, img)
+		showCode(img)
+		return nil
 	})
 	if err != nil {
 		return nil, s.finish(ctx, p, errors.E(op, err))
@@ -139,9 +140,7 @@ func (s *Service) ListImages(ctx context.Context, p imgward.Principal, f imgward
 			return err
 		}
 		for i := range imgs {
-			if err := showCode(ctx, tx, &imgs[i]); err != nil {
-				return err
-			}
+			showCode(&imgs[i])
 		}
 		return nil
 	})
@@ -158,11 +157,13 @@ func (s *Service) DeleteImage(ctx context.Context, p imgward.Principal, id imgwa
 	if !validUUID(string(id)) {
 		return notFound(op)
 	}
+	blobKey := string(id)
 	err := s.store.Update(ctx, func(tx imgward.Tx) error {
 		a, err := loadAccess(ctx, tx, p, id)
 		if err != nil {
 			return err
 		}
+		blobKey = a.img.BlobKey()
 		if !a.owner && !a.admin {
 			return denied("image.delete", imageObject(id), "not the owner",
 				errors.E(op, errors.Permission, errors.Msg("only the owner may delete an image")))
@@ -184,7 +185,7 @@ func (s *Service) DeleteImage(ctx context.Context, p imgward.Principal, id imgwa
 	}
 	// The record is gone; data without a record is unreachable, so a failure
 	// here leaks disk space, never access.
-	if err := s.blobs.Delete(ctx, string(id)); err != nil {
+	if err := s.blobs.Delete(ctx, blobKey); err != nil {
 		s.log.Warn("image data not removed", "image", id, "err", err)
 	}
 	return nil

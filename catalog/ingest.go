@@ -82,7 +82,7 @@ func (s *Service) ingestFrom(ctx context.Context, img *imgward.Image, body *body
 	}
 	if bytes.HasPrefix(head, []byte(seal.Magic)) {
 		if h, err := seal.ParseHeader(bytes.NewReader(head)); err == nil {
-			info, err := s.blobs.Put(ctx, string(img.ID), br, s.limits.MaxImageSize)
+			info, err := s.blobs.Put(ctx, img.BlobKey(), br, s.limits.MaxImageSize)
 			return &ingested{info: info, foreign: h}, body.brokeOff(err)
 		}
 	}
@@ -97,7 +97,7 @@ func (s *Service) ingestFrom(ctx context.Context, img *imgward.Image, body *body
 		if err := checkLUKS(head); err != nil {
 			return nil, err
 		}
-		info, err := s.blobs.Put(ctx, string(img.ID), br, s.limits.MaxImageSize)
+		info, err := s.blobs.Put(ctx, img.BlobKey(), br, s.limits.MaxImageSize)
 		return &ingested{info: info}, body.brokeOff(err)
 	}
 	fpr, fpw := io.Pipe()
@@ -114,7 +114,7 @@ func (s *Service) ingestFrom(ctx context.Context, img *imgward.Image, body *body
 	case imgward.ProtectSensitive:
 		in.key, err = s.sealSensitiveTo(ctx, img, src)
 	default:
-		_, err = s.blobs.Put(ctx, string(img.ID), src, s.limits.MaxImageSize)
+		_, err = s.blobs.Put(ctx, img.BlobKey(), src, s.limits.MaxImageSize)
 	}
 	fpw.CloseWithError(err) // nil: EOF
 	fp := <-fpDone
@@ -185,7 +185,7 @@ func (s *Service) putSealed(ctx context.Context, img *imgward.Image, max func(se
 		writeErr = write(pw, dk, h)
 		pw.CloseWithError(writeErr)
 	}()
-	_, err = s.blobs.Put(ctx, string(img.ID), pr, max(h))
+	_, err = s.blobs.Put(ctx, img.BlobKey(), pr, max(h))
 	pr.CloseWithError(errors.New("upload ended")) // unblock the sealer if Put stopped early
 	<-done                                        // before dk is cleared
 	return wrapped, writeErr, err

@@ -3,7 +3,6 @@ package catalog
 import (
 	"context"
 	"fmt"
-	"io"
 	"maps"
 	"unicode/utf8"
 
@@ -83,17 +82,17 @@ func (s *Service) CreateOffer(ctx context.Context, p imgward.Principal, in Offer
 	if err != nil {
 		return nil, s.finish(ctx, p, errors.E(op, err))
 	}
-	var sealed *ingested
+	var r *reseal
 	if protectMode(img) == imgward.ProtectNone {
-		if sealed, err = s.sealExisting(ctx, img); err != nil {
-			return nil, errors.E(op, err)
+		if r, err = s.sealForOffer(ctx, p, img); err != nil {
+			return nil, s.finish(ctx, p, errors.E(op, err))
 		}
 	}
 	now := s.stamp()
 	v := &OfferView{Offer: imgward.Offer{ID: imgward.OfferID("offer-" + randomHex(8)), ImageID: img.ID,
 		Owner: img.Owner, ProductCode: imgward.ProductCode(randomHex(16)), Title: in.Title,
 		Description: in.Description, Price: price, State: imgward.OfferActive, CreatedAt: now, UpdatedAt: now},
-		Sealed: sealed != nil}
+		Sealed: r != nil}
 	err = s.store.Update(ctx, func(tx imgward.Tx) error {
 		cur, err := s.offerable(ctx, tx, p, in.ImageID)
 		if err != nil {
@@ -102,7 +101,7 @@ func (s *Service) CreateOffer(ctx context.Context, p imgward.Principal, in Offer
 		if !cur.UpdatedAt.Equal(img.UpdatedAt) {
 			return errors.E(errors.Conflict, errors.Msg("the image changed while it was offered; try again"))
 		}
-		if err := s.listOffered(ctx, tx, p, cur, sealed); err != nil {
+		if err := s.listOffered(ctx, tx, p, cur, r); err != nil {
 			return err
 		}
 		if err := tx.CreateOffer(ctx, &v.Offer); err != nil {
@@ -118,7 +117,13 @@ func (s *Service) CreateOffer(ctx context.Context, p imgward.Principal, in Offer
 			fmt.Sprintf("image %s at %s %s per %s", cur.ID, FormatAmount(price.Micros), price.Currency, price.Per))
 	})
 	if err != nil {
+		if r != nil {
+			s.abort(ctx, r)
+		}
 		return nil, s.finish(ctx, p, errors.E(op, err))
+	}
+	if r != nil {
+		s.dropOld(ctx, r, img.ID)
 	}
 	return v, nil
 }
@@ -165,48 +170,22 @@ func (s *Service) offerable(ctx context.Context, tx imgward.Tx, p imgward.Princi
 	return a.img, nil
 }
 
-// sealExisting seals the data of an unprotected image in place: the
-// plaintext is read from the blob store and written back sealed under a
-// new key (the blob store swaps the whole blob at once), and
-// fingerprinted, so that copies of it are recognized.
-func (s *Service) sealExisting(ctx context.Context, img *imgward.Image) (*ingested, error) {
-	if s.prot.keys == nil {
-		return nil, errors.E(errors.Conflict, errors.Msg("the image is unprotected and this server has no key service to seal it"))
-	}
-	rc, _, err := s.blobs.Open(ctx, string(img.ID))
-	if err != nil {
-		return nil, errors.E(errors.Internal, err)
-	}
-	defer rc.Close()
-	full := *img
-	full.Properties = maps.Clone(img.Properties)
-	if full.Properties == nil {
-		full.Properties = map[string]string{}
-	}
-	full.Properties[PropProtect] = string(imgward.ProtectFull)
-	in, err := s.ingest(ctx, &full, io.LimitReader(rc, s.limits.MaxImageSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if in.foreign != nil {
-		return nil, errors.E(errors.Conflict, errors.Msg("the image's data is a sealed image of another owner"))
-	}
-	return in, nil
-}
-
 // listOffered makes an offered image visible to every project as a
-// community image, and records the key and fingerprint of one that was
-// sealed for the offer.
-func (s *Service) listOffered(ctx context.Context, tx imgward.Tx, p imgward.Principal, img *imgward.Image, sealed *ingested) error {
+// community image, and switches one that was sealed for the offer to its
+// sealed data, with its key and fingerprint.
+func (s *Service) listOffered(ctx context.Context, tx imgward.Tx, p imgward.Principal, img *imgward.Image, r *reseal) error {
 	changed := false
-	if sealed != nil {
+	if r != nil {
 		img.Properties = maps.Clone(img.Properties)
 		if img.Properties == nil {
 			img.Properties = map[string]string{}
 		}
 		img.Properties[PropProtect] = string(imgward.ProtectFull)
 		changed = true
-		if err := s.recordProtection(ctx, tx, p, img, sealed, nil); err != nil {
+		if err := r.commit(ctx, s, tx, img); err != nil {
+			return err
+		}
+		if err := s.recordProtection(ctx, tx, p, img, r.in, nil); err != nil {
 			return err
 		}
 	}

@@ -23,9 +23,11 @@
 #      and 500 processes (scripts/testguest.sh), how long the guest is
 #      paused, and the QMP-only snapshot in the same run
 #      (go test -bench ScanGuest ./introspect/vmi/guest/);
-#   5. launches over loopback HTTP from wrk: one SQLite node
-#      (scripts/bench-launch.sh), then one and three nodes on one PostgreSQL,
-#      side by side with their ratio (scripts/bench-cluster.sh).
+#   5. launches over loopback HTTP from wrk: one SQLite node, plain and
+#      entitled (paid images) alternated (scripts/bench-launch.sh), then one
+#      and three nodes on one PostgreSQL, side by side with their ratio
+#      (scripts/bench-cluster.sh); and paid-image usage reports over
+#      1,000,000 metered instances (go test -bench Usage ./store/sqlite/).
 #
 # usage: sh scripts/bench.sh        (from the module root; make bench)
 # Environment: BENCHTIME (default 2s), DATA (default ../shared/data).
@@ -137,12 +139,15 @@ sh scripts/bench-seal.sh | tee "$out/seal.txt"
 echo "== guest-memory introspection: real guests of ~50 and ~500 processes, and synthetic ones"
 go test -run '^$' -bench 'ScanGuest|ScanSynthetic' -benchtime "$BENCHTIME" ./introspect/vmi/guest/ | tee "$out/vmi.txt"
 
-echo "== launches over loopback HTTP, load from wrk"
+echo "== launches over loopback HTTP, load from wrk: plain and entitled (paid images), alternated"
 sh scripts/bench-launch.sh
 
 echo "== launches on PostgreSQL: one node, then three on one database (scripts/bench-cluster.sh)"
 ROUNDS=2 bash scripts/bench-cluster.sh
 
+echo "== paid images: usage reports over 1,000,000 metered instances (fails over 1 s of processor time)"
+go test -run '^$' -bench Usage -benchtime 3x ./store/sqlite/ | tee "$out/usage.txt"
+
 echo "== summary"
-grep -hE '^Benchmark' "$out/score.txt" "$out/go.txt" "$out/vmi.txt" | awk '{
+grep -hE '^Benchmark' "$out/score.txt" "$out/go.txt" "$out/vmi.txt" "$out/usage.txt" | awk '{
 	line = $1; for (i = 2; i <= NF; i++) if ($(i) ~ /\/s$|^ns\/op$/) line = line "  " $(i-1) " " $(i); print line }'

@@ -60,6 +60,8 @@ start() {
 	[[ $n =~ ^[1-9][0-9]?$ ]] || die "usage: $0 start N (1 to 99 nodes)"
 	dir=$(mktemp -d /tmp/imgward-cluster.XXXXXX)
 	chmod 700 "$dir"
+	# A start that fails half way stops what it started.
+	trap abort EXIT
 	bin=${IMGWARD_BIN:-}
 	if [[ -z $bin ]]; then
 		log "building imgward"
@@ -95,6 +97,19 @@ start() {
 		echo "export IMGWARD_CLUSTER_BLOB_DIR='$dir/blobs'"
 	fi
 	log "$n nodes up; logs in $dir/node-N.log"
+	trap - EXIT
+}
+
+# abort undoes a failed start: the nodes, the servers and the directory.
+abort() {
+	local f
+	for f in "$dir"/node-*.pid; do
+		[[ -f $f ]] && kill -KILL "$(cat "$f")" 2>/dev/null || true
+	done
+	[[ -f $dir/pgtest ]] && PGTEST_DIR=$(cat "$dir/pgtest") "$here/pg-test-server.sh" stop >/dev/null 2>&1 || true
+	[[ -f $dir/s3test ]] && (cd "$here/.." && S3TEST_DIR=$(cat "$dir/s3test") scripts/s3-test-server.sh stop) >/dev/null 2>&1 || true
+	rm -rf "$dir"
+	log "start failed; stopped what it started"
 }
 
 # start_s3 gives the nodes a new bucket of an S3 server: the one named by
@@ -103,7 +118,13 @@ start() {
 start_s3() {
 	local url=${IMGWARD_TEST_S3_URL:-} ak=${AWS_ACCESS_KEY_ID:-} sk=${AWS_SECRET_ACCESS_KEY:-} bucket code
 	if [[ -z $url || -z $ak || -z $sk ]]; then
-		eval "$(cd "$here/.." && scripts/s3-test-server.sh start)"
+		# A second try: SeaweedFS can lose a port picked as free to another
+		# process starting beside it.
+		local out
+		out=$(cd "$here/.." && scripts/s3-test-server.sh start) ||
+			out=$(cd "$here/.." && scripts/s3-test-server.sh start) ||
+			die "the S3 server did not start (IMGWARD_CLUSTER_BLOB=dir runs without one)"
+		eval "$out"
 		echo "$S3TEST_DIR" >"$dir/s3test"
 		url=$IMGWARD_TEST_S3_URL ak=$AWS_ACCESS_KEY_ID sk=$AWS_SECRET_ACCESS_KEY
 	fi

@@ -51,7 +51,8 @@ func defaultNode(dataDir string) string {
 }
 
 // recoverLoop returns to queued, every period, the uploads whose node
-// stopped renewing their lease, until ctx ends.
+// stopped renewing their lease, and sweeps the blobs such a node left,
+// until ctx ends.
 func (s *Service) recoverLoop(ctx context.Context, every time.Duration, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -65,6 +66,11 @@ func (s *Service) recoverLoop(ctx context.Context, every time.Duration, log *slo
 				log.Warn("upload recovery failed", "err", err)
 			} else if n > 0 {
 				log.Warn("uploads of a node that stopped reset to queued", "images", n)
+			}
+			if n, err := s.Catalog.SweepBlobs(ctx, false); err != nil && ctx.Err() == nil {
+				log.Warn("stale blobs not swept", "err", err)
+			} else if n > 0 {
+				log.Warn("stale blobs of a cut job removed", "blobs", n)
 			}
 		}
 	}

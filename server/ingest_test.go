@@ -20,11 +20,17 @@ import (
 )
 
 // TestMain lets the test binary serve imgward as a child process, for the
-// crash test: with IMGWARD_TEST_CHILD set to a data directory it serves
+// crash tests: with IMGWARD_TEST_CHILD set to a data directory it serves
 // on a free port, prints "addr <host:port>" and serves until killed.
+// IMGWARD_TEST_CHILD_STORE names its store (default sqlite).
 func TestMain(m *testing.M) {
 	if dir := os.Getenv("IMGWARD_TEST_CHILD"); dir != "" {
-		svc, err := server.Open(context.Background(), server.Config{DataDir: dir, Store: "sqlite",
+		store := os.Getenv("IMGWARD_TEST_CHILD_STORE")
+		if store == "" {
+			store = "sqlite"
+		}
+		stallOffers()
+		svc, err := server.Open(context.Background(), server.Config{DataDir: dir, Store: store,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			fmt.Println("error", err)
@@ -48,10 +54,13 @@ type child struct {
 	url string
 }
 
-func startChild(t *testing.T, dir string) *child {
+func startChild(t *testing.T, dir string) *child { return startChildWith(t, dir, "") }
+
+// startChildWith starts a child on store ("": sqlite).
+func startChildWith(t *testing.T, dir, store string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "IMGWARD_TEST_CHILD="+dir)
+	cmd.Env = append(os.Environ(), "IMGWARD_TEST_CHILD="+dir, "IMGWARD_TEST_CHILD_STORE="+store)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -176,8 +176,10 @@ func paidRobbery(t *testing.T, c *cloud) {
 	// Re-upload: Bob uploads the plaintext whole, and with small edits.
 	// Both carry X's product code, may not be shared, made community or
 	// offered, and launching them needs his subscription.
+	var copies []string
 	for name, data := range map[string][]byte{"whole": got.Bytes(), "edited": rebundle(t, files)} {
 		y := c.image(bobTok, nil, data)
+		copies = append(copies, y)
 		c.call("GET", "/v2/images/"+y, bobTok, nil, 200, &img)
 		if img["imgward_product_code"] != o.ProductCode {
 			t.Errorf("%s re-upload carries product code %v, want %s", name, img["imgward_product_code"], o.ProductCode)
@@ -196,6 +198,11 @@ func paidRobbery(t *testing.T, c *cloud) {
 	// instance gets the key only while she stays subscribed.
 	deny("another project without subscription", c.do("POST", "/v1/instances", carolTok, map[string]string{"image_id": x, "host": "compute-1"}),
 		403, "subscribe to offer")
+	// Nor may she have X's key released to an instance of hers of another
+	// image.
+	_, carolOwn := c.launch(carolTok, c.image(carolTok, nil, []byte("carol's own disk")))
+	r, _ = c.release(carolOwn, x)
+	deny("another project's instance", r, 403, "identity document is for another image")
 	var carolSub subJSON
 	c.call("POST", "/v1/offers/"+o.ID+"/subscriptions", carolTok, nil, 201, &carolSub)
 	_, cid := c.launch(carolTok, x)
@@ -209,6 +216,10 @@ func paidRobbery(t *testing.T, c *cloud) {
 	deny("release after cancelling", r, 403, "subscribe to offer "+o.ID+" first")
 	deny("launch after cancelling", c.do("POST", "/v1/instances", bobTok, map[string]string{"image_id": x, "host": "compute-1"}),
 		403, "subscribe to offer")
+	for _, y := range copies {
+		deny("launch of a copy after cancelling", c.do("POST", "/v1/instances", bobTok, map[string]string{"image_id": y, "host": "compute-1"}),
+			403, "subscribe to offer "+o.ID+" first")
+	}
 	if r, _ := c.release(cid, x); r.code != 200 {
 		t.Errorf("carol's subscribed instance: %d %s", r.code, r.body)
 	}

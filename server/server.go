@@ -185,6 +185,14 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	} else if n > 0 {
 		cfg.Logger.Warn("interrupted uploads reset to queued", "images", n)
 	}
+	// Blobs written for a change that a crash cut (an offer's sealed copy)
+	// or that a change replaced: an embedded store's node is the only one
+	// that could be writing them, and it has just started.
+	if n, err := cat.SweepBlobs(ctx, cfg.Store == "sqlite"); err != nil {
+		cfg.Logger.Warn("stale blobs not swept", "err", err)
+	} else if n > 0 {
+		cfg.Logger.Warn("stale blobs removed", "blobs", n)
+	}
 	token, err := cat.Bootstrap(ctx)
 	if err != nil {
 		closeAll()

@@ -143,7 +143,15 @@ func TestAuditTamper(t *testing.T) {
 
 // TestTokenUpgrade checks that a database of an imgward before migration
 // 0012 keeps its users' tokens working.
-func TestTokenUpgrade(t *testing.T) {
+func TestTokenUpgrade(t *testing.T) { upgrade(t, 12, storetest.TokenUpgrade) }
+
+// TestMeteringUpgrade checks that the usage of instances metered before
+// migration 0014 survives it.
+func TestMeteringUpgrade(t *testing.T) { upgrade(t, 14, storetest.MeteringUpgrade) }
+
+// upgrade builds a database as an imgward before migration version left
+// it and hands it to check, with a function that opens it migrated.
+func upgrade(t *testing.T, version int, check func(*testing.T, *sql.DB, func() imgward.Store)) {
 	storetest.PostgresServer(t)
 	dsn := storetest.PostgresDSN(t)
 	db, err := sql.Open("pgx", dsn)
@@ -152,8 +160,8 @@ func TestTokenUpgrade(t *testing.T) {
 	}
 	defer db.Close()
 	sub, _ := fs.Sub(embedded, "migrations")
-	if err := sqlstore.Migrate(t.Context(), db, storetest.MigrationsBefore(t, sub, 12), &dialect); err != nil {
+	if err := sqlstore.Migrate(t.Context(), db, storetest.MigrationsBefore(t, sub, version), &dialect); err != nil {
 		t.Fatal(err)
 	}
-	storetest.TokenUpgrade(t, db, func() imgward.Store { return open(t, dsn) })
+	check(t, db, func() imgward.Store { return open(t, dsn) })
 }

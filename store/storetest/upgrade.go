@@ -4,11 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"imgward"
 )
@@ -74,6 +78,60 @@ func TokenUpgrade(t *testing.T, db *sql.DB, open func() imgward.Store) {
 		}
 		if len(none) != 0 {
 			t.Errorf("a user without a token has %d after migration", len(none))
+		}
+		return nil
+	})
+}
+
+// MeteringUpgrade checks migration 0014: db holds the schema before it
+// (migrations up to 0013), with an instance metered in the former
+// metered_instances table; its usage must be the same once open has
+// migrated the database, and an instance that was not metered must stay
+// out of it.
+func MeteringUpgrade(t *testing.T, db *sql.DB, open func() imgward.Store) {
+	t.Helper()
+	c := context.Background()
+	o := newOffer(1, projectID(1), "paid")
+	sub := newSub(1, o, projectID(2))
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO offers (id, image_id, owner, product_code, title, description, price_micros, currency, per,
+			state, created_at, updated_at) VALUES ($1, $2, $3, $4, 't', '', 1, 'USD', 'hour', 'active', 0, 0)`,
+			[]any{string(o.ID), string(o.ImageID), string(o.Owner), string(o.ProductCode)}},
+		{`INSERT INTO subscriptions (id, offer_id, project_id, user_id, terms, price_micros, currency, per, state,
+			created_at) VALUES ($1, $2, $3, 'u', 't', 1, 'USD', 'hour', 'active', 0)`,
+			[]any{string(sub.ID), string(o.ID), string(sub.ProjectID)}},
+	} {
+		if _, err := db.ExecContext(c, q.sql, q.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, metered := range []bool{true, false} {
+		id := fmt.Sprintf("i-%016x", i)
+		if _, err := db.ExecContext(c, `INSERT INTO instances (id, image_id, project_id, user_id, host, state,
+			created_at, terminated_at) VALUES ($1, $2, $3, 'u', 'h', 'terminated', $4, $5)`,
+			id, string(o.ImageID), string(sub.ProjectID), at(0).UnixMicro(), at(0).Add(time.Hour).UnixMicro()); err != nil {
+			t.Fatal(err)
+		}
+		if metered {
+			if _, err := db.ExecContext(c, `INSERT INTO metered_instances (instance_id, subscription_id, offer_id,
+				created_at, terminated_at) VALUES ($1, $2, $3, $4, $5)`,
+				id, string(sub.ID), string(o.ID), at(0).UnixMicro(), at(0).Add(time.Hour).UnixMicro()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s := open()
+	view(t, s, func(tx imgward.Tx) error {
+		rows, err := tx.Usage(ctx(t), o.ID, "", at(-1), at(0).Add(2*time.Hour))
+		if err != nil {
+			return err
+		}
+		want := []imgward.UsageRow{{SubscriptionID: sub.ID, ProjectID: sub.ProjectID, Instances: 1, Micros: time.Hour.Microseconds()}}
+		if diff := cmp.Diff(want, rows); diff != "" {
+			t.Errorf("usage after migration (-want +got):\n%s", diff)
 		}
 		return nil
 	})

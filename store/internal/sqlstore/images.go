@@ -13,12 +13,18 @@ import (
 // INSERT, UPDATE and SELECT.
 const imageCols = `id, name, owner, status, visibility, protected, disk_format, container_format,
 	min_disk, min_ram, size, checksum, os_hash_algo, os_hash_value, tags, properties,
-	created_at, updated_at`
+	created_at, updated_at, blob_key`
 
 // imageSelect is imageCols and the columns that only reads return: the
 // quarantine is set by SetQuarantine alone, so that an UpdateImage of a
-// record read before a flag cannot lift it.
-const imageSelect = imageCols + `, quarantined`
+// record read before a flag cannot lift it; the product code by
+// SetProductCode. The code comes with the row (one primary-key probe), so
+// that a launch of an image without one needs no query of its own to know
+// it. The subquery's unqualified id is the outer row's (image_product_codes
+// has no id column), which keeps it right whatever the outer query calls
+// the images table.
+const imageSelect = imageCols + `, quarantined,
+	COALESCE((SELECT pc.product_code FROM image_product_codes pc WHERE pc.image_id = id), '')`
 
 // imageArgs returns img's column values in the order of imageCols. Tags and
 // properties are JSON text: lists of strings and string maps that are always
@@ -42,7 +48,7 @@ func imageArgs(img *imgward.Image) ([]any, error) {
 	return []any{string(img.ID), img.Name, string(img.Owner), string(img.Status),
 		string(img.Visibility), img.Protected, img.DiskFormat, img.ContainerFormat,
 		img.MinDisk, img.MinRAM, img.Size, img.Checksum, img.OSHashAlgo, img.OSHashValue,
-		string(tj), string(pj), micros(img.CreatedAt), micros(img.UpdatedAt)}, nil
+		string(tj), string(pj), micros(img.CreatedAt), micros(img.UpdatedAt), img.Blob}, nil
 }
 
 func scanImage(r interface{ Scan(...any) error }) (imgward.Image, error) {
@@ -51,7 +57,7 @@ func scanImage(r interface{ Scan(...any) error }) (imgward.Image, error) {
 	err := r.Scan(&img.ID, &img.Name, &img.Owner, &img.Status, &img.Visibility, &img.Protected,
 		&img.DiskFormat, &img.ContainerFormat, &img.MinDisk, &img.MinRAM, &img.Size,
 		&img.Checksum, &img.OSHashAlgo, &img.OSHashValue, &tags, &props,
-		usec{&img.CreatedAt}, usec{&img.UpdatedAt}, &img.Quarantined)
+		usec{&img.CreatedAt}, usec{&img.UpdatedAt}, &img.Blob, &img.Quarantined, &img.ProductCode)
 	if err != nil {
 		return img, err
 	}
@@ -72,7 +78,7 @@ func (t *tx) CreateImage(ctx context.Context, img *imgward.Image) error {
 		return t.d.wrap("CreateImage", errors.E(errors.Invalid, err))
 	}
 	return t.exec(ctx, "CreateImage", `INSERT INTO images (`+imageCols+`) VALUES (
-		$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`, args...)
+		$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`, args...)
 }
 
 func (t *tx) Image(ctx context.Context, id imgward.ImageID) (*imgward.Image, error) {
@@ -93,7 +99,7 @@ func (t *tx) UpdateImage(ctx context.Context, img *imgward.Image) error {
 		name = $2, owner = $3, status = $4, visibility = $5, protected = $6, disk_format = $7,
 		container_format = $8, min_disk = $9, min_ram = $10, size = $11, checksum = $12,
 		os_hash_algo = $13, os_hash_value = $14, tags = $15, properties = $16,
-		created_at = $17, updated_at = $18
+		created_at = $17, updated_at = $18, blob_key = $19
 		WHERE id = $1`, args...)
 }
 

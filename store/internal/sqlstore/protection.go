@@ -120,3 +120,25 @@ func (t *tx) OwnerFingerprints(ctx context.Context, owner imgward.ProjectID) ([]
 		})
 	return fs, err
 }
+
+func (t *tx) AddStaleBlob(ctx context.Context, b *imgward.StaleBlob) error {
+	return t.exec(ctx, "AddStaleBlob", `INSERT INTO stale_blobs (blob_key, image_id, created_at) VALUES ($1, $2, $3)`,
+		b.Key, string(b.ImageID), micros(b.CreatedAt))
+}
+
+func (t *tx) DeleteStaleBlob(ctx context.Context, key string) error {
+	return t.execOne(ctx, "DeleteStaleBlob", `DELETE FROM stale_blobs WHERE blob_key = $1`, key)
+}
+
+func (t *tx) StaleBlobs(ctx context.Context, limit int) ([]imgward.StaleBlob, error) {
+	bs := []imgward.StaleBlob{}
+	err := t.list(ctx, "StaleBlobs",
+		`SELECT blob_key, image_id, created_at FROM stale_blobs ORDER BY created_at, blob_key LIMIT $1`, []any{limit},
+		func(r *sql.Rows) error {
+			var b imgward.StaleBlob
+			err := r.Scan(&b.Key, &b.ImageID, usec{&b.CreatedAt})
+			bs = append(bs, b)
+			return err
+		})
+	return bs, err
+}
