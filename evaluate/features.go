@@ -86,5 +86,9 @@ func (o Options) recurrent() *trace.RecurrentConfig {
 	if !o.Recurrent {
 		return nil
 	}
+	if o.GRU != nil {
+		c := *o.GRU
+		return &c
+	}
 	return &trace.RecurrentConfig{}
 }

@@ -27,12 +27,15 @@ type Candidate struct {
 	// CallSet adds the set features of a trace's distinct calls
 	// (pipeline.TraceFeatures) to the sequence models' features.
 	CallSet bool
+	// Recurrent, if not nil, adds the GRU language model's seq.rnn after
+	// the models' features (Options.Recurrent, Options.GRU).
+	Recurrent *trace.RecurrentConfig
 }
 
 // apply returns o configured as c.
 func (c Candidate) apply(o Options) Options {
 	o.Detector, o.Combine, o.Models, o.Order = c.Detector, c.Combine, c.Models, c.Order
-	o.Neural, o.Recurrent = false, false
+	o.Neural, o.Recurrent, o.GRU = false, c.Recurrent != nil, c.Recurrent
 	o.Features = &pipeline.TraceFeatures{CallSet: c.CallSet, Detector: c.Detector}
 	return o
 }
@@ -246,6 +249,69 @@ func SequenceCandidates() []Candidate {
 			cs = append(cs, newCandidate("ecod", trace.Separate, st.order, st.models, callSet))
 		}
 	}
+	cs = append(cs, wholeTraceCandidates()...)
+	return append(cs, recurrentCandidates()...)
+}
+
+// recurrentCandidates are the candidates with a GRU language model
+// (seq.rnn): alone and beside the best sets of the count models. The
+// service's GRU (trace.RecurrentConfig's defaults) would cost about 30
+// times the training of the other candidates (3 GRUs per fold of the
+// selection: an hour for a few candidates on the shared machine), so these
+// use a smaller one, candidateGRU, and are few and last.
+func recurrentCandidates() []Candidate {
+	N, C, P := trace.NLL, trace.Calls, trace.Pairs
+	type cand struct {
+		det string
+		ms  []trace.Model
+	}
+	var cs []Candidate
+	for _, x := range []cand{{detect.DefaultName, []trace.Model{}},
+		{"ecod", []trace.Model{N, C}}, {"ecod", []trace.Model{N, C, P}}} {
+		// Named with the GRU as one more model: rnn16, sep(nll6,calls,rnn16)/ecod.
+		c := newCandidate(x.det, trace.Separate, 6, append(slices.Clip(x.ms), rnnModel), false)
+		gru := candidateGRU
+		c.Models, c.Recurrent = x.ms, &gru
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// candidateGRU is the GRU of the selection's candidates: 16 units
+// trained 2 epochs, about a quarter of the default's training, with the
+// default's 2 folds of cross-fitting.
+var candidateGRU = trace.RecurrentConfig{Hidden: 16, Epochs: 2}
+
+// rnnModel names seq.rnn among a candidate's models, for its name only:
+// the GRU is not a trace.Model but SequenceConfig.Recurrent.
+const rnnModel trace.Model = "rnn16"
+
+// wholeTraceCandidates are the candidates with the models of this round:
+// those of a trace as a whole (trace.Shape, trace.Length, trace.Loops) and
+// the n-gram model of a trace's program (trace.Local), each alone and
+// beside the best sets of the other models (the local model also in place
+// of the global one), combined as the others are. They have no +set
+// variants: the set features lowered every one of the 46 configurations
+// measured both ways but the two weakest (docs/EVALUATION.md).
+func wholeTraceCandidates() []Candidate {
+	N, C, P, L := trace.NLL, trace.Calls, trace.Pairs, trace.Local
+	news := []trace.Model{trace.Shape, trace.Length, trace.Loops, L}
+	var cs []Candidate
+	for _, w := range news {
+		cs = append(cs, newCandidate(detect.DefaultName, trace.Separate, 6, []trace.Model{w}, false))
+	}
+	for _, w := range news {
+		sets := [][]trace.Model{{N, C, w}, {N, C, P, w}}
+		if w == L {
+			sets = append(sets, []trace.Model{C, L}, []trace.Model{C, P, L})
+		}
+		for _, ms := range sets {
+			for _, c := range []trace.Combine{trace.Separate, trace.Min, trace.Fisher} {
+				cs = append(cs, newCandidate(detect.DefaultName, c, 6, ms, false))
+			}
+			cs = append(cs, newCandidate("ecod", trace.Separate, 6, ms, false))
+		}
+	}
 	return cs
 }
 
@@ -257,7 +323,7 @@ func newCandidate(det string, c trace.Combine, order int, ms []trace.Model, call
 	var names []string
 	for _, m := range ms {
 		name := string(m)
-		if m == trace.NLL || m == trace.Unseen || m == trace.Frames || m == trace.Peak {
+		if m == trace.NLL || m == trace.Unseen || m == trace.Frames || m == trace.Peak || m == trace.Local {
 			name += strconv.Itoa(order)
 		}
 		names = append(names, name)

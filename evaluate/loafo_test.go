@@ -114,3 +114,35 @@ func TestSelectErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSequenceCandidates checks that the candidates are named once each
+// and configure what their names say: the GRU candidates the small GRU,
+// the others none, and each model named in the name.
+func TestSequenceCandidates(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range SequenceCandidates() {
+		if seen[c.Name] {
+			t.Errorf("%s: named twice", c.Name)
+		}
+		seen[c.Name] = true
+		o := c.apply(Options{})
+		gru := strings.Contains(c.Name, string(rnnModel))
+		if o.Recurrent != gru || (gru && *o.recurrent() != candidateGRU) || o.Neural {
+			t.Errorf("%s: recurrent %v (%+v), neural %v", c.Name, o.Recurrent, o.recurrent(), o.Neural)
+		}
+		for _, m := range c.Models {
+			if !strings.Contains(c.Name, string(m)) {
+				t.Errorf("%s: model %s not named", c.Name, m)
+			}
+		}
+		if s := o.sequence(); !gru && len(s.Models) == 0 {
+			t.Errorf("%s: no model", c.Name)
+		}
+	}
+	for _, name := range []string{"sep(nll6,calls,pairs)/ecod", "local6", "sep(calls,pairs,local6)/ecod",
+		"fisher(nll6,calls,shape)", "sep(nll6,calls,pairs,rnn16)/ecod", "rnn16"} {
+		if !seen[name] {
+			t.Errorf("no candidate %s", name)
+		}
+	}
+}

@@ -37,6 +37,9 @@ type Options struct {
 	// about 45 s on
 	// ADFA-LD's 833 traces with 2 cores.
 	Recurrent bool
+	// GRU configures the recurrent model when Recurrent is set; nil means
+	// trace.RecurrentConfig's defaults.
+	GRU *trace.RecurrentConfig
 	// Models are the sequence models (trace.SequenceConfig.Models); nil
 	// means the default. Order is their n-gram order; 0 means the default.
 	Models []trace.Model

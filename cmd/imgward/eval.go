@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -23,7 +25,7 @@ const evalUsage = `usage: imgward eval --train FILE --test FILE --label-col COL 
                     [--sequence-col COL [--models LIST] [--combine RULE] [--order N] [--call-set] [--neural] [--recurrent]]
                     [--detector NAME]
                     [--fleet publishers=P,malicious=M,images=I,instances=K,infected=F,repeat=R,seed=S]
-                    [--protocol loafo [--folds K]] [--json]
+                    [--protocol loafo [--folds K] [--candidates RE]] [--json]
 
 Trains an anomaly detector on the rows of --train whose --label-col is --normal
 (and that match every --train-where), scores the rows of --test, and reports
@@ -73,6 +75,13 @@ the training traces (package detect/trace), named by --models:
   calls   1 - cosine similarity of the trace's set of calls to the nearest
           training trace's
   pairs   the same for log(1 + count) of each pair of successive calls
+  local   mean surprise of each call under an n-gram model of order --order of
+          the 10 training traces nearest by set of calls (its program's)
+  shape   distance of the trace's length and repetition (LZ78 complexity,
+          distinct 3-grams, transition entropy, longest tight loop) to those
+          of the 5 training traces nearest by set of calls
+  length  the same for its length alone
+  loops   the same for its repetition alone, to every training trace
 By default (--models %s) the detector, ECOD for traces, gets each
 model's score as a feature: the configuration that leave-one-family-out
 selection chose on ADFA-LD, and the service's for a role with traces.
@@ -114,7 +123,7 @@ Options:
   --sequence-col COL      column of system-call traces
   --models LIST           comma-separated sequence models (above)
   --combine RULE          sep, min or fisher (above)
-  --order N               n-gram order of nll, unseen, lfc and peak (default 6)
+  --order N               n-gram order of nll, unseen, lfc, peak and local (default 6)
   --call-set              add the set features of a trace's distinct calls
   --neural                add a neural language model's surprise
                           (slower: trains 6 small networks)
@@ -124,6 +133,9 @@ Options:
   --fleet SPEC            evaluate publishers too, as above
   --protocol loafo        select by leave-one-family-out (needs --family-col)
   --folds K               folds of --protocol loafo (default 5)
+  --candidates RE         compare only the candidates whose names match the
+                          regular expression RE (while developing a model; a
+                          reported choice compares them all)
   --json                  print one JSON object instead of a table
   --help                  print this help
 `
@@ -132,7 +144,7 @@ Options:
 // names). It returns the exit code: 0 on success, 1 when the evaluation
 // fails, 2 on bad usage.
 func cmdEval(args []string, stdout, stderr io.Writer) int {
-	o, protocol, folds, asJSON, err := parseEval(args)
+	o, proto, asJSON, err := parseEval(args)
 	if err == flag.ErrHelp {
 		fmt.Fprintf(stdout, evalUsage, describeDefault(), strings.Join(detect.Names(), "|"), detect.DefaultName,
 			cmp.Or(pipeline.DefaultTraceFeatures().Detector, detect.DefaultName))
@@ -146,8 +158,8 @@ func cmdEval(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	var res any
 	var table func(io.Writer)
-	if protocol == "loafo" {
-		sel, err := evaluate.Select(ctx, o, candidates(o), folds)
+	if proto.protocol == "loafo" {
+		sel, err := evaluate.Select(ctx, o, proto.candidates(o), proto.folds)
 		if err != nil {
 			fmt.Fprintf(stderr, "error: %v\n", err)
 			return exitError
@@ -176,7 +188,7 @@ func cmdEval(args []string, stdout, stderr io.Writer) int {
 
 // parseEval parses eval's flags into options; it returns flag.ErrHelp for
 // --help.
-func parseEval(args []string) (o evaluate.Options, protocol string, folds int, asJSON bool, err error) {
+func parseEval(args []string) (o evaluate.Options, sel selection, asJSON bool, err error) {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.Train, "train", "", "")
@@ -216,34 +228,55 @@ func parseEval(args []string) (o evaluate.Options, protocol string, folds int, a
 		o.Fleet, err = parseFleetSpec(s)
 		return err
 	})
-	fs.StringVar(&protocol, "protocol", "", "")
-	fs.IntVar(&folds, "folds", 5, "")
+	fs.StringVar(&sel.protocol, "protocol", "", "")
+	fs.IntVar(&sel.folds, "folds", 5, "")
+	fs.Func("candidates", "", func(s string) (err error) {
+		sel.only, err = regexp.Compile(s)
+		return err
+	})
 	fs.BoolVar(&asJSON, "json", false, "")
 	if err = fs.Parse(args); err != nil {
-		return o, "", 0, false, err
+		return o, selection{}, false, err
 	}
 	switch {
 	case fs.NArg() > 0:
 		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case protocol != "" && protocol != "loafo":
-		err = fmt.Errorf("unknown protocol %q (known: loafo)", protocol)
-	case protocol == "loafo" && o.FamilyCol == "":
+	case sel.protocol != "" && sel.protocol != "loafo":
+		err = fmt.Errorf("unknown protocol %q (known: loafo)", sel.protocol)
+	case sel.protocol == "loafo" && o.FamilyCol == "":
 		err = fmt.Errorf("--protocol loafo needs --family-col")
-	case folds < 2:
-		err = fmt.Errorf("--folds %d: need at least 2", folds)
+	case sel.folds < 2:
+		err = fmt.Errorf("--folds %d: need at least 2", sel.folds)
+	case sel.only != nil && sel.protocol != "loafo":
+		err = fmt.Errorf("--candidates needs --protocol loafo")
+	case sel.only != nil && len(sel.candidates(o)) == 0:
+		err = fmt.Errorf("--candidates %q matches no candidate", sel.only)
 	default:
 		err = o.Check()
 	}
-	return o, protocol, folds, asJSON, err
+	return o, sel, asJSON, err
+}
+
+// selection is what --protocol loafo runs: the protocol, its folds and
+// which candidates it compares.
+type selection struct {
+	protocol string
+	folds    int
+	only     *regexp.Regexp // --candidates: those whose names match, if set
 }
 
 // candidates returns what --protocol loafo compares: the sequence
-// configurations when there is a trace column, else the detectors.
-func candidates(o evaluate.Options) []evaluate.Candidate {
+// configurations when there is a trace column, else the detectors, and of
+// those the ones --candidates matches.
+func (sel selection) candidates(o evaluate.Options) []evaluate.Candidate {
+	cs := evaluate.DetectorCandidates()
 	if o.SequenceCol != "" {
-		return evaluate.SequenceCandidates()
+		cs = evaluate.SequenceCandidates()
 	}
-	return evaluate.DetectorCandidates()
+	if sel.only != nil {
+		cs = slices.DeleteFunc(cs, func(c evaluate.Candidate) bool { return !sel.only.MatchString(c.Name) })
+	}
+	return cs
 }
 
 // describeDefault names the default sequence models for the help text.

@@ -113,6 +113,22 @@ func TestEvalHelp(t *testing.T) {
 	}
 }
 
+// TestEvalCandidates checks that --candidates limits the selection to the
+// candidates it matches.
+func TestEvalCandidates(t *testing.T) {
+	f := synthetic(t)
+	code, out, errs := evalRun("--train", f, "--test", f, "--label-col", "kind", "--normal", "ok", "--holdout", "0.5",
+		"--family-col", "fam", "--protocol", "loafo", "--folds", "2", "--candidates", "^(zscore|hbos)$", "--json")
+	var sel evaluate.Selection
+	if code != 0 || json.Unmarshal([]byte(out), &sel) != nil {
+		t.Fatalf("exit %d, out %q, err %q", code, out, errs)
+	}
+	if len(sel.Candidates) != 2 || sel.Candidates[0].Name != "zscore" && sel.Candidates[0].Name != "hbos" ||
+		(sel.Default != "zscore" && sel.Default != "hbos") {
+		t.Errorf("candidates %+v, default %s: want zscore and hbos", sel.Candidates, sel.Default)
+	}
+}
+
 func TestEvalErrors(t *testing.T) {
 	f := synthetic(t)
 	base := []string{"--train", f, "--test", f, "--label-col", "kind", "--normal", "ok"}
@@ -142,6 +158,9 @@ func TestEvalErrors(t *testing.T) {
 		{"bad combine", with("--combine", "mean"), 2, "unknown combination"},
 		{"bad protocol", with("--protocol", "kfold"), 2, "unknown protocol"},
 		{"loafo without families", with("--protocol", "loafo"), 2, "--family-col"},
+		{"candidates without loafo", with("--candidates", "zscore"), 2, "--candidates needs --protocol loafo"},
+		{"bad candidates", with("--protocol", "loafo", "--family-col", "fam", "--candidates", "("), 2, "missing closing )"},
+		{"no candidate", with("--protocol", "loafo", "--family-col", "fam", "--candidates", "^lof$"), 2, "matches no candidate"},
 		{"no family column", with("--holdout", "0.5", "--family-col", "nope"), 1, `no column "nope"`},
 	} {
 		code, _, errs := evalRun(tc.args...)
@@ -177,7 +196,7 @@ func TestEvalCallSetFlag(t *testing.T) {
 		flags []string
 		want  bool
 	}{{nil, pipeline.DefaultTraceFeatures().CallSet}, {[]string{"--call-set"}, true}, {[]string{"--call-set=false"}, false}} {
-		o, _, _, _, err := parseEval(append(slices.Clone(args), tc.flags...))
+		o, _, _, err := parseEval(append(slices.Clone(args), tc.flags...))
 		if err != nil {
 			t.Fatalf("%v: %v", tc.flags, err)
 		}

@@ -224,8 +224,8 @@ func TestModelTraceFeatures(t *testing.T) {
 		}
 	}
 	seqOnly := TraceFeatures{Detector: "ecod"}
-	seqCols := []string{"cpu", "syscalls.nll", "syscalls.calls", "syscalls.pairs"}
-	withSet := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.nll", "syscalls.calls", "syscalls.pairs"}
+	seqCols := []string{"cpu", "syscalls.unseen6", "syscalls.calls"}
+	withSet := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.unseen6", "syscalls.calls"}
 	tests := []struct {
 		name  string
 		snaps []*snapshot.Snapshot
@@ -281,5 +281,14 @@ func TestModelTraceFeatures(t *testing.T) {
 	}
 	if sc, err := m2.Fit(); err != nil || !slices.Equal(sc.cols, withSet) {
 		t.Errorf("an old baseline refits to %v (%v), want %v", sc.cols, err, withSet)
+	}
+	// A baseline built with the previous default's models keeps them.
+	prev := trace.SequenceConfig{Models: []trace.Model{trace.NLL, trace.Calls, trace.Pairs}}
+	m3, err := Load(Build(Config{Seed: 1, Sequence: &prev}, snaps).Marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc, err := m3.Fit(); err != nil || !slices.Equal(sc.cols, []string{"cpu", "syscalls.nll", "syscalls.calls", "syscalls.pairs"}) {
+		t.Errorf("a baseline of the previous default refits to %v (%v)", sc.cols, err)
 	}
 }

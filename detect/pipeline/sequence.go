@@ -5,19 +5,19 @@ import "imgward/detect/trace"
 // DefaultSequence is the configuration of the sequence features of every
 // baseline the service builds and of imgward eval unless told otherwise:
 // the one place the default is defined, beside DefaultTraceFeatures. It is
-// the n-gram NLL (order 6) and the nearest training trace by its set of
-// calls and by its call pairs, as separate features: with
-// DefaultTraceFeatures, the configuration with the best worst family in
-// leave-one-attack-family-out selection on ADFA-LD through this pipeline
-// among those that also catch a trace of known calls in a new order (api
-// TestDetectionSyscalls's exfiltrator, which the selection's first choice,
-// without the pairs, missed in about 4 runs of 10; docs/EVALUATION.md). It names its models
-// rather than leave them to trace.DefaultModels, which the baselines that
-// recorded a configuration without models were built with. A baseline
-// records the configuration it was built with, so a change here changes
-// only the baselines built after it.
+// STIDE (the fraction of unseen 6-grams) and the nearest training trace by
+// its set of calls, as separate features: with DefaultTraceFeatures, the
+// configuration with the best worst family in leave-one-attack-family-out
+// selection on ADFA-LD through this pipeline among those that also catch a
+// trace of known calls in a new order (api TestDetectionSyscalls's
+// exfiltrator, which the three ranked above it missed in 4 to 7 of 10 draws
+// of its traces; docs/EVALUATION.md). It names its models rather than leave
+// them to trace.DefaultModels, which the baselines that recorded a
+// configuration without models were built with. A baseline records the
+// configuration it was built with, so a change here changes only the
+// baselines built after it.
 func DefaultSequence() trace.SequenceConfig {
-	return trace.SequenceConfig{Models: []trace.Model{trace.NLL, trace.Calls, trace.Pairs}}
+	return trace.SequenceConfig{Models: []trace.Model{trace.Unseen, trace.Calls}}
 }
 
 // TraceFeatures are the choices of a baseline whose training snapshots

@@ -43,6 +43,12 @@ func (s *Sequence) fitLanguageModels(train [][]int32, fold []int, out [][]float6
 		if k, ok := nearestModels[m]; ok {
 			makers = append(makers, maker{s.cfg.Folds, func(int) languageModel { return newNearest(k) }})
 		}
+		if k, ok := shapeModels[m]; ok {
+			makers = append(makers, maker{s.cfg.Folds, func(int) languageModel { return newShape(k) }})
+		}
+		if m == Local {
+			makers = append(makers, maker{s.cfg.Folds, func(int) languageModel { return newLocal(s.cfg.Order) }})
+		}
 	}
 	if c := s.cfg.Neural; c != nil {
 		makers = append(makers, maker{s.cfg.Folds, func(f int) languageModel { return newNLM(*c, vocab, s.cfg.Seed+uint64(f)) }})

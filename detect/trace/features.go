@@ -64,6 +64,19 @@ const (
 	// Pairs is seq.pairs: the same for log(1 + count) of each pair of
 	// successive elements.
 	Pairs Model = "pairs"
+	// Shape is seq.shape: how far the trace's properties as a whole (its
+	// length and repetition structure, shapeOf) are from those of the
+	// training traces most like it by set of calls.
+	Shape Model = "shape"
+	// Length is seq.length: the same for its length alone.
+	Length Model = "length"
+	// Loops is seq.loops: how far its repetition structure is from that
+	// of the nearest training trace by that structure.
+	Loops Model = "loops"
+	// Local is seq.local: the mean negative log-likelihood of each element
+	// under an n-gram model of the training traces most like the trace by
+	// set of calls, a baseline of its program.
+	Local Model = "local"
 )
 
 // ngramModels are the models read off the n-gram model.
@@ -71,6 +84,16 @@ var ngramModels = []Model{NLL, Unseen, Frames, Peak}
 
 // nearestModels map the nearest-trace models to what they compare.
 var nearestModels = map[Model]profileKind{Calls: repertoire, Pairs: transitions}
+
+// shapeModels map the models of a trace as a whole to what they compare.
+var shapeModels = map[Model]shapeKind{Shape: byCallsShape, Length: byCallsLength, Loops: loopShape}
+
+// known reports whether m is a model Sequence knows.
+func known(m Model) bool {
+	_, near := nearestModels[m]
+	_, whole := shapeModels[m]
+	return near || whole || m == Local || slices.Contains(ngramModels, m)
+}
 
 // Sequence turns traces into features that say how novel a trace is with
 // respect to the normal traces it was fitted on. The models of the training
@@ -90,6 +113,12 @@ var nearestModels = map[Model]profileKind{Calls: repertoire, Pairs: transitions}
 //     training trace, 1 minus their cosine similarity;
 //   - seq.pairs: the same for log(1 + count) of each pair of successive
 //     elements;
+//   - seq.shape, seq.length, seq.loops: how unusual the trace is as a
+//     whole, its length and how it repeats itself, for a trace of its
+//     calls (shape, length) or for any trace (loops);
+//   - seq.local: the mean negative log-likelihood of each element under
+//     an n-gram model of the training traces most like the trace by set
+//     of calls, a model of its program rather than of all;
 //   - seq.nlm, if Neural is set: the mean negative log-likelihood of each
 //     element under a feed-forward neural language model of the training
 //     traces (Bengio et al., 2003), which generalizes across contexts
@@ -183,9 +212,9 @@ func ParseModels(list string) ([]Model, error) {
 	var ms []Model
 	for _, name := range strings.Split(list, ",") {
 		m := Model(strings.TrimSpace(name))
-		if _, ok := nearestModels[m]; !ok && !slices.Contains(ngramModels, m) {
+		if !known(m) {
 			return nil, errors.E("trace.ParseModels", errors.Invalid,
-				errors.Errorf("unknown sequence model %q (known: nll, unseen, lfc, peak, calls, pairs)", m))
+				errors.Errorf("unknown sequence model %q (known: nll, unseen, lfc, peak, calls, pairs, shape, length, loops, local)", m))
 		}
 		ms = append(ms, m)
 	}
@@ -218,7 +247,7 @@ func resolveModels(c SequenceConfig) []Model {
 func (s *Sequence) checkModels() error {
 	ms := s.models()
 	for _, m := range ms {
-		if _, ok := nearestModels[m]; !ok && !slices.Contains(ngramModels, m) {
+		if !known(m) {
 			return errors.E("trace.Sequence.Fit", errors.Invalid, errors.Errorf("unknown model %q", m))
 		}
 	}

@@ -120,7 +120,7 @@ func (m *nearest) train(seqs [][]int32, _ uint64) {
 // scores sets out[i] to the distance of seqs[i] from its nearest training
 // trace, in [0, 1]; an empty trace, which says nothing, gets 0.
 func (m *nearest) scores(seqs [][]int32, out []float64) {
-	sim := make([]float64, m.n)
+	var sim []float64
 	pr := profiler{m: m}
 	for i, seq := range seqs {
 		prof, norm := pr.of(seq)
@@ -128,22 +128,36 @@ func (m *nearest) scores(seqs [][]int32, out []float64) {
 			out[i] = 0
 			continue
 		}
-		clear(sim)
-		// Items in sorted order, so that the sums, and the score, are the
-		// same bits on every run.
-		for _, p := range prof {
-			col, ok := m.items[p.item]
-			if !ok {
-				continue
-			}
-			for _, q := range m.post[col] {
-				sim[q.trace] += q.w * p.w
-			}
-		}
+		sim = m.similarities(prof, norm, sim)
 		best := 0.0
 		for _, s := range sim {
 			best = max(best, s)
 		}
-		out[i] = max(0, 1-best/norm)
+		out[i] = max(0, 1-best)
 	}
+}
+
+// similarities returns, in sim (reused if long enough), the cosine
+// similarity of the profile prof of norm norm > 0 to each training trace's.
+func (m *nearest) similarities(prof []profileItem, norm float64, sim []float64) []float64 {
+	if cap(sim) < m.n {
+		sim = make([]float64, m.n)
+	}
+	sim = sim[:m.n]
+	clear(sim)
+	// Items in sorted order, so that the sums, and the score, are the
+	// same bits on every run.
+	for _, p := range prof {
+		col, ok := m.items[p.item]
+		if !ok {
+			continue
+		}
+		for _, q := range m.post[col] {
+			sim[q.trace] += q.w * p.w
+		}
+	}
+	for i := range sim {
+		sim[i] /= norm
+	}
+	return sim
 }

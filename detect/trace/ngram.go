@@ -18,6 +18,40 @@ type ngramModel struct {
 	unigr map[int32]uint32   // element → count
 	total float64            // elements seen
 	vocab float64            // distinct elements seen
+	// prior, if not nil, smooths the unigram probabilities toward another
+	// model's, with the weight of priorW elements, in place of add-one:
+	// for a model of few traces (local), whose unigrams alone would
+	// give every call those traces lack the same tiny probability.
+	prior  *unigramPrior
+	priorW float64
+}
+
+// unigramPrior is the add-one unigram distribution of a model.
+type unigramPrior struct {
+	p      map[int32]float64
+	unseen float64 // the probability of an element the model never saw
+}
+
+// unigrams returns m's add-one unigram distribution.
+func (m *ngramModel) unigrams() *unigramPrior {
+	d := m.total + m.vocab + 1
+	u := &unigramPrior{p: make(map[int32]float64, len(m.unigr)), unseen: 1 / d}
+	for v, c := range m.unigr {
+		u.p[v] = (float64(c) + 1) / d
+	}
+	return u
+}
+
+// unigram returns the probability of v before the longer contexts.
+func (m *ngramModel) unigram(v int32) float64 {
+	if m.prior == nil {
+		return (float64(m.unigr[v]) + 1) / (m.total + m.vocab + 1)
+	}
+	q, ok := m.prior.p[v]
+	if !ok {
+		q = m.prior.unseen
+	}
+	return (float64(m.unigr[v]) + m.priorW*q) / (m.total + m.priorW)
 }
 
 // ctxStat counts what followed a context: how many times, and how many
@@ -131,7 +165,7 @@ func (m *ngramModel) stats(seq []int32, s *seqStats) {
 			}
 			cnt[k], seen = c, k+1
 		}
-		p := (float64(m.unigr[v]) + 1) / (m.total + m.vocab + 1)
+		p := m.unigram(v)
 		for k := 1; k < n && k <= prevSeen; k++ {
 			c := m.ctx[prev[k-1]]
 			if c.follow == 0 {
