@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -185,6 +186,44 @@ func TestScoreBatchMatchesScore(t *testing.T) {
 		for i, x := range test {
 			if s := d.Score(x); math.Abs(s-out[i]) > 1e-12*max(1, math.Abs(s)) {
 				t.Fatalf("%s: row %d: ScoreBatch %v, Score %v", name, i, out[i], s)
+			}
+		}
+	}
+}
+
+// TestRowKeyOrdersAsLessBit checks that ScoreBatch's integer comparison of
+// keys takes every step Score's lessBit takes, for the values whose
+// differences are odd: zeros of both signs, infinities, NaNs of both signs,
+// subnormals and the extremes, against every threshold a tree can hold.
+func TestRowKeyOrdersAsLessBit(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("lessBit of NaN differences follows amd64's NaN")
+	}
+	nan := func(b uint64) float64 { return math.Float64frombits(b) }
+	xs := []float64{0, math.Copysign(0, -1), 1, -1, math.SmallestNonzeroFloat64, -math.SmallestNonzeroFloat64,
+		math.MaxFloat64, -math.MaxFloat64, math.Inf(1), math.Inf(-1), math.NaN(),
+		nan(0x7ff0000000000001), nan(0x7fffffffffffffff), nan(0xfff8000000000000), nan(0xffffffffffffffff),
+		math.Nextafter(1, 2), math.Nextafter(1, 0), 1e-310, -1e-310}
+	thrs := []float64{}
+	for _, v := range xs {
+		if v == v && !math.IsInf(v, -1) { // a threshold is never NaN or -Inf
+			thrs = append(thrs, v)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 2000 {
+		v := math.Float64frombits(rng.Uint64())
+		xs = append(xs, v, rng.NormFloat64())
+		if v == v && !math.IsInf(v, -1) {
+			thrs = append(thrs, v)
+		}
+	}
+	for _, x := range xs {
+		for _, thr := range thrs {
+			want := lessBit(x, thr) == 1
+			if got := rowKey(x) < orderKey(thr); got != want {
+				t.Fatalf("x %v (%#x), thr %v (%#x): keys say less %v, lessBit %v",
+					x, math.Float64bits(x), thr, math.Float64bits(thr), got, want)
 			}
 		}
 	}

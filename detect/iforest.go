@@ -49,6 +49,7 @@ type tree struct {
 	thr  []float64
 	feat []int
 	leaf []float64
+	key  []uint64 // thr as orderKey, for ScoreBatch
 }
 
 // NewIForest returns an unfitted isolation forest.
@@ -96,6 +97,13 @@ func (f *IForest) Fit(X [][]float64) error {
 		copy(rows, b.perm[:psi])
 		b.tree = &f.forest[t]
 		b.grow(rows, 1, 0)
+	}
+	keys := make([]uint64, trees*w)
+	for i, v := range thr {
+		keys[i] = orderKey(v)
+	}
+	for t := range f.forest {
+		f.forest[t].key = keys[t*w : (t+1)*w]
 	}
 	return nil
 }

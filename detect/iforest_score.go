@@ -2,6 +2,7 @@ package detect
 
 import (
 	"math"
+	"math/bits"
 	"unsafe"
 )
 
@@ -52,6 +53,11 @@ const rowBlock = 128
 // row waits on each load. It adds the path lengths tree by tree, as it
 // always has; Score adds them four trees at a time, so the two may differ
 // in the last bit.
+//
+// The block's values and the thresholds are compared as orderKeys, whose
+// unsigned order is lessBit's: a step is an integer subtraction whose
+// borrow is added into the doubled node index (SUBQ, ADCQ), where
+// lessBit's takes a floating-point subtraction and two moves of its sign.
 func (f *IForest) ScoreBatch(X [][]float64, out []float64) {
 	out = out[:len(X)]
 	for _, x := range X {
@@ -63,33 +69,74 @@ func (f *IForest) ScoreBatch(X [][]float64, out []float64) {
 	for lo := 0; lo < len(X); lo += rowBlock {
 		hi := min(lo+rowBlock, len(X))
 		for r, x := range X[lo:hi] {
-			copy(rows[r*f.d:], x) // one array: the row of node lookups is r*d+feat
+			keys := rows[r*f.d : (r+1)*f.d] // one array: the row of node lookups is r*d+feat
+			for j, v := range x[:len(keys)] {
+				keys[j] = rowKey(v)
+			}
 		}
 		f.scoreBlock(rows[:(hi-lo)*f.d], at[:hi-lo], out[lo:hi])
 	}
 }
 
-// blockScratch is ScoreBatch's space for one block: its rows and their
-// nodes. It is pooled, since the pipeline scores in chunks of a few
-// hundred rows and a block's rows, freshly allocated, were most of the
-// garbage of scoring.
+// orderKey maps a threshold to a key whose unsigned order is lessBit's
+// order of values (see rowKey): the bits of a value with its sign bit
+// clear, with the top bit set, and those of one with the sign bit set,
+// inverted, so that negative values come below positive ones and order
+// the other way, -0 below +0. +Inf, the threshold of the nodes below an
+// early leaf (and of a split over a range that overflows), goes to the top
+// key, above rowKey's +Inf: lessBit(+Inf, +Inf) is 1 (the NaN of Inf-Inf
+// has its sign bit set on amd64).
+func orderKey(v float64) uint64 {
+	if math.IsInf(v, 1) {
+		return math.MaxUint64
+	}
+	b := math.Float64bits(v)
+	if b>>63 != 0 {
+		return ^b
+	}
+	return b | 1<<63
+}
+
+// rowKey maps a row's value to a key such that rowKey(x) < orderKey(thr)
+// exactly when lessBit(x, thr) is 1, on amd64, for every x and every
+// threshold (which is never NaN or -Inf). For finite values and
+// infinities it is orderKey's map: a-b is negative exactly when a < b,
+// -0-(+0) is -0, and a difference is never 0 for a != b. A NaN's
+// difference is that NaN, so its sign bit decides: with it set the key
+// goes below every other (^bits, below -Inf's), and clear the NaN goes to
+// the top key, below no threshold's.
+func rowKey(v float64) uint64 {
+	b := math.Float64bits(v)
+	if b>>63 != 0 {
+		return ^b
+	}
+	if v != v {
+		return math.MaxUint64
+	}
+	return b | 1<<63
+}
+
+// blockScratch is ScoreBatch's space for one block: its rows (as rowKeys)
+// and their nodes. It is pooled, since the pipeline scores in chunks of a
+// few hundred rows and a block's rows, freshly allocated, were most of
+// the garbage of scoring.
 type blockScratch struct {
-	rows []float64
-	at   []int
+	rows []uint64
+	at   []uint64
 }
 
 func (f *IForest) scratch() *blockScratch {
 	if sc, ok := f.pool.Get().(*blockScratch); ok && len(sc.rows) == rowBlock*f.d {
 		return sc
 	}
-	return &blockScratch{rows: make([]float64, rowBlock*f.d), at: make([]int, rowBlock)}
+	return &blockScratch{rows: make([]uint64, rowBlock*f.d), at: make([]uint64, rowBlock)}
 }
 
 // scoreBlock scores the len(out) rows stored one after the other in rows,
 // using at for each row's current node. Every row starts at the root, so
 // the first step reads one node for all of them, and the last step adds
 // the leaf's path length at once instead of storing the node.
-func (f *IForest) scoreBlock(rows []float64, at []int, out []float64) {
+func (f *IForest) scoreBlock(rows []uint64, at []uint64, out []float64) {
 	clear(out)
 	for i := range f.forest {
 		t := &f.forest[i]
@@ -101,7 +148,7 @@ func (f *IForest) scoreBlock(rows []float64, at []int, out []float64) {
 		case 1:
 			t.root(at, rows, f.d)
 			for r, i := range at {
-				out[r] += t.leaf[i-f.width]
+				out[r] += t.leaf[int(i)-f.width]
 			}
 		default:
 			t.root(at, rows, f.d)
@@ -121,32 +168,41 @@ func (f *IForest) scoreBlock(rows []float64, at []int, out []float64) {
 	}
 }
 
+// child returns the child of node i for a row whose key at the node's
+// feature is x and the node's key thr, as down does: 2i plus the borrow
+// of x-thr, which is 1 when x < thr.
+func child(i, x, thr uint64) uint64 {
+	_, less := bits.Sub64(x, thr, 0)
+	c, _ := bits.Add64(i, i, less)
+	return c
+}
+
 // root sets at[r] to the child of the root that row r of rows goes to, as
 // down does.
-func (t *tree) root(at []int, rows []float64, d int) {
-	off, thr := t.feat[1], t.thr[1]
+func (t *tree) root(at []uint64, rows []uint64, d int) {
+	off, thr := t.feat[1], t.key[1]
 	for r := range at {
-		at[r] = 2 + lessBit(rows[off], thr)
+		at[r] = child(1, rows[off], thr)
 		off += d
 	}
 }
 
 // descend moves each row r of rows (d values each) from node at[r] to its
-// child, as down does. Node indexes are below len(thr), a power of two:
+// child, as down does. Node indexes are below len(key), a power of two:
 // masking them leaves them unchanged and spares the bounds checks. It is
 // kept out of line: inlined into scoreBlock, its loop variables were
 // spilled to the stack, and the forest scored about a tenth slower.
 //
 //go:noinline
-func (t *tree) descend(at []int, rows []float64, d int) {
-	thr := t.thr
-	if len(thr) == 0 {
+func (t *tree) descend(at []uint64, rows []uint64, d int) {
+	key := t.key
+	if len(key) == 0 || len(t.feat) < len(key) {
 		return
 	}
-	feat, m, off := t.feat[:len(thr)], len(thr)-1, 0
+	feat, m, off := t.feat[:len(key)], uint64(len(key)-1), 0
 	for r, i := range at {
 		i &= m
-		at[r] = 2*i + lessBit(rows[off+feat[i]], thr[i])
+		at[r] = child(i, rows[off+feat[i]], key[i])
 		off += d
 	}
 }
@@ -159,18 +215,18 @@ func (t *tree) descend(at []int, rows []float64, d int) {
 // ahead into the next rows' steps meanwhile.
 //
 //go:noinline
-func (t *tree) descend2(at []int, rows []float64, d int) {
-	thr := t.thr
-	if len(thr) == 0 || len(rows) < len(at)*d {
+func (t *tree) descend2(at []uint64, rows []uint64, d int) {
+	key := t.key
+	if len(key) == 0 || len(t.feat) < len(key) || len(rows) < len(at)*d {
 		return
 	}
-	feat, m := t.feat[:len(thr)], len(thr)-1
+	feat, m := t.feat[:len(key)], uint64(len(key)-1)
 	row := unsafe.Pointer(unsafe.SliceData(rows))
 	stride := uintptr(d) * 8
 	for r, i := range at {
 		i &= m
-		i = (2*i + lessBit(*(*float64)(unsafe.Add(row, feat[i]*8)), thr[i])) & m
-		at[r] = 2*i + lessBit(*(*float64)(unsafe.Add(row, feat[i]*8)), thr[i])
+		i = child(i, *(*uint64)(unsafe.Add(row, feat[i]*8)), key[i]) & m
+		at[r] = child(i, *(*uint64)(unsafe.Add(row, feat[i]*8)), key[i])
 		row = unsafe.Add(row, stride)
 	}
 }
@@ -180,18 +236,18 @@ func (t *tree) descend2(at []int, rows []float64, d int) {
 // out[r]: the child's index less width is the index masked to width.
 //
 //go:noinline
-func (t *tree) descendLeaf(at []int, rows []float64, d int, out []float64) {
-	thr := t.thr
-	if len(thr) == 0 || len(rows) < len(at)*d {
+func (t *tree) descendLeaf(at []uint64, rows []uint64, d int, out []float64) {
+	key := t.key
+	if len(key) == 0 || len(t.feat) < len(key) || len(t.leaf) < len(key) || len(rows) < len(at)*d {
 		return
 	}
-	feat, leaf, m := t.feat[:len(thr)], t.leaf[:len(thr)], len(thr)-1
+	feat, leaf, m := t.feat[:len(key)], t.leaf[:len(key)], uint64(len(key)-1)
 	out = out[:len(at)]
 	row := unsafe.Pointer(unsafe.SliceData(rows)) // as descend2 reads it
 	stride := uintptr(d) * 8
 	for r, i := range at {
 		i &= m
-		out[r] += leaf[(2*i+lessBit(*(*float64)(unsafe.Add(row, feat[i]*8)), thr[i]))&m]
+		out[r] += leaf[child(i, *(*uint64)(unsafe.Add(row, feat[i]*8)), key[i])&m]
 		row = unsafe.Add(row, stride)
 	}
 }
