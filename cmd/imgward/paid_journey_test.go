@@ -13,8 +13,8 @@ import (
 	"time"
 )
 
-// paidMarker precedes the README's paid-image walk-through, whose commands
-// TestPaidJourney runs.
+// paidMarker precedes the paid-image walk-through of the README and of
+// docs/API.md, whose commands TestPaidJourney runs.
 const paidMarker = "<!-- paid images: TestPaidJourney runs these commands -->"
 
 // TestPaidJourney drives the paid-image flow through the CLI as the README
@@ -87,8 +87,10 @@ func TestPaidJourney(t *testing.T) {
 	for _, s := range steps {
 		want = append(want, s.cmd)
 	}
-	if got := readmeBlock(t, paidMarker); !slices.Equal(got, want) {
-		t.Fatalf("the README's walk-through runs\n%s\nthe test\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	for _, doc := range []string{"../../README.md", "../../docs/API.md"} {
+		if got := docBlock(t, doc, paidMarker); !slices.Equal(got, want) {
+			t.Fatalf("the walk-through of %s runs\n%s\nthe test\n%s", doc, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
 	}
 
 	url, token := startServer(t)
@@ -149,13 +151,20 @@ func shellWords(s string) []string {
 // readmeBlock returns the commands of the README's sh block after marker,
 // without their comments.
 func readmeBlock(t *testing.T, marker string) []string {
-	b, err := os.ReadFile("../../README.md")
+	return docBlock(t, "../../README.md", marker)
+}
+
+// docBlock returns the commands of the sh block after marker in the
+// Markdown file at path, without their comments.
+func docBlock(t *testing.T, path, marker string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, block, ok := strings.Cut(string(b), marker+"\n```sh\n")
 	if !ok {
-		t.Fatalf("README.md has no %q followed by a sh block", marker)
+		t.Fatalf("%s has no %q followed by a sh block", path, marker)
 	}
 	block, _, _ = strings.Cut(block, "```")
 	var cmds []string
