@@ -3,15 +3,12 @@ package catalog_test
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"imgward"
-	"imgward/blob"
 	"imgward/catalog"
-	"imgward/store/sqlite"
 )
 
 // TestSweepBlobs checks which stale blobs a sweep removes: those no image
@@ -20,25 +17,9 @@ import (
 // names stays, whatever the records say.
 func TestSweepBlobs(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	blobs, err := blob.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := &clock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
-	cat := catalog.New(st, blobs, catalog.WithClock(clk.Now), catalog.WithNode("a", time.Minute))
-	token, err := cat.Bootstrap(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := cat.Authenticate(ctx, token)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := newEnv(t, catalog.WithNode("a", time.Minute))
+	st, blobs, clk, cat, admin := e.st, e.blobs, e.clk, e.cat, e.admin
+	var err error
 	var imgs [2]*imgward.Image
 	for i := range imgs {
 		if imgs[i], err = cat.CreateImage(ctx, admin, map[string]any{"name": "x", "disk_format": "raw", "container_format": "bare"}); err != nil {

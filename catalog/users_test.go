@@ -2,15 +2,12 @@ package catalog_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"imgward"
-	"imgward/blob"
 	"imgward/catalog"
 	"imgward/errors"
-	"imgward/store/sqlite"
 )
 
 // TestTokenLifecycle checks, at the catalog, when a token stops working:
@@ -18,25 +15,8 @@ import (
 // and that disabling reaches users known through Keystone too.
 func TestTokenLifecycle(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	blobs, err := blob.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := &clock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
-	s := catalog.New(st, blobs, catalog.WithClock(clk.Now))
-	token, err := s.Bootstrap(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := s.Authenticate(ctx, token)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := newEnv(t)
+	clk, s, admin := e.clk, e.cat, e.admin
 	pr, err := s.CreateProject(ctx, admin, "p")
 	if err != nil {
 		t.Fatal(err)
