@@ -30,32 +30,15 @@ trap cleanup EXIT INT TERM
 pid=$!
 for _ in $(seq 100); do [ -s "$dir/data/admin.token" ] && break; sleep 0.1; done
 export IMGWARD_URL=http://127.0.0.1:$port IMGWARD_TOKEN="$(cat "$dir/data/admin.token")"
-json() { /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
-tenant() {
-	p=$("$bin" project create "$1" -o json | json id)
-	"$bin" user create "$1" --project "$p" -o json 2>/dev/null | json token
-}
-token=$(tenant bench)
-seller=$(tenant seller)
-echo disk >"$dir/disk.img"
-image() {
-	id=$(IMGWARD_TOKEN=$1 "$bin" image create bench --disk-format raw --container-format bare -o json | json id)
-	IMGWARD_TOKEN=$1 "$bin" image upload "$id" "$dir/disk.img" >/dev/null
-	echo "$id"
-}
-plain=$(image "$token")
-paid=$(image "$seller")
-offer=$(IMGWARD_TOKEN=$seller "$bin" offer create "$paid" --title bench --price 0.12 -o json | json id)
+. scripts/launch-fixture.sh
+token=$(fixture_tenant "$bin" bench)
+seller=$(fixture_tenant "$bin" seller)
+plain=$(fixture_image "$bin" "$dir" "$token")
+paid=$(fixture_image "$bin" "$dir" "$seller")
+offer=$(IMGWARD_TOKEN=$seller "$bin" offer create "$paid" --title bench --price 0.12 -o json | _fixture_json id)
 IMGWARD_TOKEN=$token "$bin" subscription create "$offer" -o json >/dev/null
-for kind in plain paid; do
-	eval "img=\$$kind"
-	cat >"$dir/$kind.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '{"image_id":"$img","host":"hv-1"}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-Auth-Token"] = "$token"
-LUA
-done
+fixture_lua "$plain" "$token" "$dir/plain.lua"
+fixture_lua "$paid" "$token" "$dir/paid.lua"
 
 # cpu prints the server's user+sys clock ticks so far.
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
