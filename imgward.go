@@ -424,9 +424,10 @@ type Tx interface {
 	ListAuditLeaves(ctx context.Context, after int64, limit int) ([]AuditEntry, error)
 	// IntegrateAudit gives up to max entries that have no Leaf yet the
 	// next leaves, in Seq order, stores the tree hashes they add and
-	// returns the tree's size. Integrations exclude one another (a lock of
-	// their own); appends never wait for them. In a write transaction.
-	IntegrateAudit(ctx context.Context, max int) (size int64, err error)
+	// returns the tree's size and how many entries it added. Integrations
+	// exclude one another (a lock of their own); appends never wait for
+	// them. In a write transaction.
+	IntegrateAudit(ctx context.Context, max int) (size int64, added int, err error)
 	// AuditTreeSize returns the number of integrated entries.
 	AuditTreeSize(ctx context.Context) (int64, error)
 	// AuditHashes reads stored hashes of the audit tree by their

@@ -26,21 +26,18 @@ func (s *Service) IntegrateAudit(ctx context.Context) (int64, error) {
 	const op = "catalog.IntegrateAudit"
 	var size int64
 	for {
-		var before int64
+		var added int
 		// Hot (imgward.HotUpdater): integrators keep apart by a lock of
 		// their own, and appends go on meanwhile.
 		err := imgward.UpdateHot(ctx, s.store, func(tx imgward.Tx) error {
 			var err error
-			if before, err = tx.AuditTreeSize(ctx); err != nil {
-				return err
-			}
-			size, err = tx.IntegrateAudit(ctx, integrateBatch)
+			size, added, err = tx.IntegrateAudit(ctx, integrateBatch)
 			return err
 		})
 		if err != nil {
 			return 0, errors.E(op, err)
 		}
-		if size-before < integrateBatch {
+		if added < integrateBatch {
 			return size, nil
 		}
 	}

@@ -175,19 +175,19 @@ func (t *tx) AuditHashes(ctx context.Context, indexes []int64) ([][]byte, error)
 // write lock, so appends go on meanwhile. An entry appended by a
 // transaction that commits later than a higher Seq's simply takes a later
 // leaf: the leaf order, not Seq, is the log's order.
-func (t *tx) IntegrateAudit(ctx context.Context, max int) (int64, error) {
+func (t *tx) IntegrateAudit(ctx context.Context, max int) (int64, int, error) {
 	const op = "IntegrateAudit"
 	if max < 1 {
-		return 0, t.d.wrap(op, errors.E(errors.Invalid, errors.Msg("invalid batch size")))
+		return 0, 0, t.d.wrap(op, errors.E(errors.Invalid, errors.Msg("invalid batch size")))
 	}
 	if t.d.AuditLock != nil {
 		if err := t.d.AuditLock(ctx, t.q); err != nil {
-			return 0, t.d.wrap(op, err)
+			return 0, 0, t.d.wrap(op, err)
 		}
 	}
 	n, err := t.AuditTreeSize(ctx)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	type pending struct {
 		seq  int64
@@ -203,7 +203,7 @@ func (t *tx) IntegrateAudit(ctx context.Context, max int) (int64, error) {
 			return err
 		})
 	if err != nil || len(ps) == 0 {
-		return n, err
+		return n, 0, err
 	}
 	// The batch's own hashes are read back from memory, older ones from
 	// the table.
@@ -248,7 +248,7 @@ func (t *tx) IntegrateAudit(ctx context.Context, max int) (int64, error) {
 	for i, p := range ps {
 		hs, err := tlog.StoredHashes(n, p.hash, reader)
 		if err != nil {
-			return 0, t.d.wrap(op, errors.E(errors.Internal, err))
+			return 0, 0, t.d.wrap(op, errors.E(errors.Internal, err))
 		}
 		base := tlog.StoredHashIndex(0, n)
 		for j, h := range hs {
@@ -268,7 +268,7 @@ func (t *tx) IntegrateAudit(ctx context.Context, max int) (int64, error) {
 		first := p.seq - int64(i-runStart)
 		if err := t.exec(ctx, op, `UPDATE audit_log SET leaf = seq + $1 WHERE seq >= $2 AND seq <= $3`,
 			n-p.seq, first, p.seq); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		runStart = i + 1
 	}
@@ -276,7 +276,7 @@ func (t *tx) IntegrateAudit(ctx context.Context, max int) (int64, error) {
 		if err := t.exec(ctx, op, `UPDATE audit_log SET leaf = v.leaf
 			FROM unnest($1::bigint[], $2::bigint[]) AS v(seq, leaf) WHERE audit_log.seq = v.seq`,
 			seqs, leaves); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	err = t.chunks(len(add), 2, func(lo, hi int) error {
@@ -287,5 +287,5 @@ func (t *tx) IntegrateAudit(ctx context.Context, max int) (int64, error) {
 		}
 		return t.exec(ctx, op, `INSERT INTO audit_tree (idx, hash) VALUES `+strings.Join(vs, ", "), q.args...)
 	})
-	return n, err
+	return n, len(ps), err
 }
