@@ -250,7 +250,8 @@ func SequenceCandidates() []Candidate {
 		}
 	}
 	cs = append(cs, wholeTraceCandidates()...)
-	return append(cs, recurrentCandidates()...)
+	cs = append(cs, recurrentCandidates()...)
+	return append(cs, coverCandidates()...)
 }
 
 // recurrentCandidates are the candidates with a GRU language model
@@ -306,6 +307,30 @@ func wholeTraceCandidates() []Candidate {
 			sets = append(sets, []trace.Model{C, L}, []trace.Model{C, P, L})
 		}
 		for _, ms := range sets {
+			for _, c := range []trace.Combine{trace.Separate, trace.Min, trace.Fisher} {
+				cs = append(cs, newCandidate(detect.DefaultName, c, 6, ms, false))
+			}
+			cs = append(cs, newCandidate("ecod", trace.Separate, 6, ms, false))
+		}
+	}
+	return cs
+}
+
+// coverCandidates are the candidates with the sequence-covering models
+// (trace.Cover, trace.CoverNear, trace.Match10, trace.Match20,
+// trace.MatchLow): each alone, and beside the nearest trace by calls, STIDE
+// and the n-gram NLL (the models of the default and of the best-ranked
+// candidates), combined as the others are. No +set variants, as for
+// wholeTraceCandidates.
+func coverCandidates() []Candidate {
+	N, U, C := trace.NLL, trace.Unseen, trace.Calls
+	news := []trace.Model{trace.Cover, trace.CoverNear, trace.Match10, trace.Match20, trace.MatchLow}
+	var cs []Candidate
+	for _, w := range news {
+		cs = append(cs, newCandidate(detect.DefaultName, trace.Separate, 6, []trace.Model{w}, false))
+	}
+	for _, w := range news {
+		for _, ms := range [][]trace.Model{{w, C}, {U, w}, {N, w}, {U, C, w}, {N, C, w}} {
 			for _, c := range []trace.Combine{trace.Separate, trace.Min, trace.Fisher} {
 				cs = append(cs, newCandidate(detect.DefaultName, c, 6, ms, false))
 			}

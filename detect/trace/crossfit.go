@@ -46,6 +46,9 @@ func (s *Sequence) fitLanguageModels(train [][]int32, fold []int, out [][]float6
 		if k, ok := shapeModels[m]; ok {
 			makers = append(makers, maker{s.cfg.Folds, func(int) languageModel { return newShape(k) }})
 		}
+		if k, ok := coverModels[m]; ok {
+			makers = append(makers, maker{s.cfg.Folds, func(int) languageModel { return newCover(k) }})
+		}
 		if m == Local {
 			makers = append(makers, maker{s.cfg.Folds, func(int) languageModel { return newLocal(s.cfg.Order) }})
 		}

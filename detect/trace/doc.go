@@ -3,7 +3,9 @@
 // interpolated n-gram language model (ngram.go), nearest-trace profiles of
 // calls and call pairs (nearest.go), the n-gram model of the training
 // traces nearest by calls (local.go), the properties of a trace as a
-// whole, its length and how it repeats (shape.go), and two neural language
+// whole, its length and how it repeats (shape.go), how a trace is covered
+// by subsequences of any length of the training traces, found with a
+// suffix automaton (cover.go, automaton.go), and two neural language
 // models written here in pure Go, a neural n-gram model (nlm.go) and a GRU
 // (rnn*.go).
 // Sequence turns them into features, cross-fitted so that a training trace

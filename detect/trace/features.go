@@ -77,6 +77,22 @@ const (
 	// under an n-gram model of the training traces most like the trace by
 	// set of calls, a baseline of its program.
 	Local Model = "local"
+	// Cover is seq.cover: the number of segments of the greedy covering
+	// of the trace by contiguous subsequences of the training traces, per
+	// call (sequence covering, Marteau 2019).
+	Cover Model = "cover"
+	// CoverNear is seq.covnear: the same against the training traces
+	// most like the trace by set of calls, the runs of its program.
+	CoverNear Model = "covnear"
+	// Match10 is seq.match10: 1 minus the mean length, capped at 10 and
+	// divided by 10, of the longest subsequence of a training trace that
+	// ends at each call (its matching statistics).
+	Match10 Model = "match10"
+	// Match20 is seq.match20: the same capped at 20.
+	Match20 Model = "match20"
+	// MatchLow is seq.matchlow: the same, capped at 20, for the lowest
+	// tenth of the matches, the trace's least familiar stretches.
+	MatchLow Model = "matchlow"
 )
 
 // ngramModels are the models read off the n-gram model.
@@ -88,11 +104,16 @@ var nearestModels = map[Model]profileKind{Calls: repertoire, Pairs: transitions}
 // shapeModels map the models of a trace as a whole to what they compare.
 var shapeModels = map[Model]shapeKind{Shape: byCallsShape, Length: byCallsLength, Loops: loopShape}
 
+// coverModels map the sequence-covering models to what they measure.
+var coverModels = map[Model]coverKind{Cover: coverSegments, CoverNear: coverNear,
+	Match10: matchMean10, Match20: matchMean20, MatchLow: matchLow}
+
 // known reports whether m is a model Sequence knows.
 func known(m Model) bool {
 	_, near := nearestModels[m]
 	_, whole := shapeModels[m]
-	return near || whole || m == Local || slices.Contains(ngramModels, m)
+	_, covers := coverModels[m]
+	return near || whole || covers || m == Local || slices.Contains(ngramModels, m)
 }
 
 // Sequence turns traces into features that say how novel a trace is with
@@ -119,6 +140,12 @@ func known(m Model) bool {
 //   - seq.local: the mean negative log-likelihood of each element under
 //     an n-gram model of the training traces most like the trace by set
 //     of calls, a model of its program rather than of all;
+//   - seq.cover, seq.covnear, seq.match10, seq.match20, seq.matchlow: how
+//     the trace is covered by contiguous subsequences of any length of the
+//     training traces (of all, or of its program's for seq.covnear): the
+//     number of segments of the greedy covering per call, or how short the
+//     longest match ending at each call is (sequence covering, Marteau
+//     2019);
 //   - seq.nlm, if Neural is set: the mean negative log-likelihood of each
 //     element under a feed-forward neural language model of the training
 //     traces (Bengio et al., 2003), which generalizes across contexts
@@ -214,7 +241,7 @@ func ParseModels(list string) ([]Model, error) {
 		m := Model(strings.TrimSpace(name))
 		if !known(m) {
 			return nil, errors.E("trace.ParseModels", errors.Invalid,
-				errors.Errorf("unknown sequence model %q (known: nll, unseen, lfc, peak, calls, pairs, shape, length, loops, local)", m))
+				errors.Errorf("unknown sequence model %q (known: nll, unseen, lfc, peak, calls, pairs, shape, length, loops, local, cover, covnear, match10, match20, matchlow)", m))
 		}
 		ms = append(ms, m)
 	}

@@ -42,18 +42,14 @@ func (m *local) train(seqs [][]int32, seed uint64) {
 // scores sets out[i] to the mean negative log-likelihood of seqs[i] under
 // the model of its neighbours; an empty trace gets 0.
 func (m *local) scores(seqs [][]int32, out []float64) {
-	var sim []float64
-	var near []int32
 	var st seqStats
-	pr := profiler{m: m.calls}
+	nf := neighbourFinder{pr: profiler{m: m.calls}}
 	for i, seq := range seqs {
-		prof, norm := pr.of(seq)
-		if norm == 0 {
+		near := nf.of(seq, localNeighbours)
+		if near == nil {
 			out[i] = 0
 			continue
 		}
-		sim = m.calls.similarities(prof, norm, sim)
-		near = topK(sim, localNeighbours, near)
 		lm := newNgramModel(m.order)
 		lm.prior, lm.priorW = m.prior, localPriorWeight
 		for _, t := range near {

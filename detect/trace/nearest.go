@@ -161,3 +161,25 @@ func (m *nearest) similarities(prof []profileItem, norm float64, sim []float64) 
 	}
 	return sim
 }
+
+// neighbourFinder finds the training traces of a nearest model most like
+// a trace, reusing its buffers: the models of a trace's program (local,
+// shape, cover) compare it with those.
+type neighbourFinder struct {
+	pr   profiler
+	sim  []float64
+	near []int32
+}
+
+// of returns the indexes of the k training traces most similar to seq,
+// the most similar first, valid until the next call; none for an empty
+// trace.
+func (f *neighbourFinder) of(seq []int32, k int) []int32 {
+	prof, norm := f.pr.of(seq)
+	if norm == 0 {
+		return nil
+	}
+	f.sim = f.pr.m.similarities(prof, norm, f.sim)
+	f.near = topK(f.sim, k, f.near)
+	return f.near
+}

@@ -89,9 +89,7 @@ func (m *shape) train(seqs [][]int32, seed uint64) {
 func (m *shape) scores(seqs [][]int32, out []float64) {
 	lo, hi := m.kind.dims()
 	x := make([]float64, hi-lo)
-	var sim []float64
-	var near []int32
-	pr := profiler{m: m.calls}
+	nf := neighbourFinder{pr: profiler{m: m.calls}}
 	for i, seq := range seqs {
 		if len(seq) == 0 {
 			out[i] = 0
@@ -103,11 +101,8 @@ func (m *shape) scores(seqs [][]int32, out []float64) {
 		}
 		cands := m.props
 		if m.calls != nil {
-			prof, norm := pr.of(seq)
-			sim = m.calls.similarities(prof, norm, sim)
-			near = topK(sim, shapeNeighbours, near)
 			cands = cands[:0:0]
-			for _, t := range near {
+			for _, t := range nf.of(seq, shapeNeighbours) {
 				cands = append(cands, m.props[t])
 			}
 		}
