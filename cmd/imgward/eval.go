@@ -82,6 +82,12 @@ the training traces (package detect/trace), named by --models:
           of the 5 training traces nearest by set of calls
   length  the same for its length alone
   loops   the same for its repetition alone, to every training trace
+  cover   segments per call of the greedy covering of the trace by contiguous
+          runs of the training traces, each as long as it matches
+  covnear the same against the 10 training traces nearest by set of calls
+  match10 1 - mean length, capped at 10 (match20: 20) and divided by it, of
+          the longest run of a training trace that ends at each call
+  matchlow the same, capped at 20, over the lowest tenth of those lengths
 By default (--models %s) the detector, ECOD for traces, gets each
 model's score as a feature: the configuration that leave-one-family-out
 selection chose on ADFA-LD, and the service's for a role with traces.
