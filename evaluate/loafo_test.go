@@ -140,7 +140,8 @@ func TestSequenceCandidates(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"sep(nll6,calls,pairs)/ecod", "local6", "sep(calls,pairs,local6)/ecod",
-		"fisher(nll6,calls,shape)", "sep(nll6,calls,pairs,rnn16)/ecod", "rnn16"} {
+		"fisher(nll6,calls,shape)", "sep(nll6,calls,pairs,rnn16)/ecod", "rnn16",
+		"cover", "sep(cover,calls)/ecod", "min(unseen6,covnear)", "fisher(nll6,calls,matchlow)", "sep(unseen6,calls,match20)"} {
 		if !seen[name] {
 			t.Errorf("no candidate %s", name)
 		}

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
@@ -202,6 +203,55 @@ func TestModelRecordsSequence(t *testing.T) {
 	}
 	if d := Build(Config{Seed: 1}, snaps); d.Sequence == nil || !reflect.DeepEqual(*d.Sequence, DefaultSequence()) {
 		t.Errorf("a model built with the default records %+v", d.Sequence)
+	}
+}
+
+// TestModelSequenceCovering checks that a baseline of the sequence
+// covering models stores only their names and its traces (the suffix
+// automaton is rebuilt from them), and that the stored baseline refits to
+// the same scores: a trace that splices the loop's calls in a new order
+// scores above the normal ones, the same on both.
+func TestModelSequenceCovering(t *testing.T) {
+	snaps := loopSnapshots(rand.New(rand.NewPCG(7, 8)))
+	covering := trace.SequenceConfig{Models: []trace.Model{trace.Cover, trace.Match20, trace.CoverNear}}
+	m := Build(Config{Seed: 1, Sequence: &covering}, snaps)
+	want := []string{"cpu", "syscalls.cover", "syscalls.match20", "syscalls.covnear"}
+	if got := m.Columns(); !slices.Equal(got, want) {
+		t.Fatalf("columns %v, want %v", got, want)
+	}
+	// Stored as a baseline of other models: only its rows and its
+	// configuration differ.
+	three := trace.SequenceConfig{Models: []trace.Model{trace.Unseen, trace.Calls, trace.Pairs}}
+	var got, ref map[string]json.RawMessage
+	if err := json.Unmarshal(m.Marshal(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(Build(Config{Seed: 1, Sequence: &three}, snaps).Marshal(), &ref); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range got {
+		if k != "rows" && k != "sequence" && !bytes.Equal(v, ref[k]) {
+			t.Errorf("stored %s differs from a baseline of other models'", k)
+		}
+	}
+	if len(got) != len(ref) {
+		t.Errorf("stored fields %d, a baseline of other models' %d", len(got), len(ref))
+	}
+	built, err := m.Fit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := refit(t, m)
+	normal := snaps[3]
+	spliced := &snapshot.Snapshot{Numeric: map[string]float64{"cpu": 1},
+		Syscalls: &snapshot.Syscalls{Sequence: []int32{5, 3, 4, 6, 5, 4, 3, 6, 5, 6, 4, 3, 5, 3, 4, 6, 5, 4, 6, 3}}}
+	for _, s := range []*snapshot.Snapshot{normal, spliced} {
+		if a, b := built.Score(built.Vector(s)), stored.Score(stored.Vector(s)); a != b {
+			t.Errorf("built scores %v, stored %v", a, b)
+		}
+	}
+	if n, sp := stored.Score(stored.Vector(normal)), stored.Score(stored.Vector(spliced)); !(sp > n) {
+		t.Errorf("spliced trace scores %v, a normal one %v: want higher", sp, n)
 	}
 }
 

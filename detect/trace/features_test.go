@@ -125,6 +125,9 @@ func TestSequenceModels(t *testing.T) {
 		{SequenceConfig{Models: []Model{Unseen}}, []string{"seq.unseen6"}},
 		{SequenceConfig{Order: 4, Models: []Model{Pairs, Frames, NLL, Frames}}, []string{"seq.lfc4", "seq.nll", "seq.pairs"}},
 		{SequenceConfig{Combine: Min, Models: []Model{NLL, Calls}}, []string{"seq.novelty"}},
+		{SequenceConfig{Models: []Model{Cover, Calls, CoverNear, Match10, Match20, MatchLow}},
+			[]string{"seq.cover", "seq.calls", "seq.covnear", "seq.match10", "seq.match20", "seq.matchlow"}},
+		{SequenceConfig{Combine: Fisher, Models: []Model{Unseen, Cover}}, []string{"seq.novelty"}},
 	} {
 		sq := NewSequence(tt.cfg)
 		if got := sq.Names(); !reflect.DeepEqual(got, tt.want) {
@@ -154,11 +157,11 @@ func TestSequenceModels(t *testing.T) {
 }
 
 func TestParseModels(t *testing.T) {
-	got, err := ParseModels("nll, calls,pairs,unseen,lfc,peak")
-	if want := []Model{NLL, Calls, Pairs, Unseen, Frames, Peak}; err != nil || !reflect.DeepEqual(got, want) {
+	got, err := ParseModels("nll, calls,pairs,unseen,lfc,peak,cover,covnear,match10,match20,matchlow")
+	if want := []Model{NLL, Calls, Pairs, Unseen, Frames, Peak, Cover, CoverNear, Match10, Match20, MatchLow}; err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("ParseModels = %v, %v", got, err)
 	}
-	for _, bad := range []string{"", "nll,", "NLL", "rnn"} {
+	for _, bad := range []string{"", "nll,", "NLL", "rnn", "match", "match30"} {
 		if _, err := ParseModels(bad); !errors.Is(errors.Invalid, err) {
 			t.Errorf("ParseModels(%q): err = %v", bad, err)
 		}
