@@ -11,7 +11,9 @@
 #      leave-one-family-out selection (go test -bench Select, which fails if it
 #      does not choose the shipped defaults) and imgward eval --recurrent on
 #      ADFA-LD (go test -bench EvalADFARecurrent, which fails if it costs more
-#      than 0.02 of AUC against the default, docs/EVALUATION.md);
+#      than 0.02 of AUC against the default, docs/EVALUATION.md), and the
+#      sequence models' cost per call (go test -bench SequenceModel
+#      ./detect/trace/);
 #   2. go test -bench on seal, fingerprint, detect and server (the server's
 #      need the throwaway PostgreSQL of scripts/pg-test-server.sh), with
 #      issue 11's three speed goals summed up from them (the audit's cost to
@@ -97,6 +99,8 @@ go test -run '^$' -bench Select -benchtime 1x -timeout 30m ./evaluate/ | grep -E
 
 echo "-- ADFA-LD with the recurrent language model, train -> validation + attack (a few minutes)"
 go test -run '^$' -bench EvalADFARecurrent -benchtime 1x -timeout 30m ./evaluate/ | grep -E 'auc|^ok|FAIL|---' || true
+echo "-- sequence models' cost: fit on 800 synthetic traces, processor time per call scored"
+go test -run '^$' -bench SequenceModel -benchtime 2x ./detect/trace/ | grep -E '^Benchmark|^ok|FAIL' || true
 
 echo "== go test -bench (seal, fingerprint, detect, server)"
 pkgs="./seal/ ./fingerprint/ ./detect/"
