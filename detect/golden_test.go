@@ -115,13 +115,13 @@ func TestScoresUnchanged(t *testing.T) {
 			d := fitted(t, name, tc.c, X)
 			// The forest's top levels by vector where the processor has
 			// them, and in Go: both must give the same bits.
-			for _, vector := range []bool{hasTopLevels, false} {
-				topVector = vector
+			for _, vector := range []bool{hasAVX512, false} {
+				vectors = vector
 				if got := scoreDigest(d, Q); got != want {
 					t.Errorf("%d×%d %+v %s (top levels by vector %v): score digest %s, want %s", tc.n, tc.d, tc.c, name, vector, got, want)
 				}
 			}
-			topVector = hasTopLevels
+			vectors = hasAVX512
 		}
 	}
 }

@@ -174,16 +174,17 @@ func (f *IForest) scoreBlock(cols []uint64, at []uint64, out []float64) {
 	}
 }
 
-// topVector is whether top takes a tree's top levels with topLevels; the
-// tests turn it off to check the steps in Go give the same bits.
-var topVector = hasTopLevels
+// vectors is whether the detectors score with their AVX-512 kernels
+// (topLevels, zscore8) where the processor has them; the tests turn it
+// off to check that the code in Go gives the same bits.
+var vectors = hasAVX512
 
 // top takes the rows from the root down the top levels of the tree and
 // returns how many levels it took: topLevels' when the processor has them
 // and the tree is deep enough that a level is left for descendLeaf, else
 // the root's one.
 func (t *tree) top(at []uint64, cols []uint64, depth int) int {
-	if topVector && depth > topDepth && len(t.key) > 1<<topDepth && len(t.off) > 1<<topDepth {
+	if vectors && depth > topDepth && len(t.key) > 1<<topDepth && len(t.off) > 1<<topDepth {
 		topLevels(unsafe.SliceData(at[:cap(at)]), (len(at)+7)/8, unsafe.SliceData(cols),
 			(*[1 << topDepth]int)(t.off), (*[1 << topDepth]uint64)(t.key))
 		return topDepth

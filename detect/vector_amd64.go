@@ -1,0 +1,26 @@
+//go:build !purego
+
+package detect
+
+import "golang.org/x/sys/cpu"
+
+// hasAVX512 is whether the processor runs the detectors' AVX-512 kernels
+// (topLevels, zscore8). They take AVX-512 F and DQ.
+var hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
+
+// topLevels takes the rows of groups groups of 8 in the block at cols (see
+// blockScratch) from the root down the tree's top topDepth levels, and
+// writes each row's node at the level below to at: 8 rows a vector, a
+// level a step for all 8 (see iforest_top_amd64.s). off and key are the
+// tree's first 16 nodes' column offsets and keys; at and the block must
+// hold groups*8 rows.
+//
+//go:noescape
+func topLevels(at *uint64, groups int, cols *uint64, off *[1 << topDepth]int, key *[1 << topDepth]uint64)
+
+// zscore8 scores 8 rows stored feature by feature in cols (d features,
+// feature j's values at cols[8j:8j+8]) as ZScore.Score does, bit for bit,
+// into out (see zscore_amd64.s).
+//
+//go:noescape
+func zscore8(cols *float64, d int, med *float64, scale *float64, out *[8]float64)

@@ -1,0 +1,16 @@
+//go:build !amd64 || purego
+
+package detect
+
+// hasAVX512 is false: the kernels that take it are written for amd64 only.
+const hasAVX512 = false
+
+// The kernels are never called where hasAVX512 is false.
+
+func topLevels(at *uint64, groups int, cols *uint64, off *[1 << topDepth]int, key *[1 << topDepth]uint64) {
+	panic("detect: topLevels without AVX-512")
+}
+
+func zscore8(cols *float64, d int, med *float64, scale *float64, out *[8]float64) {
+	panic("detect: zscore8 without AVX-512")
+}
