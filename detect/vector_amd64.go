@@ -5,7 +5,7 @@ package detect
 import "golang.org/x/sys/cpu"
 
 // hasAVX512 is whether the processor runs the detectors' AVX-512 kernels
-// (topLevels, zscore8). They take AVX-512 F and DQ.
+// (topLevels, zscore8, hbos8, sum8). They take AVX-512 F and DQ.
 var hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
 
 // topLevels takes the rows of groups groups of 8 in the block at cols (see
@@ -24,3 +24,17 @@ func topLevels(at *uint64, groups int, cols *uint64, off *[1 << topDepth]int, ke
 //
 //go:noescape
 func zscore8(cols *float64, d int, med *float64, scale *float64, out *[8]float64)
+
+// hbos8 writes the cost of each of 8 rows' values stored feature by
+// feature in cols (as zscore8 takes them) to terms, in the same layout,
+// where the value lies inside its feature's bins, as HBOS.Score finds it;
+// for a value outside, it sets bit l of far[j] (row l, feature j) and
+// leaves the term to featureCost (see hbos_amd64.s).
+//
+//go:noescape
+func hbos8(cols *float64, d int, rng *binRange, cost *float64, bins int, terms *float64, far *uint8)
+
+// sum8 writes to out[l] the sum over j, in order from 0, of terms[8j+l].
+//
+//go:noescape
+func sum8(terms *float64, d int, out *[8]float64)

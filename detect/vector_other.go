@@ -14,3 +14,11 @@ func topLevels(at *uint64, groups int, cols *uint64, off *[1 << topDepth]int, ke
 func zscore8(cols *float64, d int, med *float64, scale *float64, out *[8]float64) {
 	panic("detect: zscore8 without AVX-512")
 }
+
+func hbos8(cols *float64, d int, rng *binRange, cost *float64, bins int, terms *float64, far *uint8) {
+	panic("detect: hbos8 without AVX-512")
+}
+
+func sum8(terms *float64, d int, out *[8]float64) {
+	panic("detect: sum8 without AVX-512")
+}
