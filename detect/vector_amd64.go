@@ -5,7 +5,7 @@ package detect
 import "golang.org/x/sys/cpu"
 
 // hasAVX512 is whether the processor runs the detectors' AVX-512 kernels
-// (topLevels, zscore8, hbos8, sum8). They take AVX-512 F and DQ.
+// (topLevels, zscore8, hbos8, sum8, ecod8). They take AVX-512 F and DQ.
 var hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
 
 // topLevels takes the rows of groups groups of 8 in the block at cols (see
@@ -38,3 +38,11 @@ func hbos8(cols *float64, d int, rng *binRange, cost *float64, bins int, terms *
 //
 //go:noescape
 func sum8(terms *float64, d int, out *[8]float64)
+
+// ecod8 adds the left tails, the right tails and the tails on each
+// feature's side of 8 rows stored feature by feature in cols (as zscore8
+// takes them), as ECOD.Score does, into sums[0], sums[1] and sums[2]
+// (see ecod_amd64.s); scratch holds d pairs of vectors for its first pass.
+//
+//go:noescape
+func ecod8(cols *float64, d int, feat *ecdf, odd *int, sums *[3][8]float64, scratch *[2][8]uint64)

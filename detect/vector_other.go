@@ -22,3 +22,7 @@ func hbos8(cols *float64, d int, rng *binRange, cost *float64, bins int, terms *
 func sum8(terms *float64, d int, out *[8]float64) {
 	panic("detect: sum8 without AVX-512")
 }
+
+func ecod8(cols *float64, d int, feat *ecdf, odd *int, sums *[3][8]float64, scratch *[2][8]uint64) {
+	panic("detect: ecod8 without AVX-512")
+}
