@@ -130,7 +130,7 @@ var embedded = migrations
 
 func TestAuditTamper(t *testing.T) {
 	storetest.PostgresServer(t)
-	storetest.AuditTamper(t, true, func(t *testing.T) (imgward.Store, *sql.DB) {
+	storetest.AuditTamper(t, storetest.AuditSchema{Sequence: true}, func(t *testing.T) (imgward.Store, *sql.DB) {
 		dsn := storetest.PostgresDSN(t)
 		db, err := sql.Open("pgx", dsn)
 		if err != nil {

@@ -95,7 +95,7 @@ func TestFiles(t *testing.T) {
 }
 
 func TestAuditTamper(t *testing.T) {
-	storetest.AuditTamper(t, false, func(t *testing.T) (imgward.Store, *sql.DB) {
+	storetest.AuditTamper(t, storetest.AuditSchema{Batches: true}, func(t *testing.T) (imgward.Store, *sql.DB) {
 		path := filepath.Join(t.TempDir(), "imgward.db")
 		s, err := Open(t.Context(), path)
 		if err != nil {
