@@ -165,3 +165,9 @@ func upgrade(t *testing.T, version int, check func(*testing.T, *sql.DB, func() i
 	}
 	check(t, db, func() imgward.Store { return open(t, dsn) })
 }
+
+// TestAuditUpgrade checks that the audit log of a database before
+// migration 0015 keeps its leaves and tree and verifies after it.
+func TestAuditUpgrade(t *testing.T) {
+	upgrade(t, 15, storetest.AuditUpgrade(storetest.AuditSchema{Sequence: true}))
+}
