@@ -148,7 +148,7 @@ func (h *HBOS) ScoreBatch(X [][]float64, out []float64) {
 		cols, terms, far = cols[:8*d], terms[:8*d], far[:d]
 		for ; i+8 <= len(X); i += 8 {
 			transpose8(cols, X[i:i+8], d)
-			hbos8(&cols[0], d, &h.rng[0], &h.cost[0], h.bins, &terms[0], &far[0])
+			hbos8(&cols[0], d, &h.rng[0], &h.cost[0], h.bins, &terms[0], &far[0], &h.empty[0])
 			for j, m := range far {
 				for ; m != 0; m &= m - 1 {
 					k := 8*j + bits.TrailingZeros8(m)

@@ -1,4 +1,4 @@
-//go:build !purego
+//go:build !purego && !amd64.v3
 
 package detect
 
@@ -6,6 +6,9 @@ import "golang.org/x/sys/cpu"
 
 // hasAVX512 is whether the processor runs the detectors' AVX-512 kernels
 // (topLevels, zscore8, hbos8, sum8, ecod8). They take AVX-512 F and DQ.
+// They are left out of builds for GOAMD64=v3 and above, where the
+// compiler fuses a multiplication and an addition in Go (math.Log1p's
+// among them) that hbos8's LOG1P takes apart.
 var hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
 
 // topLevels takes the rows of groups groups of 8 in the block at cols (see
@@ -27,12 +30,21 @@ func zscore8(cols *float64, d int, med *float64, scale *float64, out *[8]float64
 
 // hbos8 writes the cost of each of 8 rows' values stored feature by
 // feature in cols (as zscore8 takes them) to terms, in the same layout,
-// where the value lies inside its feature's bins, as HBOS.Score finds it;
-// for a value outside, it sets bit l of far[j] (row l, feature j) and
-// leaves the term to featureCost (see hbos_amd64.s).
+// as HBOS.Score and featureCost find it: inside the feature's bins, and
+// beyond the range of a feature that is not constant (empty[j] plus
+// math.Log1p of the distance in bins, bit for bit). For the rest (NaNs,
+// and values off a constant feature's one value) it sets bit l of far[j]
+// (row l, feature j) and leaves the term to featureCost (see
+// hbos_amd64.s).
 //
 //go:noescape
-func hbos8(cols *float64, d int, rng *binRange, cost *float64, bins int, terms *float64, far *uint8)
+func hbos8(cols *float64, d int, rng *binRange, cost *float64, bins int, terms *float64, far *uint8, empty *float64)
+
+// log1p8 sets out[l] to math.Log1p(x[l]), bit for bit, for x[l] that are
+// not NaN and not below 0: hbos8's LOG1P, for the tests.
+//
+//go:noescape
+func log1p8(x *[8]float64, out *[8]float64)
 
 // sum8 writes to out[l] the sum over j, in order from 0, of terms[8j+l].
 //

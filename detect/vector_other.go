@@ -1,8 +1,9 @@
-//go:build !amd64 || purego
+//go:build !amd64 || purego || amd64.v3
 
 package detect
 
-// hasAVX512 is false: the kernels that take it are written for amd64 only.
+// hasAVX512 is false: the kernels that take it are written for amd64 only,
+// and below GOAMD64=v3 (see vector_amd64.go).
 const hasAVX512 = false
 
 // The kernels are never called where hasAVX512 is false.
@@ -15,8 +16,12 @@ func zscore8(cols *float64, d int, med *float64, scale *float64, out *[8]float64
 	panic("detect: zscore8 without AVX-512")
 }
 
-func hbos8(cols *float64, d int, rng *binRange, cost *float64, bins int, terms *float64, far *uint8) {
+func hbos8(cols *float64, d int, rng *binRange, cost *float64, bins int, terms *float64, far *uint8, empty *float64) {
 	panic("detect: hbos8 without AVX-512")
+}
+
+func log1p8(x *[8]float64, out *[8]float64) {
+	panic("detect: log1p8 without AVX-512")
 }
 
 func sum8(terms *float64, d int, out *[8]float64) {
