@@ -132,9 +132,10 @@ func (h *HBOS) Explain(x []float64) []Deviation {
 
 // ScoreBatch implements BatchScorer. Where the processor has AVX-512
 // (vectors), it scores eight rows at a time, one to a lane: the costs of
-// values inside their bins by vector (hbos8), the rest by featureCost as
-// Score takes them, then each row's sum in Score's order, so that the
-// bits are Score's.
+// values inside their bins and beyond a feature's range by vector
+// (hbos8), NaNs and values off a constant feature's one value by
+// featureCost as Score takes them, then each row's sum in Score's order,
+// so that the bits are Score's.
 func (h *HBOS) ScoreBatch(X [][]float64, out []float64) {
 	out = out[:len(X)]
 	d, i := len(h.rng), 0

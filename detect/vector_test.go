@@ -44,3 +44,26 @@ func TestLog1p8(t *testing.T) {
 		}
 	}
 }
+
+// TestVectorsMatchScore checks that the robust z, HBOS and ECOD give
+// Score's bits through ScoreBatch, with the vector kernels and without,
+// for rows wider than the kernels' space on the stack (64 features) and a
+// batch that leaves rows over after the groups of eight.
+func TestVectorsMatchScore(t *testing.T) {
+	defer func() { vectors = hasAVX512 }()
+	X := awkward(12, 300, 70)
+	Q := queries(13, X) // 358 rows: six left over after the groups of eight
+	for _, name := range []string{"zscore", "hbos", "ecod"} {
+		d := fitted(t, name, Config{}, X)
+		for _, vector := range []bool{hasAVX512, false} {
+			vectors = vector
+			out := make([]float64, len(Q))
+			ScoreBatch(d, Q, out)
+			for i, x := range Q {
+				if s := d.Score(x); math.Float64bits(s) != math.Float64bits(out[i]) {
+					t.Fatalf("%s (vectors %v): row %d: ScoreBatch %v, Score %v", name, vector, i, out[i], s)
+				}
+			}
+		}
+	}
+}
