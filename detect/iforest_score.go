@@ -72,12 +72,34 @@ func (f *IForest) ScoreBatch(X [][]float64, out []float64) {
 	cols, at := sc.cols, sc.at
 	for lo := 0; lo < len(X); lo += rowBlock {
 		hi := min(lo+rowBlock, len(X))
-		for r, x := range X[lo:hi] {
-			for j, v := range x[:f.d] {
-				cols[j*rowBlock+r] = rowKey(v)
+		f.keys(cols, X[lo:hi])
+		f.scoreBlock(cols, at[:hi-lo], out[lo:hi])
+	}
+}
+
+// keys stores the rows of X, at most rowBlock, as rowKeys in the block
+// cols, feature by feature (see blockScratch): 8 rows and 8 features at a
+// time by transpose8x8 where vectors allow, the rest one by one.
+func (f *IForest) keys(cols []uint64, X [][]float64) {
+	r := 0
+	if vectors && f.d >= 8 {
+		var rows [8]*float64
+		for ; r+8 <= len(X); r += 8 {
+			for l, x := range X[r : r+8] {
+				rows[l] = unsafe.SliceData(x)
+			}
+			transpose8x8(&rows, f.d/8, unsafe.Pointer(&cols[r]), rowBlock*8, true)
+			for l, x := range X[r : r+8] {
+				for j := f.d &^ 7; j < f.d; j++ {
+					cols[j*rowBlock+r+l] = rowKey(x[j])
+				}
 			}
 		}
-		f.scoreBlock(cols, at[:hi-lo], out[lo:hi])
+	}
+	for ; r < len(X); r++ {
+		for j, v := range X[r][:f.d] {
+			cols[j*rowBlock+r] = rowKey(v)
+		}
 	}
 }
 

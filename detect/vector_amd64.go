@@ -2,10 +2,15 @@
 
 package detect
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 // hasAVX512 is whether the processor runs the detectors' AVX-512 kernels
-// (topLevels, zscore8, hbos8, sum8, ecod8). They take AVX-512 F and DQ.
+// (topLevels, zscore8, hbos8, sum8, ecod8, transpose8x8). They take
+// AVX-512 F and DQ.
 // They are left out of builds for GOAMD64=v3 and above, where the
 // compiler fuses a multiplication and an addition in Go (math.Log1p's
 // among them) that hbos8's LOG1P takes apart.
@@ -58,3 +63,10 @@ func sum8(terms *float64, d int, out *[8]float64)
 //
 //go:noescape
 func ecod8(cols *float64, d int, feat *ecdf, odd *int, sums *[3][8]float64, scratch *[2][8]uint64)
+
+// transpose8x8 stores blocks blocks of 8 features of the 8 rows, from
+// their first, feature by feature: feature j's values of rows 0 to 7 at
+// dst+j*stride, as rowKeys with keys (see transpose_amd64.s).
+//
+//go:noescape
+func transpose8x8(rows *[8]*float64, blocks int, dst unsafe.Pointer, stride int, keys bool)

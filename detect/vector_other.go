@@ -2,6 +2,8 @@
 
 package detect
 
+import "unsafe"
+
 // hasAVX512 is false: the kernels that take it are written for amd64 only,
 // and below GOAMD64=v3 (see vector_amd64.go).
 const hasAVX512 = false
@@ -30,4 +32,8 @@ func sum8(terms *float64, d int, out *[8]float64) {
 
 func ecod8(cols *float64, d int, feat *ecdf, odd *int, sums *[3][8]float64, scratch *[2][8]uint64) {
 	panic("detect: ecod8 without AVX-512")
+}
+
+func transpose8x8(rows *[8]*float64, blocks int, dst unsafe.Pointer, stride int, keys bool) {
+	panic("detect: transpose8x8 without AVX-512")
 }

@@ -1,6 +1,9 @@
 package detect
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // ZScore scores a row by the mean robust z-score of its features: each
 // feature's distance from the baseline median in units of its scale
@@ -76,13 +79,23 @@ func (z *ZScore) ScoreBatch(X [][]float64, out []float64) {
 }
 
 // transpose8 stores the 8 rows of X, of d features each, feature by
-// feature in cols: feature j of row l at cols[8j+l].
+// feature in cols: feature j of row l at cols[8j+l]; 8 features at a
+// time by transpose8x8 where vectors allow, the rest one by one.
 func transpose8(cols []float64, X [][]float64, d int) {
 	cols = cols[:8*d]
+	var rows [8]*float64
 	for l, x := range X[:8] {
 		mustLen(x, d)
-		for j, v := range x {
-			cols[8*j+l] = v
+		rows[l] = unsafe.SliceData(x)
+	}
+	j := 0
+	if vectors && d >= 8 {
+		j = d &^ 7
+		transpose8x8(&rows, d/8, unsafe.Pointer(&cols[0]), 8*8, false)
+	}
+	for l, x := range X[:8] {
+		for k := j; k < d; k++ {
+			cols[8*k+l] = x[k]
 		}
 	}
 }
