@@ -43,52 +43,47 @@ func (b *Broker) decide(ctx context.Context, tx imgward.Tx, doc *identity.Docume
 	if doc.ImageID != id {
 		return perm("identity document is for another image")
 	}
-	in, err := tx.Instance(ctx, doc.InstanceID)
-	switch {
-	case errors.Is(errors.NotExist, err):
-		return perm("no such instance")
-	case err != nil:
+	// Every record the rules below read, in one statement; they are
+	// checked in the order that reading them one by one once set.
+	rc, err := tx.ReleaseContext(ctx, doc.InstanceID, id)
+	if err != nil {
 		return fail(err)
+	}
+	in := rc.Instance
+	switch {
+	case in == nil:
+		return perm("no such instance")
 	case in.State != imgward.InstanceRunning:
 		return perm("instance is " + string(in.State))
 	case in.ImageID != doc.ImageID || in.ProjectID != doc.ProjectID || in.UserID != doc.UserID:
 		return perm("identity document does not match the instance")
 	}
-	img, err := tx.Image(ctx, id)
-	if errors.Is(errors.NotExist, err) {
+	img := rc.Image
+	if img == nil {
 		return hidden("no such image")
-	} else if err != nil {
-		return fail(err)
 	}
 	var m *imgward.Member
 	if img.Owner != in.ProjectID && img.Visibility == imgward.Shared {
-		if m, err = tx.Member(ctx, id, in.ProjectID); errors.Is(errors.NotExist, err) {
-			m = nil
-		} else if err != nil {
-			return fail(err)
-		}
+		m = rc.Member
 	}
-	admin, err := b.quarantineAdmin(ctx, tx, img, in)
-	if err != nil {
-		return fail(err)
-	}
-	if see, use, why := catalog.MayUse(img, m, in.ProjectID, admin); !see {
+	if see, use, why := catalog.MayUse(img, m, in.ProjectID, quarantineAdmin(rc)); !see {
 		return hidden(why)
 	} else if !use {
 		return perm(why)
 	}
 	// A paid image's key goes only to the live instances of a project
 	// with an active subscription: cancelling stops releases at once.
-	if _, why, err := catalog.Entitlement(ctx, tx, img, in.ProjectID); err != nil {
-		return fail(err)
-	} else if why != "" {
-		return perm(why)
+	if img.ProductCode != "" {
+		if rc.Offer == nil {
+			return fail(errors.E(errors.NotExist, errors.Errorf("no offer issued product code %s", img.ProductCode)))
+		}
+		if _, why := catalog.Entitled(rc.Offer, rc.Subscription, in.ProjectID); why != "" {
+			return perm(why)
+		}
 	}
-	k, err := tx.ImageKey(ctx, id)
-	if errors.Is(errors.NotExist, err) {
+	k := rc.Key
+	if k == nil {
 		return perm(b.keyless(ctx, img))
-	} else if err != nil {
-		return fail(err)
 	}
 	if k.Owner != img.Owner {
 		return perm("image changed owner since it was sealed")
@@ -107,21 +102,16 @@ func (b *Broker) decide(ctx context.Context, tx imgward.Tx, doc *identity.Docume
 	return b.unseal(ctx, img, k, in)
 }
 
-// quarantineAdmin reports whether the user who launched in is an admin,
-// which only a quarantined image of another project asks: its key goes to
-// nobody but the owner's and admins' instances until it is cleared. The
-// role is read now, so an admin demoted since the launch gets no key.
-func (b *Broker) quarantineAdmin(ctx context.Context, tx imgward.Tx, img *imgward.Image, in *imgward.Instance) (bool, error) {
-	if !img.Quarantined || img.Owner == in.ProjectID {
-		return false, nil
+// quarantineAdmin reports whether the user who launched rc's instance is
+// an admin, which only a quarantined image of another project asks: its
+// key goes to nobody but the owner's and admins' instances until it is
+// cleared. The role is read at the release, so an admin demoted since the
+// launch gets no key.
+func quarantineAdmin(rc *imgward.ReleaseContext) bool {
+	if !rc.Image.Quarantined || rc.Image.Owner == rc.Instance.ProjectID {
+		return false
 	}
-	u, err := tx.User(ctx, in.UserID)
-	if errors.Is(errors.NotExist, err) {
-		return false, nil
-	} else if err != nil {
-		return false, err
-	}
-	return u.Role == imgward.RoleAdmin, nil
+	return rc.User != nil && rc.User.Role == imgward.RoleAdmin
 }
 
 // keyless explains why an image has no key: usually it is not protected,
