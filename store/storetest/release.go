@@ -178,3 +178,58 @@ func testReleaseContext(t *testing.T, s imgward.Store) {
 		}
 	}
 }
+
+// BenchReleaseReads measures, on s, the reads of a key release as one
+// statement (ReleaseContext) and as the separate reads it replaced
+// (instance, image, membership, entitlement, key record), all within one
+// read transaction, for an image with a product code.
+func BenchReleaseReads(b *testing.B, s imgward.Store) {
+	f := newReleaseFixture()
+	ctx := b.Context()
+	if err := s.Update(ctx, func(tx imgward.Tx) error { return f.create(ctx, tx) }); err != nil {
+		b.Fatal(err)
+	}
+	reads := map[string]func(tx imgward.Tx) error{
+		"one": func(tx imgward.Tx) error {
+			_, err := tx.ReleaseContext(ctx, f.inQ.ID, f.img.ID)
+			return err
+		},
+		"separate": func(tx imgward.Tx) error {
+			if _, err := tx.Instance(ctx, f.inQ.ID); err != nil {
+				return err
+			}
+			if _, err := tx.Image(ctx, f.img.ID); err != nil {
+				return err
+			}
+			if _, err := tx.Member(ctx, f.img.ID, f.inQ.ProjectID); err != nil {
+				return err
+			}
+			if _, _, err := tx.Entitlement(ctx, f.offer.ProductCode, f.inQ.ProjectID); err != nil {
+				return err
+			}
+			_, err := tx.ImageKey(ctx, f.img.ID)
+			return err
+		},
+	}
+	for _, name := range []string{"one", "separate"} {
+		// The first transaction notes the queries, which the next one
+		// runs prepared (as a store's statement cache does).
+		if err := s.View(ctx, reads[name]); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			err := s.View(ctx, func(tx imgward.Tx) error {
+				for range b.N {
+					if err := reads[name](tx); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
