@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) imgward.Store) {
 		{"Instances", testInstances},
 		{"ListInstances", testListInstances},
 		{"Audit", testAudit},
+		{"AuditTree", testAuditTree},
 		{"AuditConcurrent", func(t *testing.T, s imgward.Store) {
 			AppendConcurrently(t, []imgward.Store{s}, 8, 10)
 			if got := len(VerifyAudit(t, s)); got != 80 {
@@ -54,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) imgward.Store) {
 		{"Quarantine", testQuarantine},
 		{"ImageKeys", testImageKeys},
 		{"ListImageKeys", testListImageKeys},
+		{"ReleaseContext", testReleaseContext},
 		{"Nonces", testNonces},
 		{"NoncesConcurrent", testNoncesConcurrent},
 		{"Fingerprints", testFingerprints},

@@ -21,7 +21,12 @@ func (t *tx) CreateMember(ctx context.Context, m *imgward.Member) error {
 const memberCols = `image_id, member_id, status, created_at, updated_at`
 
 func scanMember(r interface{ Scan(...any) error }, m *imgward.Member) error {
-	return r.Scan(&m.ImageID, &m.MemberID, &m.Status, usec{&m.CreatedAt}, usec{&m.UpdatedAt})
+	return r.Scan(memberDests(m)...)
+}
+
+// memberDests lists where memberCols scan to.
+func memberDests(m *imgward.Member) []any {
+	return []any{&m.ImageID, &m.MemberID, &m.Status, usec{&m.CreatedAt}, usec{&m.UpdatedAt}}
 }
 
 func (t *tx) Member(ctx context.Context, img imgward.ImageID, member imgward.ProjectID) (*imgward.Member, error) {
@@ -75,8 +80,13 @@ func (t *tx) CreateInstance(ctx context.Context, in *imgward.Instance) error {
 const instanceCols = `id, image_id, project_id, user_id, host, state, created_at, terminated_at`
 
 func scanInstance(r interface{ Scan(...any) error }, in *imgward.Instance) error {
-	return r.Scan(&in.ID, &in.ImageID, &in.ProjectID, &in.UserID, &in.Host, &in.State,
-		usec{&in.CreatedAt}, usec{&in.TerminatedAt})
+	return r.Scan(instanceDests(in)...)
+}
+
+// instanceDests lists where instanceCols scan to.
+func instanceDests(in *imgward.Instance) []any {
+	return []any{&in.ID, &in.ImageID, &in.ProjectID, &in.UserID, &in.Host, &in.State,
+		usec{&in.CreatedAt}, usec{&in.TerminatedAt}}
 }
 
 func (t *tx) Instance(ctx context.Context, id imgward.InstanceID) (*imgward.Instance, error) {
