@@ -8,6 +8,9 @@
 #   scripts/pg-test-server.sh stop              # uses PGTEST_DIR
 #   scripts/pg-test-server.sh pause | resume    # stop the server, keeping its data, and start it again
 #
+# PGTEST_OPTS adds server options to start and resume, e.g. for a benchmark
+# run only: PGTEST_OPTS='-c shared_preload_libraries=pg_stat_statements'.
+#
 # start installs Debian's postgresql package if no server is found (as root),
 # and runs the server as the postgres user when run as root, since
 # PostgreSQL refuses to run as root. Only the export lines go to stdout.
@@ -82,8 +85,9 @@ start() {
 		|| die "initdb failed"
 	# fsync off: a test server need not survive a crash, and tests run faster.
 	as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
-		-o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" \
+		-o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200 ${PGTEST_OPTS:-}" \
 		start >&2 || { cat "$dir/log" >&2; die "server did not start"; }
+	echo "${PGTEST_OPTS:-}" >"$dir/opts"
 	log "PostgreSQL $("$bin/pg_ctl" --version | awk '{print $3}') on 127.0.0.1:$port, data in $dir"
 	echo "export IMGWARD_TEST_PG_DSN='postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable'"
 	echo "export PGTEST_DIR='$dir'"
@@ -113,7 +117,7 @@ resume() {
 	bin=$(find_bin) || die "pg_ctl not found"
 	port=$(cat "$dir/port")
 	as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
-		-o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" \
+		-o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200 $(cat "$dir/opts" 2>/dev/null)" \
 		start >&2 || { cat "$dir/log" >&2; die "server did not start again"; }
 }
 
