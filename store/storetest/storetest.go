@@ -37,6 +37,8 @@ func Run(t *testing.T, open func(t *testing.T) imgward.Store) {
 		{"ListImagesTags", testListImagesTags},
 		{"Instances", testInstances},
 		{"ListInstances", testListInstances},
+		{"LateWrites", testLateWrites},
+		{"ImageUse", testImageUse},
 		{"Audit", testAudit},
 		{"AuditConcurrent", func(t *testing.T, s imgward.Store) {
 			AppendConcurrently(t, []imgward.Store{s}, 8, 10)

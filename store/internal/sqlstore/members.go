@@ -21,7 +21,12 @@ func (t *tx) CreateMember(ctx context.Context, m *imgward.Member) error {
 const memberCols = `image_id, member_id, status, created_at, updated_at`
 
 func scanMember(r interface{ Scan(...any) error }, m *imgward.Member) error {
-	return r.Scan(&m.ImageID, &m.MemberID, &m.Status, usec{&m.CreatedAt}, usec{&m.UpdatedAt})
+	return r.Scan(memberDest(m)...)
+}
+
+// memberDest lists where the columns of memberCols go.
+func memberDest(m *imgward.Member) []any {
+	return []any{&m.ImageID, &m.MemberID, &m.Status, usec{&m.CreatedAt}, usec{&m.UpdatedAt}}
 }
 
 func (t *tx) Member(ctx context.Context, img imgward.ImageID, member imgward.ProjectID) (*imgward.Member, error) {
