@@ -402,10 +402,10 @@ type Tx interface {
 
 	CreateMember(ctx context.Context, m *Member) error
 	Member(ctx context.Context, img ImageID, member ProjectID) (*Member, error)
-	// ImageUse reads in one statement what deciding project's use of an
-	// image needs (see ImageUse), as a launch reads it. NotExist if the
+	// ImageMember reads an image and project's membership of it (nil if
+	// none) in one statement, as a launch reads them. NotExist if the
 	// image does not exist.
-	ImageUse(ctx context.Context, id ImageID, project ProjectID) (*ImageUse, error)
+	ImageMember(ctx context.Context, id ImageID, project ProjectID) (*Image, *Member, error)
 	// ListMembers lists the members of an image by creation time.
 	ListMembers(ctx context.Context, img ImageID) ([]Member, error)
 	UpdateMember(ctx context.Context, m *Member) error

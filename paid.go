@@ -121,22 +121,6 @@ type UsageRow struct {
 	Micros         int64 // instance-time within the window, in microseconds
 }
 
-// ImageUse is what a decision on one project's use of an image reads (Tx.
-// ImageUse): the image (with its product code), the project's membership,
-// and, when the image carries a product code, the offer that issued it and
-// the project's active subscription to that offer.
-type ImageUse struct {
-	Image *Image
-	// Member is the project's membership of the image; nil if none.
-	Member *Member
-	// Offer issued Image.ProductCode; nil if the image carries none or no
-	// offer issued it.
-	Offer *Offer
-	// Subscription is the project's active subscription to Offer; nil if
-	// none.
-	Subscription *Subscription
-}
-
 // PaidTx is the part of Tx that keeps offers, subscriptions and product
 // codes. Its errors follow Tx's: NotExist, Exist, stable order.
 type PaidTx interface {

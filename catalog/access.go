@@ -72,16 +72,15 @@ func loadAccess(ctx context.Context, tx imgward.Tx, p imgward.Principal, id imgw
 	return newAccess(op, p, img, m)
 }
 
-// loadUse is loadAccess for a launch: one read (Tx.ImageUse) that also
-// brings what the image's entitlement needs (useEntitlement).
-func loadUse(ctx context.Context, tx imgward.Tx, p imgward.Principal, id imgward.ImageID) (access, *imgward.ImageUse, error) {
-	const op = "catalog.loadUse"
-	u, err := tx.ImageUse(ctx, id, p.ProjectID)
+// loadAccessOne is loadAccess in one read (Tx.ImageMember), for a launch:
+// a round trip fewer for a member of a shared image.
+func loadAccessOne(ctx context.Context, tx imgward.Tx, p imgward.Principal, id imgward.ImageID) (access, error) {
+	const op = "catalog.loadAccess"
+	img, m, err := tx.ImageMember(ctx, id, p.ProjectID)
 	if err != nil {
-		return access{}, nil, errors.E(op, err)
+		return access{}, errors.E(op, err)
 	}
-	a, err := newAccess(op, p, u.Image, u.Member)
-	return a, u, err
+	return newAccess(op, p, img, m)
 }
 
 // newAccess is the caller's access to img, given its membership m (nil if

@@ -25,37 +25,15 @@ func Entitlement(ctx context.Context, tx imgward.Tx, img *imgward.Image, project
 		return nil, "", nil
 	}
 	o, sub, err := tx.Entitlement(ctx, img.ProductCode, project)
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, "", err
-	}
-	sub, why := entitled(o, sub, project)
-	return sub, why, nil
-}
-
-// useEntitlement is Entitlement on what Tx.ImageUse read, for u.Image and
-// the project u was read for.
-func useEntitlement(u *imgward.ImageUse, project imgward.ProjectID) (*imgward.Subscription, string, error) {
-	switch {
-	case u.Image.ProductCode == "":
-		return nil, "", nil
-	case u.Offer == nil:
-		// As Tx.Entitlement answers for a code no offer issued.
-		return nil, "", errors.E("catalog.Entitlement", errors.NotExist, errors.Msg("no offer issued the image's product code"))
-	}
-	sub, why := entitled(u.Offer, u.Subscription, project)
-	return sub, why, nil
-}
-
-// entitled decides project's use of an image whose product code offer o
-// issued, given project's active subscription to o (nil if none).
-func entitled(o *imgward.Offer, sub *imgward.Subscription, project imgward.ProjectID) (*imgward.Subscription, string) {
-	switch {
 	case o.Owner == project:
-		return nil, ""
+		return nil, "", nil
 	case sub == nil:
-		return nil, "subscribe to offer " + string(o.ID) + " first"
+		return nil, "subscribe to offer " + string(o.ID) + " first", nil
 	}
-	return sub, ""
+	return sub, "", nil
 }
 
 // checkCode refuses to widen who may see or use an image that carries

@@ -30,9 +30,7 @@ func (s *Service) Launch(ctx context.Context, p imgward.Principal, id imgward.Im
 	// quarantine, subscription) that only Updates change, and inserts rows
 	// of its own.
 	err := imgward.UpdateHot(ctx, s.store, func(tx imgward.Tx) error {
-		// The image, the caller's membership and the image's entitlement
-		// in one read.
-		a, u, err := loadUse(ctx, tx, p, id)
+		a, err := loadAccessOne(ctx, tx, p, id)
 		if err != nil {
 			var d *denial
 			if errors.As(err, &d) {
@@ -54,7 +52,7 @@ func (s *Service) Launch(ctx context.Context, p imgward.Principal, id imgward.Im
 			return denied("instance.launch", imageObject(id), "image is "+string(a.img.Status),
 				errors.E(op, errors.Conflict, errors.Msg("image is "+string(a.img.Status)+", not active")))
 		}
-		sub, why, err := useEntitlement(u, p.ProjectID)
+		sub, why, err := Entitlement(ctx, tx, a.img, p.ProjectID)
 		if err != nil {
 			return err
 		} else if why != "" {

@@ -38,7 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) imgward.Store) {
 		{"Instances", testInstances},
 		{"ListInstances", testListInstances},
 		{"LateWrites", testLateWrites},
-		{"ImageUse", testImageUse},
+		{"ImageMember", testImageMember},
 		{"Audit", testAudit},
 		{"AuditConcurrent", func(t *testing.T, s imgward.Store) {
 			AppendConcurrently(t, []imgward.Store{s}, 8, 10)
