@@ -49,6 +49,11 @@
 //
 // The member state machine and every other rule that only cold writes
 // touch stay under the exclusive lock, as before.
+//
+// Writes that a transaction queues to send with its COMMIT (a launch's
+// instance and audit entry, sqlstore.RunOnLater; write.go) still run in
+// the transaction, under its lock, before the COMMIT: the argument above
+// does not change, only the round trip they travel in.
 package postgres
 
 import (

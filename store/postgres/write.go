@@ -14,11 +14,12 @@ import (
 	"imgward/store/internal/sqlstore"
 )
 
-// A write transaction costs three round trips at least: its begin (with the
-// write lock), its reads, its commit. The begin and the commit each go as
-// one pgx batch (several statements, one Sync, one round trip) of
-// statements that pgx prepares once per connection, so the server neither
-// parses nor plans them again.
+// A write transaction is two round trips and one for each of its reads: its
+// begin (with the write lock) and its commit each go as one pgx batch
+// (several statements, one Sync, one round trip) of statements that pgx
+// prepares once per connection, so the server neither parses nor plans
+// them again. A round trip costs the node and the server more processor
+// time than most statements of a launch (docs/BENCHMARKS.md).
 //
 // The begin: READ COMMITTED explicit (see the package comment), so that a
 // server whose default_transaction_isolation is stricter cannot break the
