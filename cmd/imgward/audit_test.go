@@ -21,6 +21,7 @@ import (
 	"imgward"
 	"imgward/audit"
 	"imgward/server"
+	"imgward/store/storetest"
 )
 
 // auditServer starts imgward on SQLite and returns the admin, the data
@@ -101,8 +102,7 @@ func TestAuditAttacks(t *testing.T) {
 	// rebuild has the server rebuild its tree from the tampered entries,
 	// so that the database agrees with itself.
 	rebuild := func(t *testing.T, db *sql.DB) {
-		dbExec(t, db, `UPDATE audit_log SET leaf = NULL`)
-		dbExec(t, db, `DELETE FROM audit_tree`)
+		storetest.ForgetAuditTree(t, db, storetest.AuditSchema{Batches: true})
 	}
 	reseal := func(t *testing.T, db *sql.DB, seq int64, edit func(*imgward.AuditEntry)) {
 		e := imgward.AuditEntry{Seq: seq}
@@ -136,7 +136,7 @@ func TestAuditAttacks(t *testing.T) {
 		}, "log truncated", "log truncated"},
 		{"delete all", func(t *testing.T, db *sql.DB) {
 			dbExec(t, db, `DELETE FROM audit_log`)
-			dbExec(t, db, `DELETE FROM audit_tree`)
+			rebuild(t, db)
 		}, "the log has 0: the first missing entry is leaf 1", "log truncated"},
 		{"reorder entries 3 and 5", func(t *testing.T, db *sql.DB) {
 			dbExec(t, db, `UPDATE audit_log SET seq = -5 WHERE seq = 5`)

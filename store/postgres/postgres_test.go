@@ -130,7 +130,7 @@ var embedded = migrations
 
 func TestAuditTamper(t *testing.T) {
 	storetest.PostgresServer(t)
-	storetest.AuditTamper(t, true, func(t *testing.T) (imgward.Store, *sql.DB) {
+	storetest.AuditTamper(t, storetest.AuditSchema{Sequence: true}, func(t *testing.T) (imgward.Store, *sql.DB) {
 		dsn := storetest.PostgresDSN(t)
 		db, err := sql.Open("pgx", dsn)
 		if err != nil {
@@ -164,4 +164,10 @@ func upgrade(t *testing.T, version int, check func(*testing.T, *sql.DB, func() i
 		t.Fatal(err)
 	}
 	check(t, db, func() imgward.Store { return open(t, dsn) })
+}
+
+// TestAuditUpgrade checks that the audit log of a database before
+// migration 0015 keeps its leaves and tree and verifies after it.
+func TestAuditUpgrade(t *testing.T) {
+	upgrade(t, 15, storetest.AuditUpgrade(storetest.AuditSchema{Sequence: true}))
 }

@@ -80,7 +80,7 @@ var _ imgward.OneReader = (*Store)(nil)
 // With anonymous parameters, binding costs the same per parameter in any
 // statement; beyond 768 (128 snapshots), larger statements measured no
 // faster.
-var dialect = sqlstore.Dialect{Name: "sqlite", Kind: kind, Anonymous: true, MaxParams: 768,
+var dialect = sqlstore.Dialect{Name: "sqlite", Kind: kind, Anonymous: true, MaxParams: 768, AuditBatches: true,
 	HasTag: func(col, param string) string {
 		return "EXISTS (SELECT 1 FROM json_each(" + col + ") t WHERE t.value = " + param + ")"
 	},

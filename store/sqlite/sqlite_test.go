@@ -95,7 +95,7 @@ func TestFiles(t *testing.T) {
 }
 
 func TestAuditTamper(t *testing.T) {
-	storetest.AuditTamper(t, false, func(t *testing.T) (imgward.Store, *sql.DB) {
+	storetest.AuditTamper(t, storetest.AuditSchema{Batches: true}, func(t *testing.T) (imgward.Store, *sql.DB) {
 		path := filepath.Join(t.TempDir(), "imgward.db")
 		s, err := Open(t.Context(), path)
 		if err != nil {
@@ -132,8 +132,8 @@ func upgrade(t *testing.T, version int, check func(*testing.T, *sql.DB, func() i
 	if err := sqlstore.Migrate(t.Context(), db, storetest.MigrationsBefore(t, sub, version), &dialect); err != nil {
 		t.Fatal(err)
 	}
+	// db stays open beside the store, as a second connection would.
 	check(t, db, func() imgward.Store {
-		db.Close()
 		s, err := Open(t.Context(), path)
 		if err != nil {
 			t.Fatal(err)
@@ -141,4 +141,10 @@ func upgrade(t *testing.T, version int, check func(*testing.T, *sql.DB, func() i
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
+}
+
+// TestAuditUpgrade checks that the audit log of a database before
+// migration 0015 keeps its leaves and tree and verifies after it.
+func TestAuditUpgrade(t *testing.T) {
+	upgrade(t, 15, storetest.AuditUpgrade(storetest.AuditSchema{Batches: true}))
 }

@@ -11,21 +11,29 @@ import (
 	"imgward/audit"
 )
 
+// AuditSchema says how a store keeps its audit log, for the tests that
+// tamper with its tables.
+type AuditSchema struct {
+	// Sequence: entries are numbered from the audit_log_seq sequence
+	// (PostgreSQL), which the test sets after inserting old entries.
+	Sequence bool
+	// Batches: the leaves are rows of audit_batches (SQLite), not a
+	// column of audit_log.
+	Batches bool
+}
+
 // AuditTamper runs the attacks on the audit log that a checkpoint kept
 // outside the database must reveal, each on a fresh store: open returns a
 // store and a second connection to its database, through which the test
 // tampers as an attacker with the database would. Every attack must be
 // detected, and the first differing entry named.
-// sequence tells that the store numbers entries from the audit_log_seq
-// sequence (PostgreSQL), which the test sets after inserting old entries.
-func AuditTamper(t *testing.T, sequence bool, open func(t *testing.T) (imgward.Store, *sql.DB)) {
+func AuditTamper(t *testing.T, schema AuditSchema, open func(t *testing.T) (imgward.Store, *sql.DB)) {
 	const n = 30
 	// rebuild makes the store forget its tree and build it again from the
 	// (tampered) entries, so that the store's own hashes agree with them:
 	// only the checkpoints outside can tell.
 	rebuild := func(t *testing.T, db *sql.DB) {
-		mustExec(t, db, `UPDATE audit_log SET leaf = NULL`)
-		mustExec(t, db, `DELETE FROM audit_tree`)
+		ForgetAuditTree(t, db, schema)
 	}
 	// reseal recomputes entry seq's hash as an attacker would, after an
 	// edit, through the store's own code.
@@ -49,8 +57,7 @@ func AuditTamper(t *testing.T, sequence bool, open func(t *testing.T) (imgward.S
 	}{
 		{"delete the last entry", false, func(t *testing.T, s imgward.Store, db *sql.DB) {
 			mustExec(t, db, `DELETE FROM audit_log WHERE seq = $1`, n)
-			mustExec(t, db, `DELETE FROM audit_tree`)
-			mustExec(t, db, `UPDATE audit_log SET leaf = NULL`)
+			rebuild(t, db)
 		}, "log truncated: checkpoint of 30 entries, the log has 29: the first missing entry is leaf 30"},
 		{"delete the last 10", false, func(t *testing.T, s imgward.Store, db *sql.DB) {
 			mustExec(t, db, `DELETE FROM audit_log WHERE seq > $1`, n-10)
@@ -58,7 +65,7 @@ func AuditTamper(t *testing.T, sequence bool, open func(t *testing.T) (imgward.S
 		}, "the log has 20: the first missing entry is leaf 21"},
 		{"delete all", false, func(t *testing.T, s imgward.Store, db *sql.DB) {
 			mustExec(t, db, `DELETE FROM audit_log`)
-			mustExec(t, db, `DELETE FROM audit_tree`)
+			rebuild(t, db)
 		}, "the log has 0: the first missing entry is leaf 1"},
 		{"edit an entry", false, func(t *testing.T, s imgward.Store, db *sql.DB) {
 			mustExec(t, db, `UPDATE audit_log SET actor = 'someone-else' WHERE seq = 12`)
@@ -87,7 +94,14 @@ func AuditTamper(t *testing.T, sequence bool, open func(t *testing.T) (imgward.S
 			reseal(t, s, db, 9)
 			rebuild(t, db)
 		}, "entry 5 (leaf 5): differs from checkpoint of 5 entries"},
-		{"swap two leaves", false, func(t *testing.T, s imgward.Store, db *sql.DB) {
+		{"swap leaves", false, func(t *testing.T, s imgward.Store, db *sql.DB) {
+			if schema.Batches {
+				// Leaves 1..5 and 6..10 (Integrate adds 5 at a time).
+				mustExec(t, db, `UPDATE audit_batches SET first_leaf = -1 WHERE first_leaf = 1`)
+				mustExec(t, db, `UPDATE audit_batches SET first_leaf = 1 WHERE first_leaf = 6`)
+				mustExec(t, db, `UPDATE audit_batches SET first_leaf = 6 WHERE first_leaf = -1`)
+				return
+			}
 			mustExec(t, db, `UPDATE audit_log SET leaf = -1 WHERE leaf = 3`)
 			mustExec(t, db, `UPDATE audit_log SET leaf = 3 WHERE leaf = 4`)
 			mustExec(t, db, `UPDATE audit_log SET leaf = 4 WHERE leaf = -1`)
@@ -131,7 +145,7 @@ func AuditTamper(t *testing.T, sequence bool, open func(t *testing.T) (imgward.S
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 				e.Seq, e.Time.UnixMicro(), e.Actor, e.Action, e.Object, e.Result, e.Reason, e.Prev, e.Hash)
 		}
-		if sequence {
+		if schema.Sequence {
 			// PostgreSQL's sequence started before these rows existed.
 			mustExec(t, db, `SELECT setval('audit_log_seq', 6, false)`)
 		}
@@ -161,6 +175,19 @@ func checkpoint(t *testing.T, s imgward.Store) audit.Checkpoint {
 		return err
 	})
 	return c
+}
+
+// ForgetAuditTree makes the store of db forget its audit tree, as an
+// attacker would after an edit, so that its next integration builds the
+// tree again from the entries as they are.
+func ForgetAuditTree(t *testing.T, db *sql.DB, schema AuditSchema) {
+	t.Helper()
+	if schema.Batches {
+		mustExec(t, db, `DELETE FROM audit_batches`)
+	} else {
+		mustExec(t, db, `UPDATE audit_log SET leaf = NULL`)
+	}
+	mustExec(t, db, `DELETE FROM audit_tree`)
 }
 
 func mustExec(t *testing.T, db *sql.DB, q string, args ...any) {

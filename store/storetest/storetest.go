@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) imgward.Store) {
 		{"LateWrites", testLateWrites},
 		{"ImageMember", testImageMember},
 		{"Audit", testAudit},
+		{"AuditTree", testAuditTree},
 		{"AuditConcurrent", func(t *testing.T, s imgward.Store) {
 			AppendConcurrently(t, []imgward.Store{s}, 8, 10)
 			if got := len(VerifyAudit(t, s)); got != 80 {

@@ -3,10 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"strings"
 	"time"
-
-	"golang.org/x/mod/sumdb/tlog"
 
 	"imgward"
 	"imgward/audit"
@@ -92,26 +89,57 @@ type Group struct{ next int64 }
 // Forget drops what g knows, after a rollback.
 func (g *Group) Forget() { g.next = 0 }
 
-const auditColumns = `seq, time, actor, action, object, result, reason, prev, hash, leaf`
-
 // ListAudit lists up to limit entries after seq after; a limit of 0 means
 // no limit, as in imgward.ImageFilter.
 func (t *tx) ListAudit(ctx context.Context, after int64, limit int) ([]imgward.AuditEntry, error) {
-	return t.listAudit(ctx, "ListAudit", "seq", after, limit)
+	const op = "ListAudit"
+	if limit < 0 {
+		return nil, t.d.wrap(op, errors.E(errors.Invalid, errors.Msg("invalid limit")))
+	}
+	var q query
+	stmt := `SELECT ` + auditColumns + `, ` + t.leafOf("a") + ` FROM audit_log a WHERE a.seq > ` + q.arg(after) + ` ORDER BY a.seq`
+	return t.listAudit(ctx, op, stmt, &q, limit)
 }
 
 // ListAuditLeaves lists up to limit integrated entries after leaf after,
 // in the tree's order.
 func (t *tx) ListAuditLeaves(ctx context.Context, after int64, limit int) ([]imgward.AuditEntry, error) {
-	return t.listAudit(ctx, "ListAuditLeaves", "leaf", after, limit)
-}
-
-func (t *tx) listAudit(ctx context.Context, op, by string, after int64, limit int) ([]imgward.AuditEntry, error) {
+	const op = "ListAuditLeaves"
 	if limit < 0 {
 		return nil, t.d.wrap(op, errors.E(errors.Invalid, errors.Msg("invalid limit")))
 	}
 	var q query
-	stmt := `SELECT ` + auditColumns + ` FROM audit_log WHERE ` + by + ` > ` + q.arg(after) + ` ORDER BY ` + by
+	stmt := `SELECT ` + auditColumns + `, a.leaf FROM audit_log a WHERE a.leaf > ` + q.arg(after) + ` ORDER BY a.leaf`
+	if t.d.AuditBatches {
+		// From the batch that holds leaf after+1 on, batch by batch in
+		// leaf order and each in seq order: both indexes walked in order,
+		// so a page costs its own rows, not the log's.
+		stmt = `SELECT ` + auditColumns + `, b.first_leaf + a.seq - b.first_seq
+			FROM audit_batches b JOIN audit_log a ON a.seq >= b.first_seq AND a.seq <= b.last_seq
+			WHERE b.first_leaf >= COALESCE((SELECT MAX(first_leaf) FROM audit_batches WHERE first_leaf <= ` + q.arg(after+1) + `), 0)
+			AND b.first_leaf + a.seq - b.first_seq > ` + q.arg(after) + `
+			ORDER BY b.first_leaf, a.seq`
+	}
+	return t.listAudit(ctx, op, stmt, &q, limit)
+}
+
+// auditColumns are the columns of an entry, of audit_log a, in the order
+// listAudit scans them; its leaf comes after them.
+const auditColumns = `a.seq, a.time, a.actor, a.action, a.object, a.result, a.reason, a.prev, a.hash`
+
+// leafOf is the SQL expression of the leaf of entry row a, NULL while it
+// is pending. With batches, that is the batch with the greatest first_seq
+// not above a's, if a's seq is not past its end: one step of the primary
+// key's index, also for a pending entry.
+func (t *tx) leafOf(a string) string {
+	if !t.d.AuditBatches {
+		return a + `.leaf`
+	}
+	return `(SELECT CASE WHEN b.last_seq >= ` + a + `.seq THEN b.first_leaf + ` + a + `.seq - b.first_seq END
+		FROM audit_batches b WHERE b.first_seq <= ` + a + `.seq ORDER BY b.first_seq DESC LIMIT 1)`
+}
+
+func (t *tx) listAudit(ctx context.Context, op, stmt string, q *query, limit int) ([]imgward.AuditEntry, error) {
 	if limit > 0 {
 		stmt += ` LIMIT ` + q.arg(limit)
 	}
@@ -131,162 +159,4 @@ func (t *tx) listAudit(ctx context.Context, op, by string, after int64, limit in
 		return err
 	})
 	return es, err
-}
-
-// AuditTreeSize returns the number of integrated entries: leaves are 1..n.
-func (t *tx) AuditTreeSize(ctx context.Context) (int64, error) {
-	var n int64
-	err := t.queryRow(ctx, `SELECT COALESCE(MAX(leaf), 0) FROM audit_log`).Scan(&n)
-	return n, t.d.wrap("AuditTreeSize", err)
-}
-
-// AuditHashes reads stored tree hashes by index.
-func (t *tx) AuditHashes(ctx context.Context, indexes []int64) ([][]byte, error) {
-	const op = "AuditHashes"
-	got := make(map[int64][]byte, len(indexes))
-	err := t.chunks(len(indexes), 1, func(lo, hi int) error {
-		var q query
-		ps := make([]string, 0, hi-lo)
-		for _, x := range indexes[lo:hi] {
-			ps = append(ps, q.arg(x))
-		}
-		return t.list(ctx, op, `SELECT idx, hash FROM audit_tree WHERE idx IN (`+strings.Join(ps, ", ")+`)`, q.args,
-			func(r *sql.Rows) error {
-				var x int64
-				var h []byte
-				err := r.Scan(&x, &h)
-				got[x] = h
-				return err
-			})
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([][]byte, len(indexes))
-	for i, x := range indexes {
-		if out[i] = got[x]; len(out[i]) != tlog.HashSize {
-			return nil, t.d.wrap(op, errors.E(errors.NotExist, errors.Msg("audit tree hash missing")))
-		}
-	}
-	return out, nil
-}
-
-// IntegrateAudit adds pending entries to the tree, in Seq order. The
-// Dialect's AuditLock keeps integrations apart across nodes; it is not the
-// write lock, so appends go on meanwhile. An entry appended by a
-// transaction that commits later than a higher Seq's simply takes a later
-// leaf: the leaf order, not Seq, is the log's order.
-func (t *tx) IntegrateAudit(ctx context.Context, max int) (int64, int, error) {
-	const op = "IntegrateAudit"
-	if max < 1 {
-		return 0, 0, t.d.wrap(op, errors.E(errors.Invalid, errors.Msg("invalid batch size")))
-	}
-	if t.d.AuditLock != nil {
-		if err := t.d.AuditLock(ctx, t.q); err != nil {
-			return 0, 0, t.d.wrap(op, err)
-		}
-	}
-	n, err := t.AuditTreeSize(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	type pending struct {
-		seq  int64
-		hash []byte
-	}
-	var ps []pending
-	var q query
-	err = t.list(ctx, op, `SELECT seq, hash FROM audit_log WHERE leaf IS NULL ORDER BY seq LIMIT `+q.arg(max), q.args,
-		func(r *sql.Rows) error {
-			var p pending
-			err := r.Scan(&p.seq, &p.hash)
-			ps = append(ps, p)
-			return err
-		})
-	if err != nil || len(ps) == 0 {
-		return n, 0, err
-	}
-	// The batch's own hashes are read back from memory, older ones from
-	// the table.
-	fresh := map[int64]tlog.Hash{}
-	reader := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(indexes))
-		var old []int64
-		for i, x := range indexes {
-			if h, ok := fresh[x]; ok {
-				out[i] = h
-			} else {
-				old = append(old, x)
-			}
-		}
-		if len(old) == 0 {
-			return out, nil
-		}
-		hs, err := t.AuditHashes(ctx, old)
-		if err != nil {
-			return nil, err
-		}
-		j := 0
-		for i, x := range indexes {
-			if _, ok := fresh[x]; !ok {
-				copy(out[i][:], hs[j])
-				j++
-			}
-		}
-		return out, nil
-	})
-	type stored struct {
-		idx  int64
-		hash tlog.Hash
-	}
-	var add []stored
-	runStart := 0 // index in ps of the current run of consecutive seqs
-	// With Arrays, the leaves go in one UPDATE from two arrays, whatever
-	// the gaps between seqs: on PostgreSQL, hot writes of several nodes
-	// commit out of seq order, and one that took a seq and wrote no entry
-	// (a refused launch) leaves a gap, so runs can be short.
-	var seqs, leaves []int64
-	for i, p := range ps {
-		hs, err := tlog.StoredHashes(n, p.hash, reader)
-		if err != nil {
-			return 0, 0, t.d.wrap(op, errors.E(errors.Internal, err))
-		}
-		base := tlog.StoredHashIndex(0, n)
-		for j, h := range hs {
-			fresh[base+int64(j)] = h
-			add = append(add, stored{base + int64(j), h})
-		}
-		n++
-		if t.d.Arrays {
-			seqs, leaves = append(seqs, p.seq), append(leaves, n)
-			continue
-		}
-		// One UPDATE per run of consecutive seqs, the usual case, rather
-		// than one per entry: the integrator holds SQLite's one writer.
-		if i+1 < len(ps) && ps[i+1].seq == p.seq+1 {
-			continue
-		}
-		first := p.seq - int64(i-runStart)
-		if err := t.exec(ctx, op, `UPDATE audit_log SET leaf = seq + $1 WHERE seq >= $2 AND seq <= $3`,
-			n-p.seq, first, p.seq); err != nil {
-			return 0, 0, err
-		}
-		runStart = i + 1
-	}
-	if len(seqs) > 0 {
-		if err := t.exec(ctx, op, `UPDATE audit_log SET leaf = v.leaf
-			FROM unnest($1::bigint[], $2::bigint[]) AS v(seq, leaf) WHERE audit_log.seq = v.seq`,
-			seqs, leaves); err != nil {
-			return 0, 0, err
-		}
-	}
-	err = t.chunks(len(add), 2, func(lo, hi int) error {
-		var q query
-		vs := make([]string, 0, hi-lo)
-		for _, a := range add[lo:hi] {
-			vs = append(vs, "("+q.arg(a.idx)+", "+q.arg(a.hash[:])+")")
-		}
-		return t.exec(ctx, op, `INSERT INTO audit_tree (idx, hash) VALUES `+strings.Join(vs, ", "), q.args...)
-	})
-	return n, len(ps), err
 }

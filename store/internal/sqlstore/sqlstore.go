@@ -39,6 +39,14 @@ type Dialect struct {
 	// sequence number without a lock (a PostgreSQL sequence); the default,
 	// MAX(seq)+1, relies on a single writer.
 	AuditSeq string
+	// AuditBatches keeps the audit tree's leaves as batches, runs of
+	// consecutive seqs that took consecutive leaves (audit_batches),
+	// instead of a leaf in every entry, so that an entry's row is written
+	// once: an entry's leaf follows from its seq, and pending entries are
+	// those past the last batch. It needs a log whose entries commit in seq
+	// order, as SQLite's one writer's do; PostgreSQL's sequence leaves gaps
+	// that commits fill out of order, so there each entry gets its leaf.
+	AuditBatches bool
 	// AuditLock, if set, keeps IntegrateAudit runs apart across processes.
 	// It is taken by the integrator only, never by an append.
 	AuditLock func(ctx context.Context, q Querier) error
