@@ -66,6 +66,9 @@ func (t *tx) execLater(ctx context.Context, op, query string, args ...any) error
 // After a failure the transaction is aborted: every later statement fails,
 // and RunOnLater reports this first error.
 func (t *tx) flush(ctx context.Context) error {
+	if !t.pipe {
+		return nil
+	}
 	if t.failed != nil {
 		return t.failed
 	}
