@@ -76,6 +76,13 @@ type ProtectionTx interface {
 	// record in pages of bounded size this way.
 	ListImageKeys(ctx context.Context, after ImageID, limit int) ([]ImageKey, error)
 
+	// ReleaseContext reads, in one statement, the records that a key
+	// release by instance of image's key is decided on (see
+	// ReleaseContext). A record that is absent is nil, not an error: the
+	// caller decides what each absence means. Errors only when the store
+	// fails.
+	ReleaseContext(ctx context.Context, instance InstanceID, image ImageID) (*ReleaseContext, error)
+
 	// UseNonce records nonce as used until expiresAt. Conflict if it is
 	// recorded and its expiry is after now; an expired record is reused.
 	UseNonce(ctx context.Context, nonce string, expiresAt, now time.Time) error
@@ -125,4 +132,29 @@ type StaleBlob struct {
 	Key       string // the BlobStore key
 	ImageID   ImageID
 	CreatedAt time.Time
+}
+
+// ReleaseContext is what a key release is decided on, read at once
+// (ProtectionTx.ReleaseContext): one statement is one round trip and one
+// consistent snapshot, where reading each record on its own was five or
+// six. The records that depend on the instance (Member, User,
+// Subscription) are those of its project and user, and nil when it is
+// absent; those that depend on the image (Member, Offer, Key) nil when the
+// image is.
+type ReleaseContext struct {
+	Instance *Instance // nil: no such instance
+	Image    *Image    // nil: no such image
+	// Member is the instance's project's membership of the image,
+	// whatever its status; nil when it has none.
+	Member *Member
+	// User is the user who launched the instance, whose role decides
+	// whether a quarantined image's key may go to it; nil when absent.
+	User *User
+	// Offer issued the image's product code (Image.ProductCode); nil
+	// when the image has none, or no offer issued it.
+	Offer *Offer
+	// Subscription is the instance's project's active subscription to
+	// Offer; nil when it has none (a cancelled one never counts).
+	Subscription *Subscription
+	Key          *ImageKey // the image's key record; nil when it has none
 }

@@ -25,15 +25,24 @@ func Entitlement(ctx context.Context, tx imgward.Tx, img *imgward.Image, project
 		return nil, "", nil
 	}
 	o, sub, err := tx.Entitlement(ctx, img.ProductCode, project)
-	switch {
-	case err != nil:
+	if err != nil {
 		return nil, "", err
-	case o.Owner == project:
-		return nil, "", nil
-	case sub == nil:
-		return nil, "subscribe to offer " + string(o.ID) + " first", nil
 	}
-	return sub, "", nil
+	sub, why := Entitled(o, sub, project)
+	return sub, why, nil
+}
+
+// Entitled is Entitlement on records read already: o issued the image's
+// product code, and sub is project's active subscription to o (nil when it
+// has none).
+func Entitled(o *imgward.Offer, sub *imgward.Subscription, project imgward.ProjectID) (*imgward.Subscription, string) {
+	switch {
+	case o.Owner == project:
+		return nil, ""
+	case sub == nil:
+		return nil, "subscribe to offer " + string(o.ID) + " first"
+	}
+	return sub, ""
 }
 
 // checkCode refuses to widen who may see or use an image that carries

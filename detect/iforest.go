@@ -50,6 +50,7 @@ type tree struct {
 	feat []int
 	leaf []float64
 	key  []uint64 // thr as orderKey, for ScoreBatch
+	off  []int    // feat times rowBlock*8: the byte offset of the node's column in ScoreBatch's block
 }
 
 // NewIForest returns an unfitted isolation forest.
@@ -102,8 +103,12 @@ func (f *IForest) Fit(X [][]float64) error {
 	for i, v := range thr {
 		keys[i] = orderKey(v)
 	}
+	offs := make([]int, trees*w)
+	for i, j := range feat {
+		offs[i] = j * rowBlock * 8
+	}
 	for t := range f.forest {
-		f.forest[t].key = keys[t*w : (t+1)*w]
+		f.forest[t].key, f.forest[t].off = keys[t*w:(t+1)*w], offs[t*w:(t+1)*w]
 	}
 	return nil
 }

@@ -42,7 +42,8 @@ func (t *tree) down(i int, x []float64) int {
 func lessBit(a, b float64) int { return int(math.Float64bits(a-b) >> 63) }
 
 // rowBlock is the number of rows ScoreBatch walks through each tree
-// before moving on, few enough that they stay in the processor's cache.
+// before moving on, few enough that they stay in the processor's cache;
+// a multiple of the 8 rows topLevels takes at a time.
 const rowBlock = 128
 
 // ScoreBatch implements BatchScorer. It scores X block by block, and each
@@ -58,6 +59,9 @@ const rowBlock = 128
 // unsigned order is lessBit's: a step is an integer subtraction whose
 // borrow is added into the doubled node index (SUBQ, ADCQ), where
 // lessBit's takes a floating-point subtraction and two moves of its sign.
+// The block is stored feature by feature (a column of rowBlock keys for
+// each), so that the top levels of a tree, whose few nodes every row
+// passes, read whole columns (see topLevels).
 func (f *IForest) ScoreBatch(X [][]float64, out []float64) {
 	out = out[:len(X)]
 	for _, x := range X {
@@ -65,16 +69,37 @@ func (f *IForest) ScoreBatch(X [][]float64, out []float64) {
 	}
 	sc := f.scratch()
 	defer f.pool.Put(sc)
-	rows, at := sc.rows, sc.at
+	cols, at := sc.cols, sc.at
 	for lo := 0; lo < len(X); lo += rowBlock {
 		hi := min(lo+rowBlock, len(X))
-		for r, x := range X[lo:hi] {
-			keys := rows[r*f.d : (r+1)*f.d] // one array: the row of node lookups is r*d+feat
-			for j, v := range x[:len(keys)] {
-				keys[j] = rowKey(v)
+		f.keys(cols, X[lo:hi])
+		f.scoreBlock(cols, at[:hi-lo], out[lo:hi])
+	}
+}
+
+// keys stores the rows of X, at most rowBlock, as rowKeys in the block
+// cols, feature by feature (see blockScratch): 8 rows and 8 features at a
+// time by transpose8x8 where vectors allow, the rest one by one.
+func (f *IForest) keys(cols []uint64, X [][]float64) {
+	r := 0
+	if vectors && f.d >= 8 {
+		var rows [8]*float64
+		for ; r+8 <= len(X); r += 8 {
+			for l, x := range X[r : r+8] {
+				rows[l] = unsafe.SliceData(x)
+			}
+			transpose8x8(&rows, f.d/8, unsafe.Pointer(&cols[r]), rowBlock*8, true)
+			for l, x := range X[r : r+8] {
+				for j := f.d &^ 7; j < f.d; j++ {
+					cols[j*rowBlock+r+l] = rowKey(x[j])
+				}
 			}
 		}
-		f.scoreBlock(rows[:(hi-lo)*f.d], at[:hi-lo], out[lo:hi])
+	}
+	for ; r < len(X); r++ {
+		for j, v := range X[r][:f.d] {
+			cols[j*rowBlock+r] = rowKey(v)
+		}
 	}
 }
 
@@ -116,28 +141,32 @@ func rowKey(v float64) uint64 {
 	return b | 1<<63
 }
 
-// blockScratch is ScoreBatch's space for one block: its rows (as rowKeys)
-// and their nodes. It is pooled, since the pipeline scores in chunks of a
-// few hundred rows and a block's rows, freshly allocated, were most of
-// the garbage of scoring.
+// blockScratch is ScoreBatch's space for one block: its keys, column by
+// column, and each row's node. It is pooled, since the pipeline scores in
+// chunks of a few hundred rows and a block's rows, freshly allocated,
+// were most of the garbage of scoring.
 type blockScratch struct {
-	rows []uint64
+	cols []uint64 // feature j's key of row r at j*rowBlock+r
 	at   []uint64
 }
 
 func (f *IForest) scratch() *blockScratch {
-	if sc, ok := f.pool.Get().(*blockScratch); ok && len(sc.rows) == rowBlock*f.d {
+	if sc, ok := f.pool.Get().(*blockScratch); ok && len(sc.cols) == rowBlock*f.d {
 		return sc
 	}
-	return &blockScratch{rows: make([]uint64, rowBlock*f.d), at: make([]uint64, rowBlock)}
+	return &blockScratch{cols: make([]uint64, rowBlock*f.d), at: make([]uint64, rowBlock)}
 }
 
-// scoreBlock scores the len(out) rows stored one after the other in rows,
-// using at for each row's current node. Every row starts at the root, so
-// the first step reads one node for all of them, and the last step adds
-// the leaf's path length at once instead of storing the node.
-func (f *IForest) scoreBlock(rows []uint64, at []uint64, out []float64) {
+// scoreBlock scores the len(out) rows of the block cols (see
+// blockScratch), using at for each row's current node. Every row starts
+// at the root, so the top levels read few nodes for all of them, and the
+// last step adds the leaf's path length at once instead of storing the
+// node.
+func (f *IForest) scoreBlock(cols []uint64, at []uint64, out []float64) {
 	clear(out)
+	if len(cols) != rowBlock*f.d || len(at) > rowBlock {
+		panic("detect: IForest block of the wrong size") // the descents below rely on it
+	}
 	for i := range f.forest {
 		t := &f.forest[i]
 		switch f.depth { // trees of 1 or 2 sample rows have no step between root and leaf
@@ -146,20 +175,19 @@ func (f *IForest) scoreBlock(rows []uint64, at []uint64, out []float64) {
 				out[r] += t.leaf[0]
 			}
 		case 1:
-			t.root(at, rows, f.d)
+			t.root(at, cols)
 			for r, i := range at {
 				out[r] += t.leaf[int(i)-f.width]
 			}
 		default:
-			t.root(at, rows, f.d)
-			mid := f.depth - 2
+			mid := f.depth - 1 - t.top(at, cols, f.depth) // levels left above the leaves' parents
 			for ; mid >= 2; mid -= 2 {
-				t.descend2(at, rows, f.d)
+				t.descend2(at, cols)
 			}
 			if mid == 1 {
-				t.descend(at, rows, f.d)
+				t.descend(at, cols)
 			}
-			t.descendLeaf(at, rows, f.d, out)
+			t.descendLeaf(at, cols, out)
 		}
 	}
 	k := -1 / float64(len(f.forest)) / f.norm
@@ -167,6 +195,30 @@ func (f *IForest) scoreBlock(rows []uint64, at []uint64, out []float64) {
 		out[i] = math.Exp2(s * k)
 	}
 }
+
+// vectors is whether the detectors score with their AVX-512 kernels
+// (topLevels, zscore8) where the processor has them; the tests turn it
+// off to check that the code in Go gives the same bits.
+var vectors = hasAVX512
+
+// top takes the rows from the root down the top levels of the tree and
+// returns how many levels it took: topLevels' when the processor has them
+// and the tree is deep enough that a level is left for descendLeaf, else
+// the root's one.
+func (t *tree) top(at []uint64, cols []uint64, depth int) int {
+	if vectors && depth > topDepth && len(t.key) > 1<<topDepth && len(t.off) > 1<<topDepth {
+		topLevels(unsafe.SliceData(at[:cap(at)]), (len(at)+7)/8, unsafe.SliceData(cols),
+			(*[1 << topDepth]int)(t.off), (*[1 << topDepth]uint64)(t.key))
+		return topDepth
+	}
+	t.root(at, cols)
+	return 1
+}
+
+// topDepth is the number of levels topLevels takes: 15 nodes, whose keys
+// fit two vector registers; a fifth level would read 16 columns for each 8
+// rows, as many loads as the scalar steps it would replace.
+const topDepth = 4
 
 // child returns the child of node i for a row whose key at the node's
 // feature is x and the node's key thr, as down does: 2i plus the borrow
@@ -177,80 +229,78 @@ func child(i, x, thr uint64) uint64 {
 	return c
 }
 
-// root sets at[r] to the child of the root that row r of rows goes to, as
+// root sets at[r] to the child of the root that row r of cols goes to, as
 // down does.
-func (t *tree) root(at []uint64, rows []uint64, d int) {
-	off, thr := t.feat[1], t.key[1]
-	for r := range at {
-		at[r] = child(1, rows[off], thr)
-		off += d
+func (t *tree) root(at []uint64, cols []uint64) {
+	col, thr := cols[t.off[1]/8:][:len(at)], t.key[1]
+	for r, x := range col {
+		at[r] = child(1, x, thr)
 	}
 }
 
-// descend moves each row r of rows (d values each) from node at[r] to its
-// child, as down does. Node indexes are below len(key), a power of two:
-// masking them leaves them unchanged and spares the bounds checks. It is
-// kept out of line: inlined into scoreBlock, its loop variables were
-// spilled to the stack, and the forest scored about a tenth slower.
+// descend moves each row r of cols from node at[r] to its child, as down
+// does. Node indexes are below len(key), a power of two: masking them
+// leaves them unchanged and spares the bounds checks; a node's column
+// offset is below len(cols)*8-rowBlock*8 (see tree.off), and r below
+// rowBlock (scoreBlock checks both lengths). It is kept out of line:
+// inlined into scoreBlock, its loop variables were spilled to the stack,
+// and the forest scored about a tenth slower.
 //
 //go:noinline
-func (t *tree) descend(at []uint64, rows []uint64, d int) {
+func (t *tree) descend(at []uint64, cols []uint64) {
 	key := t.key
-	if len(key) == 0 || len(t.feat) < len(key) {
+	if len(key) == 0 || len(t.off) < len(key) {
 		return
 	}
-	feat, m, off := t.feat[:len(key)], uint64(len(key)-1), 0
+	off, m := t.off[:len(key)], uint64(len(key)-1)
+	col := unsafe.Pointer(unsafe.SliceData(cols))
 	for r, i := range at {
 		i &= m
-		at[r] = child(i, rows[off+feat[i]], key[i])
-		off += d
+		at[r] = child(i, *(*uint64)(unsafe.Add(col, off[i]+r*8)), key[i])
 	}
 }
 
 // descend2 takes each row two levels down, as two calls of descend do,
 // with fewer instructions a step: the row's node is loaded and stored
-// once for the two, and neither the row's values nor the node's feature
-// and key take a bounds check or a mask (masks instead of checks were
-// about 5% slower). All are in range: rows holds len(at) rows of d
-// values, a node's feature is below d, and scoreBlock calls descend2 only
-// while two more levels of nodes lie above the leaves, so that a node it
-// reads, at[r] or its child, is below len(key). The two steps of a row
-// depend on each other, but the processor runs ahead into the next rows'
-// steps meanwhile.
+// once for the two, and neither the row's key nor the node's column and
+// key take a bounds check or a mask (masks instead of checks were about
+// 5% slower). All are in range: see descend for the keys, and scoreBlock
+// calls descend2 only while two more levels of nodes lie above the
+// leaves, so that a node it reads, at[r] or its child, is below len(key).
+// The two steps of a row depend on each other, but the processor runs
+// ahead into the next rows' steps meanwhile.
 //
 //go:noinline
-func (t *tree) descend2(at []uint64, rows []uint64, d int) {
-	if len(t.key) == 0 || len(t.feat) < len(t.key) || len(rows) < len(at)*d {
+func (t *tree) descend2(at []uint64, cols []uint64) {
+	if len(t.key) == 0 || len(t.off) < len(t.key) {
 		return
 	}
 	key := unsafe.Pointer(unsafe.SliceData(t.key))
-	feat := unsafe.Pointer(unsafe.SliceData(t.feat))
-	row := unsafe.Pointer(unsafe.SliceData(rows))
-	stride := uintptr(d) * 8
+	off := unsafe.Pointer(unsafe.SliceData(t.off))
+	col := unsafe.Pointer(unsafe.SliceData(cols))
 	for r, i := range at {
-		i = child(i, *(*uint64)(unsafe.Add(row, *(*int)(unsafe.Add(feat, i*8))*8)), *(*uint64)(unsafe.Add(key, i*8)))
-		at[r] = child(i, *(*uint64)(unsafe.Add(row, *(*int)(unsafe.Add(feat, i*8))*8)), *(*uint64)(unsafe.Add(key, i*8)))
-		row = unsafe.Add(row, stride)
+		i = child(i, *(*uint64)(unsafe.Add(col, *(*int)(unsafe.Add(off, i*8)))), *(*uint64)(unsafe.Add(key, i*8)))
+		at[r] = child(i, *(*uint64)(unsafe.Add(col, *(*int)(unsafe.Add(off, i*8)))), *(*uint64)(unsafe.Add(key, i*8)))
+		col = unsafe.Add(col, 8)
 	}
 }
 
-// descendLeaf takes each row r of rows from node at[r] to its child, a
+// descendLeaf takes each row r of cols from node at[r] to its child, a
 // bottom leaf, as descend does, and adds the leaf's path length to
 // out[r]: the child's index less width is the index masked to width.
 //
 //go:noinline
-func (t *tree) descendLeaf(at []uint64, rows []uint64, d int, out []float64) {
+func (t *tree) descendLeaf(at []uint64, cols []uint64, out []float64) {
 	key := t.key
-	if len(key) == 0 || len(t.feat) < len(key) || len(t.leaf) < len(key) || len(rows) < len(at)*d {
+	if len(key) == 0 || len(t.off) < len(key) || len(t.leaf) < len(key) {
 		return
 	}
-	feat, leaf, m := t.feat[:len(key)], t.leaf[:len(key)], uint64(len(key)-1)
+	off, leaf, m := t.off[:len(key)], t.leaf[:len(key)], uint64(len(key)-1)
 	out = out[:len(at)]
-	row := unsafe.Pointer(unsafe.SliceData(rows)) // as descend2 reads it
-	stride := uintptr(d) * 8
+	col := unsafe.Pointer(unsafe.SliceData(cols)) // as descend reads it
 	for r, i := range at {
 		i &= m
-		out[r] += leaf[child(i, *(*uint64)(unsafe.Add(row, feat[i]*8)), key[i])&m]
-		row = unsafe.Add(row, stride)
+		out[r] += leaf[child(i, *(*uint64)(unsafe.Add(col, off[i])), key[i])&m]
+		col = unsafe.Add(col, 8)
 	}
 }

@@ -3,10 +3,12 @@ package identity
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestGoJoseVerifiesOurs checks that go-jose parses and verifies a document
@@ -115,5 +117,47 @@ func TestVerifyStrictEncoding(t *testing.T) {
 	tok := resign(`{ "typ":"` + TokenType + `", "kid":"` + kid + `", "alg":"EdDSA" }`)
 	if _, err := i.Verify(tok, t0); err != nil {
 		t.Errorf("reordered header: %v", err)
+	}
+}
+
+// TestHeaderCache checks that a header read from the cache is what parsing
+// it gives, that errors are never cached, and that the cache stays bounded.
+func TestHeaderCache(t *testing.T) {
+	for _, tt := range []struct {
+		name, json string
+		want       header
+		wantErr    bool
+	}{
+		{"ours", `{"alg":"EdDSA","kid":"k1","typ":"` + TokenType + `"}`, header{alg: "EdDSA", kid: "k1", typ: TokenType}, false},
+		{"another kid", `{"alg":"EdDSA","kid":"k2","typ":"` + TokenType + `"}`, header{alg: "EdDSA", kid: "k2", typ: TokenType}, false},
+		{"typ a number", `{"alg":"EdDSA","typ":7}`, header{alg: "EdDSA", typ: float64(7)}, false},
+		{"typ an object", `{"typ":{"a":1}}`, header{typ: map[string]any{"a": float64(1)}}, false},
+		{"embedded key", `{"alg":"EdDSA","jwk":{}}`, header{alg: "EdDSA", jwk: true}, false},
+		{"crit", `{"alg":"EdDSA","crit":["x"]}`, header{alg: "EdDSA", extra: "crit"}, false},
+		{"a name twice", `{"alg":"EdDSA","alg":"none"}`, header{}, true},
+		{"alg not a string", `{"alg":1}`, header{}, true},
+		{"trailing data", `{"alg":"EdDSA"}x`, header{}, true},
+	} {
+		enc := base64.RawURLEncoding.EncodeToString([]byte(tt.json))
+		for _, round := range []string{"first", "again"} {
+			got, err := parsedHeaders.parse(enc)
+			if (err != nil) != tt.wantErr {
+				t.Errorf("%s, %s: error %v, want error %v", tt.name, round, err, tt.wantErr)
+			}
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(header{})); !tt.wantErr && diff != "" {
+				t.Errorf("%s, %s: header (-want +got):\n%s", tt.name, round, diff)
+			}
+		}
+	}
+	for i := range 3 * maxHeaders {
+		if _, err := parsedHeaders.parse(base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, `{"kid":"%d"}`, i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parsedHeaders.mu.Lock()
+	n := len(parsedHeaders.m)
+	parsedHeaders.mu.Unlock()
+	if n > maxHeaders {
+		t.Errorf("%d headers cached, want at most %d", n, maxHeaders)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
+	"io"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -58,14 +60,15 @@ func (k *countingKeys) Unwrap(ctx context.Context, w imgward.WrappedKey, ad []by
 // releaseRig is a cloud where Alice shares protected image x with Bob, and
 // brokers of its own over the cloud's store and keys, counting unwraps.
 type releaseRig struct {
-	c      *cloud
-	x      string
-	bobTok string
-	blobs  imgward.BlobStore
-	st     *racingStore
-	keys   *countingKeys
-	priv   *ecdsa.PrivateKey
-	jwk    []byte
+	c        *cloud
+	x        string
+	aliceTok string
+	bobTok   string
+	blobs    imgward.BlobStore
+	st       *racingStore
+	keys     *countingKeys
+	priv     *ecdsa.PrivateKey
+	jwk      []byte
 }
 
 func newReleaseRig(t *testing.T) *releaseRig {
@@ -83,7 +86,7 @@ func newReleaseRig(t *testing.T) *releaseRig {
 	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	jwk, _ := json.Marshal(jose.JSONWebKey{Key: &priv.PublicKey})
 	st := &racingStore{Store: c.svc.Store}
-	return &releaseRig{c: c, x: x, bobTok: bobTok, blobs: blobs, st: st,
+	return &releaseRig{c: c, x: x, aliceTok: aliceTok, bobTok: bobTok, blobs: blobs, st: st,
 		keys: &countingKeys{KeyService: c.svc.Keys, st: st}, priv: priv, jwk: jwk}
 }
 
@@ -180,5 +183,97 @@ func TestReleaseReplayUnwrapsNothing(t *testing.T) {
 		if n := keys.unwraps.Load(); n != tc.wantUnwraps {
 			t.Errorf("replay %d: %d unwraps, want %d", i, n, tc.wantUnwraps)
 		}
+	}
+}
+
+// countingBlobs counts the opens of image data: a sealed header read.
+type countingBlobs struct {
+	imgward.BlobStore
+	opens atomic.Int32
+}
+
+func (b *countingBlobs) Open(ctx context.Context, key string) (io.ReadSeekCloser, int64, error) {
+	b.opens.Add(1)
+	return b.BlobStore.Open(ctx, key)
+}
+
+// TestReleaseVerifiedHeader checks the broker's memory of a sealed header
+// it has verified: later releases of the image read it no more (they still
+// unwrap, once each), a rotation of the key record or a new blob of the
+// image makes it read and check the header again, and a blob that changed
+// under a record verified before is refused.
+func TestReleaseVerifiedHeader(t *testing.T) {
+	r := newReleaseRig(t)
+	c, x, bobTok, st, keys := r.c, r.x, r.bobTok, r.st, r.keys
+	ctx := context.Background()
+	blobs := &countingBlobs{BlobStore: r.blobs}
+	brk := broker.New(st, blobs, keys, c.svc.Issuer, broker.WithClock(c.clock))
+	release := func(what string, wantOpens int32) error {
+		t.Helper()
+		_, doc := c.launch(bobTok, x)
+		keys.unwraps.Store(0)
+		blobs.opens.Store(0)
+		rel, err := brk.Release(ctx, broker.Request{Identity: doc, ImageID: imgward.ImageID(x), PublicKey: r.jwk})
+		if err == nil {
+			if _, err := broker.Open(rel.Key, r.priv); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := blobs.opens.Load(); n != wantOpens {
+			t.Errorf("%s: %d header reads, want %d", what, n, wantOpens)
+		}
+		return err
+	}
+	for i, want := range []int32{1, 0, 0} {
+		if err := release(fmt.Sprintf("release %d", i), want); err != nil {
+			t.Fatalf("release %d: %v", i, err)
+		}
+		if n := keys.unwraps.Load(); n != 1 {
+			t.Errorf("release %d: %d unwraps, want 1", i, n)
+		}
+	}
+
+	// A rotation re-wraps the record: the header is checked again, once.
+	c.call("POST", "/v1/keys/rotate", c.admin, nil, 200, nil)
+	for i, want := range []int32{1, 0} {
+		if err := release(fmt.Sprintf("release %d after rotation", i), want); err != nil {
+			t.Fatalf("release %d after rotation: %v", i, err)
+		}
+	}
+
+	// The image's data moves to a blob that holds another image's sealed
+	// bytes, under the same key record: the header is read again and
+	// refused, though the record is the one verified before.
+	y := c.image(r.aliceTok, map[string]any{"imgward_protect": "full"}, make([]byte, 1<<10))
+	var yBlob string
+	err := c.svc.Store.View(ctx, func(tx imgward.Tx) error {
+		img, err := tx.Image(ctx, imgward.ImageID(y))
+		if err == nil {
+			yBlob = img.BlobKey()
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	yData, _, err := r.blobs.Open(ctx, yBlob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer yData.Close()
+	if _, err := r.blobs.Put(ctx, "moved-"+x, yData, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	st.change = func(tx imgward.Tx) error {
+		img, err := tx.Image(ctx, imgward.ImageID(x))
+		if err != nil {
+			return err
+		}
+		img.Blob = "moved-" + x
+		return tx.UpdateImage(ctx, img)
+	}
+	err = release("release after the blob moved", 1)
+	if !errors.Is(errors.Permission, err) || errors.Message(err) != "sealed image binding names another image or owner" {
+		t.Errorf("release after the blob moved: %v, want the binding refused", err)
 	}
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"runtime"
 
 	"imgward"
 	"imgward/errors"
@@ -44,6 +45,21 @@ func (s *Store) writer() {
 			}
 		}
 		group := []*write{first}
+		if len(s.writes) == 0 {
+			// Let the goroutines that are ready run first, so that
+			// those about to write (a launch or key release past its
+			// signature work) join this group rather than wait for the
+			// next commit, which costs about the same for one write as
+			// for several (its WAL frames are mostly pages that the
+			// writes share). Key releases at 16 in flight went from 1.4
+			// to about 5 writes a commit, for 6-20% less processor time
+			// each and no worse latency; launches 5-13% less. When no
+			// goroutine is ready this returns at once; when some are
+			// busy computing, the writer waits for the scheduler to come
+			// back to it (a goroutine that computes is preempted after
+			// 10 ms), as a goroutine woken from a channel would.
+			runtime.Gosched()
+		}
 	drain:
 		for len(group) < maxGroup {
 			select {

@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) imgward.Store) {
 		{"Quarantine", testQuarantine},
 		{"ImageKeys", testImageKeys},
 		{"ListImageKeys", testListImageKeys},
+		{"ReleaseContext", testReleaseContext},
 		{"Nonces", testNonces},
 		{"NoncesConcurrent", testNoncesConcurrent},
 		{"Fingerprints", testFingerprints},

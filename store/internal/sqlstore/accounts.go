@@ -77,11 +77,21 @@ const userCols = `u.id, u.name, u.project_id, u.role, u.created_at, u.hosts, u.d
 
 func scanUser(r interface{ Scan(...any) error }, u *imgward.User, more ...any) error {
 	var hosts string
-	err := r.Scan(append([]any{&u.ID, &u.Name, &u.ProjectID, &u.Role, usec{&u.CreatedAt}, &hosts, &u.Disabled}, more...)...)
+	err := r.Scan(append(userDests(u, &hosts), more...)...)
+	setHosts(u, hosts)
+	return err
+}
+
+// userDests lists where userCols scan to, the hosts column to hosts, which
+// setHosts then splits.
+func userDests(u *imgward.User, hosts *string) []any {
+	return []any{&u.ID, &u.Name, &u.ProjectID, &u.Role, usec{&u.CreatedAt}, hosts, &u.Disabled}
+}
+
+func setHosts(u *imgward.User, hosts string) {
 	if hosts != "" {
 		u.Hosts = strings.Split(hosts, ",")
 	}
-	return err
 }
 
 func (t *tx) User(ctx context.Context, id imgward.UserID) (*imgward.User, error) {

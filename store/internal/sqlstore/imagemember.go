@@ -11,7 +11,7 @@ import (
 // two primary-key probes in one statement, where reading them one by one
 // costs a launch of a shared image a round trip more. The member's columns
 // read as zero values (coalesced) when the project is none, with a flag
-// that says whether it is; so scanImage and memberDest serve here too. The
+// that says whether it is; so the image's and the member's scanners serve here too. The
 // joins compare with the parameter, not with i.id: members.image_id has
 // the database's collation and images.id "C", and an equality across
 // collations cannot use the members' primary key.
@@ -38,26 +38,19 @@ func prefixed(alias, cols string) string {
 }
 
 func (t *tx) ImageMember(ctx context.Context, id imgward.ImageID, project imgward.ProjectID) (*imgward.Image, *imgward.Member, error) {
+	const op = "ImageMember"
+	var img imageScan
 	var m imgward.Member
 	var isMember bool
-	row := t.queryRow(ctx, imageMemberQuery, string(id), string(project))
-	img, err := scanImage(scanTail{row, func(vs ...any) []any {
-		return append(append(vs, &isMember), memberDest(&m)...)
-	}})
-	if err != nil {
-		return nil, nil, t.d.wrap("ImageMember", err)
+	dests := append(append(img.dests(), &isMember), memberDests(&m)...)
+	if err := t.queryRow(ctx, imageMemberQuery, string(id), string(project)).Scan(dests...); err != nil {
+		return nil, nil, t.d.wrap(op, err)
+	}
+	if err := img.finish(); err != nil {
+		return nil, nil, t.d.wrap(op, err)
 	}
 	if !isMember {
-		return &img, nil, nil
+		return &img.img, nil, nil
 	}
-	return &img, &m, nil
+	return &img.img, &m, nil
 }
-
-// scanTail scans a row whose first columns the scanner of another read
-// knows: more appends the destinations of the columns after them.
-type scanTail struct {
-	r    interface{ Scan(...any) error }
-	more func(...any) []any
-}
-
-func (s scanTail) Scan(vs ...any) error { return s.r.Scan(s.more(vs...)...) }

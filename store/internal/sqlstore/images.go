@@ -52,24 +52,39 @@ func imageArgs(img *imgward.Image) ([]any, error) {
 }
 
 func scanImage(r interface{ Scan(...any) error }) (imgward.Image, error) {
-	var img imgward.Image
-	var tags, props string
-	err := r.Scan(&img.ID, &img.Name, &img.Owner, &img.Status, &img.Visibility, &img.Protected,
-		&img.DiskFormat, &img.ContainerFormat, &img.MinDisk, &img.MinRAM, &img.Size,
-		&img.Checksum, &img.OSHashAlgo, &img.OSHashValue, &tags, &props,
-		usec{&img.CreatedAt}, usec{&img.UpdatedAt}, &img.Blob, &img.Quarantined, &img.ProductCode)
-	if err != nil {
-		return img, err
+	var s imageScan
+	if err := r.Scan(s.dests()...); err != nil {
+		return s.img, err
 	}
+	return s.img, s.finish()
+}
+
+// imageScan is an image being scanned from imageSelect's columns: its
+// tags and properties arrive as JSON text, which finish decodes.
+type imageScan struct {
+	img         imgward.Image
+	tags, props string
+}
+
+func (s *imageScan) dests() []any {
+	img := &s.img
+	return []any{&img.ID, &img.Name, &img.Owner, &img.Status, &img.Visibility, &img.Protected,
+		&img.DiskFormat, &img.ContainerFormat, &img.MinDisk, &img.MinRAM, &img.Size,
+		&img.Checksum, &img.OSHashAlgo, &img.OSHashValue, &s.tags, &s.props,
+		usec{&img.CreatedAt}, usec{&img.UpdatedAt}, &img.Blob, &img.Quarantined, &img.ProductCode}
+}
+
+func (s *imageScan) finish() error {
+	img := &s.img
 	// Always non-nil, so that callers and tests see one form for "none".
 	img.Tags, img.Properties = []string{}, map[string]string{}
-	if err := json.Unmarshal([]byte(tags), &img.Tags); err != nil {
-		return img, errors.E(errors.Internal, err)
+	if err := json.Unmarshal([]byte(s.tags), &img.Tags); err != nil {
+		return errors.E(errors.Internal, err)
 	}
-	if err := json.Unmarshal([]byte(props), &img.Properties); err != nil {
-		return img, errors.E(errors.Internal, err)
+	if err := json.Unmarshal([]byte(s.props), &img.Properties); err != nil {
+		return errors.E(errors.Internal, err)
 	}
-	return img, nil
+	return nil
 }
 
 func (t *tx) CreateImage(ctx context.Context, img *imgward.Image) error {

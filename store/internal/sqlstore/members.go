@@ -21,11 +21,11 @@ func (t *tx) CreateMember(ctx context.Context, m *imgward.Member) error {
 const memberCols = `image_id, member_id, status, created_at, updated_at`
 
 func scanMember(r interface{ Scan(...any) error }, m *imgward.Member) error {
-	return r.Scan(memberDest(m)...)
+	return r.Scan(memberDests(m)...)
 }
 
-// memberDest lists where the columns of memberCols go.
-func memberDest(m *imgward.Member) []any {
+// memberDests lists where memberCols scan to.
+func memberDests(m *imgward.Member) []any {
 	return []any{&m.ImageID, &m.MemberID, &m.Status, usec{&m.CreatedAt}, usec{&m.UpdatedAt}}
 }
 
@@ -82,8 +82,13 @@ func (t *tx) CreateInstance(ctx context.Context, in *imgward.Instance) error {
 const instanceCols = `id, image_id, project_id, user_id, host, state, created_at, terminated_at`
 
 func scanInstance(r interface{ Scan(...any) error }, in *imgward.Instance) error {
-	return r.Scan(&in.ID, &in.ImageID, &in.ProjectID, &in.UserID, &in.Host, &in.State,
-		usec{&in.CreatedAt}, usec{&in.TerminatedAt})
+	return r.Scan(instanceDests(in)...)
+}
+
+// instanceDests lists where instanceCols scan to.
+func instanceDests(in *imgward.Instance) []any {
+	return []any{&in.ID, &in.ImageID, &in.ProjectID, &in.UserID, &in.Host, &in.State,
+		usec{&in.CreatedAt}, usec{&in.TerminatedAt}}
 }
 
 func (t *tx) Instance(ctx context.Context, id imgward.InstanceID) (*imgward.Instance, error) {

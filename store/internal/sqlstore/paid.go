@@ -24,8 +24,13 @@ const offerCols = `id, image_id, owner, product_code, title, description, price_
 	state, created_at, updated_at`
 
 func scanOffer(r interface{ Scan(...any) error }, o *imgward.Offer) error {
-	return r.Scan(&o.ID, &o.ImageID, &o.Owner, &o.ProductCode, &o.Title, &o.Description, &o.Price.Micros,
-		&o.Price.Currency, &o.Price.Per, &o.State, usec{&o.CreatedAt}, usec{&o.UpdatedAt})
+	return r.Scan(offerDests(o)...)
+}
+
+// offerDests lists where offerCols scan to.
+func offerDests(o *imgward.Offer) []any {
+	return []any{&o.ID, &o.ImageID, &o.Owner, &o.ProductCode, &o.Title, &o.Description, &o.Price.Micros,
+		&o.Price.Currency, &o.Price.Per, &o.State, usec{&o.CreatedAt}, usec{&o.UpdatedAt}}
 }
 
 func (t *tx) offerWhere(ctx context.Context, op, cond string, arg any) (*imgward.Offer, error) {
@@ -98,8 +103,13 @@ const subCols = `id, offer_id, project_id, user_id, terms, price_micros, currenc
 	created_at, cancelled_at`
 
 func scanSub(r interface{ Scan(...any) error }, s *imgward.Subscription) error {
-	return r.Scan(&s.ID, &s.OfferID, &s.ProjectID, &s.UserID, &s.Terms, &s.Price.Micros, &s.Price.Currency,
-		&s.Price.Per, &s.State, usec{&s.CreatedAt}, usec{&s.CancelledAt})
+	return r.Scan(subDests(s)...)
+}
+
+// subDests lists where subCols scan to.
+func subDests(s *imgward.Subscription) []any {
+	return []any{&s.ID, &s.OfferID, &s.ProjectID, &s.UserID, &s.Terms, &s.Price.Micros, &s.Price.Currency,
+		&s.Price.Per, &s.State, usec{&s.CreatedAt}, usec{&s.CancelledAt}}
 }
 
 func (t *tx) Subscription(ctx context.Context, id imgward.SubscriptionID) (*imgward.Subscription, error) {

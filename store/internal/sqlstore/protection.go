@@ -24,25 +24,30 @@ func (t *tx) CreateImageKey(ctx context.Context, k *imgward.ImageKey) error {
 func (t *tx) ImageKey(ctx context.Context, id imgward.ImageID) (*imgward.ImageKey, error) {
 	var k imgward.ImageKey
 	var version int64
-	row := t.queryRow(ctx, `SELECT image_id, owner, mode, key_id, key_version, wrapped, created_at, sealed_at
-		FROM image_keys WHERE image_id = $1`, string(id))
-	err := row.Scan(&k.ImageID, &k.Owner, &k.Mode, &k.Wrapped.KeyID, &version, &k.Wrapped.Ciphertext,
-		usec{&k.CreatedAt}, &k.SealedAt)
-	if err != nil {
+	row := t.queryRow(ctx, `SELECT `+keyCols+` FROM image_keys WHERE image_id = $1`, string(id))
+	if err := row.Scan(keyDests(&k, &version)...); err != nil {
 		return nil, t.d.wrap("ImageKey", err)
 	}
 	k.Wrapped.Version = uint32(version)
 	return &k, nil
 }
 
+const keyCols = `image_id, owner, mode, key_id, key_version, wrapped, created_at, sealed_at`
+
+// keyDests lists where keyCols scan to, the version to version (a BIGINT
+// column; the caller converts it).
+func keyDests(k *imgward.ImageKey, version *int64) []any {
+	return []any{&k.ImageID, &k.Owner, &k.Mode, &k.Wrapped.KeyID, version, &k.Wrapped.Ciphertext,
+		usec{&k.CreatedAt}, &k.SealedAt}
+}
+
 func (t *tx) ListImageKeys(ctx context.Context, after imgward.ImageID, limit int) ([]imgward.ImageKey, error) {
 	ks := []imgward.ImageKey{}
-	err := t.list(ctx, "ListImageKeys", `SELECT image_id, owner, mode, key_id, key_version, wrapped, created_at, sealed_at
+	err := t.list(ctx, "ListImageKeys", `SELECT `+keyCols+`
 		FROM image_keys WHERE image_id > $1 ORDER BY image_id LIMIT $2`, []any{string(after), limit}, func(r *sql.Rows) error {
 		var k imgward.ImageKey
 		var version int64
-		err := r.Scan(&k.ImageID, &k.Owner, &k.Mode, &k.Wrapped.KeyID, &version, &k.Wrapped.Ciphertext,
-			usec{&k.CreatedAt}, &k.SealedAt)
+		err := r.Scan(keyDests(&k, &version)...)
 		k.Wrapped.Version = uint32(version)
 		ks = append(ks, k)
 		return err
