@@ -402,6 +402,10 @@ type Tx interface {
 
 	CreateMember(ctx context.Context, m *Member) error
 	Member(ctx context.Context, img ImageID, member ProjectID) (*Member, error)
+	// ImageMember reads an image and project's membership of it (nil if
+	// none) in one statement, as a launch reads them. NotExist if the
+	// image does not exist.
+	ImageMember(ctx context.Context, id ImageID, project ProjectID) (*Image, *Member, error)
 	// ListMembers lists the members of an image by creation time.
 	ListMembers(ctx context.Context, img ImageID) ([]Member, error)
 	UpdateMember(ctx context.Context, m *Member) error

@@ -62,18 +62,36 @@ func loadAccess(ctx context.Context, tx imgward.Tx, p imgward.Principal, id imgw
 	if err != nil {
 		return access{}, errors.E(op, err)
 	}
-	a := access{img: img, owner: img.Owner == p.ProjectID, admin: p.IsAdmin()}
-	if img.Visibility == imgward.Shared && !a.owner {
-		m, err := tx.Member(ctx, id, p.ProjectID)
-		switch {
-		case err == nil:
-			a.member = m
-		case !errors.Is(errors.NotExist, err):
+	var m *imgward.Member
+	if img.Visibility == imgward.Shared && img.Owner != p.ProjectID {
+		m, err = tx.Member(ctx, id, p.ProjectID)
+		if err != nil && !errors.Is(errors.NotExist, err) {
 			return access{}, errors.E(op, err)
 		}
 	}
+	return newAccess(op, p, img, m)
+}
+
+// loadAccessOne is loadAccess in one read (Tx.ImageMember), for a launch:
+// a round trip fewer for a member of a shared image.
+func loadAccessOne(ctx context.Context, tx imgward.Tx, p imgward.Principal, id imgward.ImageID) (access, error) {
+	const op = "catalog.loadAccess"
+	img, m, err := tx.ImageMember(ctx, id, p.ProjectID)
+	if err != nil {
+		return access{}, errors.E(op, err)
+	}
+	return newAccess(op, p, img, m)
+}
+
+// newAccess is the caller's access to img, given its membership m (nil if
+// none); an image the caller may not see is reported as absent.
+func newAccess(op string, p imgward.Principal, img *imgward.Image, m *imgward.Member) (access, error) {
+	a := access{img: img, owner: img.Owner == p.ProjectID, admin: p.IsAdmin()}
+	if img.Visibility == imgward.Shared && !a.owner {
+		a.member = m
+	}
 	if !a.see() {
-		return access{}, denied("image.read", imageObject(id), "image not visible to the caller",
+		return access{}, denied("image.read", imageObject(img.ID), "image not visible to the caller",
 			errors.E(op, errors.NotExist, errors.Msg("no such image")))
 	}
 	return a, nil

@@ -30,7 +30,7 @@ func (s *Service) Launch(ctx context.Context, p imgward.Principal, id imgward.Im
 	// quarantine, subscription) that only Updates change, and inserts rows
 	// of its own.
 	err := imgward.UpdateHot(ctx, s.store, func(tx imgward.Tx) error {
-		a, err := loadAccess(ctx, tx, p, id)
+		a, err := loadAccessOne(ctx, tx, p, id)
 		if err != nil {
 			var d *denial
 			if errors.As(err, &d) {

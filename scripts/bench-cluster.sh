@@ -14,7 +14,11 @@
 # usage: scripts/bench-cluster.sh    (DURATION, default 8s; CONNS, default 32;
 #                                     ROUNDS, default 1: alternate 1/3 nodes;
 #                                     IMGWARD_BIN: a built imgward, to compare
-#                                     builds, else one is built)
+#                                     builds, else one is built;
+#                                     STATEMENTS=1: PostgreSQL with
+#                                     pg_stat_statements, and its table of the
+#                                     first one-node run: the statements of a
+#                                     launch, their calls and times)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-8s}
@@ -35,6 +39,9 @@ if [[ -z $bin ]]; then
 fi
 # Image data in a shared directory: a launch reads none, and no object store
 # need start.
+if [[ ${STATEMENTS:-} == 1 ]]; then
+	export PGTEST_OPTS='-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on'
+fi
 eval "$(IMGWARD_BIN=$bin IMGWARD_CLUSTER_BLOB=dir scripts/cluster.sh start 3)"
 cluster=$IMGWARD_CLUSTER_DIR
 
@@ -100,6 +107,21 @@ echo "-- launches on PostgreSQL: one node, then three ($(nproc) cores, load $(cu
 # A short warm-up: connections, statement caches, the first pages.
 DURATION=2s run warmup "$IMGWARD_NODE_1" "$IMGWARD_NODE_2" "$IMGWARD_NODE_3" >/dev/null
 : >"$work/rates"
+# statements: pg_stat_statements of what ran since the last reset, per
+# launch (calls, and processor-bound time: execution and planning).
+statements() {
+	psql -X -q "$IMGWARD_TEST_PG_DSN" -c "SELECT calls, round(mean_exec_time::numeric * 1000, 1) AS exec_us,
+		round((total_plan_time / NULLIF(calls, 0))::numeric * 1000, 1) AS plan_us, rows,
+		left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS statement
+	FROM pg_stat_statements WHERE calls > 0 ORDER BY total_exec_time + total_plan_time DESC LIMIT 15"
+}
+if [[ ${STATEMENTS:-} == 1 ]]; then
+	psql -X -q "$IMGWARD_TEST_PG_DSN" -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' \
+		-c 'SELECT pg_stat_statements_reset()' >/dev/null
+	run 1-node "$IMGWARD_NODE_1"
+	statements
+	: >"$work/rates" # not a round's
+fi
 for _ in $(seq 1 "$ROUNDS"); do
 	run 1-node "$IMGWARD_NODE_1"
 	run 3-nodes "$IMGWARD_NODE_1" "$IMGWARD_NODE_2" "$IMGWARD_NODE_3"

@@ -8,6 +8,9 @@
 #   scripts/pg-test-server.sh stop              # uses PGTEST_DIR
 #   scripts/pg-test-server.sh pause | resume    # stop the server, keeping its data, and start it again
 #
+# PGTEST_OPTS adds server options to start and resume, e.g. for a benchmark
+# run only: PGTEST_OPTS='-c shared_preload_libraries=pg_stat_statements'.
+#
 # start installs Debian's postgresql package if no server is found (as root),
 # and runs the server as the postgres user when run as root, since
 # PostgreSQL refuses to run as root. Only the export lines go to stdout.
@@ -43,11 +46,12 @@ install_server() {
 	fi
 }
 
-# free_port prints a TCP port on 127.0.0.1 that nothing listens on,
-# starting at 55432.
+# free_port prints a TCP port on 127.0.0.1 that nothing listens on, in
+# 55432-55532, starting at a random one: two servers started at once would
+# otherwise both pick the first free port, and one of them fail to bind.
 free_port() {
-	local port
-	for port in $(seq 55432 55532); do
+	local port off=$((RANDOM % 101))
+	for port in $(seq $((55432 + off)) 55532) $(seq 55432 $((55431 + off))); do
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			echo "$port"
 			return 0
@@ -76,14 +80,25 @@ start() {
 		chown postgres: "$dir"
 	fi
 	chmod 700 "$dir"
-	port=$(free_port)
-	echo "$port" >"$dir/port"
 	as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null \
 		|| die "initdb failed"
-	# fsync off: a test server need not survive a crash, and tests run faster.
-	as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
-		-o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" \
-		start >&2 || { cat "$dir/log" >&2; die "server did not start"; }
+	# The port is free when chosen but may be taken before the server binds
+	# it (another server starting at the same moment): then try another.
+	local try
+	for try in 1 2 3 4 5; do
+		port=$(free_port)
+		echo "$port" >"$dir/port"
+		# fsync off: a test server need not survive a crash, and tests run faster.
+		if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
+			-o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200 ${PGTEST_OPTS:-}" \
+			start >&2; then
+			break
+		fi
+		grep -q "Address already in use" "$dir/log" && ((try < 5)) && { log "port $port taken meanwhile; trying another"; : >"$dir/log"; continue; }
+		cat "$dir/log" >&2
+		die "server did not start"
+	done
+	echo "${PGTEST_OPTS:-}" >"$dir/opts"
 	log "PostgreSQL $("$bin/pg_ctl" --version | awk '{print $3}') on 127.0.0.1:$port, data in $dir"
 	echo "export IMGWARD_TEST_PG_DSN='postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable'"
 	echo "export PGTEST_DIR='$dir'"
@@ -113,7 +128,7 @@ resume() {
 	bin=$(find_bin) || die "pg_ctl not found"
 	port=$(cat "$dir/port")
 	as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
-		-o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" \
+		-o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200 $(cat "$dir/opts" 2>/dev/null)" \
 		start >&2 || { cat "$dir/log" >&2; die "server did not start again"; }
 }
 

@@ -49,16 +49,19 @@
 //
 // The member state machine and every other rule that only cold writes
 // touch stay under the exclusive lock, as before.
+//
+// Writes that a transaction queues to send with its COMMIT (a launch's
+// instance and audit entry, sqlstore.RunOnLater; write.go) still run in
+// the transaction, under its lock, before the COMMIT: the argument above
+// does not change, only the round trip they travel in.
 package postgres
 
 import (
 	"context"
 	"database/sql"
 	"embed"
-	"fmt"
 	"io/fs"
 	"math/rand/v2"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -114,7 +117,7 @@ var dialect = sqlstore.Dialect{
 	// READ COMMITTED (see the package comment), set explicitly so that a
 	// server whose default_transaction_isolation is stricter cannot change
 	// it and break the write lock. WriteOptions and WriteLock serve the
-	// migrations; Update and UpdateHot begin with beginCold and beginHot.
+	// migrations; Update and UpdateHot begin with begin (write.go).
 	WriteOptions: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 	MaxParams:    4096, // of 65535; a batch in a few statements, where Arrays does not apply
 	Arrays:       true, // pgx sends []string and []int64 as text[] and bigint[]
@@ -131,19 +134,6 @@ var dialect = sqlstore.Dialect{
 		return err
 	},
 }
-
-// The statements that begin a write transaction and take the write lock,
-// sent as one simple query: one round trip where database/sql's BeginTx
-// and a statement are two. READ COMMITTED is explicit (see the package
-// comment), so that a server whose default_transaction_isolation is
-// stricter cannot break the lock. A hot write also takes the audit log's
-// next sequence number, which most hot writes use, in the same trip; one
-// that does not leaves a gap, as a rolled back append does.
-var (
-	beginCold = fmt.Sprintf(`BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(%d)`, writeLockKey)
-	beginHot  = fmt.Sprintf(`BEGIN ISOLATION LEVEL READ COMMITTED; `+
-		`SELECT nextval('audit_log_seq') FROM (SELECT pg_advisory_xact_lock_shared(%d)) AS l`, writeLockKey)
-)
 
 // Open connects to the database named by dsn (a URL or key=value string, as
 // libpq takes) and migrates its schema. Nodes may call Open at once.
@@ -185,84 +175,6 @@ func (s *Store) Update(ctx context.Context, fn func(imgward.Tx) error) error {
 // in orders we do not foresee.
 func (s *Store) UpdateHot(ctx context.Context, fn func(imgward.Tx) error) error {
 	return s.retry(ctx, func() error { return s.write(ctx, true, fn) })
-}
-
-// write runs fn in a write transaction on a connection of its own, begun
-// by beginHot or beginCold. database/sql knows nothing of the transaction;
-// write ends it on every path, and a connection returned to the pool inside
-// one would be discarded by pgx (stdlib.Conn.ResetSession) rather than
-// reused.
-func (s *Store) write(ctx context.Context, hot bool, fn func(imgward.Tx) error) (err error) {
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return errors.E("postgres.Begin", kind(err), err)
-	}
-	defer conn.Close()
-	committed := false
-	defer func() {
-		if !committed {
-			// Also after a panic of fn. Not with ctx: a cancelled caller
-			// must still end the transaction; bounded, for a server gone.
-			rctx, cancel := context.WithTimeout(context.Background(), rollbackTimeout)
-			defer cancel()
-			if _, rerr := simple(rctx, conn, "ROLLBACK"); rerr != nil && err == nil {
-				err = errors.E("postgres.Rollback", kind(rerr), rerr)
-			}
-		}
-	}()
-	begin := beginCold
-	if hot {
-		begin = beginHot
-	}
-	res, err := simple(ctx, conn, begin)
-	if err != nil {
-		return errors.E("postgres.Begin", kind(err), err)
-	}
-	var seq int64
-	if hot {
-		last := res[len(res)-1]
-		if len(last.Rows) != 1 || len(last.Rows[0]) != 1 {
-			return errors.E("postgres.Begin", errors.Internal, errors.Msg("no audit sequence number"))
-		}
-		if seq, err = strconv.ParseInt(string(last.Rows[0][0]), 10, 64); err != nil {
-			return errors.E("postgres.Begin", errors.Internal, err)
-		}
-	}
-	if err := sqlstore.RunOn(ctx, conn, &dialect, seq, fn); err != nil {
-		return err
-	}
-	res, err = simple(ctx, conn, "COMMIT")
-	committed = err == nil
-	if err != nil {
-		return errors.E("postgres.Commit", kind(err), err)
-	}
-	// A transaction that a statement aborted (an error fn ignored)
-	// "commits" as a rollback: that is a failure, not a success.
-	if tag := res[0].CommandTag.String(); tag != "COMMIT" {
-		return errors.E("postgres.Commit", errors.Conflict, errors.Errorf("transaction ended in %s", tag))
-	}
-	return nil
-}
-
-// rollbackTimeout bounds a rollback. A connection whose rollback did not
-// answer is broken, and pgx closes it.
-const rollbackTimeout = 10 * time.Second
-
-// simple sends query, one or more statements without parameters, in one
-// simple-protocol round trip and returns the results of all.
-func simple(ctx context.Context, conn *sql.Conn, query string) (res []*pgconn.Result, err error) {
-	err = conn.Raw(func(dc any) error {
-		res, err = dc.(*stdlib.Conn).Conn().PgConn().Exec(ctx, query).ReadAll()
-		if err == nil {
-			for _, r := range res {
-				if err = r.Err; err != nil {
-					break
-				}
-			}
-		}
-		return err
-	})
-	return res, err
 }
 
 // retry runs a transaction, and runs it again, up to maxAttempts in all,

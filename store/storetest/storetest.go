@@ -37,6 +37,8 @@ func Run(t *testing.T, open func(t *testing.T) imgward.Store) {
 		{"ListImagesTags", testListImagesTags},
 		{"Instances", testInstances},
 		{"ListInstances", testListInstances},
+		{"LateWrites", testLateWrites},
+		{"ImageMember", testImageMember},
 		{"Audit", testAudit},
 		{"AuditTree", testAuditTree},
 		{"AuditConcurrent", func(t *testing.T, s imgward.Store) {

@@ -44,10 +44,11 @@ func (t *tx) AppendAudit(ctx context.Context, e *imgward.AuditEntry) error {
 	return err
 }
 
-// insertAudit seals e with its sequence number and writes it.
+// insertAudit seals e with its sequence number and writes it, perhaps with
+// the commit (execLater): an append reads nothing back.
 func (t *tx) insertAudit(ctx context.Context, op string, e *imgward.AuditEntry) error {
 	audit.Seal(e)
-	return t.exec(ctx, op,
+	return t.execLater(ctx, op,
 		`INSERT INTO audit_log (seq, time, actor, action, object, result, reason, prev, hash)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		// Not micros: the zero time is never stored here, and the epoch

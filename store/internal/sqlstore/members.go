@@ -69,8 +69,10 @@ func (t *tx) DeleteMember(ctx context.Context, img imgward.ImageID, member imgwa
 // Instances have no foreign key to their image: the record of a launch
 // outlives the image it launched.
 
+// CreateInstance may wait for the commit (execLater): a launch needs
+// nothing of it but its error.
 func (t *tx) CreateInstance(ctx context.Context, in *imgward.Instance) error {
-	return t.exec(ctx, "CreateInstance",
+	return t.execLater(ctx, "CreateInstance",
 		`INSERT INTO instances (id, image_id, project_id, user_id, host, state, created_at, terminated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		string(in.ID), string(in.ImageID), string(in.ProjectID), string(in.UserID), in.Host,

@@ -241,6 +241,12 @@ type tx struct {
 	// ran counts its statements.
 	one bool
 	ran int
+	// pipe lets writes wait for the next statement or the commit
+	// (RunOnLater, later.go); later holds them, failed is the error of
+	// one that failed when they ran.
+	pipe   bool
+	later  []Stmt
+	failed error
 }
 
 // use returns the context a statement runs with.

@@ -105,6 +105,9 @@ func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
 func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	ctx = t.use(ctx)
 	t.ran++
+	// A failed queued write aborted the transaction: the query fails too,
+	// and RunOnLater reports the write's error.
+	_ = t.flush(ctx)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -114,6 +117,9 @@ func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 func (t *tx) queryRows(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	ctx = t.use(ctx)
 	t.ran++
+	if err := t.flush(ctx); err != nil {
+		return nil, err
+	}
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -125,6 +131,9 @@ func (t *tx) execContext(ctx context.Context, query string, args ...any) (sql.Re
 	if t.one {
 		// Outside a transaction a write would commit at once.
 		return nil, errors.E(errors.Internal, errors.Msg("a write in a read of one statement"))
+	}
+	if err := t.flush(ctx); err != nil {
+		return nil, err
 	}
 	if st := t.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)

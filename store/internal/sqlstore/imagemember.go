@@ -1,0 +1,56 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+
+	"imgward"
+)
+
+// imageMemberQuery is Image's read with the project's membership joined:
+// two primary-key probes in one statement, where reading them one by one
+// costs a launch of a shared image a round trip more. The member's columns
+// read as zero values (coalesced) when the project is none, with a flag
+// that says whether it is; so the image's and the member's scanners serve here too. The
+// joins compare with the parameter, not with i.id: members.image_id has
+// the database's collation and images.id "C", and an equality across
+// collations cannot use the members' primary key.
+//
+// Not joined: the offer of the image's product code and the project's
+// subscription to it (Entitlement). Two more relations in the statement
+// cost PostgreSQL about 15 µs of processor time on every launch (executor
+// start-up; pgbench, docs/BENCHMARKS.md), more than the round trip they
+// would save the few launches of images with a product code.
+var imageMemberQuery = `SELECT ` + prefixed("i", imageCols) + `, i.quarantined,
+	COALESCE((SELECT pc.product_code FROM image_product_codes pc WHERE pc.image_id = $1), ''),
+	m.member_id IS NOT NULL, COALESCE(m.image_id, ''), COALESCE(m.member_id, ''), COALESCE(m.status, ''),
+	COALESCE(m.created_at, 0), COALESCE(m.updated_at, 0)
+FROM images i LEFT JOIN members m ON m.image_id = $1 AND m.member_id = $2
+WHERE i.id = $1`
+
+// prefixed qualifies each column of a column list with alias.
+func prefixed(alias, cols string) string {
+	fs := strings.Split(cols, ",")
+	for i, c := range fs {
+		fs[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(fs, ", ")
+}
+
+func (t *tx) ImageMember(ctx context.Context, id imgward.ImageID, project imgward.ProjectID) (*imgward.Image, *imgward.Member, error) {
+	const op = "ImageMember"
+	var img imageScan
+	var m imgward.Member
+	var isMember bool
+	dests := append(append(img.dests(), &isMember), memberDests(&m)...)
+	if err := t.queryRow(ctx, imageMemberQuery, string(id), string(project)).Scan(dests...); err != nil {
+		return nil, nil, t.d.wrap(op, err)
+	}
+	if err := img.finish(); err != nil {
+		return nil, nil, t.d.wrap(op, err)
+	}
+	if !isMember {
+		return &img.img, nil, nil
+	}
+	return &img.img, &m, nil
+}
