@@ -102,10 +102,18 @@ func TestBadInput(t *testing.T) {
 }
 
 // brokenBody fails after some bytes, like a client that goes away mid-upload.
-type brokenBody struct{ n int }
+// If before is set, it runs once before the failure.
+type brokenBody struct {
+	n      int
+	before func()
+}
 
 func (b *brokenBody) Read(p []byte) (int, error) {
 	if b.n <= 0 {
+		if b.before != nil {
+			b.before()
+			b.before = nil
+		}
 		return 0, errors.New("connection reset")
 	}
 	n := min(len(p), b.n)
@@ -124,7 +132,28 @@ func TestUploadBreaksOff(t *testing.T) {
 	var img struct{ ID string }
 	e.do("POST", "/v2/images", alice.token, map[string]any{"disk_format": "raw", "container_format": "bare"}, 201, &img)
 
-	req, _ := http.NewRequest("PUT", e.url+"/v2/images/"+img.ID+"/file", io.NopCloser(&brokenBody{n: 300_000}))
+	// The body breaks only once the server has begun the upload (the image
+	// is saving): else the client could see its error before the server
+	// even read the request, checkQueued find the image still queued from
+	// before, and the late upload collide with the next ones.
+	// It runs on the client's transport goroutine: no t.Fatal there.
+	saving := func() {
+		for range 1000 {
+			r, _ := http.NewRequest("GET", e.url+"/v2/images/"+img.ID, nil)
+			r.Header.Set("X-Auth-Token", alice.token)
+			var got struct{ Status string }
+			if resp, err := http.DefaultClient.Do(r); err == nil {
+				json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&got)
+				resp.Body.Close()
+			}
+			if got.Status == "saving" {
+				return
+			}
+			waitABit()
+		}
+		t.Errorf("the upload never began")
+	}
+	req, _ := http.NewRequest("PUT", e.url+"/v2/images/"+img.ID+"/file", io.NopCloser(&brokenBody{n: 300_000, before: saving}))
 	req.Header.Set("X-Auth-Token", alice.token)
 	req.Header.Set("Content-Type", "application/octet-stream")
 	req.ContentLength = 1_000_000
