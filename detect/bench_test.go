@@ -21,6 +21,8 @@ func benchScore(b *testing.B, name string) {
 func BenchmarkScoreZScore(b *testing.B)   { benchScore(b, "zscore") }
 func BenchmarkScoreHBOS(b *testing.B)     { benchScore(b, "hbos") }
 func BenchmarkScoreECOD(b *testing.B)     { benchScore(b, "ecod") }
+func BenchmarkScoreECODX(b *testing.B)    { benchScore(b, "ecodx") }
+func BenchmarkScoreCopula(b *testing.B)   { benchScore(b, "copula") }
 func BenchmarkScoreIForest(b *testing.B)  { benchScore(b, "iforest") }
 func BenchmarkScoreEnsemble(b *testing.B) { benchScore(b, "ensemble") }
 
@@ -48,3 +50,9 @@ func benchBatch(b *testing.B, name string) {
 
 func BenchmarkScoreBatchIForest(b *testing.B)  { benchBatch(b, "iforest") }
 func BenchmarkScoreBatchEnsemble(b *testing.B) { benchBatch(b, "ensemble") }
+
+// ECODX beside ECOD: its batch is ECOD's, and Score again for the rows
+// with a value beyond the baseline's range (about 5% of these rows).
+func BenchmarkScoreBatchECOD(b *testing.B)   { benchBatch(b, "ecod") }
+func BenchmarkScoreBatchECODX(b *testing.B)  { benchBatch(b, "ecodx") }
+func BenchmarkScoreBatchCopula(b *testing.B) { benchBatch(b, "copula") }

@@ -89,6 +89,8 @@ var registry = map[string]func(Config) Detector{
 	"zscore":   func(c Config) Detector { return NewZScore(c) },
 	"hbos":     func(c Config) Detector { return NewHBOS(c) },
 	"ecod":     func(c Config) Detector { return NewECOD(c) },
+	"ecodx":    func(c Config) Detector { return NewECODX(c) },
+	"copula":   func(c Config) Detector { return NewCopula(c) },
 	"iforest":  func(c Config) Detector { return NewIForest(c) },
 	"ensemble": func(c Config) Detector { return NewEnsemble(c) },
 }

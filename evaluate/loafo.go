@@ -251,7 +251,31 @@ func SequenceCandidates() []Candidate {
 	}
 	cs = append(cs, wholeTraceCandidates()...)
 	cs = append(cs, recurrentCandidates()...)
-	return append(cs, coverCandidates()...)
+	cs = append(cs, coverCandidates()...)
+	return append(cs, tailCandidates()...)
+}
+
+// tailCandidates are the candidates of the detectors that break ECOD's ties
+// at the top (issue 9 §5): ECODX, ECOD with extrapolated tails, and
+// Copula, the features scored jointly, each on the sets of models at the
+// top of the ranking before them and on the single models among those.
+func tailCandidates() []Candidate {
+	N, U, C, P := trace.NLL, trace.Unseen, trace.Calls, trace.Pairs
+	type set struct {
+		order  int
+		models []trace.Model
+	}
+	sets := []set{{6, []trace.Model{U}}, {6, []trace.Model{N}}, {10, []trace.Model{N}}, {6, []trace.Model{C}},
+		{6, []trace.Model{P}}, {6, []trace.Model{trace.Local}}, {6, []trace.Model{trace.Cover}}, {6, []trace.Model{trace.Match20}},
+		{6, []trace.Model{U, C}}, {6, []trace.Model{N, C}}, {10, []trace.Model{N, C}}, {6, []trace.Model{trace.Cover, C}},
+		{6, []trace.Model{C, trace.Local}}, {6, []trace.Model{N, C, P}}, {6, []trace.Model{trace.Match20, C}}}
+	var cs []Candidate
+	for _, det := range []string{"ecodx", "copula"} {
+		for _, st := range sets {
+			cs = append(cs, newCandidate(det, trace.Separate, st.order, st.models, false))
+		}
+	}
+	return cs
 }
 
 // recurrentCandidates are the candidates with a GRU language model

@@ -1,0 +1,226 @@
+package detect
+
+import (
+	"math"
+	"sync"
+
+	"imgward/errors"
+)
+
+// Copula scores the features jointly: each value becomes a normal score,
+// the probit of its mid-rank among the feature's baseline values (a
+// Gaussian copula), with ECODX's extrapolated tails beyond the baseline's
+// range, and a row scores the squared Mahalanobis distance of its normal
+// scores from theirs in the baseline. ECOD and ECODX add the features'
+// tails as if the features were independent; when two features rise
+// together in normal rows (a trace of a program the baseline lacks is far
+// on both its unseen n-grams and its nearest trace by calls), the
+// Mahalanobis distance scores a row far on one and near on the other
+// (an attack inside a known program) as far as one far on both, where a
+// sum of tails would rank it below.
+//
+// The covariance of the baseline's normal scores is shrunk a tenth toward
+// its diagonal, and each variance is at least minCopulaVar, so that it is
+// invertible whatever the rows (a constant column, two equal columns) and a
+// constant column's change scores large but finite.
+type Copula struct {
+	x    ECODX
+	mean []float64
+	// chol is the inverse of the Cholesky factor of the covariance, lower
+	// triangular, row by row: the whitened row is chol·(z - mean).
+	chol []float64
+	sd   []float64 // each feature's standard deviation, for Explain
+	pool sync.Pool // *[]float64 of d normal scores, when d > copulaStack
+}
+
+var _ Detector = (*Copula)(nil)
+
+// NewCopula returns an unfitted Copula detector.
+func NewCopula(c Config) *Copula { return &Copula{x: ECODX{e: ECOD{cfg: c}}} }
+
+const (
+	copulaShrink = 0.1
+	minCopulaVar = 0.1
+	copulaStack  = 64 // features whose normal scores Score keeps on the stack
+)
+
+// Fit implements Detector.
+func (c *Copula) Fit(X [][]float64) error {
+	if err := c.x.Fit(X); err != nil {
+		return errors.E("detect.Copula.Fit", err)
+	}
+	d, n := c.x.e.d, float64(len(X))
+	Z := make([][]float64, len(X))
+	c.mean = make([]float64, d)
+	for i, row := range X {
+		Z[i] = make([]float64, d)
+		c.normal(row, Z[i])
+		for j, z := range Z[i] {
+			c.mean[j] += z / n
+		}
+	}
+	cov := make([]float64, d*d)
+	for _, z := range Z {
+		for a := range d {
+			for b := 0; b <= a; b++ {
+				cov[a*d+b] += (z[a] - c.mean[a]) * (z[b] - c.mean[b]) / n
+			}
+		}
+	}
+	c.sd = make([]float64, d)
+	for a := range d {
+		cov[a*d+a] = max(cov[a*d+a], minCopulaVar)
+		c.sd[a] = math.Sqrt(cov[a*d+a])
+		for b := range a {
+			cov[a*d+b] *= 1 - copulaShrink
+		}
+	}
+	c.chol = invCholesky(cov, d)
+	c.pool.New = func() any { s := make([]float64, d); return &s }
+	return nil
+}
+
+// invCholesky returns the inverse of the lower Cholesky factor of the
+// symmetric positive definite d×d matrix whose lower triangle a holds.
+func invCholesky(a []float64, d int) []float64 {
+	l := make([]float64, d*d)
+	for i := range d {
+		for j := 0; j <= i; j++ {
+			s := a[i*d+j]
+			for k := range j {
+				s -= l[i*d+k] * l[j*d+k]
+			}
+			if i == j {
+				l[i*d+i] = math.Sqrt(s)
+			} else {
+				l[i*d+j] = s / l[j*d+j]
+			}
+		}
+	}
+	inv := make([]float64, d*d) // solve l·inv = I, column by column
+	for c := range d {
+		for i := c; i < d; i++ {
+			s := 0.0
+			if i == c {
+				s = 1
+			}
+			for k := c; k < i; k++ {
+				s -= l[i*d+k] * inv[k*d+c]
+			}
+			inv[i*d+c] = s / l[i*d+i]
+		}
+	}
+	return inv
+}
+
+// normal writes the normal scores of row x to z. NaN, beyond both sides,
+// has the normal score of the farthest extrapolated value.
+func (c *Copula) normal(x, z []float64) {
+	for j, v := range x {
+		if v != v {
+			z[j] = nanProbit
+			continue
+		}
+		tl, tr := c.x.e.feat[j].tails(v)
+		bl, br := c.x.beyond(j, v)
+		z[j] = midProbit(tl+bl, tr+br)
+	}
+}
+
+// Score implements Detector.
+func (c *Copula) Score(x []float64) float64 {
+	d := c.x.e.d
+	mustLen(x, d)
+	var buf [copulaStack]float64
+	z := buf[:]
+	if d > copulaStack {
+		p := c.pool.Get().(*[]float64)
+		defer c.pool.Put(p)
+		z = *p
+	}
+	z = z[:d]
+	c.normal(x, z)
+	for j := range z {
+		z[j] -= c.mean[j]
+	}
+	s := 0.0
+	for i := range d {
+		w, row := 0.0, c.chol[i*d:i*d+i+1]
+		for k, a := range row {
+			w += a * z[k]
+		}
+		s += w * w
+	}
+	return s
+}
+
+// Explain implements Detector; Deviation.Score is the square of the
+// feature's normal score in standard deviations of the baseline's, its
+// part of the score were the features independent.
+func (c *Copula) Explain(x []float64) []Deviation {
+	mustLen(x, c.x.e.d)
+	p := &c.x.e.p
+	return p.explain(x, func(j int, v float64) float64 {
+		if v == p.median[j] {
+			return 0
+		}
+		tl, tr := c.x.e.feat[j].tails(v)
+		bl, br := c.x.beyond(j, v)
+		z := (midProbit(tl+bl, tr+br) - c.mean[j]) / c.sd[j]
+		return z * z
+	})
+}
+
+// midProbit returns the normal score of a value whose left and right tail
+// probabilities are e^-tl and e^-tr (ties counted in both): the probit of
+// its mid-distribution function F = (P(X ≤ v) + 1 - P(X ≥ v))/2. Where one
+// tail is 1 (at or beyond the extreme), the other side's tail is half the
+// other's probability, taken from its logarithm so that extrapolated tails
+// far below the smallest float keep growing.
+func midProbit(tl, tr float64) float64 {
+	switch {
+	case tl == 0:
+		return upperProbit(tr + math.Ln2)
+	case tr == 0:
+		return -upperProbit(tl + math.Ln2)
+	}
+	pl, pr := math.Exp(-tl), math.Exp(-tr)
+	if up := (pr + 1 - pl) / 2; up <= 0.5 {
+		return upperProbit(-math.Log(up))
+	}
+	return -upperProbit(-math.Log((pl + 1 - pr) / 2))
+}
+
+// upperProbit returns z with P(Z > z) = e^-s for a standard normal Z: by
+// the inverse error function while e^-s is representable with precision
+// beside 1, and beyond by the asymptotic expansion of the normal tail
+// (Mills' ratio), shifted to meet the first at probitSwitch, so that it
+// is continuous and increasing in s.
+func upperProbit(s float64) float64 {
+	if s <= probitSwitch {
+		return math.Sqrt2 * math.Erfinv(1-2*math.Exp(-s))
+	}
+	return millsProbit(s) + probitShift
+}
+
+// nanProbit is the normal score of NaN: that of the farthest value.
+var nanProbit = upperProbit(maxTailX)
+
+// probitSwitch is where upperProbit changes method (p = 1.5e-8).
+const probitSwitch = 18
+
+// probitShift joins the two methods of upperProbit at probitSwitch.
+var probitShift = math.Sqrt2*math.Erfinv(1-2*math.Exp(-probitSwitch)) - millsProbit(probitSwitch)
+
+// millsProbit solves -log P(Z > z) = s for large s by fixed-point
+// iteration on P(Z > z) ≈ φ(z)/z·(1 - 1/z² + 3/z⁴), which converges fast
+// for z above 5 (s above 15).
+func millsProbit(s float64) float64 {
+	const halfLog2Pi = 0.9189385332046727
+	z := math.Sqrt(2 * s)
+	for range 5 {
+		z2 := z * z
+		z = math.Sqrt(2 * (s - halfLog2Pi - math.Log(z) + math.Log1p(-1/z2+3/(z2*z2))))
+	}
+	return z
+}
