@@ -30,6 +30,10 @@ type Copula struct {
 	// triangular, row by row: the whitened row is chol·(z - mean).
 	chol []float64
 	sd   []float64 // each feature's standard deviation, for Explain
+	// zs holds, per feature, the normal score of each (left, right) pair
+	// of its ecdf.tail, in the same order, so that Score looks a value's
+	// normal score up as ECOD does its tails.
+	zs   [][]float64
 	pool sync.Pool // *[]float64 of d normal scores, when d > copulaStack
 }
 
@@ -50,6 +54,13 @@ func (c *Copula) Fit(X [][]float64) error {
 		return errors.E("detect.Copula.Fit", err)
 	}
 	d, n := c.x.e.d, float64(len(X))
+	c.zs = make([][]float64, d)
+	for j, f := range c.x.e.feat {
+		c.zs[j] = make([]float64, len(f.tail)/2)
+		for p := range c.zs[j] {
+			c.zs[j][p] = midProbit(f.tail[2*p], f.tail[2*p+1])
+		}
+	}
 	Z := make([][]float64, len(X))
 	c.mean = make([]float64, d)
 	for i, row := range X {
@@ -113,17 +124,25 @@ func invCholesky(a []float64, d int) []float64 {
 	return inv
 }
 
-// normal writes the normal scores of row x to z. NaN, beyond both sides,
-// has the normal score of the farthest extrapolated value.
+// normal writes the normal scores of row x to z: inside a feature's
+// range, from the table; beyond, of the extrapolated tails. NaN, beyond
+// both sides, has the normal score of the farthest extrapolated value.
 func (c *Copula) normal(x, z []float64) {
+	x = x[:len(z)]
+	lo, hi := c.x.lo[:len(z)], c.x.hi[:len(z)]
 	for j, v := range x {
+		f := &c.x.e.feat[j]
+		t := f.tailsFrom(v, f.first(v))
+		if v >= lo[j] && v <= hi[j] {
+			z[j] = c.zs[j][(cap(f.tail)-cap(t))/2] // t is f.tail[p:p+2], of capacity cap(f.tail)-p
+			continue
+		}
 		if v != v {
 			z[j] = nanProbit
 			continue
 		}
-		tl, tr := c.x.e.feat[j].tails(v)
 		bl, br := c.x.beyond(j, v)
-		z[j] = midProbit(tl+bl, tr+br)
+		z[j] = midProbit(t[0]+bl, t[1]+br)
 	}
 }
 

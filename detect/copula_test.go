@@ -79,3 +79,25 @@ func TestCopulaManyFeatures(t *testing.T) {
 		t.Errorf("Score allocates %v times", n)
 	}
 }
+
+// TestCopulaTable checks that the normal scores Score looks up inside the
+// range are those of the tails, as computed beyond it.
+func TestCopulaTable(t *testing.T) {
+	X := awkward(7, 400, 10)
+	c := fitted(t, "copula", Config{}, X).(*Copula)
+	z := make([]float64, 10)
+	for _, q := range queries(8, X) {
+		c.normal(q, z)
+		for j, v := range q {
+			tl, tr := c.x.e.feat[j].tails(v)
+			bl, br := c.x.beyond(j, v)
+			want := midProbit(tl+bl, tr+br)
+			if v != v {
+				want = nanProbit
+			}
+			if z[j] != want {
+				t.Fatalf("feature %d, value %v: normal score %v, want %v", j, v, z[j], want)
+			}
+		}
+	}
+}

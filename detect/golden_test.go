@@ -67,7 +67,8 @@ func queries(seed uint64, train [][]float64) [][]float64 {
 // TestScoresUnchanged pins the bits of every detector's scores, by Score
 // and by ScoreBatch, to those of the code before the scoring was made
 // faster (commit 3e80635; the forests of depth 5 and 10, pinned later, to
-// those of b39ca6d): the speed-ups must not change a single score.
+// those of b39ca6d; ecodx and copula as they were added): the speed-ups
+// must not change a single score.
 func TestScoresUnchanged(t *testing.T) {
 	for _, tc := range []struct {
 		n, d int
@@ -75,28 +76,36 @@ func TestScoresUnchanged(t *testing.T) {
 		want map[string]string
 	}{
 		{2000, 54, Config{Seed: 1}, map[string]string{
+			"copula":   "72c66a49106fc0a5",
 			"ecod":     "85e1d2778f9cd945",
+			"ecodx":    "e732fc1b77bc0395",
 			"ensemble": "0f7d2248c008227a",
 			"hbos":     "2579f599050a7025",
 			"iforest":  "9e62e92e52ed0c8b",
 			"zscore":   "18aa2e4ddeaff2ad",
 		}},
 		{400, 13, Config{Seed: 2, Trees: 37, SampleSize: 100, Bins: 13}, map[string]string{
+			"copula":   "f8b1c1834eae7485",
 			"ecod":     "cd40a3bf4ea8fd61",
+			"ecodx":    "a9c78841a26531c5",
 			"ensemble": "5c1039a5a6d11eda",
 			"hbos":     "2d8bcdbf97eca0cd",
 			"iforest":  "f9e18e8c079d29e7",
 			"zscore":   "f1d37f6cde3d7db5",
 		}},
 		{60, 6, Config{Seed: 3, Trees: 6, SampleSize: 2}, map[string]string{
+			"copula":   "e783198b46206489",
 			"ecod":     "762ed72ed8f7ac59",
+			"ecodx":    "60684baa7bbc60a5",
 			"ensemble": "0b21fd34f397ff4d",
 			"hbos":     "1b7191d7b282d799",
 			"iforest":  "407fa712fa7ee5e5",
 			"zscore":   "16bc08f6588e870d",
 		}},
 		{30, 5, Config{Seed: 4, Trees: 3, SampleSize: 1}, map[string]string{
+			"copula":   "62e29d860a014d01",
 			"ecod":     "d7a68d7038768009",
+			"ecodx":    "84614ba5af268cc9",
 			"ensemble": "fe0765a06b739e2d",
 			"hbos":     "2a91707a5ff03ab1",
 			"iforest":  "02470a741dd17065",
