@@ -8,26 +8,27 @@ import (
 )
 
 // Copula scores the features jointly: each value becomes a normal score,
-// the probit of its mid-rank among the feature's baseline values (a
+// the standard normal quantile with the value's smaller tail probability
+// among the feature's baseline values as ECOD counts it (tailProbit; a
 // Gaussian copula), with ECODX's extrapolated tails beyond the baseline's
 // range, and a row scores the squared Mahalanobis distance of its normal
-// scores from theirs in the baseline. ECOD and ECODX add the features'
-// tails as if the features were independent; when two features rise
-// together in normal rows (a trace of a program the baseline lacks is far
-// on both its unseen n-grams and its nearest trace by calls), the
-// Mahalanobis distance scores a row far on one and near on the other
-// (an attack inside a known program) as far as one far on both, where a
-// sum of tails would rank it below.
+// scores from the baseline's centre, where every normal score is 0. ECOD
+// and ECODX add the features' tails as if the features were independent;
+// when two features rise together in normal rows (a trace of a program the
+// baseline lacks is far on both its unseen n-grams and its nearest trace
+// by calls), the Mahalanobis distance scores a row far on one and near on
+// the other (an attack inside a known program) as far as one far on both,
+// where a sum of tails would rank it below.
 //
-// The covariance of the baseline's normal scores is shrunk a tenth toward
-// its diagonal, and each variance is at least minCopulaVar, so that it is
-// invertible whatever the rows (a constant column, two equal columns) and a
-// constant column's change scores large but finite.
+// The covariance of the baseline's normal scores (their second moments
+// about 0) is shrunk a tenth toward its diagonal, and each variance is at
+// least minCopulaVar, so that it is invertible whatever the rows (a
+// constant column, two equal columns) and a constant column's change
+// scores large but finite.
 type Copula struct {
-	x    ECODX
-	mean []float64
+	x ECODX
 	// chol is the inverse of the Cholesky factor of the covariance, lower
-	// triangular, row by row: the whitened row is chol·(z - mean).
+	// triangular, row by row: the whitened row is chol·z.
 	chol []float64
 	sd   []float64 // each feature's standard deviation, for Explain
 	// zs holds, per feature, the normal score of each (left, right) pair
@@ -58,23 +59,15 @@ func (c *Copula) Fit(X [][]float64) error {
 	for j, f := range c.x.e.feat {
 		c.zs[j] = make([]float64, len(f.tail)/2)
 		for p := range c.zs[j] {
-			c.zs[j][p] = midProbit(f.tail[2*p], f.tail[2*p+1])
+			c.zs[j][p] = tailProbit(f.tail[2*p], f.tail[2*p+1])
 		}
 	}
-	Z := make([][]float64, len(X))
-	c.mean = make([]float64, d)
-	for i, row := range X {
-		Z[i] = make([]float64, d)
-		c.normal(row, Z[i])
-		for j, z := range Z[i] {
-			c.mean[j] += z / n
-		}
-	}
-	cov := make([]float64, d*d)
-	for _, z := range Z {
+	cov, z := make([]float64, d*d), make([]float64, d)
+	for _, row := range X {
+		c.normal(row, z)
 		for a := range d {
 			for b := 0; b <= a; b++ {
-				cov[a*d+b] += (z[a] - c.mean[a]) * (z[b] - c.mean[b]) / n
+				cov[a*d+b] += z[a] * z[b] / n
 			}
 		}
 	}
@@ -142,7 +135,7 @@ func (c *Copula) normal(x, z []float64) {
 			continue
 		}
 		bl, br := c.x.beyond(j, v)
-		z[j] = midProbit(t[0]+bl, t[1]+br)
+		z[j] = tailProbit(t[0]+bl, t[1]+br)
 	}
 }
 
@@ -159,9 +152,6 @@ func (c *Copula) Score(x []float64) float64 {
 	}
 	z = z[:d]
 	c.normal(x, z)
-	for j := range z {
-		z[j] -= c.mean[j]
-	}
 	s := 0.0
 	for i := range d {
 		w, row := 0.0, c.chol[i*d:i*d+i+1]
@@ -185,29 +175,27 @@ func (c *Copula) Explain(x []float64) []Deviation {
 		}
 		tl, tr := c.x.e.feat[j].tails(v)
 		bl, br := c.x.beyond(j, v)
-		z := (midProbit(tl+bl, tr+br) - c.mean[j]) / c.sd[j]
+		z := tailProbit(tl+bl, tr+br) / c.sd[j]
 		return z * z
 	})
 }
 
-// midProbit returns the normal score of a value whose left and right tail
-// probabilities are e^-tl and e^-tr (ties counted in both): the probit of
-// its mid-distribution function F = (P(X ≤ v) + 1 - P(X ≥ v))/2. Where one
-// tail is 1 (at or beyond the extreme), the other side's tail is half the
-// other's probability, taken from its logarithm so that extrapolated tails
-// far below the smallest float keep growing.
-func midProbit(tl, tr float64) float64 {
+// tailProbit returns the normal score of a value whose left and right
+// tail probabilities are e^-tl and e^-tr, as ECOD counts them (ties in
+// both, one pseudo-count): the normal quantile with the smaller of the two
+// tail probabilities, 0 where neither is below one half. A baseline's
+// central values (its median, or the floor at the median of a feature that
+// signals only by being high) all score 0, as ECOD scores them all alike;
+// beyond the range the extrapolated tail is taken from its logarithm, so
+// that it keeps growing far below the smallest float.
+func tailProbit(tl, tr float64) float64 {
 	switch {
-	case tl == 0:
-		return upperProbit(tr + math.Ln2)
-	case tr == 0:
-		return -upperProbit(tl + math.Ln2)
+	case tl > tr && tl > math.Ln2:
+		return -upperProbit(tl)
+	case tr > math.Ln2:
+		return upperProbit(tr)
 	}
-	pl, pr := math.Exp(-tl), math.Exp(-tr)
-	if up := (pr + 1 - pl) / 2; up <= 0.5 {
-		return upperProbit(-math.Log(up))
-	}
-	return -upperProbit(-math.Log((pl + 1 - pr) / 2))
+	return 0
 }
 
 // upperProbit returns z with P(Z > z) = e^-s for a standard normal Z: by

@@ -91,7 +91,7 @@ func TestCopulaTable(t *testing.T) {
 		for j, v := range q {
 			tl, tr := c.x.e.feat[j].tails(v)
 			bl, br := c.x.beyond(j, v)
-			want := midProbit(tl+bl, tr+br)
+			want := tailProbit(tl+bl, tr+br)
 			if v != v {
 				want = nanProbit
 			}

@@ -240,11 +240,11 @@ func SequenceCandidates() []Candidate {
 	var cs []Candidate
 	for _, callSet := range []bool{false, true} {
 		for _, st := range singles {
-			cs = append(cs, newCandidate(detect.DefaultName, trace.Separate, st.order, st.models, callSet))
+			cs = append(cs, newCandidate(seqDetector, trace.Separate, st.order, st.models, callSet))
 		}
 		for _, st := range sets {
 			for _, c := range []trace.Combine{trace.Separate, trace.Min, trace.Fisher} {
-				cs = append(cs, newCandidate(detect.DefaultName, c, st.order, st.models, callSet))
+				cs = append(cs, newCandidate(seqDetector, c, st.order, st.models, callSet))
 			}
 			cs = append(cs, newCandidate("ecod", trace.Separate, st.order, st.models, callSet))
 		}
@@ -291,7 +291,7 @@ func recurrentCandidates() []Candidate {
 		ms  []trace.Model
 	}
 	var cs []Candidate
-	for _, x := range []cand{{detect.DefaultName, []trace.Model{}},
+	for _, x := range []cand{{seqDetector, []trace.Model{}},
 		{"ecod", []trace.Model{N, C}}, {"ecod", []trace.Model{N, C, P}}} {
 		// Named with the GRU as one more model: rnn16, sep(nll6,calls,rnn16)/ecod.
 		c := newCandidate(x.det, trace.Separate, 6, append(slices.Clip(x.ms), rnnModel), false)
@@ -323,7 +323,7 @@ func wholeTraceCandidates() []Candidate {
 	news := []trace.Model{trace.Shape, trace.Length, trace.Loops, L}
 	var cs []Candidate
 	for _, w := range news {
-		cs = append(cs, newCandidate(detect.DefaultName, trace.Separate, 6, []trace.Model{w}, false))
+		cs = append(cs, newCandidate(seqDetector, trace.Separate, 6, []trace.Model{w}, false))
 	}
 	for _, w := range news {
 		sets := [][]trace.Model{{N, C, w}, {N, C, P, w}}
@@ -332,7 +332,7 @@ func wholeTraceCandidates() []Candidate {
 		}
 		for _, ms := range sets {
 			for _, c := range []trace.Combine{trace.Separate, trace.Min, trace.Fisher} {
-				cs = append(cs, newCandidate(detect.DefaultName, c, 6, ms, false))
+				cs = append(cs, newCandidate(seqDetector, c, 6, ms, false))
 			}
 			cs = append(cs, newCandidate("ecod", trace.Separate, 6, ms, false))
 		}
@@ -351,12 +351,12 @@ func coverCandidates() []Candidate {
 	news := []trace.Model{trace.Cover, trace.CoverNear, trace.Match10, trace.Match20, trace.MatchLow}
 	var cs []Candidate
 	for _, w := range news {
-		cs = append(cs, newCandidate(detect.DefaultName, trace.Separate, 6, []trace.Model{w}, false))
+		cs = append(cs, newCandidate(seqDetector, trace.Separate, 6, []trace.Model{w}, false))
 	}
 	for _, w := range news {
 		for _, ms := range [][]trace.Model{{w, C}, {U, w}, {N, w}, {U, C, w}, {N, C, w}} {
 			for _, c := range []trace.Combine{trace.Separate, trace.Min, trace.Fisher} {
-				cs = append(cs, newCandidate(detect.DefaultName, c, 6, ms, false))
+				cs = append(cs, newCandidate(seqDetector, c, 6, ms, false))
 			}
 			cs = append(cs, newCandidate("ecod", trace.Separate, 6, ms, false))
 		}
@@ -364,10 +364,14 @@ func coverCandidates() []Candidate {
 	return cs
 }
 
+// seqDetector is the detector of the sequence candidates whose names do
+// not name one: the ensemble, the default detector when they were first
+// compared, so that a name keeps its meaning whatever detect.DefaultName.
+const seqDetector = "ensemble"
+
 // newCandidate returns a sequence candidate named for what it is, such as
 // fisher(nll6,calls), sep(nll6,calls)/ecod or sep(nll6,calls)+set/ecod (with
-// the set features of the trace's calls); the default detector is not
-// named.
+// the set features of the trace's calls); seqDetector is not named.
 func newCandidate(det string, c trace.Combine, order int, ms []trace.Model, callSet bool) Candidate {
 	var names []string
 	for _, m := range ms {
@@ -384,7 +388,7 @@ func newCandidate(det string, c trace.Combine, order int, ms []trace.Model, call
 	if callSet {
 		name += "+set"
 	}
-	if det != detect.DefaultName {
+	if det != seqDetector {
 		name += "/" + det
 	}
 	return Candidate{Name: name, Detector: det, Combine: c, Models: ms, Order: order, CallSet: callSet}
