@@ -274,8 +274,8 @@ func TestModelTraceFeatures(t *testing.T) {
 		}
 	}
 	seqOnly := TraceFeatures{Detector: "ecod"}
-	seqCols := []string{"cpu", "syscalls.unseen6", "syscalls.calls"}
-	withSet := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.unseen6", "syscalls.calls"}
+	seqCols := []string{"cpu", "syscalls.nll", "syscalls.calls"}
+	withSet := []string{"cpu", "syscalls.count", "syscalls.novel", "syscalls.nll", "syscalls.calls"}
 	tests := []struct {
 		name  string
 		snaps []*snapshot.Snapshot
@@ -284,7 +284,7 @@ func TestModelTraceFeatures(t *testing.T) {
 		det   string
 		cols  []string
 	}{
-		{"the default", snaps, "", nil, "ecod", seqCols},
+		{"the default", snaps, "", nil, "ecodx", seqCols},
 		{"sequence features alone, ecod", snaps, "", &seqOnly, "ecod", seqCols},
 		{"a detector named overrides the traces' default", snaps, "zscore", &seqOnly, "zscore", seqCols},
 		// A set a collector names syscalls is its own, kept; the calls of
@@ -340,5 +340,15 @@ func TestModelTraceFeatures(t *testing.T) {
 	}
 	if sc, err := m3.Fit(); err != nil || !slices.Equal(sc.cols, []string{"cpu", "syscalls.nll", "syscalls.calls", "syscalls.pairs"}) {
 		t.Errorf("a baseline of the previous default refits to %v (%v)", sc.cols, err)
+	}
+	// And one of the default before ECODX, STIDE and calls scored by ECOD,
+	// keeps its models and its detector.
+	stide := trace.SequenceConfig{Models: []trace.Model{trace.Unseen, trace.Calls}}
+	m4, err := Load(Build(Config{Seed: 1, Sequence: &stide, Features: &seqOnly}, snaps).Marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc, err := m4.Fit(); err != nil || sc.m.Detector != "ecod" || !slices.Equal(sc.cols, []string{"cpu", "syscalls.unseen6", "syscalls.calls"}) {
+		t.Errorf("a baseline of the default before ECODX refits to %v (%v)", sc.cols, err)
 	}
 }
