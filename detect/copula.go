@@ -122,21 +122,32 @@ func invCholesky(a []float64, d int) []float64 {
 // both sides, has the normal score of the farthest extrapolated value.
 func (c *Copula) normal(x, z []float64) {
 	x = x[:len(z)]
-	lo, hi := c.x.lo[:len(z)], c.x.hi[:len(z)]
-	for j, v := range x {
-		f := &c.x.e.feat[j]
-		t := f.tailsFrom(v, f.first(v))
-		if v >= lo[j] && v <= hi[j] {
-			z[j] = c.zs[j][(cap(f.tail)-cap(t))/2] // t is f.tail[p:p+2], of capacity cap(f.tail)-p
-			continue
+	var ks [firstBatch]int
+	for lo := 0; lo < len(x); lo += firstBatch {
+		// The first steps of every feature's count before any scan, as
+		// ECOD.Score takes them.
+		xs, fs := x[lo:min(lo+firstBatch, len(x))], c.x.e.feat[lo:]
+		firsts(xs, fs, ks[:len(xs)])
+		for j, v := range xs {
+			f := &fs[j]
+			t := f.tailsFrom(v, ks[j])
+			if k := lo + j; v >= c.x.lo[k] && v <= c.x.hi[k] {
+				z[k] = c.zs[k][(cap(f.tail)-cap(t))/2] // t is f.tail[p:p+2], of capacity cap(f.tail)-p
+				continue
+			}
+			z[lo+j] = c.beyond(lo+j, v, t)
 		}
-		if v != v {
-			z[j] = nanProbit
-			continue
-		}
-		bl, br := c.x.beyond(j, v)
-		z[j] = tailProbit(t[0]+bl, t[1]+br)
 	}
+}
+
+// beyond returns the normal score of a value v of feature j outside its
+// range, whose ECOD tails are t.
+func (c *Copula) beyond(j int, v float64, t []float64) float64 {
+	if v != v {
+		return nanProbit
+	}
+	bl, br := c.x.beyond(j, v)
+	return tailProbit(t[0]+bl, t[1]+br)
 }
 
 // Score implements Detector.
@@ -154,14 +165,30 @@ func (c *Copula) Score(x []float64) float64 {
 	c.normal(x, z)
 	s := 0.0
 	for i := range d {
-		w, row := 0.0, c.chol[i*d:i*d+i+1]
-		for k, a := range row {
-			w += a * z[k]
-		}
-		s += w * w
+		s += sq(dot(c.chol[i*d:i*d+i+1], z))
 	}
 	return s
 }
+
+// dot returns the dot product of a and the first len(a) values of z, in
+// four sums, so that the additions do not wait on each other.
+func dot(a, z []float64) float64 {
+	z = z[:len(a)]
+	var w0, w1, w2, w3 float64
+	k := 0
+	for ; k+4 <= len(a); k += 4 {
+		w0 += a[k] * z[k]
+		w1 += a[k+1] * z[k+1]
+		w2 += a[k+2] * z[k+2]
+		w3 += a[k+3] * z[k+3]
+	}
+	for ; k < len(a); k++ {
+		w0 += a[k] * z[k]
+	}
+	return (w0 + w1) + (w2 + w3)
+}
+
+func sq(x float64) float64 { return x * x }
 
 // Explain implements Detector; Deviation.Score is the square of the
 // feature's normal score in standard deviations of the baseline's, its
