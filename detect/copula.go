@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"imgward/errors"
+	"imgward/internal/vec"
 )
 
 // Copula scores the features jointly: each value becomes a normal score,
@@ -165,27 +166,9 @@ func (c *Copula) Score(x []float64) float64 {
 	c.normal(x, z)
 	s := 0.0
 	for i := range d {
-		s += sq(dot(c.chol[i*d:i*d+i+1], z))
+		s += sq(vec.Dot(c.chol[i*d:i*d+i+1], z[:i+1]))
 	}
 	return s
-}
-
-// dot returns the dot product of a and the first len(a) values of z, in
-// four sums, so that the additions do not wait on each other.
-func dot(a, z []float64) float64 {
-	z = z[:len(a)]
-	var w0, w1, w2, w3 float64
-	k := 0
-	for ; k+4 <= len(a); k += 4 {
-		w0 += a[k] * z[k]
-		w1 += a[k+1] * z[k+1]
-		w2 += a[k+2] * z[k+2]
-		w3 += a[k+3] * z[k+3]
-	}
-	for ; k < len(a); k++ {
-		w0 += a[k] * z[k]
-	}
-	return (w0 + w1) + (w2 + w3)
 }
 
 func sq(x float64) float64 { return x * x }

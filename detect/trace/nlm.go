@@ -3,6 +3,8 @@ package trace
 import (
 	"math"
 	"math/rand/v2"
+
+	"imgward/internal/vec"
 )
 
 // NeuralConfig configures the neural language model of Sequence. A zero
@@ -128,12 +130,12 @@ func (m *nlm) forward(ctx []int32, y int32, s *nlmScratch) float64 {
 	}
 	x := s.x
 	for i := range m.h {
-		s.a[i] = math.Tanh(p[m.oB1+i] + dot(p[m.oW1+i*m.inWidth:m.oW1+(i+1)*m.inWidth], x))
+		s.a[i] = math.Tanh(p[m.oB1+i] + vec.Dot(p[m.oW1+i*m.inWidth:m.oW1+(i+1)*m.inWidth], x))
 	}
 	a := s.a
 	mx := math.Inf(-1)
 	for o := range m.v {
-		z := p[m.oB2+o] + dot(p[m.oW2+o*m.h:m.oW2+(o+1)*m.h], a)
+		z := p[m.oB2+o] + vec.Dot(p[m.oW2+o*m.h:m.oW2+(o+1)*m.h], a)
 		s.l[o] = z
 		mx = max(mx, z)
 	}
@@ -238,23 +240,6 @@ func (m *nlm) nll(seq []int32, s *nlmScratch) float64 {
 		sum += v
 	}
 	return sum / float64(len(seq))
-}
-
-// dot returns the inner product of w and x, len(w) >= len(x).
-func dot(w, x []float64) float64 {
-	w = w[:len(x)]
-	var z0, z1, z2, z3 float64
-	j := 0
-	for ; j+4 <= len(x); j += 4 {
-		z0 += w[j] * x[j]
-		z1 += w[j+1] * x[j+1]
-		z2 += w[j+2] * x[j+2]
-		z3 += w[j+3] * x[j+3]
-	}
-	for ; j < len(x); j++ {
-		z0 += w[j] * x[j]
-	}
-	return z0 + z1 + z2 + z3
 }
 
 // axpy2 adds a·x to g and a·w to dx: the gradients of a row w of weights
