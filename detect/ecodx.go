@@ -110,23 +110,28 @@ func extended(inv float64) float64 {
 	return 0
 }
 
-// Score implements Detector: ECOD.Score's sums with each feature's tails
-// extended by beyond. Adding beyond's zero inside the range leaves ECOD's
-// bits.
+// Score implements Detector: ECOD.Score's sums, the first steps of the
+// counts taken as it takes them, with the tails of each value outside its
+// feature's range extended by beyond.
 func (x *ECODX) Score(v []float64) float64 {
 	e := &x.e
 	mustLen(v, e.d)
 	var l, r, auto float64
-	for j, w := range v {
-		tl, tr := e.feat[j].tails(w)
-		bl, br := x.beyond(j, w)
-		tl, tr = tl+bl, tr+br
-		l += tl
-		r += tr
-		if e.odd[j] == 1 {
-			auto += tr
-		} else {
-			auto += tl
+	var ks [firstBatch]int
+	for lo := 0; lo < len(v); lo += firstBatch {
+		vs, fs := v[lo:min(lo+firstBatch, len(v))], e.feat[lo:]
+		firsts(vs, fs, ks[:len(vs)])
+		for j, w := range vs {
+			t := fs[j].tailsFrom(w, ks[j])
+			lr := [2]float64{t[0], t[1]}
+			if k := lo + j; !(w >= x.lo[k] && w <= x.hi[k]) {
+				bl, br := x.beyond(k, w)
+				lr[0] += bl
+				lr[1] += br
+			}
+			l += lr[0]
+			r += lr[1]
+			auto += lr[e.odd[lo+j]&1]
 		}
 	}
 	return max(l, r, auto)
