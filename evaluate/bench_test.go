@@ -94,8 +94,15 @@ func malmemRows(t testing.TB) (X, T [][]float64, names []string) {
 // imgward eval score: each row a replayed snapshot, featurised by the
 // baseline (pipeline.Scorer.Vector), scored and calibrated into a
 // surprise, on one goroutine.
-func BenchmarkPipelineMalMem(b *testing.B) {
+func BenchmarkPipelineMalMem(b *testing.B) { pipelineMalMem(b, detect.DefaultName) }
+
+// BenchmarkPipelineMalMemCopula measures the copula as the default
+// would score, the speed that refused it (refusedDetectors).
+func BenchmarkPipelineMalMemCopula(b *testing.B) { pipelineMalMem(b, "copula") }
+
+func pipelineMalMem(b *testing.B, det string) {
 	o := malmem(b)
+	o.Detector = det
 	if err := o.Check(); err != nil {
 		b.Fatal(err)
 	}

@@ -7,7 +7,8 @@
 #      printed side by side as ratios; then go test -bench ScoreMalMem, which
 #      times scoring alone on parsed rows, as score_samples does, and
 #      PipelineMalMem, the default detector scoring replayed snapshots
-#      through detect/pipeline on one goroutine, as the service does; then the
+#      through detect/pipeline on one goroutine, as the service does (and
+#      PipelineMalMemCopula, the copula that speed refused); then the
 #      leave-one-family-out selection (go test -bench Select, which fails if it
 #      does not choose the shipped defaults) and imgward eval --recurrent on
 #      ADFA-LD (go test -bench EvalADFARecurrent, which fails if it costs more
