@@ -88,7 +88,7 @@ the training traces (package detect/trace), named by --models:
   match10 1 - mean length, capped at 10 (match20: 20) and divided by it, of
           the longest run of a training trace that ends at each call
   matchlow the same, capped at 20, over the lowest tenth of those lengths
-By default (--models %s) the detector, ECOD for traces, gets each
+By default (--models %s) the detector, ECODX for traces, gets each
 model's score as a feature: the configuration that leave-one-family-out
 selection chose on ADFA-LD, and the service's for a role with traces.
 --call-set adds the set features of the trace's distinct calls
@@ -101,7 +101,8 @@ of their robust z-scores (novel to every model); --combine fisher, the sum of
 minutes for 833 traces on 2 cores) and are deterministic. A plain STIDE
 baseline is --models unseen; the service's former defaults, --models
 nll,unseen,calls,pairs --call-set --detector ensemble and, before them,
---models nll,unseen --call-set --detector ensemble.
+--models nll,unseen --call-set --detector ensemble; the previous default for
+traces, --models unseen,calls --detector ecod.
 
 --fleet deals the test rows into P publishers x I images x K instances: the
 instances of M malicious publishers draw an anomalous row with probability F
@@ -113,9 +114,13 @@ repeats seeded from S. Defaults: publishers=20,malicious=2,images=3,instances=10
 infected=0.3,repeat=5,seed=1.
 
 Detectors: zscore (mean robust z-score against median and MAD), hbos
-(histograms), ecod (empirical tail probabilities), iforest (isolation forest,
-100 trees of 256 rows), ensemble (the four, each standardised on its training
-scores, averaged). Fits are seeded and deterministic.
+(histograms), ecod (empirical tail probabilities), ecodx (ecod with
+exponential tails beyond each feature's training range, so that values far
+beyond it do not tie with values barely beyond), copula (squared Mahalanobis
+distance of the features' normal scores, which weighs the features jointly),
+iforest (isolation forest, 100 trees of 256 rows), ensemble (zscore, hbos,
+ecod and iforest, each standardised on its training scores, averaged). Fits
+are seeded and deterministic.
 
 Options:
   --train FILE            training CSV file (a header line, then rows)
