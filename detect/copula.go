@@ -93,7 +93,7 @@ func invCholesky(a []float64, d int) []float64 {
 		for j := 0; j <= i; j++ {
 			s := a[i*d+j]
 			for k := range j {
-				s -= l[i*d+k] * l[j*d+k]
+				s -= float64(l[i*d+k] * l[j*d+k]) // rounded: the same bits where a multiply and an add fuse
 			}
 			if i == j {
 				l[i*d+i] = math.Sqrt(s)
@@ -110,7 +110,7 @@ func invCholesky(a []float64, d int) []float64 {
 				s = 1
 			}
 			for k := c; k < i; k++ {
-				s -= l[i*d+k] * inv[k*d+c]
+				s -= float64(l[i*d+k] * inv[k*d+c])
 			}
 			inv[i*d+c] = s / l[i*d+i]
 		}
@@ -171,7 +171,9 @@ func (c *Copula) Score(x []float64) float64 {
 	return s
 }
 
-func sq(x float64) float64 { return x * x }
+// sq returns x², rounded before the caller adds it (the conversion), so
+// that a build that may fuse a multiply and an add gives the same bits.
+func sq(x float64) float64 { return float64(x * x) }
 
 // Explain implements Detector; Deviation.Score is the square of the
 // feature's normal score in standard deviations of the baseline's, its
@@ -215,7 +217,7 @@ func tailProbit(tl, tr float64) float64 {
 // is continuous and increasing in s.
 func upperProbit(s float64) float64 {
 	if s <= probitSwitch {
-		return math.Sqrt2 * math.Erfinv(1-2*math.Exp(-s))
+		return erfProbit(s)
 	}
 	return millsProbit(s) + probitShift
 }
@@ -223,11 +225,16 @@ func upperProbit(s float64) float64 {
 // nanProbit is the normal score of NaN: that of the farthest value.
 var nanProbit = upperProbit(maxTailX)
 
+// erfProbit is upperProbit by the inverse error function (erfinv). The
+// product is rounded before 1 less it (the conversion), so that a build
+// that may fuse a multiply and an add gives the same bits.
+func erfProbit(s float64) float64 { return math.Sqrt2 * erfinv(1-float64(2*math.Exp(-s))) }
+
 // probitSwitch is where upperProbit changes method (p = 1.5e-8).
 const probitSwitch = 18
 
 // probitShift joins the two methods of upperProbit at probitSwitch.
-var probitShift = math.Sqrt2*math.Erfinv(1-2*math.Exp(-probitSwitch)) - millsProbit(probitSwitch)
+var probitShift = erfProbit(probitSwitch) - millsProbit(probitSwitch)
 
 // millsProbit solves -log P(Z > z) = s for large s by fixed-point
 // iteration on P(Z > z) ≈ φ(z)/z·(1 - 1/z² + 3/z⁴), which converges fast
@@ -237,7 +244,7 @@ func millsProbit(s float64) float64 {
 	z := math.Sqrt(2 * s)
 	for range 5 {
 		z2 := z * z
-		z = math.Sqrt(2 * (s - halfLog2Pi - math.Log(z) + math.Log1p(-1/z2+3/(z2*z2))))
+		z = math.Sqrt(2 * (s - halfLog2Pi - math.Log(z) + math.Log(1-1/z2+3/(z2*z2)))) // Log, not the Go code of Log1p: the same bits in every build
 	}
 	return z
 }

@@ -91,10 +91,13 @@ func invScale(beta float64) float64 {
 // on the left of the smallest, both for NaN, at most maxTailX each.
 func (x *ECODX) beyond(j int, v float64) (left, right float64) {
 	switch il, ir := x.invL[j], x.invR[j]; {
+	// The products are rounded (the conversions) before the callers add
+	// them, so that a build that may fuse a multiply and an add
+	// (GOAMD64=v3) gives the same bits.
 	case v > x.hi[j] && ir > 0:
-		return 0, min(maxTailX, (v-x.hi[j])*ir)
+		return 0, min(maxTailX, float64((v-x.hi[j])*ir))
 	case v < x.lo[j] && il > 0:
-		return min(maxTailX, (x.lo[j]-v)*il), 0
+		return min(maxTailX, float64((x.lo[j]-v)*il)), 0
 	case v != v:
 		return extended(il), extended(ir)
 	}

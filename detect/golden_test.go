@@ -64,11 +64,29 @@ func queries(seed uint64, train [][]float64) [][]float64 {
 	return Q
 }
 
+// coarse returns a copy of X with the 21 lowest bits of every value's
+// mantissa cleared. The rows of gaussian and awkward differ in their last
+// bits between a build that may fuse a multiply and an add (GOAMD64=v3)
+// and one that does not (math/rand's normal variates, math.Exp), which the
+// ranks of ECOD and the others do not see, but the distances that ECODX
+// and the copula extrapolate beyond a feature's range do: on coarse rows
+// both builds agree.
+func coarse(X [][]float64) [][]float64 {
+	out := make([][]float64, len(X))
+	for i, x := range X {
+		out[i] = make([]float64, len(x))
+		for j, v := range x {
+			out[i][j] = math.Float64frombits(math.Float64bits(v) &^ (1<<21 - 1))
+		}
+	}
+	return out
+}
+
 // TestScoresUnchanged pins the bits of every detector's scores, by Score
 // and by ScoreBatch, to those of the code before the scoring was made
 // faster (commit 3e80635; the forests of depth 5 and 10, pinned later, to
-// those of b39ca6d; ecodx and copula as they were added): the speed-ups
-// must not change a single score.
+// those of b39ca6d; ecodx and copula, on coarse rows, as they were
+// added): the speed-ups must not change a single score.
 func TestScoresUnchanged(t *testing.T) {
 	for _, tc := range []struct {
 		n, d int
@@ -76,36 +94,36 @@ func TestScoresUnchanged(t *testing.T) {
 		want map[string]string
 	}{
 		{2000, 54, Config{Seed: 1}, map[string]string{
-			"copula":   "6f36c32182e01355",
+			"copula":   "8e98e813e0b8668d",
 			"ecod":     "85e1d2778f9cd945",
-			"ecodx":    "e732fc1b77bc0395",
+			"ecodx":    "d7235ac8f09379c5",
 			"ensemble": "0f7d2248c008227a",
 			"hbos":     "2579f599050a7025",
 			"iforest":  "9e62e92e52ed0c8b",
 			"zscore":   "18aa2e4ddeaff2ad",
 		}},
 		{400, 13, Config{Seed: 2, Trees: 37, SampleSize: 100, Bins: 13}, map[string]string{
-			"copula":   "7c369d03d7ac01ad",
+			"copula":   "3bd8173c5c158ae5",
 			"ecod":     "cd40a3bf4ea8fd61",
-			"ecodx":    "a9c78841a26531c5",
+			"ecodx":    "cbe364a9972d408d",
 			"ensemble": "5c1039a5a6d11eda",
 			"hbos":     "2d8bcdbf97eca0cd",
 			"iforest":  "f9e18e8c079d29e7",
 			"zscore":   "f1d37f6cde3d7db5",
 		}},
 		{60, 6, Config{Seed: 3, Trees: 6, SampleSize: 2}, map[string]string{
-			"copula":   "7200e50390a3af7d",
+			"copula":   "6dd91f95b2578861",
 			"ecod":     "762ed72ed8f7ac59",
-			"ecodx":    "60684baa7bbc60a5",
+			"ecodx":    "865ac9835ad857a5",
 			"ensemble": "0b21fd34f397ff4d",
 			"hbos":     "1b7191d7b282d799",
 			"iforest":  "407fa712fa7ee5e5",
 			"zscore":   "16bc08f6588e870d",
 		}},
 		{30, 5, Config{Seed: 4, Trees: 3, SampleSize: 1}, map[string]string{
-			"copula":   "bab94d814f0ead15",
+			"copula":   "49430b0191794091",
 			"ecod":     "d7a68d7038768009",
-			"ecodx":    "84614ba5af268cc9",
+			"ecodx":    "e6ea1ad64a0106d5",
 			"ensemble": "fe0765a06b739e2d",
 			"hbos":     "2a91707a5ff03ab1",
 			"iforest":  "02470a741dd17065",
@@ -121,6 +139,10 @@ func TestScoresUnchanged(t *testing.T) {
 		X := awkward(tc.c.Seed, tc.n, tc.d)
 		Q := queries(tc.c.Seed+100, X)
 		for name, want := range tc.want {
+			X, Q := X, Q
+			if name == "ecodx" || name == "copula" {
+				X, Q = coarse(X), coarse(Q)
+			}
 			d := fitted(t, name, tc.c, X)
 			// The forest's top levels by vector where the processor has
 			// them, and in Go: both must give the same bits.

@@ -1,0 +1,58 @@
+package detect
+
+import "math"
+
+// erfinv is math.Erfinv (Wichura's AS241, with Go's coefficients) with each
+// product rounded before it is added: math.Erfinv is Go code, which a build
+// that may fuse a multiply and an add (GOAMD64=v3) compiles to other bits,
+// and the copula's scores must be the same bits in every build. x is in
+// (-1, 1); upperProbit keeps it there.
+func erfinv(x float64) float64 {
+	sign := 1.0
+	if x < 0 {
+		x, sign = -x, -1
+	}
+	if x <= 0.85 {
+		r := 0.180625 - float64(0.25*float64(x*x))
+		return sign * float64(x*horner(r, erfinvA[:])) / horner(r, erfinvB[:])
+	}
+	r := math.Sqrt(math.Ln2 - math.Log(1.0-x))
+	if r <= 5.0 {
+		r -= 1.6
+		return sign * horner(r, erfinvC[:]) / horner(r, erfinvD[:])
+	}
+	r -= 5.0
+	return sign * horner(r, erfinvE[:]) / horner(r, erfinvF[:])
+}
+
+// horner returns the polynomial of coefficients c, highest degree first,
+// at r, each product rounded before it is added.
+func horner(r float64, c []float64) float64 {
+	p := c[0]
+	for _, k := range c[1:] {
+		p = float64(p*r) + k
+	}
+	return p
+}
+
+// The coefficients of math.Erfinv, highest degree first.
+var (
+	erfinvA = [...]float64{8.8709406962545514830200e2, 1.1819493347062294404278e4, 2.3782041382114385731252e4,
+		1.6235862515167575384252e4, 4.8548868893843886794648e3, 6.9706266534389598238465e2,
+		4.7072688112383978012285e1, 1.1975323115670912564578e0}
+	erfinvB = [...]float64{5.2264952788528545610e3, 2.8729085735721942674e4, 3.9307895800092710610e4,
+		2.1213794301586595867e4, 5.3941960214247511077e3, 6.8718700749205790830e2,
+		4.2313330701600911252e1, 1.0000000000000000000e0}
+	erfinvC = [...]float64{7.74545014278341407640e-4, 2.27238449892691845833e-2, 2.41780725177450611770e-1,
+		1.27045825245236838258e0, 3.64784832476320460504e0, 5.76949722146069140550e0,
+		4.63033784615654529590e0, 1.42343711074968357734e0}
+	erfinvD = [...]float64{1.4859850019840355905497876e-9, 7.7441459065157709165577218e-4,
+		2.1494160384252876777097297e-2, 2.0945065210512749128288442e-1, 9.7547832001787427186894837e-1,
+		2.3707661626024532365971225e0, 2.9036514445419946173133295e0, 1.4142135623730950488016887e0}
+	erfinvE = [...]float64{2.01033439929228813265e-7, 2.71155556874348757815e-5, 1.24266094738807843860e-3,
+		2.65321895265761230930e-2, 2.96560571828504891230e-1, 1.78482653991729133580e0,
+		5.46378491116411436990e0, 6.65790464350110377720e0}
+	erfinvF = [...]float64{2.891024605872965461538222e-15, 2.010321207683943062279931e-7,
+		2.611088405080593625138020e-5, 1.112800997078859844711555e-3, 2.103693768272068968719679e-2,
+		1.936480946950659106176712e-1, 8.482908416595164588112026e-1, 1.414213562373095048801689e0}
+)
