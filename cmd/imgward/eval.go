@@ -61,7 +61,7 @@ worst family. It prints every candidate's cross-validated AUC per family, the
 one to ship (best worst family over all families) and, for each family, the one
 chosen on the other families only. Each family's test figure (on the rows of
 --test not trained on) is that of the configuration chosen without it. Candidates: the sequence models
-and their combinations with --sequence-col, else the detectors. Takes 20 to 40
+and their combinations with --sequence-col, else the detectors. Takes 25 to 45
 minutes on ADFA-LD on a shared 2-core machine.
 
 Features are the columns that parse as numbers in every row of --train, except
