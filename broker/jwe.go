@@ -22,12 +22,14 @@ import (
 // common shape (see parseFlatJWK) is read without go-jose; any other is
 // left to go-jose, which decides it as it always has.
 func parsePublicKey(raw []byte) (*ecdh.PublicKey, error) {
+	if len(raw) > 0 && len(raw) <= MaxPublicKeySize {
+		if pub, ok := parseFlatJWK(raw); ok {
+			return pub, nil
+		}
+	}
 	bad := errors.E(errors.Invalid, errors.Msg("public_key must be a JWK of a P-256 public key"))
 	if len(raw) == 0 || len(raw) > MaxPublicKeySize {
 		return nil, bad
-	}
-	if pub, ok := parseFlatJWK(raw); ok {
-		return pub, nil
 	}
 	var jwk jose.JSONWebKey
 	if err := jwk.UnmarshalJSON(raw); err != nil || !jwk.IsPublic() {
