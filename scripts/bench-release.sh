@@ -22,26 +22,47 @@
 # with the load average. Any answer but 200 fails the run: a run with
 # refusals is a failed run, not a fast one.
 #
+# STORE=postgres serves the node on a throwaway PostgreSQL
+# (scripts/pg-test-server.sh) instead, and adds PostgreSQL's processor time
+# a release: the postmaster's and its backends' user+sys, and that of the
+# backends that ended (as scripts/bench-cluster.sh counts it).
+#
 # usage: sh scripts/bench-release.sh   (DURATION, default 5s; ROUNDS,
 #        default 2; CONNS, default 16; DOCS, documents a round, default
-#        90000; IMGWARD_BIN, an imgward binary to measure instead of one
-#        built from the tree, for A/B runs of two commits)
+#        90000; STORE, sqlite (default) or postgres; IMGWARD_BIN, an imgward
+#        binary to measure instead of one built from the tree, for A/B runs
+#        of two commits)
 set -eu
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-5s}
 ROUNDS=${ROUNDS:-2}
 CONNS=${CONNS:-16}
 DOCS=${DOCS:-90000}
+STORE=${STORE:-sqlite}
 PY=/usr/bin/python3
 dir=$(mktemp -d)
 bin=${IMGWARD_BIN:-$dir/imgward}
 pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"; }
+pgdir=""
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	[ -n "$pgdir" ] && PGTEST_DIR=$pgdir scripts/pg-test-server.sh stop >/dev/null 2>&1
+	rm -rf "$dir"
+}
 trap cleanup EXIT INT TERM
 
 [ -n "${IMGWARD_BIN:-}" ] || go build -o "$bin" ./cmd/imgward
+store="--store sqlite"
+postmaster=""
+if [ "$STORE" = postgres ]; then
+	eval "$(scripts/pg-test-server.sh start)"
+	pgdir=$PGTEST_DIR
+	store="--store postgres --dsn $IMGWARD_TEST_PG_DSN"
+	postmaster=$(head -1 "$pgdir/data/postmaster.pid" 2>/dev/null || head -1 "$pgdir"/*/postmaster.pid)
+fi
 port=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$bin" serve --data-dir "$dir/data" --listen 127.0.0.1:"$port" --log-level error >"$dir/serve.out" 2>&1 &
+# shellcheck disable=SC2086
+"$bin" serve $store --data-dir "$dir/data" --listen 127.0.0.1:"$port" --log-level error >"$dir/serve.out" 2>&1 &
 pid=$!
 for _ in $(seq 100); do [ -s "$dir/data/admin.token" ] && break; sleep 0.1; done
 [ -s "$dir/data/admin.token" ] || { cat "$dir/serve.out" >&2; exit 1; }
@@ -113,6 +134,14 @@ LUA
 # cpu prints the server's user+sys clock ticks so far (fields 14 and 15;
 # the command, imgward, holds no space).
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+# pgcpu prints PostgreSQL's: the postmaster's and its live children's
+# user+sys and those of its children that ended (fields 14-17 counted
+# after the command), 0 without PostgreSQL.
+pgcpu() {
+	[ -n "$postmaster" ] || { echo 0; return; }
+	for p in $postmaster $(pgrep -P "$postmaster"); do cat "/proc/$p/stat" 2>/dev/null || true; done |
+		sed 's/.*) //' | awk '{ t += $12 + $13 + $14 + $15 } END { print t + 0 }'
+}
 hz=$(getconf CLK_TCK)
 issue() {
 	rm -f "$dir/docs" "$dir/issued"
@@ -128,9 +157,12 @@ release() { # label
 	rm -f "$dir/exhausted"
 	load=$(cut -d' ' -f1 /proc/loadavg)
 	before=$(cpu)
+	pgbefore=$(pgcpu)
 	/usr/bin/time -f '%U %S' -o "$dir/wrk.time" wrk -t1 -c"$CONNS" -d"$DURATION" --latency \
 		-s "$dir/release.lua" "$url/v1/keys/release" -- "$dir/docs" "$dir/exhausted" >"$dir/release.out"
 	after=$(cpu)
+	sleep 1 # backends whose connections ended are reaped: their time is the postmaster's children's
+	pgafter=$(pgcpu)
 	if [ -e "$dir/exhausted" ]; then
 		echo "bench-release: the run used more than $DOCS documents; raise DOCS" >&2
 		exit 1
@@ -140,19 +172,21 @@ release() { # label
 		echo "bench-release: releases failed or were refused" >&2
 		exit 1
 	fi
-	awk -v l="$1" -v t=$((after - before)) -v hz="$hz" -v load="$load" -v c="$CONNS" -v w="$(cat "$dir/wrk.time")" '
+	awk -v l="$1" -v t=$((after - before)) -v pg=$((pgafter - pgbefore)) -v store="$STORE" -v hz="$hz" -v load="$load" -v c="$CONNS" -v w="$(cat "$dir/wrk.time")" '
 		function ms(s) { if (s ~ /us$/) return s / 1000; if (s ~ /ms$/) return s + 0; if (s ~ /s$/) return s * 1000; return s }
 		/requests in/ { n = $1 }
 		/Requests\/sec/ { rate = $2 }
 		$1 == "50%" { p50 = ms($2) }
 		$1 == "99%" { p99 = ms($2) }
 		END {
-			split(w, u, " "); node = t / hz * 1e6 / n; client = (u[1] + u[2]) * 1e6 / n
-			printf "%-6s -c%-3s %7.0f releases/s  p50 %5.2f ms  p99 %6.2f ms  cpu per release: node %5.1f µs, wrk %4.1f µs, both %5.1f µs  (%d in %s, load %s)\n",
-				l, c, rate, p50, p99, node, client, node + client, n, "'"$DURATION"'", load }' "$dir/release.out"
+			split(w, u, " "); node = t / hz * 1e6 / n; client = (u[1] + u[2]) * 1e6 / n; db = pg / hz * 1e6 / n
+			printf "%-6s %-8s -c%-3s %7.0f releases/s  p50 %5.2f ms  p99 %6.2f ms  cpu per release: node %5.1f µs, wrk %4.1f µs",
+				l, store, c, rate, p50, p99, node, client
+			if (store == "postgres") printf ", postgres %5.1f µs", db
+			printf ", all %5.1f µs  (%d in %s, load %s)\n", node + client + db, n, "'"$DURATION"'", load }' "$dir/release.out"
 }
 
-echo "-- key releases over loopback HTTP from wrk: $CONNS connections, $DURATION a round, $ROUNDS rounds ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "-- key releases over loopback HTTP from wrk, $STORE: $CONNS connections, $DURATION a round, $ROUNDS rounds ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
 for r in $(seq "$ROUNDS"); do
 	issue
 	release "round $r"
