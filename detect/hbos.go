@@ -51,7 +51,10 @@ func (h *HBOS) Fit(X [][]float64) error {
 			lo, hi = min(lo, row[j]), max(hi, row[j])
 		}
 		w := (hi - lo) / float64(h.bins)
-		h.rng[j] = binRange{lo: lo, hi: lo + w*float64(h.bins), width: w}
+		// The conversion rounds the product before the sum: a GOAMD64=v3
+		// build would fuse them, and a value at the top of the range could
+		// fall in the last bin on one build and beyond it on another.
+		h.rng[j] = binRange{lo: lo, hi: lo + float64(w*float64(h.bins)), width: w}
 		for _, row := range X {
 			counts[h.bin(j, row[j])]++
 		}
