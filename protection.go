@@ -141,6 +141,15 @@ type StaleBlob struct {
 // Subscription) are those of its project and user, and nil when it is
 // absent; those that depend on the image (Member, Offer, Key) nil when the
 // image is.
+//
+// The records hold the fields that a release is decided on, and no
+// others (they are zero), because each column read is the store's work on
+// every release: Instance its ID, ImageID, ProjectID, UserID and State;
+// Image its ID, Owner, Visibility, Blob, Quarantined and ProductCode;
+// Member its ImageID, MemberID and Status; User its ID and Role; Offer its
+// ID, Owner and ProductCode; Subscription its ID, OfferID, ProjectID and
+// State; Key every field. A rule that needs another field reads it here
+// first (and in storetest's ReleaseContext case).
 type ReleaseContext struct {
 	Instance *Instance // nil: no such instance
 	Image    *Image    // nil: no such image

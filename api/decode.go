@@ -23,18 +23,33 @@ func requireType(r *http.Request, want string) error {
 // numbers kept as json.Number and unknown fields rejected where v is a
 // struct, so that a typo is an error and not a silent no-op.
 func decode(w http.ResponseWriter, r *http.Request, mediaType string, v any) error {
+	body, err := readBody(w, r, mediaType)
+	if err != nil {
+		return err
+	}
+	return decodeBody(body, v)
+}
+
+// readBody checks the media type and reads the body, bounded.
+func readBody(w http.ResponseWriter, r *http.Request, mediaType string) ([]byte, error) {
 	const op = "api.decode"
 	if err := requireType(r, mediaType); err != nil {
-		return errUnsupported
+		return nil, errUnsupported
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return errors.E(op, errors.TooLarge, errors.Msg("request body is over 1 MiB"))
+			return nil, errors.E(op, errors.TooLarge, errors.Msg("request body is over 1 MiB"))
 		}
-		return errors.E(op, errors.Invalid, errors.Msg("could not read the request body"))
+		return nil, errors.E(op, errors.Invalid, errors.Msg("could not read the request body"))
 	}
+	return body, nil
+}
+
+// decodeBody decodes a JSON body into v as decode does.
+func decodeBody(body []byte, v any) error {
+	const op = "api.decode"
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if _, isMap := v.(*map[string]any); !isMap {

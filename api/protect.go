@@ -31,10 +31,19 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, errors.E(errors.NotExist, errors.Msg("this server has no key broker")))
 		return
 	}
-	var req broker.Request
-	if err := decode(w, r, "application/json", &req); err != nil {
+	body, err := readBody(w, r, "application/json")
+	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	// The shape hosts send is read without reflection; any other body is
+	// decoded as every other body is, with the same errors.
+	req, ok := broker.DecodeRequest(body)
+	if !ok {
+		if err := decodeBody(body, &req); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	rel, err := s.broker.Release(r.Context(), req)
 	if err != nil {

@@ -17,7 +17,7 @@ package broker
 
 import (
 	"context"
-	"crypto/ecdsa"
+	"crypto/ecdh"
 	"encoding/json"
 	"log/slog"
 	"time"
@@ -145,7 +145,7 @@ func (b *Broker) deny(ctx context.Context, actor, object, reason string, err err
 // store failure (txErr) or a denial, the data key is cleared and the error
 // returned; otherwise the key is encrypted to pub, the requester's
 // ephemeral key, and cleared.
-func deliver(op string, rel *Release, deny, txErr error, pub *ecdsa.PublicKey) (*Release, error) {
+func deliver(op string, rel *Release, deny, txErr error, pub *ecdh.PublicKey) (*Release, error) {
 	if txErr != nil {
 		if rel != nil {
 			clear(rel.dataKey)

@@ -93,14 +93,16 @@ func (s *KeySet) Verify(token string, now time.Time) (*Document, error) {
 // decodeDocument parses a document strictly: no unknown fields, nothing
 // after it, every field well formed.
 func decodeDocument(payload []byte) (*Document, error) {
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
-	var d Document
-	if err := dec.Decode(&d); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("data after the document")
+	d, ok := decodeFlat(payload) // the shape Issue writes, without reflection
+	if !ok {
+		dec := json.NewDecoder(bytes.NewReader(payload))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&d); err != nil {
+			return nil, err
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			return nil, errors.New("data after the document")
+		}
 	}
 	if err := d.check(); err != nil {
 		return nil, err

@@ -30,7 +30,11 @@
 #      entitled (paid images) alternated (scripts/bench-launch.sh), then one
 #      and three nodes on one PostgreSQL, side by side with their ratio
 #      (scripts/bench-cluster.sh); and paid-image usage reports over
-#      1,000,000 metered instances (go test -bench Usage ./store/sqlite/).
+#      1,000,000 metered instances (go test -bench Usage ./store/sqlite/);
+#   6. key releases over loopback HTTP from wrk against one node on SQLite,
+#      then on PostgreSQL (scripts/bench-release.sh): the server's own
+#      processor time a release, beside BenchmarkRelease's, whose clients
+#      share its process.
 #
 # usage: sh scripts/bench.sh        (from the module root; make bench)
 # Environment: BENCHTIME (default 2s), DATA (default ../shared/data).
@@ -152,6 +156,10 @@ ROUNDS=2 bash scripts/bench-cluster.sh
 
 echo "== paid images: usage reports over 1,000,000 metered instances (fails over 1 s of processor time)"
 go test -run '^$' -bench Usage -benchtime 3x ./store/sqlite/ | tee "$out/usage.txt"
+
+echo "== key releases over loopback HTTP, load from wrk (scripts/bench-release.sh): SQLite, then PostgreSQL"
+sh scripts/bench-release.sh
+STORE=postgres ROUNDS=1 sh scripts/bench-release.sh
 
 echo "== summary"
 grep -hE '^Benchmark' "$out/score.txt" "$out/go.txt" "$out/vmi.txt" "$out/usage.txt" | awk '{

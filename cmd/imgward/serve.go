@@ -91,6 +91,11 @@ imgward-audit. --checkpoint-dir DIR, outside the data directory, receives a
 signed checkpoint at start and every --checkpoint-every; imgward audit
 verify --checkpoint DIR then proves the database consistent with them.
 
+Unless GOGC is set in the environment, serve runs Go's garbage collector at
+GOGC=400 rather than 100: more resident memory (about 18 MB more under a
+load of key releases), for about a sixth less processor time a release.
+Set GOGC=100 where memory is tighter than processor time.
+
 ` + keystoneHelp + `
 Every flag can also be set in the environment, as IMGWARD_<FLAG> with dashes
 as underscores (IMGWARD_DATA_DIR, IMGWARD_LISTEN, IMGWARD_STORE, IMGWARD_DSN...).
@@ -161,6 +166,7 @@ func cmdServe(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		fmt.Fprintf(stderr, "error: unexpected argument %q\nhint: imgward serve --help\n", fs.Arg(0))
 		return 2
 	}
+	tuneGC()
 	if *demo {
 		if msg := demoFlags(fs, getenv); msg != "" {
 			fmt.Fprintf(stderr, "error: %s\n", msg)

@@ -53,7 +53,10 @@
 // Writes that a transaction queues to send with its COMMIT (a launch's
 // instance and audit entry, sqlstore.RunOnLater; write.go) still run in
 // the transaction, under its lock, before the COMMIT: the argument above
-// does not change, only the round trip they travel in.
+// does not change, only the round trip they travel in. Likewise the begin
+// and its lock travel with the transaction's first read (a launch's image;
+// sqlstore.Beginner), which the server runs after them: the read is made
+// once the lock is held, and sees every commit before it.
 package postgres
 
 import (
@@ -145,6 +148,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// to redact the password from it.
 		return nil, errors.E(op, errors.Invalid, errors.Msg("invalid PostgreSQL DSN"))
 	}
+	return openConfig(ctx, cfg)
+}
+
+// openConfig is Open with the DSN parsed, so that tests can trace pgx.
+func openConfig(ctx context.Context, cfg *pgx.ConnConfig) (*Store, error) {
+	const op = "postgres.Open"
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns)

@@ -81,7 +81,7 @@ func (f *releaseFixture) create(ctx0 context.Context, tx imgward.Tx) error {
 }
 
 // testReleaseContext checks the one-statement read of a key release: every
-// field of every record, and each state that the broker refuses a release
+// field of every record that it holds (decided), and each state that the broker refuses a release
 // on, as it changes (a step's change stays for the steps after it). It
 // reads through ViewOne, which fails if the read takes two statements.
 func testReleaseContext(t *testing.T, s imgward.Store) {
@@ -173,10 +173,36 @@ func testReleaseContext(t *testing.T, s imgward.Store) {
 		if err != nil {
 			t.Fatalf("%s: ReleaseContext: %v", st.name, err)
 		}
-		if diff := cmp.Diff(st.want(), *got); diff != "" {
+		if diff := cmp.Diff(decided(st.want()), *got); diff != "" {
 			t.Errorf("%s: ReleaseContext (-want +got):\n%s", st.name, diff)
 		}
 	}
+}
+
+// decided is rc with only the fields that imgward.ReleaseContext holds:
+// those a release is decided on.
+func decided(rc imgward.ReleaseContext) imgward.ReleaseContext {
+	if in := rc.Instance; in != nil {
+		rc.Instance = &imgward.Instance{ID: in.ID, ImageID: in.ImageID, ProjectID: in.ProjectID, UserID: in.UserID,
+			State: in.State}
+	}
+	if img := rc.Image; img != nil {
+		rc.Image = &imgward.Image{ID: img.ID, Owner: img.Owner, Visibility: img.Visibility, Blob: img.Blob,
+			Quarantined: img.Quarantined, ProductCode: img.ProductCode}
+	}
+	if m := rc.Member; m != nil {
+		rc.Member = &imgward.Member{ImageID: m.ImageID, MemberID: m.MemberID, Status: m.Status}
+	}
+	if u := rc.User; u != nil {
+		rc.User = &imgward.User{ID: u.ID, Role: u.Role}
+	}
+	if o := rc.Offer; o != nil {
+		rc.Offer = &imgward.Offer{ID: o.ID, Owner: o.Owner, ProductCode: o.ProductCode}
+	}
+	if s := rc.Subscription; s != nil {
+		rc.Subscription = &imgward.Subscription{ID: s.ID, OfferID: s.OfferID, ProjectID: s.ProjectID, State: s.State}
+	}
+	return rc
 }
 
 // BenchReleaseReads measures, on s, the reads of a key release as one

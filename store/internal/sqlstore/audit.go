@@ -59,6 +59,9 @@ func (t *tx) insertAudit(ctx context.Context, op string, e *imgward.AuditEntry) 
 // nextAuditSeq reads the sequence number of the next entry into seq, and
 // reports whether it was remembered (Group) rather than read.
 func (t *tx) nextAuditSeq(ctx context.Context, seq *int64) (bool, error) {
+	if err := t.begun(ctx); err != nil {
+		return false, err
+	}
 	if t.auditSeq != 0 {
 		// Taken as the transaction began (RunOn): a round trip saved.
 		*seq, t.auditSeq = t.auditSeq, 0

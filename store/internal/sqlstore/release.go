@@ -8,10 +8,14 @@ import (
 
 // releaseQuery reads a key release's records in one statement: one probe
 // of a primary or unique key a table, joined from a row of nothing so that
-// each record may be absent on its own. A column of a record that is absent
-// is NULL, read as its type's zero (COALESCE), except the times, which usec
-// reads as zero itself, and the wrapped key, which scans NULL as nil; an
-// empty id then marks the record absent (no stored id is empty).
+// each record may be absent on its own. It reads the fields a release is
+// decided on (imgward.ReleaseContext), no others: every column costs the
+// single writer of SQLite its name, type and value on each release (the
+// full records, 72 columns, took about as long as the identity document's
+// signature check). A column of a record that is absent is NULL, read as
+// its type's zero (COALESCE), except the key's time, which usec reads as
+// zero itself, and the wrapped key, which scans NULL as nil; an empty id
+// then marks the record absent (no stored id is empty).
 //
 // $1 is the instance, $2 the image. The membership, user and subscription
 // are the instance's project's and user's; the members, product codes and
@@ -20,28 +24,13 @@ import (
 // subscription to an offer (a unique index).
 const releaseQuery = `SELECT
 	COALESCE(i.id, ''), COALESCE(i.image_id, ''), COALESCE(i.project_id, ''), COALESCE(i.user_id, ''),
-	COALESCE(i.host, ''), COALESCE(i.state, ''), i.created_at, i.terminated_at,
-
-	COALESCE(g.id, ''), COALESCE(g.name, ''), COALESCE(g.owner, ''), COALESCE(g.status, ''),
-	COALESCE(g.visibility, ''), COALESCE(g.protected, FALSE), COALESCE(g.disk_format, ''),
-	COALESCE(g.container_format, ''), COALESCE(g.min_disk, 0), COALESCE(g.min_ram, 0), COALESCE(g.size, 0),
-	COALESCE(g.checksum, ''), COALESCE(g.os_hash_algo, ''), COALESCE(g.os_hash_value, ''),
-	COALESCE(g.tags, ''), COALESCE(g.properties, ''), g.created_at, g.updated_at, COALESCE(g.blob_key, ''),
+	COALESCE(i.state, ''),
+	COALESCE(g.id, ''), COALESCE(g.owner, ''), COALESCE(g.visibility, ''), COALESCE(g.blob_key, ''),
 	COALESCE(g.quarantined, FALSE), COALESCE(pc.product_code, ''),
-
-	COALESCE(m.image_id, ''), COALESCE(m.member_id, ''), COALESCE(m.status, ''), m.created_at, m.updated_at,
-
-	COALESCE(u.id, ''), COALESCE(u.name, ''), COALESCE(u.project_id, ''), COALESCE(u.role, ''), u.created_at,
-	COALESCE(u.hosts, ''), COALESCE(u.disabled, FALSE),
-
-	COALESCE(o.id, ''), COALESCE(o.image_id, ''), COALESCE(o.owner, ''), COALESCE(o.product_code, ''),
-	COALESCE(o.title, ''), COALESCE(o.description, ''), COALESCE(o.price_micros, 0), COALESCE(o.currency, ''),
-	COALESCE(o.per, ''), COALESCE(o.state, ''), o.created_at, o.updated_at,
-
-	COALESCE(s.id, ''), COALESCE(s.offer_id, ''), COALESCE(s.project_id, ''), COALESCE(s.user_id, ''),
-	COALESCE(s.terms, ''), COALESCE(s.price_micros, 0), COALESCE(s.currency, ''), COALESCE(s.per, ''),
-	COALESCE(s.state, ''), s.created_at, s.cancelled_at,
-
+	COALESCE(m.member_id, ''), COALESCE(m.status, ''),
+	COALESCE(u.id, ''), COALESCE(u.role, ''),
+	COALESCE(o.id, ''), COALESCE(o.owner, ''),
+	COALESCE(s.id, ''),
 	COALESCE(k.image_id, ''), COALESCE(k.owner, ''), COALESCE(k.mode, ''), COALESCE(k.key_id, ''),
 	COALESCE(k.key_version, 0), k.wrapped, k.created_at, COALESCE(k.sealed_at, 0)
 FROM (SELECT 1 AS one) r
@@ -60,47 +49,41 @@ func (t *tx) ReleaseContext(ctx context.Context, instance imgward.InstanceID, im
 	const op = "ReleaseContext"
 	var (
 		in      imgward.Instance
-		img     imageScan
+		img     imgward.Image
 		m       imgward.Member
 		u       imgward.User
-		hosts   string
 		o       imgward.Offer
 		s       imgward.Subscription
 		k       imgward.ImageKey
 		version int64
 	)
-	dests := make([]any, 0, 72)
-	dests = append(dests, instanceDests(&in)...)
-	dests = append(dests, img.dests()...)
-	dests = append(dests, memberDests(&m)...)
-	dests = append(dests, userDests(&u, &hosts)...)
-	dests = append(dests, offerDests(&o)...)
-	dests = append(dests, subDests(&s)...)
-	dests = append(dests, keyDests(&k, &version)...)
-	if err := t.queryRow(ctx, releaseQuery, string(instance), string(image)).Scan(dests...); err != nil {
+	dests := [...]any{&in.ID, &in.ImageID, &in.ProjectID, &in.UserID, &in.State,
+		&img.ID, &img.Owner, &img.Visibility, &img.Blob, &img.Quarantined, &img.ProductCode,
+		&m.MemberID, &m.Status, &u.ID, &u.Role, &o.ID, &o.Owner, &s.ID,
+		&k.ImageID, &k.Owner, &k.Mode, &k.Wrapped.KeyID, &version, &k.Wrapped.Ciphertext, usec{&k.CreatedAt}, &k.SealedAt}
+	if err := t.queryRow(ctx, releaseQuery, string(instance), string(image)).Scan(dests[:]...); err != nil {
 		return nil, t.d.wrap(op, err)
 	}
 	var rc imgward.ReleaseContext
 	if in.ID != "" {
 		rc.Instance = &in
 	}
-	if img.img.ID != "" {
-		if err := img.finish(); err != nil {
-			return nil, t.d.wrap(op, err)
-		}
-		rc.Image = &img.img
+	if img.ID != "" {
+		rc.Image = &img
 	}
 	if m.MemberID != "" {
+		m.ImageID = image
 		rc.Member = &m
 	}
 	if u.ID != "" {
-		setHosts(&u, hosts)
 		rc.User = &u
 	}
 	if o.ID != "" {
+		o.ProductCode = img.ProductCode
 		rc.Offer = &o
 	}
 	if s.ID != "" {
+		s.OfferID, s.ProjectID, s.State = o.ID, in.ProjectID, imgward.SubscriptionActive
 		rc.Subscription = &s
 	}
 	if k.ImageID != "" {

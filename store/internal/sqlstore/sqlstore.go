@@ -237,6 +237,10 @@ type tx struct {
 	group *Group // of a Savepoint; nil otherwise
 	// auditSeq, when not 0, is the Seq of the next AppendAudit: see RunOn.
 	auditSeq int64
+	// begin, until the transaction is begun, begins it (RunOnLater);
+	// beginErr is its failure, which every later statement returns.
+	begin    Beginner
+	beginErr error
 	// one marks a read of one statement outside a transaction (RunOne);
 	// ran counts its statements.
 	one bool

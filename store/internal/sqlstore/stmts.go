@@ -102,9 +102,16 @@ func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
 	return t.tx.StmtContext(ctx, st)
 }
 
-func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+func (t *tx) queryRow(ctx context.Context, query string, args ...any) interface{ Scan(...any) error } {
 	ctx = t.use(ctx)
 	t.ran++
+	if t.begin != nil && len(t.later) == 0 {
+		// The transaction's first statement: it goes with the begin.
+		return &firstRow{t: t, ctx: ctx, query: query, args: args}
+	}
+	if err := t.begun(ctx); err != nil {
+		return errRow{err}
+	}
 	// A failed queued write aborted the transaction: the query fails too,
 	// and RunOnLater reports the write's error.
 	_ = t.flush(ctx)
@@ -117,6 +124,9 @@ func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 func (t *tx) queryRows(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	ctx = t.use(ctx)
 	t.ran++
+	if err := t.begun(ctx); err != nil {
+		return nil, err
+	}
 	if err := t.flush(ctx); err != nil {
 		return nil, err
 	}
@@ -131,6 +141,9 @@ func (t *tx) execContext(ctx context.Context, query string, args ...any) (sql.Re
 	if t.one {
 		// Outside a transaction a write would commit at once.
 		return nil, errors.E(errors.Internal, errors.Msg("a write in a read of one statement"))
+	}
+	if err := t.begun(ctx); err != nil {
+		return nil, err
 	}
 	if err := t.flush(ctx); err != nil {
 		return nil, err

@@ -1,0 +1,41 @@
+package flatjson
+
+import "testing"
+
+func TestObject(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want string // the object's bytes; "" when not read
+	}{
+		{`{}`, `{}`},
+		{` { "a" : "b" , "c":"" } `, `{ "a" : "b" , "c":"" }`},
+		{`{"a":"b"}tail`, `{"a":"b"}`}, // Object reads one value; End says what follows
+		{`{"a":"\u0062"}`, ""},
+		{`{"a":"é"}`, ""},
+		{"{\"a\":\"\x01\"}", ""},
+		{`{"a":1}`, ""},
+		{`{"a":null}`, ""},
+		{`{"a":"b",}`, ""},
+		{`{,"a":"b"}`, ""},
+		{`{"a" "b"}`, ""},
+		{`{"a":"b"`, ""},
+		{`{"a`, ""},
+		{`["a"]`, ""},
+		{``, ""},
+	} {
+		s := Scanner{B: []byte(c.in)}
+		got, ok := s.Object()
+		if ok != (c.want != "") || string(got) != c.want {
+			t.Errorf("Object(%q) = %q, %v; want %q", c.in, got, ok, c.want)
+		}
+	}
+}
+
+func TestEnd(t *testing.T) {
+	for in, want := range map[string]bool{`{} `: true, "{}\n\t\r ": true, `{}x`: false, `{}{}`: false} {
+		s := Scanner{B: []byte(in)}
+		if _, ok := s.Object(); !ok || s.End() != want {
+			t.Errorf("%q: End() = %v, want %v", in, !want, want)
+		}
+	}
+}
