@@ -231,9 +231,9 @@ func BenchmarkSelect(b *testing.B) {
 // the test's ten draws of traces (seeds 1 to 10 of its generator) with the
 // candidate as the service's default, until one caught the exfiltrator at
 // least as often as the default it replaces (9 of 10): in the round of
-// ECODX, sep(nll6,calls)/ecodx, second of the ranking, 10 of 10 in two
+// ECODX, sep(nll6,calls)/ecodx, second of the ranking, 10 of 10 in three
 // runs of the ten draws (the default it replaced, sep(unseen6,calls)/ecod,
-// 9 of 10 in the same harness). The entries below it are the earlier
+// 9, then 10 of 10 in the same harness). The entries below it are the earlier
 // rounds' refusals.
 var refused = map[string]string{
 	"sep(nll6,calls)/ecod":   "misses TestDetectionSyscalls's exfiltrator in 4 draws of 10 (6 in a rerun)",
