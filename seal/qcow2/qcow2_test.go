@@ -60,7 +60,8 @@ func TestEncryptOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Format != "qcow2" || !info.Encrypted || info.Spec.Data.Encrypt.Format != "luks" || info.Size != 1<<20 {
+	if info.Format != "qcow2" || !info.Encrypted || info.Spec.Data.Encrypt.Format != "luks" ||
+		info.Spec.Data.Encrypt.HashAlg != hashAlg || info.Size != 1<<20 {
 		t.Fatalf("info = %+v", info)
 	}
 	raw, _ := os.ReadFile(enc)
@@ -89,5 +90,49 @@ func TestEncryptOpen(t *testing.T) {
 	os.WriteFile(plain, disk, 0o644)
 	if err := Compare(ctx, enc, plain, "raw", key); !errors.Is(errors.Conflict, err) {
 		t.Fatalf("changed content: err = %v, want conflict", err)
+	}
+}
+
+// TestOpensSHA256Disk: disks sealed before the header's hash became
+// SHA-512 (qemu-img's default, SHA-256) still open with the same key, since
+// QEMU reads the hash from the header.
+func TestOpensSHA256Disk(t *testing.T) {
+	needQemuImg(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	disk := bytes.Repeat([]byte("sealed before sha512 "), 1<<16)[:1<<20]
+	plain := filepath.Join(dir, "plain.raw")
+	if err := os.WriteFile(plain, disk, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	key := bytes.Repeat([]byte{5}, 32)
+	enc := filepath.Join(dir, "old.qcow2")
+	// SHA-256's first timing step often reads no time at all (see hashAlg),
+	// so the old way takes tries.
+	var err error
+	for range 30 {
+		err = withSecret(ctx, "test", key, func(obj string) []string {
+			return []string{"convert", "--object", obj, "-f", "raw", "-O", "qcow2",
+				"-o", "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=" + iterTime, plain, enc}
+		})
+		if errors.KindOf(err) != errors.Unavailable {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := Inspect(ctx, enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Spec.Data.Encrypt.HashAlg != "sha256" {
+		t.Fatalf("hash-alg %q, want the old disk's sha256", info.Spec.Data.Encrypt.HashAlg)
+	}
+	if err := Compare(ctx, enc, plain, "raw", key); err != nil {
+		t.Fatalf("the derived secret does not open the old disk: %v", err)
+	}
+	if err := Compare(ctx, enc, plain, "raw", bytes.Repeat([]byte{6}, 32)); !errors.Is(errors.Invalid, err) {
+		t.Fatalf("another key on the old disk: %v", err)
 	}
 }
