@@ -19,17 +19,7 @@ import (
 func parseFlatJWK(raw []byte) (pub *ecdh.PublicKey, ok bool) {
 	s := flatjson.Scanner{B: raw}
 	var kty, crv, x, y []byte
-	if !s.Byte('{') {
-		return nil, false
-	}
-	for first := true; ; first = false {
-		name, done, ok := s.Member(first)
-		if !ok {
-			return nil, false
-		}
-		if done {
-			break
-		}
+	read := s.Members(func(name []byte) bool {
 		var dst *[]byte
 		switch string(name) {
 		case "kty":
@@ -43,11 +33,12 @@ func parseFlatJWK(raw []byte) (pub *ecdh.PublicKey, ok bool) {
 		}
 		v, ok := s.Str()
 		if dst == nil || !ok || *dst != nil {
-			return nil, false // unknown, not plain, or twice
+			return false // unknown, not plain, or twice
 		}
 		*dst = v
-	}
-	if !s.End() || string(kty) != "EC" || string(crv) != "P-256" || len(x) != 43 || len(y) != 43 {
+		return true
+	})
+	if !read || string(kty) != "EC" || string(crv) != "P-256" || len(x) != 43 || len(y) != 43 {
 		return nil, false
 	}
 	var point [65]byte
@@ -76,19 +67,10 @@ func parseFlatJWK(raw []byte) (pub *ecdh.PublicKey, ok bool) {
 func DecodeRequest(body []byte) (req Request, ok bool) {
 	s := flatjson.Scanner{B: body}
 	var id, img, pub []byte
-	if !s.Byte('{') {
-		return Request{}, false
-	}
-	for first := true; ; first = false {
-		name, done, ok := s.Member(first)
-		if !ok {
-			return Request{}, false
-		}
-		if done {
-			break
-		}
+	read := s.Members(func(name []byte) bool {
 		var v []byte
 		var dst *[]byte
+		ok := false
 		switch string(name) {
 		case "identity":
 			v, ok = s.Str()
@@ -101,11 +83,12 @@ func DecodeRequest(body []byte) (req Request, ok bool) {
 			dst = &pub
 		}
 		if dst == nil || !ok || *dst != nil {
-			return Request{}, false // unknown, not plain, or twice
+			return false // unknown, not plain, or twice
 		}
 		*dst = v
-	}
-	if !s.End() {
+		return true
+	})
+	if !read {
 		return Request{}, false
 	}
 	return Request{Identity: string(id), ImageID: imgward.ImageID(img), PublicKey: pub}, true

@@ -15,20 +15,10 @@ import (
 func decodeFlat(payload []byte) (d Document, ok bool) {
 	s := flatjson.Scanner{B: payload}
 	var seen [8]bool
-	if !s.Byte('{') {
-		return Document{}, false
-	}
-	for first := true; ; first = false {
-		name, done, ok := s.Member(first)
-		if !ok {
-			return Document{}, false
-		}
-		if done {
-			break
-		}
+	read := s.Members(func(name []byte) bool {
 		v, ok := s.Str()
 		if !ok {
-			return Document{}, false
+			return false
 		}
 		var k int
 		switch string(name) {
@@ -49,14 +39,15 @@ func decodeFlat(payload []byte) (d Document, ok bool) {
 		case "nonce":
 			k, d.Nonce = 7, string(v)
 		default:
-			return Document{}, false
+			return false
 		}
 		if !ok || seen[k] {
-			return Document{}, false // not a time, or a member twice
+			return false // not a time, or a member twice
 		}
 		seen[k] = true
-	}
-	if !s.End() {
+		return true
+	})
+	if !read {
 		return Document{}, false
 	}
 	return d, true

@@ -75,6 +75,28 @@ func (s *Scanner) Member(first bool) (name []byte, done, ok bool) {
 	return name, false, true
 }
 
+// Members reads a whole input that is one object, calling member with each
+// member's name and the scanner just after its colon; member reads the
+// value and reports whether it could. Members reports whether the object
+// was read to its closing brace with nothing but whitespace after it.
+func (s *Scanner) Members(member func(name []byte) bool) bool {
+	if !s.Byte('{') {
+		return false
+	}
+	for first := true; ; first = false {
+		name, done, ok := s.Member(first)
+		if !ok {
+			return false
+		}
+		if done {
+			return s.End()
+		}
+		if !member(name) {
+			return false
+		}
+	}
+}
+
 // Object reads an object of plain string members and returns its bytes,
 // braces included (a slice of B).
 func (s *Scanner) Object() ([]byte, bool) {
