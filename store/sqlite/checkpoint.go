@@ -22,6 +22,16 @@ import (
 // pages each, so that the WAL stays around the 1,000 pages it had before.
 const checkpointEvery = 256
 
+// restartFrames is how long the WAL may grow (in frames, of a 4 KiB page
+// each: 16 MiB) before the writer stops to finish a checkpoint so that the
+// WAL restarts from its beginning. A background checkpoint cannot restart
+// it under a steady load, since the writer appends meanwhile; the finishing
+// one stalls every write in flight for 2-5 ms (mostly its fsyncs, which it
+// needs whatever it copies), so it runs once in several background
+// checkpoints, not after each. The WAL file stays under about
+// restartFrames plus the frames of checkpointEvery commits (TestWALBounded).
+const restartFrames = 4096
+
 // noteCommit counts a commit of the writer and wakes the checkpointer every
 // checkpointEvery commits. Called by the writer goroutine only.
 func (s *Store) noteCommit() {
@@ -47,14 +57,20 @@ func (s *Store) checkpointer(db *sql.DB) {
 		}
 		// An error (a lock held by another process's checkpoint, say) is
 		// no harm: the next one copies what this one did not.
-		db.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
-		s.ckptDone.Store(true)
+		var busy, frames, copied int64
+		err := db.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+		// Ask the writer to finish only once the WAL is long, or if the
+		// checkpoint could not say how long it is.
+		if err != nil || frames >= restartFrames {
+			s.ckptDone.Store(true)
+		}
 		s.ckptRuns.Add(1)
 	}
 }
 
 // finishCheckpoint copies, on the writer's connection, the frames committed
 // since the background checkpoint, so that the next write restarts the WAL.
+// The checkpointer asks for it only once the WAL is restartFrames long.
 // Called by the writer goroutine only, between groups.
 func (s *Store) finishCheckpoint() {
 	if s.ckptDone.Swap(false) {

@@ -56,3 +56,64 @@ func TestCheckpointer(t *testing.T) {
 		t.Errorf("%d nonces (%v), want %d", count, err, n)
 	}
 }
+
+// TestWALBounded checks that the WAL stays bounded under a write load that
+// never lets the writer idle, where only the writer's finishing checkpoint
+// restarts it: without that step it would reach hundreds of MiB here.
+func TestWALBounded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "imgward.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const writers, each = 16, 2500
+	now := time.Now()
+	var maxWAL int64
+	errs := make(chan error, writers)
+	for w := range writers {
+		go func() {
+			for i := range each {
+				err := s.Update(t.Context(), func(tx imgward.Tx) error {
+					return tx.UseNonce(t.Context(), fmt.Sprintf("nonce-%02d-%06d-AAAAAAAAAAAA", w, i), now.Add(time.Hour), now)
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if w == 0 && i%64 == 0 {
+					if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > maxWAL {
+						maxWAL = fi.Size()
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	fi, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	maxWAL = max(maxWAL, fi.Size())
+	// restartFrames, then what is appended until the finishing checkpoint
+	// runs: up to the commits between two background checkpoints and those
+	// during the second one, each of groups of up to maxGroup writes (here
+	// about 8 frames a commit); a frame is a page and a 24-byte header.
+	bound := int64(restartFrames+2*checkpointEvery*16) * (4096 + 24)
+	if maxWAL > bound {
+		t.Errorf("WAL grew to %d bytes after %d writes, want at most %d", maxWAL, writers*each, bound)
+	}
+	if s.ckptRuns.Load() == 0 {
+		t.Error("no checkpoint ran")
+	}
+	var count int
+	if err := s.read.QueryRow("SELECT count(*) FROM identity_nonces").Scan(&count); err != nil || count != writers*each {
+		t.Errorf("%d nonces (%v), want %d", count, err, writers*each)
+	}
+	t.Logf("%d writes, %d checkpoints, WAL at most %d bytes", writers*each, s.ckptRuns.Load(), maxWAL)
+}
