@@ -18,9 +18,15 @@ import (
 // writer appends to the WAL meanwhile. Durability is unchanged: a commit is
 // in the WAL when it returns, checkpointed or not.
 
-// checkpointEvery is how many group commits go between checkpoints: a few
-// pages each, so that the WAL stays around the 1,000 pages it had before.
-const checkpointEvery = 256
+// checkpointEvery is how many group commits go between checkpoints. Each
+// checkpoint fsyncs the WAL (all the commits since the last one) and the
+// database file, and on ext4 a write of the WAL by the writer can wait for
+// that journal commit: the fewer commits a checkpoint flushes, the shorter
+// the waits. At 256 the p99 of key releases at 16 connections was 7.3-8.6
+// ms, at 64 5.6-6.6 ms, at 32 no better and with more processor time
+// (docs/BENCHMARKS.md, "branch tail"); on tmpfs checkpoints cost the p99
+// nothing.
+const checkpointEvery = 64
 
 // restartFrames is how long the WAL may grow (in frames, of a 4 KiB page
 // each: 16 MiB) before the writer stops to finish a checkpoint so that the
