@@ -282,13 +282,14 @@ func tailCandidates() []Candidate {
 
 // conditionalCandidates are the candidates with the n-gram novelty given
 // the nearest trace by calls (trace.CondNLL, trace.CondUnseen): each
-// alone, and beside seq.calls, scored by ECODX as the default is. The
-// residual has no setting to choose (trace's conditional), so these are
-// all its candidates.
+// alone, beside seq.calls, and beside seq.calls and the novelty it
+// conditions, scored by ECODX as the default is. The residual has no
+// setting to choose (trace's conditional), so these are all its
+// candidates.
 func conditionalCandidates() []Candidate {
+	N, U, C, CN, CU := trace.NLL, trace.Unseen, trace.Calls, trace.CondNLL, trace.CondUnseen
 	var cs []Candidate
-	for _, ms := range [][]trace.Model{{trace.CondNLL}, {trace.CondUnseen},
-		{trace.CondNLL, trace.Calls}, {trace.CondUnseen, trace.Calls}} {
+	for _, ms := range [][]trace.Model{{CN}, {CU}, {CN, C}, {CU, C}, {N, C, CN}, {U, C, CU}} {
 		cs = append(cs, newCandidate("ecodx", trace.Separate, 6, ms, false))
 	}
 	return cs
