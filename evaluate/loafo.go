@@ -328,8 +328,9 @@ func withGRU(det string, ms []trace.Model, name trace.Model, gru trace.Recurrent
 // (trace.RecurrentConfig's defaults: 32 units, 4 epochs, 2 folds of
 // cross-fitting), named rnn: beside the default's models and in place of
 // the n-gram model, scored by ECODX as the default is. Each costs 3 GRU
-// trainings per fold of the selection, about half an hour on the shared
-// machine, so there are two, and they come last.
+// trainings per fold of the selection (about 2.5 processor-minutes on
+// ADFA-LD, where one of count models takes seconds), so there are two, and
+// they come last.
 func serviceGRUCandidates() []Candidate {
 	N, C := trace.NLL, trace.Calls
 	return []Candidate{
