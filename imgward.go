@@ -406,6 +406,12 @@ type Tx interface {
 	// none) in one statement, as a launch reads them. NotExist if the
 	// image does not exist.
 	ImageMember(ctx context.Context, id ImageID, project ProjectID) (*Image, *Member, error)
+	// TokenImageMember is UserByTokenHash and then ImageMember for the
+	// token's user's project, in one statement, as a launch authenticated
+	// by its token reads them (catalog.LaunchWithToken). NotExist if the
+	// token or the image does not exist: the caller that must tell the
+	// two apart asks again, one by one.
+	TokenImageMember(ctx context.Context, h []byte, id ImageID) (*User, *Token, *Image, *Member, error)
 	// ListMembers lists the members of an image by creation time.
 	ListMembers(ctx context.Context, img ImageID) ([]Member, error)
 	UpdateMember(ctx context.Context, m *Member) error

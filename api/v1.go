@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"imgward"
@@ -151,22 +152,44 @@ type launchJSON struct {
 	UserID       imgward.UserID        `json:"user_id"`
 }
 
-func (s *Server) launch(w http.ResponseWriter, r *http.Request, p imgward.Principal) {
+// launchRoute is the route of a launch, which authenticates its caller
+// itself: in the launch's own transaction where it can
+// (catalog.LaunchWithToken), so that on PostgreSQL a launch is two round
+// trips instead of three.
+const launchRoute = "POST /v1/instances"
+
+func (s *Server) launch(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		ImageID string `json:"image_id"`
 		Host    string `json:"host"`
 	}
-	if err := decode(w, r, "application/json", &body); err != nil {
-		s.fail(w, r, err)
-		return
+	// The body is read before the caller is known: the launch needs it to
+	// authenticate in one read. It is bounded as every body is.
+	derr := decode(w, r, "application/json", &body)
+	// Checked before the launch, so that no instance is left without the
+	// identity document that its host needs.
+	badHost := derr == nil && s.issuer != nil && !identity.ValidHost(body.Host)
+	tok := token(r)
+	var in *imgward.Instance
+	var err error
+	if derr == nil && !badHost && (s.keystone == nil || strings.HasPrefix(tok, catalog.TokenPrefix)) {
+		in, err = s.cat.LaunchWithToken(r.Context(), tok, allowed(launchRoute), imgward.ImageID(body.ImageID), body.Host)
+	} else {
+		// The ordinary order: the caller first (an unknown one learns
+		// nothing of its request), then the request.
+		var p imgward.Principal
+		if p, err = s.caller(r, launchRoute); err == nil {
+			switch {
+			case derr != nil:
+				s.fail(w, r, derr)
+				return
+			case badHost:
+				err = errors.E(errors.Invalid, errors.Msg("host must be a DNS name or an address"))
+			default:
+				in, err = s.cat.Launch(r.Context(), p, imgward.ImageID(body.ImageID), body.Host)
+			}
+		}
 	}
-	if s.issuer != nil && !identity.ValidHost(body.Host) {
-		// Checked before the launch, so that no instance is left without
-		// the identity document that its host needs.
-		s.error(w, r, errors.E(errors.Invalid, errors.Msg("host must be a DNS name or an address")))
-		return
-	}
-	in, err := s.cat.Launch(r.Context(), p, imgward.ImageID(body.ImageID), body.Host)
 	if err != nil {
 		s.error(w, r, err)
 		return

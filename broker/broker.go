@@ -130,6 +130,7 @@ func (b *Broker) Release(ctx context.Context, req Request) (*Release, error) {
 	})
 	if err == nil {
 		b.spent.add(doc.Nonce, doc.ExpiresAt.Add(identity.ClockSkew), now)
+		identity.Spent(b.ids, req.Identity) // the issuer forgets the document
 	}
 	return deliver(op, rel, deny, err, pub)
 }

@@ -72,17 +72,6 @@ func loadAccess(ctx context.Context, tx imgward.Tx, p imgward.Principal, id imgw
 	return newAccess(op, p, img, m)
 }
 
-// loadAccessOne is loadAccess in one read (Tx.ImageMember), for a launch:
-// a round trip fewer for a member of a shared image.
-func loadAccessOne(ctx context.Context, tx imgward.Tx, p imgward.Principal, id imgward.ImageID) (access, error) {
-	const op = "catalog.loadAccess"
-	img, m, err := tx.ImageMember(ctx, id, p.ProjectID)
-	if err != nil {
-		return access{}, errors.E(op, err)
-	}
-	return newAccess(op, p, img, m)
-}
-
 // newAccess is the caller's access to img, given its membership m (nil if
 // none); an image the caller may not see is reported as absent.
 func newAccess(op string, p imgward.Principal, img *imgward.Image, m *imgward.Member) (access, error) {

@@ -19,63 +19,89 @@ func (s *Service) Launch(ctx context.Context, p imgward.Principal, id imgward.Im
 	if !validUUID(string(id)) {
 		return nil, s.deny(ctx, p, "instance.launch", imageObject(id), "no such image", notFound(op))
 	}
-	if len(host) > 255 || !utf8.ValidString(host) || strings.ContainsFunc(host, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-		return nil, errors.E(op, errors.Invalid, errors.Msg("host must be at most 255 printable characters"))
+	if err := checkHost(op, host); err != nil {
+		return nil, err
 	}
-	in := &imgward.Instance{
-		ID: imgward.InstanceID("i-" + randomHex(8)), ImageID: id, ProjectID: p.ProjectID, UserID: p.UserID,
-		Host: host, State: imgward.InstanceRunning, CreatedAt: s.stamp(),
-	}
+	in := s.newInstance(id, host)
 	// A hot-path write (imgward.HotUpdater): it reads the rules (member,
 	// quarantine, subscription) that only Updates change, and inserts rows
 	// of its own.
 	err := imgward.UpdateHot(ctx, s.store, func(tx imgward.Tx) error {
-		a, err := loadAccessOne(ctx, tx, p, id)
+		img, m, err := tx.ImageMember(ctx, id, p.ProjectID)
 		if err != nil {
-			var d *denial
-			if errors.As(err, &d) {
-				d.action = "instance.launch"
-			}
-			return err
+			return errors.E("catalog.loadAccess", err)
 		}
-		// A flagged publisher's images are quarantined (package monitor):
-		// no new instance may join the suspect fleet, whoever launches.
-		if a.img.Quarantined {
-			return denied("instance.launch", imageObject(id), Quarantined,
-				errors.E(op, errors.Permission, errors.Msg(Quarantined)))
-		}
-		if ok, why := a.use(); !ok {
-			return denied("instance.launch", imageObject(id), why,
-				errors.E(op, errors.Permission, errors.Msg("may not launch: "+why)))
-		}
-		if a.img.Status != imgward.StatusActive {
-			return denied("instance.launch", imageObject(id), "image is "+string(a.img.Status),
-				errors.E(op, errors.Conflict, errors.Msg("image is "+string(a.img.Status)+", not active")))
-		}
-		sub, why, err := Entitlement(ctx, tx, a.img, p.ProjectID)
-		if err != nil {
-			return err
-		} else if why != "" {
-			return denied("instance.launch", imageObject(id), why, errors.E(op, errors.Permission, errors.Msg(why)))
-		}
-		if err := tx.CreateInstance(ctx, in); err != nil {
-			return err
-		}
-		detail := "image " + string(id)
-		if sub != nil {
-			// Metered from now until it terminates, at sub's price.
-			if err := tx.CreateMeteredInstance(ctx, &imgward.MeteredInstance{
-				InstanceID: in.ID, SubscriptionID: sub.ID, OfferID: sub.OfferID}); err != nil {
-				return err
-			}
-			detail += " under subscription " + string(sub.ID)
-		}
-		return s.audit(ctx, tx, p, "instance.launch", "instance/"+string(in.ID), detail)
+		return s.launchIn(ctx, tx, p, img, m, in)
 	})
 	if err != nil {
 		return nil, s.finish(ctx, p, errors.E(op, err))
 	}
 	return in, nil
+}
+
+// checkHost checks the host named in a launch: it is stored and shown.
+func checkHost(op, host string) error {
+	if len(host) > 255 || !utf8.ValidString(host) || strings.ContainsFunc(host, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return errors.E(op, errors.Invalid, errors.Msg("host must be at most 255 printable characters"))
+	}
+	return nil
+}
+
+// newInstance is a launch's instance, its caller (ProjectID, UserID) yet
+// to be set.
+func (s *Service) newInstance(id imgward.ImageID, host string) *imgward.Instance {
+	return &imgward.Instance{ID: imgward.InstanceID("i-" + randomHex(8)), ImageID: id,
+		Host: host, State: imgward.InstanceRunning, CreatedAt: s.stamp()}
+}
+
+// launchIn applies launch permission to p's launch of img (m: p's
+// project's membership of it, or nil), read in tx, and records in, p's
+// instance of img, with its audit entry.
+func (s *Service) launchIn(ctx context.Context, tx imgward.Tx, p imgward.Principal, img *imgward.Image, m *imgward.Member, in *imgward.Instance) error {
+	const op = "catalog.Launch"
+	id := img.ID
+	in.ProjectID, in.UserID = p.ProjectID, p.UserID
+	a, err := newAccess("catalog.loadAccess", p, img, m)
+	if err != nil {
+		var d *denial
+		if errors.As(err, &d) {
+			d.action = "instance.launch"
+		}
+		return err
+	}
+	// A flagged publisher's images are quarantined (package monitor):
+	// no new instance may join the suspect fleet, whoever launches.
+	if a.img.Quarantined {
+		return denied("instance.launch", imageObject(id), Quarantined,
+			errors.E(op, errors.Permission, errors.Msg(Quarantined)))
+	}
+	if ok, why := a.use(); !ok {
+		return denied("instance.launch", imageObject(id), why,
+			errors.E(op, errors.Permission, errors.Msg("may not launch: "+why)))
+	}
+	if a.img.Status != imgward.StatusActive {
+		return denied("instance.launch", imageObject(id), "image is "+string(a.img.Status),
+			errors.E(op, errors.Conflict, errors.Msg("image is "+string(a.img.Status)+", not active")))
+	}
+	sub, why, err := Entitlement(ctx, tx, a.img, p.ProjectID)
+	if err != nil {
+		return err
+	} else if why != "" {
+		return denied("instance.launch", imageObject(id), why, errors.E(op, errors.Permission, errors.Msg(why)))
+	}
+	if err := tx.CreateInstance(ctx, in); err != nil {
+		return err
+	}
+	detail := "image " + string(id)
+	if sub != nil {
+		// Metered from now until it terminates, at sub's price.
+		if err := tx.CreateMeteredInstance(ctx, &imgward.MeteredInstance{
+			InstanceID: in.ID, SubscriptionID: sub.ID, OfferID: sub.OfferID}); err != nil {
+			return err
+		}
+		detail += " under subscription " + string(sub.ID)
+	}
+	return s.audit(ctx, tx, p, "instance.launch", "instance/"+string(in.ID), detail)
 }
 
 // Instance returns an instance of the caller's project (any, for an admin).

@@ -61,19 +61,30 @@ func (s *Service) Authenticate(ctx context.Context, token string) (imgward.Princ
 	if err != nil {
 		return imgward.Principal{}, errors.E(op, err)
 	}
-	// The lookup went by hash; compare again in constant time so that no
-	// store's index behaviour decides authentication.
-	if subtle.ConstantTimeCompare(k.Hash, h) != 1 {
+	p, why, ok := tokenPrincipal(u, k, h, s.stamp())
+	if !ok {
 		return imgward.Principal{}, bad
 	}
-	p := imgward.Principal{UserID: u.ID, ProjectID: u.ProjectID, Role: u.Role, Hosts: u.Hosts}
 	// A known token refused is audited: its use after revocation or
 	// expiry, or by a disabled user, is worth seeing. The caller learns
 	// only that the token is not valid.
-	if why := tokenRefusal(u, k, s.stamp()); why != "" {
+	if why != "" {
 		return imgward.Principal{}, s.deny(ctx, p, "authenticate", tokenObject(u.ID, k.ID), why, bad)
 	}
 	return p, nil
+}
+
+// tokenPrincipal is the caller that token k of user u names, found by the
+// token's hash h: ok false if k does not hash to h, and why says why a
+// known token may not be used now, or "". The lookup went by hash; the
+// hashes are compared again in constant time so that no store's index
+// behaviour decides authentication.
+func tokenPrincipal(u *imgward.User, k *imgward.Token, h []byte, now time.Time) (p imgward.Principal, why string, ok bool) {
+	if subtle.ConstantTimeCompare(k.Hash, h) != 1 {
+		return imgward.Principal{}, "", false
+	}
+	p = imgward.Principal{UserID: u.ID, ProjectID: u.ProjectID, Role: u.Role, Hosts: u.Hosts}
+	return p, tokenRefusal(u, k, now), true
 }
 
 // tokenRefusal says why a known token may not be used now, or "".

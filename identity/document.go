@@ -10,6 +10,10 @@
 // verifies with a JWKS elsewhere. A document is valid from IssuedAt to
 // ExpiresAt, give or take ClockSkew; Redeem spends its nonce in a NonceStore
 // so that it is accepted once.
+//
+// An Issuer remembers the tokens it signed (by their SHA-256) and does not
+// check a byte-identical copy's signature again; every other check is made
+// (signed.go).
 package identity
 
 import (

@@ -28,6 +28,7 @@ type Issuer struct {
 	// shared, when set, keeps the ring in a store that several nodes
 	// share instead of the file at path (shared.go).
 	shared *shared
+	signed *signedCache // the documents signed here (signed.go)
 }
 
 var _ Verifier = (*Issuer)(nil)
@@ -69,6 +70,9 @@ type ring struct {
 	previous []*key
 	header   string  // the base64url of the current key's protected JWS header
 	keys     *KeySet // every key, for verifying
+	// signer is the current key's public half, which the signedCache
+	// keeps: not the private key, which must not outlive the ring.
+	signer *key
 }
 
 func newRing(cur *key, prev []*key) (*ring, error) {
@@ -79,7 +83,8 @@ func newRing(cur *key, prev []*key) (*ring, error) {
 	if len(cur.priv) != ed25519.PrivateKeySize {
 		return nil, errors.New("the current key has no private half")
 	}
-	r := &ring{current: cur, previous: prev, header: header, keys: &KeySet{keys: map[string]ed25519.PublicKey{}}}
+	r := &ring{current: cur, previous: prev, header: header, keys: &KeySet{keys: map[string]ed25519.PublicKey{}},
+		signer: &key{kid: cur.kid, pub: cur.pub, created: cur.created}}
 	for _, k := range append([]*key{cur}, prev...) {
 		if r.keys.keys[k.kid] != nil {
 			return nil, errors.Errorf("key %s is in the ring twice", k.kid)
@@ -111,7 +116,7 @@ func OpenIssuer(dir string, ttl time.Duration) (*Issuer, error) {
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	i := &Issuer{path: path, ttl: ttl}
+	i := &Issuer{path: path, ttl: ttl, signed: newSignedCache(maxSigned)}
 	i.state.Store(r)
 	return i, nil
 }
@@ -152,12 +157,20 @@ func (i *Issuer) Issue(d *Document, now time.Time) (string, error) {
 		return "", errors.E(op, errors.Internal, err)
 	}
 	r := i.state.Load()
-	return signCompact(r.header, r.current.priv, payload), nil
+	token := signCompact(r.header, r.current.priv, payload)
+	i.signed.add(token, r.signer, d.ExpiresAt.Add(ClockSkew), now)
+	return token, nil
 }
 
-// Verify implements Verifier with every key of the ring.
+// Verify implements Verifier with every key of the ring. A token that this
+// Issuer signed, byte for byte, is not checked for its signature again
+// (signedCache); every other check is made.
 func (i *Issuer) Verify(token string, now time.Time) (*Document, error) {
-	d, err := i.state.Load().keys.Verify(token, now)
+	var signer *key
+	if len(token) <= MaxTokenSize { // a larger one is refused unread
+		signer = i.signed.signer(token)
+	}
+	d, err := i.state.Load().keys.verify(token, now, signer)
 	if err != nil && i.shared != nil && errors.Is(errors.Permission, err) {
 		if d2, err2 := i.verifyFresh(token, now); err2 == nil {
 			return d2, nil
@@ -165,6 +178,11 @@ func (i *Issuer) Verify(token string, now time.Time) (*Document, error) {
 	}
 	return d, err
 }
+
+// Redeemed tells i that token's nonce is spent, so that it forgets the
+// token: any later presentation is refused by the nonce, and is verified by
+// signature again. See Spent.
+func (i *Issuer) Redeemed(token string) { i.signed.forget(token) }
 
 // Keys returns the public keys of the ring, current first, as a JWKS for
 // GET /v1/identity/keys.

@@ -54,7 +54,7 @@ func OpenSharedIssuer(ctx context.Context, st imgward.Store, keys imgward.KeySer
 		return nil, errors.E(op, errors.Invalid, errors.New("negative ttl"))
 	}
 	sh := &shared{st: st, keys: keys, keyID: keyID, refresh: refresh, stop: make(chan struct{}), done: make(chan struct{})}
-	i := &Issuer{ttl: ttl, shared: sh}
+	i := &Issuer{ttl: ttl, shared: sh, signed: newSignedCache(maxSigned)}
 	if err := sh.first(ctx); err != nil {
 		return nil, errors.E(op, err)
 	}

@@ -69,6 +69,17 @@ func TestBeginWithFirstRead(t *testing.T) {
 	if err := s.Update(ctx, func(tx imgward.Tx) error { return tx.CreateImage(ctx, want) }); err != nil {
 		t.Fatal(err)
 	}
+	tokenHash := []byte("0123456789abcdef0123456789abcdef")
+	if err := s.Update(ctx, func(tx imgward.Tx) error {
+		if err := tx.CreateUser(ctx, &imgward.User{ID: "u2", Name: "u2", ProjectID: "p2", Role: imgward.RoleMember,
+			TokenHash: tokenHash, CreatedAt: want.CreatedAt}); err != nil {
+			return err
+		}
+		return tx.CreateMember(ctx, &imgward.Member{ImageID: img, MemberID: "p2", Status: imgward.MemberAccepted,
+			CreatedAt: want.CreatedAt, UpdatedAt: want.CreatedAt})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	var viewed *imgward.Image
 	if err := s.View(ctx, func(tx imgward.Tx) error {
 		var err error
@@ -93,10 +104,23 @@ func TestBeginWithFirstRead(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if diff := cmp.Diff(viewed, got); diff != "" || m != nil {
+			if diff := cmp.Diff(viewed, got); diff != "" || m == nil {
 				t.Errorf("ImageMember with the begin (-alone +with begin):\n%s\nmember %+v", diff, m)
 			}
 			if err := tx.CreateInstance(ctx, instance(0)); err != nil {
+				return err
+			}
+			return tx.AppendAudit(ctx, entry())
+		}, 2},
+		{"launch with its token: token, image and membership read, instance, audit", true, func(tx imgward.Tx) error {
+			u, _, got, m, err := tx.TokenImageMember(ctx, tokenHash, img)
+			if err != nil {
+				return err
+			}
+			if diff := cmp.Diff(viewed, got); diff != "" || m == nil || u.ID != "u2" {
+				t.Errorf("TokenImageMember with the begin (-alone +with begin):\n%s\nmember %+v, user %+v", diff, m, u)
+			}
+			if err := tx.CreateInstance(ctx, instance(4)); err != nil {
 				return err
 			}
 			return tx.AppendAudit(ctx, entry())
@@ -147,8 +171,8 @@ func TestBeginWithFirstRead(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if len(ins) != 4 || len(entries) != 2 {
-		t.Errorf("%d instances and %d audit entries committed, want 4 and 2", len(ins), len(entries))
+	if len(ins) != 5 || len(entries) != 3 {
+		t.Errorf("%d instances and %d audit entries committed, want 5 and 3", len(ins), len(entries))
 	}
 	for _, e := range entries {
 		if e.Seq <= 0 {

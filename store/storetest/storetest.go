@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) imgward.Store) {
 		{"ListInstances", testListInstances},
 		{"LateWrites", testLateWrites},
 		{"ImageMember", testImageMember},
+		{"TokenImageMember", testTokenImageMember},
 		{"Audit", testAudit},
 		{"AuditTree", testAuditTree},
 		{"AuditConcurrent", func(t *testing.T, s imgward.Store) {

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 
 	"imgward"
@@ -53,4 +54,46 @@ func (t *tx) ImageMember(ctx context.Context, id imgward.ImageID, project imgwar
 		return &img.img, nil, nil
 	}
 	return &img.img, &m, nil
+}
+
+// tokenImageMemberQuery is UserByTokenHash's read and imageMemberQuery's
+// in one statement, the membership that of the token's user's project:
+// three primary-key probes and a fourth for the product code, where a
+// launch otherwise reads the token in a round trip of its own. An inner
+// join with the image: a row only when both the token and the image
+// exist, the only case a launch goes on with.
+var tokenImageMemberQuery = `SELECT ` + userCols + `, k.id, k.hash, k.created_at, k.expires_at, k.revoked_at,
+	` + prefixed("i", imageCols) + `, i.quarantined,
+	COALESCE((SELECT pc.product_code FROM image_product_codes pc WHERE pc.image_id = $2), ''),
+	m.member_id IS NOT NULL, COALESCE(m.image_id, ''), COALESCE(m.member_id, ''), COALESCE(m.status, ''),
+	COALESCE(m.created_at, 0), COALESCE(m.updated_at, 0)
+FROM tokens k JOIN users u ON u.id = k.user_id
+	JOIN images i ON i.id = $2
+	LEFT JOIN members m ON m.image_id = $2 AND m.member_id = u.project_id
+WHERE k.hash = $1`
+
+func (t *tx) TokenImageMember(ctx context.Context, h []byte, id imgward.ImageID) (*imgward.User, *imgward.Token, *imgward.Image, *imgward.Member, error) {
+	const op = "TokenImageMember"
+	if len(h) == 0 {
+		return nil, nil, nil, nil, t.d.wrap(op, sql.ErrNoRows)
+	}
+	var u imgward.User
+	var k imgward.Token
+	var img imageScan
+	var m imgward.Member
+	var isMember bool
+	more := append([]any{&k.ID, &k.Hash, usec{&k.CreatedAt}, usec{&k.ExpiresAt}, usec{&k.RevokedAt}}, img.dests()...)
+	more = append(append(more, &isMember), memberDests(&m)...)
+	if err := scanUser(t.queryRow(ctx, tokenImageMemberQuery, h, string(id)), &u, more...); err != nil {
+		return nil, nil, nil, nil, t.d.wrap(op, err)
+	}
+	if err := img.finish(); err != nil {
+		return nil, nil, nil, nil, t.d.wrap(op, err)
+	}
+	k.UserID = u.ID
+	u.TokenHash = k.Hash
+	if !isMember {
+		return &u, &k, &img.img, nil, nil
+	}
+	return &u, &k, &img.img, &m, nil
 }
