@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 
 	"imgward/errors"
 )
@@ -23,7 +24,13 @@ func requireType(r *http.Request, want string) error {
 // numbers kept as json.Number and unknown fields rejected where v is a
 // struct, so that a typo is an error and not a silent no-op.
 func decode(w http.ResponseWriter, r *http.Request, mediaType string, v any) error {
-	body, err := readBody(w, r, mediaType)
+	return decodeLimit(w, r, mediaType, maxJSONBody, v)
+}
+
+// decodeLimit is decode with a bound of its own, for a route whose body is
+// read before its caller is known (the launch: v1.go).
+func decodeLimit(w http.ResponseWriter, r *http.Request, mediaType string, limit int64, v any) error {
+	body, err := readBodyLimit(w, r, mediaType, limit)
 	if err != nil {
 		return err
 	}
@@ -32,15 +39,21 @@ func decode(w http.ResponseWriter, r *http.Request, mediaType string, v any) err
 
 // readBody checks the media type and reads the body, bounded.
 func readBody(w http.ResponseWriter, r *http.Request, mediaType string) ([]byte, error) {
+	return readBodyLimit(w, r, mediaType, maxJSONBody)
+}
+
+// readBodyLimit is readBody with limit bytes at most, a whole number of
+// KiB.
+func readBodyLimit(w http.ResponseWriter, r *http.Request, mediaType string, limit int64) ([]byte, error) {
 	const op = "api.decode"
 	if err := requireType(r, mediaType); err != nil {
 		return nil, errUnsupported
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, errors.E(op, errors.TooLarge, errors.Msg("request body is over 1 MiB"))
+			return nil, errors.E(op, errors.TooLarge, errors.Msg("request body is over "+sizeText(limit)))
 		}
 		return nil, errors.E(op, errors.Invalid, errors.Msg("could not read the request body"))
 	}
@@ -75,4 +88,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	s.error(w, r, err)
+}
+
+// sizeText writes n bytes, a whole number of KiB, as "1 MiB" or "4 KiB".
+func sizeText(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	}
+	return strconv.FormatInt(n>>10, 10) + " KiB"
 }

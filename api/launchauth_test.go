@@ -57,6 +57,7 @@ func testLaunchAuth(t *testing.T, store string) {
 	const json = "application/json"
 	body := func(image string) string { return `{"image_id":"` + image + `","host":"hv-1"}` }
 	const unauthenticated = "missing or invalid token"
+	bigLaunch := `{"image_id":"` + shared + `","host":"` + strings.Repeat("h", 4<<10) + `"}`
 	tests := []struct {
 		name, token, contentType, body string
 		code                           int
@@ -83,6 +84,12 @@ func testLaunchAuth(t *testing.T, store string) {
 		{"valid token, not an image id", alice.token, json, body("x"), 404, "no such image"},
 		{"valid token, an image it may not see", dave.token, json, body(shared), 401, unauthenticated},
 		{"valid token, bad host", alice.token, json, `{"image_id":"` + shared + `","host":"a\u0001b"}`, 400, "host"},
+		// The body is read before the caller is known, so its bound is a
+		// launch's size: an unknown caller is refused as unauthenticated,
+		// a known one learns the bound.
+		{"no token, body over the bound", "", json, bigLaunch, 401, unauthenticated},
+		{"revoked token, body over the bound", revoked, json, bigLaunch, 401, unauthenticated},
+		{"valid token, body over the bound", alice.token, json, bigLaunch, 413, "request body is over 4 KiB"},
 	}
 	for _, tt := range tests {
 		resp := e.raw("POST", "/v1/instances", tt.token, tt.contentType, strings.NewReader(tt.body))
@@ -119,6 +126,7 @@ func testLaunchAuth(t *testing.T, store string) {
 		"authenticate" + denied + "token expired",
 		"authenticate" + denied + "token revoked", "authenticate" + denied + "token revoked",
 		"authenticate" + denied + "token revoked", "authenticate" + denied + "token revoked",
+		"authenticate" + denied + "token revoked",
 		"authenticate" + denied + "user disabled", "authenticate" + denied + "user disabled",
 		"instance.launch" + denied + "membership is pending, not accepted",
 		"instance.launch" + denied + "no such image",

@@ -158,14 +158,19 @@ type launchJSON struct {
 // trips instead of three.
 const launchRoute = "POST /v1/instances"
 
+// maxLaunchBody bounds a launch's body, read before its caller is known.
+const maxLaunchBody = 4 << 10
+
 func (s *Server) launch(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		ImageID string `json:"image_id"`
 		Host    string `json:"host"`
 	}
 	// The body is read before the caller is known: the launch needs it to
-	// authenticate in one read. It is bounded as every body is.
-	derr := decode(w, r, "application/json", &body)
+	// authenticate in one read. So that an unknown caller cannot make the
+	// node read and parse much, its bound is what a launch needs (an image
+	// id and a host of at most 255 bytes), not maxJSONBody.
+	derr := decodeLimit(w, r, "application/json", maxLaunchBody, &body)
 	// Checked before the launch, so that no instance is left without the
 	// identity document that its host needs.
 	badHost := derr == nil && s.issuer != nil && !identity.ValidHost(body.Host)

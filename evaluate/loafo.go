@@ -252,7 +252,9 @@ func SequenceCandidates() []Candidate {
 	cs = append(cs, wholeTraceCandidates()...)
 	cs = append(cs, recurrentCandidates()...)
 	cs = append(cs, coverCandidates()...)
-	return append(cs, tailCandidates()...)
+	cs = append(cs, tailCandidates()...)
+	cs = append(cs, conditionalCandidates()...)
+	return append(cs, serviceGRUCandidates()...)
 }
 
 // tailCandidates are the candidates of the detectors that break ECOD's ties
@@ -278,6 +280,21 @@ func tailCandidates() []Candidate {
 	return cs
 }
 
+// conditionalCandidates are the candidates with the n-gram novelty given
+// the nearest trace by calls (trace.CondNLL, trace.CondUnseen): each
+// alone, beside seq.calls, and beside seq.calls and the novelty it
+// conditions, scored by ECODX as the default is. The residual has no
+// setting to choose (trace's conditional), so these are all its
+// candidates.
+func conditionalCandidates() []Candidate {
+	N, U, C, CN, CU := trace.NLL, trace.Unseen, trace.Calls, trace.CondNLL, trace.CondUnseen
+	var cs []Candidate
+	for _, ms := range [][]trace.Model{{CN}, {CU}, {CN, C}, {CU, C}, {N, C, CN}, {U, C, CU}} {
+		cs = append(cs, newCandidate("ecodx", trace.Separate, 6, ms, false))
+	}
+	return cs
+}
+
 // recurrentCandidates are the candidates with a GRU language model
 // (seq.rnn): alone and beside the best sets of the count models. The
 // service's GRU (trace.RecurrentConfig's defaults) would cost about 30
@@ -293,14 +310,37 @@ func recurrentCandidates() []Candidate {
 	var cs []Candidate
 	for _, x := range []cand{{seqDetector, []trace.Model{}},
 		{"ecod", []trace.Model{N, C}}, {"ecod", []trace.Model{N, C, P}}} {
-		// Named with the GRU as one more model: rnn16, sep(nll6,calls,rnn16)/ecod.
-		c := newCandidate(x.det, trace.Separate, 6, append(slices.Clip(x.ms), rnnModel), false)
-		gru := candidateGRU
-		c.Models, c.Recurrent = x.ms, &gru
-		cs = append(cs, c)
+		cs = append(cs, withGRU(x.det, x.ms, rnnModel, candidateGRU))
 	}
 	return cs
 }
+
+// withGRU returns the candidate of the models ms and the GRU configured as
+// gru, scored by det, named with the GRU as one more model called name:
+// rnn16, sep(nll6,calls,rnn16)/ecod.
+func withGRU(det string, ms []trace.Model, name trace.Model, gru trace.RecurrentConfig) Candidate {
+	c := newCandidate(det, trace.Separate, 6, append(slices.Clip(ms), name), false)
+	c.Models, c.Recurrent = ms, &gru
+	return c
+}
+
+// serviceGRUCandidates are the candidates with --recurrent's GRU
+// (trace.RecurrentConfig's defaults: 32 units, 4 epochs, 2 folds of
+// cross-fitting), named rnn: beside the default's models and in place of
+// the n-gram model, scored by ECODX as the default is. Each costs 3 GRU
+// trainings per fold of the selection (about 2.5 processor-minutes on
+// ADFA-LD, where one of count models takes seconds), so there are two, and
+// they come last.
+func serviceGRUCandidates() []Candidate {
+	N, C := trace.NLL, trace.Calls
+	return []Candidate{
+		withGRU("ecodx", []trace.Model{N, C}, serviceRNN, trace.RecurrentConfig{}),
+		withGRU("ecodx", []trace.Model{C}, serviceRNN, trace.RecurrentConfig{}),
+	}
+}
+
+// serviceRNN names --recurrent's GRU among a candidate's models.
+const serviceRNN trace.Model = "rnn"
 
 // candidateGRU is the GRU of the selection's candidates: 16 units
 // trained 2 epochs, about a quarter of the default's training, with the
@@ -376,7 +416,8 @@ func newCandidate(det string, c trace.Combine, order int, ms []trace.Model, call
 	var names []string
 	for _, m := range ms {
 		name := string(m)
-		if m == trace.NLL || m == trace.Unseen || m == trace.Frames || m == trace.Peak || m == trace.Local {
+		switch m {
+		case trace.NLL, trace.Unseen, trace.Frames, trace.Peak, trace.Local, trace.CondNLL, trace.CondUnseen:
 			name += strconv.Itoa(order)
 		}
 		names = append(names, name)

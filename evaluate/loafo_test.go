@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"imgward/detect/trace"
 	"imgward/errors"
 )
 
@@ -116,8 +117,9 @@ func TestSelectErrors(t *testing.T) {
 }
 
 // TestSequenceCandidates checks that the candidates are named once each
-// and configure what their names say: the GRU candidates the small GRU,
-// the others none, and each model named in the name.
+// and configure what their names say: the GRU candidates the small GRU
+// (rnn16) or --recurrent's (rnn), the others none, and each model named in
+// the name.
 func TestSequenceCandidates(t *testing.T) {
 	seen := map[string]bool{}
 	for _, c := range SequenceCandidates() {
@@ -126,8 +128,15 @@ func TestSequenceCandidates(t *testing.T) {
 		}
 		seen[c.Name] = true
 		o := c.apply(Options{})
-		gru := strings.Contains(c.Name, string(rnnModel))
-		if o.Recurrent != gru || (gru && *o.recurrent() != candidateGRU) || o.Neural {
+		var want *trace.RecurrentConfig
+		switch {
+		case strings.Contains(c.Name, string(rnnModel)):
+			want = &candidateGRU
+		case strings.Contains(c.Name, ","+string(serviceRNN)+")"):
+			want = &trace.RecurrentConfig{}
+		}
+		gru := want != nil
+		if o.Recurrent != gru || (gru && *o.recurrent() != *want) || o.Neural {
 			t.Errorf("%s: recurrent %v (%+v), neural %v", c.Name, o.Recurrent, o.recurrent(), o.Neural)
 		}
 		for _, m := range c.Models {
@@ -141,7 +150,8 @@ func TestSequenceCandidates(t *testing.T) {
 	}
 	for _, name := range []string{"sep(nll6,calls,pairs)/ecod", "local6", "sep(calls,pairs,local6)/ecod",
 		"fisher(nll6,calls,shape)", "sep(nll6,calls,pairs,rnn16)/ecod", "rnn16",
-		"cover", "sep(cover,calls)/ecod", "min(unseen6,covnear)", "fisher(nll6,calls,matchlow)", "sep(unseen6,calls,match20)"} {
+		"cover", "sep(cover,calls)/ecod", "min(unseen6,covnear)", "fisher(nll6,calls,matchlow)", "sep(unseen6,calls,match20)",
+		"sep(cnll6,calls)/ecodx", "cunseen6/ecodx", "sep(nll6,calls,rnn)/ecodx", "sep(calls,rnn)/ecodx"} {
 		if !seen[name] {
 			t.Errorf("no candidate %s", name)
 		}

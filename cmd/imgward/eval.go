@@ -88,6 +88,10 @@ the training traces (package detect/trace), named by --models:
   match10 1 - mean length, capped at 10 (match20: 20) and divided by it, of
           the longest run of a training trace that ends at each call
   matchlow the same, capped at 20, over the lowest tenth of those lengths
+  cnll    nll's residual given calls: how much more surprising the trace is
+          than training traces as far by calls (binned medians, monotone,
+          fitted on the training traces' cross-fitted scores)
+  cunseen the same for unseen
 By default (--models %s) the detector, ECODX for traces, gets each
 model's score as a feature: the configuration that leave-one-family-out
 selection chose on ADFA-LD, and the service's for a role with traces.

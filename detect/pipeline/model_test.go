@@ -255,6 +255,40 @@ func TestModelSequenceCovering(t *testing.T) {
 	}
 }
 
+// TestModelConditional checks that a baseline of the conditional residual
+// (trace.CondNLL, fitted on the cross-fitted rows of its traces) stores
+// only its configuration beside the traces, and that the stored baseline
+// refits to the scores it was built with, with the hidden seq.calls it
+// conditions on too.
+func TestModelConditional(t *testing.T) {
+	snaps := loopSnapshots(rand.New(rand.NewPCG(7, 8)))
+	spliced := &snapshot.Snapshot{Numeric: map[string]float64{"cpu": 1},
+		Syscalls: &snapshot.Syscalls{Sequence: []int32{5, 3, 4, 6, 5, 4, 3, 6, 5, 6, 4, 3, 5, 3, 4, 6, 5, 4, 6, 3}}}
+	for _, tt := range []struct {
+		models []trace.Model
+		want   []string
+	}{
+		{[]trace.Model{trace.CondNLL, trace.Calls}, []string{"cpu", "syscalls.cnll", "syscalls.calls"}},
+		{[]trace.Model{trace.CondUnseen}, []string{"cpu", "syscalls.cunseen6"}},
+	} {
+		cfg := trace.SequenceConfig{Models: tt.models}
+		m := Build(Config{Seed: 1, Sequence: &cfg}, snaps)
+		if got := m.Columns(); !slices.Equal(got, tt.want) {
+			t.Fatalf("columns %v, want %v", got, tt.want)
+		}
+		built, err := m.Fit()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored := refit(t, m)
+		for _, s := range []*snapshot.Snapshot{snaps[3], spliced} {
+			if a, b := built.Score(built.Vector(s)), stored.Score(stored.Vector(s)); a != b {
+				t.Errorf("%v: built scores %v, stored %v", tt.models, a, b)
+			}
+		}
+	}
+}
+
 // TestModelTraceFeatures checks the choices of a trace baseline
 // (TraceFeatures): without the call set its rows have the sequence
 // features alone, its detector is the one chosen for traces, both are

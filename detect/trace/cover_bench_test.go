@@ -39,7 +39,7 @@ func BenchmarkSequenceModel(b *testing.B) {
 	for _, t := range test {
 		calls += len(t)
 	}
-	for _, m := range []Model{Unseen, Local, Cover, Match20, CoverNear} {
+	for _, m := range []Model{Unseen, Local, Cover, Match20, CoverNear, CondNLL} {
 		b.Run(string(m), func(b *testing.B) {
 			cfg := SequenceConfig{Models: []Model{m}, Folds: 2}
 			var scoring time.Duration

@@ -61,6 +61,10 @@ func (s *Sequence) fitLanguageModels(train [][]int32, fold []int, out [][]float6
 		rc.defaults()
 		makers = append(makers, maker{rc.Folds, func(f int) languageModel { return newRNN(rc, vocab, s.cfg.Seed+uint64(f)) }})
 	}
+	if s.hiddenCalls() {
+		// The conditions' seq.calls, last and dropped by condition.
+		makers = append(makers, maker{s.cfg.Folds, func(int) languageModel { return newNearest(repertoire) }})
+	}
 	s.lms = nil
 	for _, mk := range makers {
 		fd := fold

@@ -93,10 +93,17 @@ const (
 	// MatchLow is seq.matchlow: the same, capped at 20, for the lowest
 	// tenth of the matches, the trace's least familiar stretches.
 	MatchLow Model = "matchlow"
+	// CondNLL is seq.cnll: seq.nll's standardised residual given
+	// seq.calls, fitted on the cross-fitted training traces (conditional):
+	// how much more novel the trace is to the n-gram model than training
+	// traces as far from every other by set of calls.
+	CondNLL Model = "cnll"
+	// CondUnseen is seq.cunseenN: the same for STIDE's seq.unseenN.
+	CondUnseen Model = "cunseen"
 )
 
 // ngramModels are the models read off the n-gram model.
-var ngramModels = []Model{NLL, Unseen, Frames, Peak}
+var ngramModels = []Model{NLL, Unseen, Frames, Peak, CondNLL, CondUnseen}
 
 // nearestModels map the nearest-trace models to what they compare.
 var nearestModels = map[Model]profileKind{Calls: repertoire, Pairs: transitions}
@@ -183,6 +190,7 @@ type Sequence struct {
 	center, scale []float64
 	sorted        [][]float64
 	floor         []float64
+	conds         []condFeature // seq.cnll, seq.cunseenN: those in use
 }
 
 // NewSequence returns an unfitted sequence featurizer.
@@ -205,7 +213,7 @@ func (s *Sequence) Names() []string {
 	var names []string
 	for _, m := range s.models() {
 		switch m {
-		case Unseen, Frames:
+		case Unseen, Frames, CondUnseen:
 			names = append(names, fmt.Sprintf("seq.%s%d", m, s.cfg.Order))
 		default:
 			names = append(names, "seq."+string(m))
@@ -241,7 +249,7 @@ func ParseModels(list string) ([]Model, error) {
 		m := Model(strings.TrimSpace(name))
 		if !known(m) {
 			return nil, errors.E("trace.ParseModels", errors.Invalid,
-				errors.Errorf("unknown sequence model %q (known: nll, unseen, lfc, peak, calls, pairs, shape, length, loops, local, cover, covnear, match10, match20, matchlow)", m))
+				errors.Errorf("unknown sequence model %q (known: nll, unseen, lfc, peak, calls, pairs, shape, length, loops, local, cover, covnear, match10, match20, matchlow, cnll, cunseen)", m))
 		}
 		ms = append(ms, m)
 	}
@@ -313,6 +321,10 @@ func (s *Sequence) Fit(train [][]int32) ([][]float64, error) {
 		}
 	}
 	s.fitLanguageModels(train, fold, out)
+	s.fitConditionals(out)
+	for i, x := range out {
+		out[i] = s.condition(x)
+	}
 	if s.cfg.Combine != Separate {
 		s.fitCombination(out)
 		for i, x := range out {
@@ -377,6 +389,7 @@ func (s *Sequence) AppendFeatures(ts [][]int32, dst [][]float64) {
 		}
 	}
 	for i, x := range raw {
+		x = s.condition(x)
 		n := len(dst[i])
 		if s.cfg.Combine != Separate {
 			dst[i] = append(dst[i], s.combine(x))
@@ -394,7 +407,7 @@ func (s *Sequence) raw(m *ngramModel, t []int32, st *seqStats, dst []float64) []
 	m.stats(t, st)
 	for _, md := range s.models() {
 		switch md {
-		case NLL:
+		case NLL, CondNLL: // the residual replaces the latter's in condition
 			nll := 0.0
 			if len(t) > 0 {
 				nll = st.nll / float64(len(t))
@@ -403,7 +416,7 @@ func (s *Sequence) raw(m *ngramModel, t []int32, st *seqStats, dst []float64) []
 				nll = 0
 			}
 			dst = append(dst, nll)
-		case Unseen:
+		case Unseen, CondUnseen:
 			dst = append(dst, st.unseen)
 		case Frames:
 			dst = append(dst, st.frames)

@@ -128,6 +128,10 @@ func TestSequenceModels(t *testing.T) {
 		{SequenceConfig{Models: []Model{Cover, Calls, CoverNear, Match10, Match20, MatchLow}},
 			[]string{"seq.cover", "seq.calls", "seq.covnear", "seq.match10", "seq.match20", "seq.matchlow"}},
 		{SequenceConfig{Combine: Fisher, Models: []Model{Unseen, Cover}}, []string{"seq.novelty"}},
+		{SequenceConfig{Models: []Model{Calls, CondNLL}}, []string{"seq.cnll", "seq.calls"}},
+		// seq.calls computed for the residuals, not a feature.
+		{SequenceConfig{Models: []Model{CondNLL, CondUnseen}}, []string{"seq.cnll", "seq.cunseen6"}},
+		{SequenceConfig{Models: []Model{CondUnseen, Pairs}}, []string{"seq.cunseen6", "seq.pairs"}},
 	} {
 		sq := NewSequence(tt.cfg)
 		if got := sq.Names(); !reflect.DeepEqual(got, tt.want) {
@@ -157,8 +161,8 @@ func TestSequenceModels(t *testing.T) {
 }
 
 func TestParseModels(t *testing.T) {
-	got, err := ParseModels("nll, calls,pairs,unseen,lfc,peak,cover,covnear,match10,match20,matchlow")
-	if want := []Model{NLL, Calls, Pairs, Unseen, Frames, Peak, Cover, CoverNear, Match10, Match20, MatchLow}; err != nil || !reflect.DeepEqual(got, want) {
+	got, err := ParseModels("nll, calls,pairs,unseen,lfc,peak,cover,covnear,match10,match20,matchlow,cnll,cunseen")
+	if want := []Model{NLL, Calls, Pairs, Unseen, Frames, Peak, Cover, CoverNear, Match10, Match20, MatchLow, CondNLL, CondUnseen}; err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("ParseModels = %v, %v", got, err)
 	}
 	for _, bad := range []string{"", "nll,", "NLL", "rnn", "match", "match30"} {
