@@ -22,12 +22,41 @@ import (
 // cost PostgreSQL about 15 µs of processor time on every launch (executor
 // start-up; pgbench, docs/BENCHMARKS.md), more than the round trip they
 // would save the few launches of images with a product code.
-var imageMemberQuery = `SELECT ` + prefixed("i", imageCols) + `, i.quarantined,
-	COALESCE((SELECT pc.product_code FROM image_product_codes pc WHERE pc.image_id = $1), ''),
-	m.member_id IS NOT NULL, COALESCE(m.image_id, ''), COALESCE(m.member_id, ''), COALESCE(m.status, ''),
-	COALESCE(m.created_at, 0), COALESCE(m.updated_at, 0)
+var imageMemberQuery = `SELECT ` + imageMemberCols("$1") + `
 FROM images i LEFT JOIN members m ON m.image_id = $1 AND m.member_id = $2
 WHERE i.id = $1`
+
+// imageMemberCols is the columns that ImageMember and TokenImageMember
+// read of the image i, whose id is the parameter id, with its product code,
+// and of its membership m; imageMemberScan scans them.
+func imageMemberCols(id string) string {
+	return prefixed("i", imageCols) + `, i.quarantined,
+	COALESCE((SELECT pc.product_code FROM image_product_codes pc WHERE pc.image_id = ` + id + `), ''),
+	m.member_id IS NOT NULL, COALESCE(m.image_id, ''), COALESCE(m.member_id, ''), COALESCE(m.status, ''),
+	COALESCE(m.created_at, 0), COALESCE(m.updated_at, 0)`
+}
+
+// imageMemberScan scans imageMemberCols.
+type imageMemberScan struct {
+	img      imageScan
+	m        imgward.Member
+	isMember bool
+}
+
+func (s *imageMemberScan) dests() []any {
+	return append(append(s.img.dests(), &s.isMember), memberDests(&s.m)...)
+}
+
+// finish returns the image and the membership, nil if there is none.
+func (s *imageMemberScan) finish() (*imgward.Image, *imgward.Member, error) {
+	if err := s.img.finish(); err != nil {
+		return nil, nil, err
+	}
+	if !s.isMember {
+		return &s.img.img, nil, nil
+	}
+	return &s.img.img, &s.m, nil
+}
 
 // prefixed qualifies each column of a column list with alias.
 func prefixed(alias, cols string) string {
@@ -40,20 +69,15 @@ func prefixed(alias, cols string) string {
 
 func (t *tx) ImageMember(ctx context.Context, id imgward.ImageID, project imgward.ProjectID) (*imgward.Image, *imgward.Member, error) {
 	const op = "ImageMember"
-	var img imageScan
-	var m imgward.Member
-	var isMember bool
-	dests := append(append(img.dests(), &isMember), memberDests(&m)...)
-	if err := t.queryRow(ctx, imageMemberQuery, string(id), string(project)).Scan(dests...); err != nil {
+	var im imageMemberScan
+	if err := t.queryRow(ctx, imageMemberQuery, string(id), string(project)).Scan(im.dests()...); err != nil {
 		return nil, nil, t.d.wrap(op, err)
 	}
-	if err := img.finish(); err != nil {
+	img, m, err := im.finish()
+	if err != nil {
 		return nil, nil, t.d.wrap(op, err)
 	}
-	if !isMember {
-		return &img.img, nil, nil
-	}
-	return &img.img, &m, nil
+	return img, m, nil
 }
 
 // tokenImageMemberQuery is UserByTokenHash's read and imageMemberQuery's
@@ -63,10 +87,7 @@ func (t *tx) ImageMember(ctx context.Context, id imgward.ImageID, project imgwar
 // join with the image: a row only when both the token and the image
 // exist, the only case a launch goes on with.
 var tokenImageMemberQuery = `SELECT ` + userCols + `, k.id, k.hash, k.created_at, k.expires_at, k.revoked_at,
-	` + prefixed("i", imageCols) + `, i.quarantined,
-	COALESCE((SELECT pc.product_code FROM image_product_codes pc WHERE pc.image_id = $2), ''),
-	m.member_id IS NOT NULL, COALESCE(m.image_id, ''), COALESCE(m.member_id, ''), COALESCE(m.status, ''),
-	COALESCE(m.created_at, 0), COALESCE(m.updated_at, 0)
+	` + imageMemberCols("$2") + `
 FROM tokens k JOIN users u ON u.id = k.user_id
 	JOIN images i ON i.id = $2
 	LEFT JOIN members m ON m.image_id = $2 AND m.member_id = u.project_id
@@ -79,21 +100,16 @@ func (t *tx) TokenImageMember(ctx context.Context, h []byte, id imgward.ImageID)
 	}
 	var u imgward.User
 	var k imgward.Token
-	var img imageScan
-	var m imgward.Member
-	var isMember bool
-	more := append([]any{&k.ID, &k.Hash, usec{&k.CreatedAt}, usec{&k.ExpiresAt}, usec{&k.RevokedAt}}, img.dests()...)
-	more = append(append(more, &isMember), memberDests(&m)...)
+	var im imageMemberScan
+	more := append([]any{&k.ID, &k.Hash, usec{&k.CreatedAt}, usec{&k.ExpiresAt}, usec{&k.RevokedAt}}, im.dests()...)
 	if err := scanUser(t.queryRow(ctx, tokenImageMemberQuery, h, string(id)), &u, more...); err != nil {
 		return nil, nil, nil, nil, t.d.wrap(op, err)
 	}
-	if err := img.finish(); err != nil {
+	img, m, err := im.finish()
+	if err != nil {
 		return nil, nil, nil, nil, t.d.wrap(op, err)
 	}
 	k.UserID = u.ID
 	u.TokenHash = k.Hash
-	if !isMember {
-		return &u, &k, &img.img, nil, nil
-	}
-	return &u, &k, &img.img, &m, nil
+	return &u, &k, img, m, nil
 }
