@@ -35,7 +35,8 @@ const checkpointEvery = 64
 // one stalls every write in flight for 2-5 ms (mostly its fsyncs, which it
 // needs whatever it copies), so it runs once in several background
 // checkpoints, not after each. The WAL file stays under about
-// restartFrames plus the frames of checkpointEvery commits (TestWALBounded).
+// restartFrames plus what the writer appends while a background checkpoint
+// runs, more when the machine delays the checkpointer (TestWALBounded).
 const restartFrames = 4096
 
 // noteCommit counts a commit of the writer and wakes the checkpointer every
